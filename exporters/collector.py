@@ -1,0 +1,133 @@
+"""The collector that turns table state into metrics at scrape time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from prometheus_client.core import CollectorRegistry, Metric
+from prometheus_client.registry import Collector
+
+from exporters.metrics import (
+    ACTIONS,
+    ACTIONS_TOTAL,
+    DEALS_DECIDED,
+    DECISION_SECONDS_AVG,
+    DECISION_SECONDS_COMBINED,
+    EVENTS_DUPLICATE,
+    EVENTS_REJECTED,
+    REP_INFO,
+)
+from models.config import Settings
+from models.errors import REJECT_REASONS
+from streams.kpi.actions import (
+    SlotKey,
+    count_windows,
+    rep_action_key,
+    split_rep_action_key,
+    window_bounds,
+)
+from streams.kpi.velocity import DealHistory, velocity_windows
+
+EVENT_TYPES = ("activity", "deal_stage")
+
+
+@dataclass(frozen=True)
+class PipelineState:
+    """Read-only views of the worker's state; tables in production, dicts in tests."""
+
+    slot_counts: Mapping[str, int]
+    action_totals: Mapping[str, int]
+    deals: Callable[[], Iterable[DealHistory]]
+    rejections: Mapping[str, int]
+    duplicates: Mapping[str, int]
+
+
+class PipelineCollector(Collector):
+    """Exports action windows, totals, deal velocity and pipeline counters.
+
+    Sample exposition, for a team in Europe/Amsterdam at Wednesday 10:00:
+
+        salespulse_actions{action="cold_call",rep="ann",team="nl",window="today"} 12.0
+        salespulse_actions{action="cold_call",rep="ann",team="nl",window="week"} 41.0
+        salespulse_actions_total{action="cold_call",rep="ann",team="nl"} 958.0
+        salespulse_deals_decided{outcome="lost",rep="ann",team="nl",window="rolling_30d"} 3.0
+        salespulse_deal_decision_seconds_avg{outcome="lost",rep="ann",team="nl",window="rolling_30d"} 86400.0
+        salespulse_events_rejected_total{reason="future"} 2.0
+        salespulse_rep_info{name="Ann de Vries",rep="ann",team="nl"} 1.0
+    """
+
+    def __init__(
+        self,
+        state: PipelineState,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        registry: CollectorRegistry,
+    ) -> None:
+        self.state = state
+        self.settings = settings
+        self.clock = clock
+        registry.register(self)
+
+    def collect(self) -> Iterator[Metric]:
+        """Build every family afresh from the current state."""
+        now = self.clock()
+        yield from self._actions(now)
+        yield from self._velocity(now)
+        yield from self._pipeline()
+
+    def _known_reps(self) -> set[tuple[str, str]]:
+        reps = {(team, rep) for team, cfg in self.settings.teams.items() for rep in cfg.reps}
+        for key in self.state.action_totals:
+            team, rep, _ = split_rep_action_key(key)
+            reps.add((team, rep))
+        return reps
+
+    def _actions(self, now: datetime) -> Iterator[Metric]:
+        slots: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
+        for key, count in self.state.slot_counts.items():
+            bucket = SlotKey.decode(key)
+            slots[(bucket.team, bucket.rep, bucket.action)].append((bucket.slot, count))
+        reps = self._known_reps()
+        bounds_by_team = {team: window_bounds(now, self.settings.timezone_of(team)) for team, _ in reps}
+
+        windows = ACTIONS.family()
+        totals = ACTIONS_TOTAL.family()
+        info = REP_INFO.family()
+        for team, rep in sorted(reps):
+            info.add_metric([team, rep, self.settings.rep_name(team, rep)], 1)
+            for action in self.settings.actions:
+                counted = count_windows(slots.get((team, rep, action), ()), bounds_by_team[team])
+                for window, value in counted.items():
+                    windows.add_metric([team, rep, action, window], value)
+                total = self.state.action_totals.get(rep_action_key(team, rep, action), 0)
+                totals.add_metric([team, rep, action], total)
+        yield windows
+        yield totals
+        yield info
+
+    def _velocity(self, now: datetime) -> Iterator[Metric]:
+        decided = DEALS_DECIDED.family()
+        average = DECISION_SECONDS_AVG.family()
+        combined = DECISION_SECONDS_COMBINED.family()
+        for (team, rep, outcome, window), cell in sorted(velocity_windows(self.state.deals(), now).items()):
+            labels = [team, rep, outcome, window]
+            decided.add_metric(labels, cell.count)
+            combined.add_metric(labels, cell.seconds_sum)
+            if cell.seconds_avg is not None:
+                average.add_metric(labels, cell.seconds_avg)
+        yield decided
+        yield average
+        yield combined
+
+    def _pipeline(self) -> Iterator[Metric]:
+        rejected = EVENTS_REJECTED.family()
+        for reason in sorted(set(REJECT_REASONS) | set(self.state.rejections)):
+            rejected.add_metric([reason], self.state.rejections.get(reason, 0))
+        duplicate = EVENTS_DUPLICATE.family()
+        for event_type in EVENT_TYPES:
+            duplicate.add_metric([event_type], self.state.duplicates.get(event_type, 0))
+        yield rejected
+        yield duplicate

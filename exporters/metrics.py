@@ -1,0 +1,113 @@
+"""Every metric Salespulse exports, declared once: name, type, labels and meaning.
+
+Dashboards, alert rules and the reference docs read names from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+MetricType = Literal["gauge", "counter"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One exported metric family."""
+
+    name: str
+    type: MetricType
+    labels: tuple[str, ...]
+    help: str
+
+    @property
+    def sample_name(self) -> str:
+        """Name of the samples as Prometheus stores them (counters end in _total)."""
+        return self.name + "_total" if self.type == "counter" else self.name
+
+    def family(self) -> GaugeMetricFamily | CounterMetricFamily:
+        """Return a new, empty metric family to fill in one collect()."""
+        if self.type == "counter":
+            return CounterMetricFamily(self.name, self.help, labels=self.labels)
+        return GaugeMetricFamily(self.name, self.help, labels=self.labels)
+
+
+ACTIONS = MetricSpec(
+    "salespulse_actions",
+    "gauge",
+    ("team", "rep", "action", "window"),
+    "Activities in a window by event time: today and week (the team's local day and ISO week), "
+    "last_week, rolling_7d (last 7x24 h, start rounded down to the quarter hour).",
+)
+ACTIONS_TOTAL = MetricSpec(
+    "salespulse_actions",
+    "counter",
+    ("team", "rep", "action"),
+    "Accepted, de-duplicated activity events since the pipeline began, whatever their age.",
+)
+DEALS_DECIDED = MetricSpec(
+    "salespulse_deals_decided",
+    "gauge",
+    ("team", "rep", "outcome", "window"),
+    "Deals decided (won or lost) within the window (rolling_30d, rolling_90d), credited to the "
+    "rep of the deciding event.",
+)
+DECISION_SECONDS_AVG = MetricSpec(
+    "salespulse_deal_decision_seconds_avg",
+    "gauge",
+    ("team", "rep", "outcome", "window"),
+    "Average time from a deal's first event to its decision, for deals decided in the window; "
+    "absent when no deal was decided.",
+)
+DECISION_SECONDS_COMBINED = MetricSpec(
+    "salespulse_deal_decision_seconds_combined",
+    "gauge",
+    ("team", "rep", "outcome", "window"),
+    "Sum of the times to decision of the deals decided in the window; divide by "
+    "salespulse_deals_decided after summing both over reps for an exact team average.",
+)
+EVENTS_REJECTED = MetricSpec(
+    "salespulse_events_rejected",
+    "counter",
+    ("reason",),
+    "Events sent to the dead-letter topic, by reason: not_json, invalid, unknown_action, "
+    "unknown_stage, future, too_late.",
+)
+EVENTS_DUPLICATE = MetricSpec(
+    "salespulse_events_duplicate",
+    "counter",
+    ("type",),
+    "Events whose event_id was already counted within the de-duplication horizon "
+    "(counted by this worker process since it started).",
+)
+REP_INFO = MetricSpec(
+    "salespulse_rep_info",
+    "gauge",
+    ("team", "rep", "name"),
+    "Always 1; carries the rep's display name from the configuration (the rep id when absent).",
+)
+
+ALL_METRICS: tuple[MetricSpec, ...] = (
+    ACTIONS,
+    ACTIONS_TOTAL,
+    DEALS_DECIDED,
+    DECISION_SECONDS_AVG,
+    DECISION_SECONDS_COMBINED,
+    EVENTS_REJECTED,
+    EVENTS_DUPLICATE,
+    REP_INFO,
+)
+
+
+def metrics_reference() -> str:
+    """Render the metric list as a Markdown table for the reference docs."""
+    rows = [
+        "| metric | type | labels | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for spec in ALL_METRICS:
+        labels = ", ".join(f"`{label}`" for label in spec.labels)
+        rows.append(f"| `{spec.sample_name}` | {spec.type} | {labels} | {spec.help} |")
+    return "\n".join(rows) + "\n"

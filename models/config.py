@@ -1,0 +1,214 @@
+"""Configuration: the YAML file that describes the sales floor, and Kafka settings from the environment.
+
+Everything is validated once, at start-up; a mistake is reported with the key and the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from models.errors import ConfigError
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")]
+
+DEFAULT_ACTIONS = (
+    "call",
+    "cold_call",
+    "outbound_email",
+    "meeting",
+    "demo",
+    "proposal_sent",
+    "follow_up",
+)
+DEFAULT_PIPELINE = ("lead", "qualified", "meeting", "proposal", "negotiation")
+TERMINAL_STAGES = ("won", "lost")
+CONFIG_ENV = "SALESPULSE_CONFIG"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA timezone {name!r}") from exc
+    return name
+
+
+class Defaults(_Frozen):
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return _check_timezone(value)
+
+
+class Rep(_Frozen):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class Team(_Frozen):
+    timezone: str | None = None
+    reps: dict[Identifier, Rep] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_timezone(value)
+
+
+class Retention(_Frozen):
+    """How long state is kept; every exported window must fit inside it."""
+
+    action_counts_days: int = Field(default=35, ge=15)
+    deal_history_days: int = Field(default=400, ge=91)
+    dedup_days: int = Field(default=14, ge=1)
+
+
+class Limits(_Frozen):
+    future_tolerance_s: int = Field(default=86_400, ge=0)
+
+
+class KafkaTopology(_Frozen):
+    partitions: int = Field(default=4, ge=1, le=256)
+    replication_factor: int = Field(default=1, ge=1)
+
+
+class Settings(_Frozen):
+    """The whole YAML configuration file."""
+
+    defaults: Defaults = Field(default_factory=Defaults)
+    actions: tuple[Identifier, ...] = DEFAULT_ACTIONS
+    stages: tuple[Identifier, ...] = DEFAULT_PIPELINE
+    teams: dict[Identifier, Team] = Field(default_factory=dict)
+    retention: Retention = Field(default_factory=Retention)
+    limits: Limits = Field(default_factory=Limits)
+    kafka: KafkaTopology = Field(default_factory=KafkaTopology)
+    metrics_port: int = Field(default=6066, ge=1, le=65535)
+
+    @field_validator("actions", "stages")
+    @classmethod
+    def _unique(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        if not values:
+            raise ValueError("must list at least one entry")
+        seen = [v for i, v in enumerate(values) if v in values[:i]]
+        if seen:
+            raise ValueError(f"duplicate entries: {', '.join(sorted(set(seen)))}")
+        return values
+
+    @model_validator(mode="after")
+    def _terminal_stages_are_implicit(self) -> "Settings":
+        clash = set(self.stages) & set(TERMINAL_STAGES)
+        if clash:
+            raise ValueError(
+                f"stages: {', '.join(sorted(clash))} are terminal stages and are always present; "
+                "list only the open stages of the pipeline"
+            )
+        return self
+
+    @property
+    def all_stages(self) -> tuple[str, ...]:
+        """Open pipeline stages followed by the terminal ones."""
+        return self.stages + TERMINAL_STAGES
+
+    def timezone_of(self, team_id: str) -> ZoneInfo:
+        """Return the team's timezone, falling back to the default one."""
+        team = self.teams.get(team_id)
+        return ZoneInfo(team.timezone if team and team.timezone else self.defaults.timezone)
+
+    def rep_name(self, team_id: str, rep_id: str) -> str:
+        """Return the configured display name, or the rep id for reps absent from the file."""
+        team = self.teams.get(team_id)
+        rep = team.reps.get(rep_id) if team else None
+        return rep.name if rep else rep_id
+
+
+class KafkaSettings(_Frozen):
+    """Connection settings, read from the environment so secrets stay out of the YAML file."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "KafkaSettings":
+        """Read KAFKA_* variables; an invalid value is reported with its variable name."""
+        env = os.environ if env is None else env
+        names = {
+            "bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+            "security_protocol": "KAFKA_SECURITY_PROTOCOL",
+            "sasl_mechanism": "KAFKA_SASL_MECHANISM",
+            "sasl_username": "KAFKA_SASL_USERNAME",
+            "sasl_password": "KAFKA_SASL_PASSWORD",
+        }
+        values = {field: env[var] for field, var in names.items() if env.get(var)}
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            lines = [f"{names[str(e['loc'][0])]}: {e['msg']}" for e in exc.errors()]
+            raise ConfigError("invalid Kafka environment settings:\n  " + "\n  ".join(lines)) from None
+
+    @property
+    def broker_url(self) -> str:
+        """Faust broker URL list, e.g. kafka://a:9092;kafka://b:9092."""
+        return ";".join(f"kafka://{s.strip()}" for s in self.bootstrap_servers.split(",") if s.strip())
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"{source}: {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def parse_settings(data: Any, source: str = "<config>") -> Settings:
+    """Validate an already-parsed YAML document."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the configuration must be a mapping, got {type(data).__name__}")
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source)) from None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load the YAML file named by `path`, else by SALESPULSE_CONFIG, else use the defaults."""
+    chosen = path if path is not None else os.environ.get(CONFIG_ENV)
+    if not chosen:
+        return Settings()
+    file = Path(chosen)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read configuration: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_settings(data, str(file))

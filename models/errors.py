@@ -1,0 +1,49 @@
+"""Errors of Salespulse.
+
+    SalespulseError
+    ├── ConfigError          a configuration file or environment variable is wrong
+    ├── RejectedEvent        an event breaks the contract; carries a machine-readable reason
+    └── KafkaLauncherError   the local development broker could not be fetched or started
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+RejectReason = Literal[
+    "not_json",
+    "invalid",
+    "unknown_action",
+    "unknown_stage",
+    "future",
+    "too_late",
+]
+REJECT_REASONS: tuple[RejectReason, ...] = (
+    "not_json",
+    "invalid",
+    "unknown_action",
+    "unknown_stage",
+    "future",
+    "too_late",
+)
+
+
+class SalespulseError(Exception):
+    """Base class of every error Salespulse raises on purpose."""
+
+
+class ConfigError(SalespulseError):
+    """A user's configuration is wrong; the message names the key and the file."""
+
+
+class RejectedEvent(SalespulseError):
+    """An event that must go to the dead-letter topic instead of into the KPIs."""
+
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason: RejectReason = reason
+        self.detail = detail
+
+
+class KafkaLauncherError(SalespulseError):
+    """The development broker could not be obtained or did not start."""

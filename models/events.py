@@ -1,0 +1,111 @@
+"""Event contract v1: what the CRM and the dialer publish.
+
+`parse_event` is the one gate every event passes, in the publish CLI and again in the worker.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+
+from models.config import Identifier, Settings
+from models.errors import RejectedEvent
+
+SCHEMA_VERSION = 1
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str = Field(
+        min_length=1, max_length=128, description="Unique id; producers reuse it when they retry."
+    )
+    occurred_at: AwareDatetime = Field(
+        description="When it happened, RFC 3339 with an offset, e.g. 2026-11-27T09:15:00+01:00."
+    )
+    team_id: Identifier
+    rep_id: Identifier
+    source: str = Field(min_length=1, max_length=64, description="Producing system, e.g. hubspot, aircall.")
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class ActivityEvent(_EventBase):
+    """A rep did something: a call, an e-mail, a meeting."""
+
+    type: Literal["activity"] = "activity"
+    action: Identifier = Field(description="One of the configured action types, e.g. cold_call.")
+    deal_id: Identifier | None = None
+    duration_s: float | None = Field(default=None, ge=0, description="Length of a call or meeting.")
+    outcome: str | None = Field(default=None, max_length=64, description="Free text, e.g. connected.")
+
+
+class DealStageEvent(_EventBase):
+    """A deal entered a stage of the pipeline, or was decided (won or lost)."""
+
+    type: Literal["deal_stage"] = "deal_stage"
+    deal_id: Identifier
+    stage: Identifier = Field(description="The stage entered; won and lost are terminal.")
+    amount: float | None = Field(default=None, ge=0)
+    currency: Currency | None = Field(default=None, description="ISO 4217 code, e.g. EUR.")
+
+
+Event = Annotated[Union[ActivityEvent, DealStageEvent], Field(discriminator="type")]
+EVENT_ADAPTER: TypeAdapter[ActivityEvent | DealStageEvent] = TypeAdapter(Event)
+EVENT_TYPES: dict[str, type[_EventBase]] = {"activity": ActivityEvent, "deal_stage": DealStageEvent}
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"][1:] or err["loc"]) or "(event)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_event(raw: bytes, settings: Settings, now: datetime) -> ActivityEvent | DealStageEvent:
+    """Validate one raw event against the contract and the configuration, or raise RejectedEvent."""
+    try:
+        data: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RejectedEvent("not_json", f"not a JSON document: {exc}") from None
+    try:
+        event = EVENT_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise RejectedEvent("invalid", _describe(exc)) from None
+    if isinstance(event, ActivityEvent) and event.action not in settings.actions:
+        raise RejectedEvent(
+            "unknown_action", f"action {event.action!r} is not one of {', '.join(settings.actions)}"
+        )
+    if isinstance(event, DealStageEvent) and event.stage not in settings.all_stages:
+        raise RejectedEvent(
+            "unknown_stage", f"stage {event.stage!r} is not one of {', '.join(settings.all_stages)}"
+        )
+    ahead = (event.occurred_at - now).total_seconds()
+    if ahead > settings.limits.future_tolerance_s:
+        raise RejectedEvent("future", f"occurred_at is {ahead:.0f} s in the future")
+    if isinstance(event, DealStageEvent):
+        oldest = now - timedelta(days=settings.retention.deal_history_days)
+        if event.occurred_at < oldest:
+            raise RejectedEvent(
+                "too_late",
+                f"occurred_at is older than the deal history retention "
+                f"({settings.retention.deal_history_days} days)",
+            )
+    return event
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """Return the JSON Schema of each event type, keyed by its `type`."""
+    return {name: model.model_json_schema() for name, model in EVENT_TYPES.items()}

@@ -1,0 +1,223 @@
+"""The `salespulse` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from models.config import KafkaSettings, Settings, load_settings
+from models.errors import SalespulseError
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the Faust worker with the /metrics endpoint."""
+    import faust
+
+    from streams.app import build_pipeline
+    from streams.topics import ensure_topics
+
+    settings = _settings(args)
+    kafka = KafkaSettings.from_env()
+    asyncio.run(ensure_topics(kafka, settings.kafka))
+    pipeline = build_pipeline(settings, kafka, port=args.port, data_dir=args.data_dir)
+    worker = faust.Worker(pipeline.app, loglevel=args.loglevel, quiet=True)
+    worker.execute_from_commandline()
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Validate a JSONL file and publish it."""
+    from salespulse.publisher import publish_file
+
+    settings = _settings(args)
+    report = asyncio.run(
+        publish_file(Path(args.file), settings, KafkaSettings.from_env(), _now, show_progress=not args.quiet)
+    )
+    for bad in report.rejected:
+        print(f"{args.file}:{bad.line}: rejected ({bad.reason}): {bad.detail}", file=sys.stderr)
+    print(
+        f"published {report.accepted} events, rejected {len(report.rejected)} "
+        f"(sent to the dead-letter topic), skipped {report.blank} blank lines"
+    )
+    return 1 if report.rejected else 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Run the simulated sales floor."""
+    from salespulse.simulator import run_simulation
+
+    sent = asyncio.run(
+        run_simulation(
+            _settings(args),
+            KafkaSettings.from_env(),
+            rate=args.rate,
+            backfill_days=args.backfill_days,
+            duration_s=args.duration,
+            seed=args.seed,
+            now=_now(),
+            always_open=args.always_open,
+        )
+    )
+    print(f"published {sent} simulated events")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Write the JSON Schema of every event type."""
+    from models.events import json_schemas
+
+    schemas = json_schemas()
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, schema in schemas.items():
+            (out / f"{name}.schema.json").write_text(json.dumps(schema, indent=2) + "\n")
+            print(out / f"{name}.schema.json")
+    else:
+        print(json.dumps(schemas, indent=2))
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """Print the reference table of exported metrics."""
+    from exporters.metrics import metrics_reference
+
+    print(metrics_reference(), end="")
+    return 0
+
+
+def cmd_dev_kafka(args: argparse.Namespace) -> int:
+    """Run a local KRaft broker in the foreground."""
+    from salespulse.kafka_launcher import LocalKafka
+
+    broker = LocalKafka(port=args.port, data_dir=Path(args.data_dir) if args.data_dir else None)
+    if broker.data_dir:
+        broker.data_dir.mkdir(parents=True, exist_ok=True)
+    broker.start()
+    print(broker.bootstrap, flush=True)
+    print(f"Apache Kafka is up after {broker.startup_s:.1f} s; Ctrl-C stops it.", file=sys.stderr, flush=True)
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        assert broker.process is not None
+        broker.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run broker, worker and simulator together."""
+    from salespulse.kafka_launcher import LocalKafka
+
+    config = args.config or os.environ.get("SALESPULSE_CONFIG") or str(DEMO_CONFIG)
+    load_settings(config)
+    with LocalKafka() as broker:
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "SALESPULSE_CONFIG": config}
+        base = [sys.executable, "-m", "salespulse.cli"]
+        worker = subprocess.Popen(
+            base + ["worker", "--port", str(args.port), "--data-dir", str(broker.data_dir / "worker")], env=env
+        )
+        simulator = subprocess.Popen(
+            base + ["simulate", "--rate", str(args.rate), "--always-open"], env=env
+        )
+        print(
+            f"\nSalespulse demo\n  Kafka:    {broker.bootstrap}\n"
+            f"  metrics:  http://127.0.0.1:{args.port}/metrics\n  config:   {config}\n"
+            "Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        try:
+            while worker.poll() is None and simulator.poll() is None:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for proc in (simulator, worker):
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
+            for proc in (simulator, worker):
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="salespulse", description=__doc__)
+    parser.add_argument("--config", help="YAML configuration file (default: $SALESPULSE_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    worker = sub.add_parser("worker", help="run the stream worker and its /metrics endpoint")
+    worker.add_argument("--port", type=int, help="metrics port (default: metrics_port, 6066)")
+    worker.add_argument("--data-dir", help="folder for the worker's local files")
+    worker.add_argument("--loglevel", default="warn", choices=["crit", "error", "warn", "info", "debug"])
+    worker.set_defaults(func=cmd_worker)
+
+    publish = sub.add_parser("publish", help="validate a JSONL file of events and publish it")
+    publish.add_argument("file")
+    publish.add_argument("--quiet", action="store_true", help="no progress bar")
+    publish.set_defaults(func=cmd_publish)
+
+    simulate = sub.add_parser("simulate", help="publish a simulated sales floor")
+    simulate.add_argument("--rate", type=float, default=2.0, help="live events per second for the floor")
+    simulate.add_argument("--backfill-days", type=float, default=14.0, help="days of history to publish first")
+    simulate.add_argument("--duration", type=float, help="seconds of live events (default: until stopped)")
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument("--always-open", action="store_true", help="live events outside office hours too")
+    simulate.set_defaults(func=cmd_simulate)
+
+    demo = sub.add_parser("demo", help="run a local broker, the worker and the simulator together")
+    demo.add_argument("--port", type=int, default=6066)
+    demo.add_argument("--rate", type=float, default=2.0)
+    demo.set_defaults(func=cmd_demo)
+
+    schema = sub.add_parser("schema", help="write the JSON Schema of every event type")
+    schema.add_argument("--out", help="folder to write <type>.schema.json files into (default: stdout)")
+    schema.set_defaults(func=cmd_schema)
+
+    metrics = sub.add_parser("metrics", help="print the reference table of exported metrics")
+    metrics.set_defaults(func=cmd_metrics)
+
+    dev_kafka = sub.add_parser("dev-kafka", help="run a local Apache Kafka broker (KRaft) on loopback")
+    dev_kafka.add_argument("--port", type=int, help="listener port (default: a free one)")
+    dev_kafka.add_argument("--data-dir", help="keep broker storage here instead of a temporary folder")
+    dev_kafka.set_defaults(func=cmd_dev_kafka)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; user mistakes end with a message and exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SalespulseError as exc:
+        print(f"salespulse: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""`salespulse publish`: validate a JSONL file and produce its events to Kafka."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from tqdm import tqdm
+
+from models.config import KafkaSettings, Settings
+from models.events import parse_event
+from models.errors import ConfigError, RejectedEvent
+from streams.deadletter import dead_letter_headers
+from streams.topics import DEAD_LETTER, ensure_topics, event_key, ingest_topic, kafka_client_options
+
+
+@dataclass(frozen=True)
+class RejectedLine:
+    """A line that did not pass validation."""
+
+    line: int
+    reason: str
+    detail: str
+
+
+@dataclass
+class PublishReport:
+    """What happened to each line of a file."""
+
+    accepted: int = 0
+    blank: int = 0
+    rejected: list[RejectedLine] = field(default_factory=list)
+
+
+def make_producer(kafka: KafkaSettings) -> AIOKafkaProducer:
+    """Return an idempotent producer that waits for every in-sync replica."""
+    return AIOKafkaProducer(
+        **kafka_client_options(kafka),  # type: ignore[arg-type]
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+    )
+
+
+async def publish_file(
+    path: Path,
+    settings: Settings,
+    kafka: KafkaSettings,
+    clock: Callable[[], datetime],
+    show_progress: bool = True,
+) -> PublishReport:
+    """Send every valid line to its topic and every invalid one to the dead-letter topic."""
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    await ensure_topics(kafka, settings.kafka)
+    report = PublishReport()
+    producer = make_producer(kafka)
+    await producer.start()
+    try:
+        pending = []
+        for number, raw in enumerate(tqdm(lines, unit="event", disable=not show_progress), start=1):
+            if not raw.strip():
+                report.blank += 1
+                continue
+            try:
+                event = parse_event(raw, settings, clock())
+            except RejectedEvent as rejection:
+                report.rejected.append(RejectedLine(number, rejection.reason, rejection.detail))
+                pending.append(
+                    await producer.send(
+                        DEAD_LETTER,
+                        key=rejection.reason.encode(),
+                        value=raw,
+                        headers=dead_letter_headers(rejection, f"{path.name}:{number}"),
+                    )
+                )
+                continue
+            pending.append(
+                await producer.send(ingest_topic(event), key=event_key(event).encode(), value=raw)
+            )
+            report.accepted += 1
+        for delivery in pending:
+            await delivery
+    finally:
+        await producer.stop()
+    return report

@@ -1,0 +1,189 @@
+"""`salespulse simulate`: a sales floor that publishes realistic events.
+
+Each rep works the team's office hours in the team's timezone with a rhythm of their own (some
+call a lot, some write more e-mails); deals move through the stages over days and end won, or
+lost, often quickly. The simulator first back-fills some days of history, so that dashboards
+show weeks and velocity at once, then keeps publishing live at the chosen rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from models.config import KafkaSettings, Settings, Team, TERMINAL_STAGES
+from models.events import EVENT_ADAPTER
+from streams.topics import ACTIVITIES, DEAL_STAGES, ensure_topics, event_key
+from salespulse.publisher import make_producer
+
+DEMO_FLOOR: dict[str, dict[str, Any]] = {
+    "amsterdam": {"timezone": "Europe/Amsterdam", "reps": {"anna": "Anna de Vries", "bram": "Bram Jansen", "sara": "Sara Bakker"}},
+    "new-york": {"timezone": "America/New_York", "reps": {"mike": "Mike Chen", "olivia": "Olivia Brown", "raj": "Raj Patel"}},
+}
+WORK_START_H, WORK_END_H = 9, 17
+
+
+@dataclass
+class SimRep:
+    team: str
+    rep: str
+    tz: ZoneInfo
+    # Relative weight of each action for this rep: their rhythm.
+    mix: dict[str, float]
+    pace: float
+
+
+@dataclass
+class SimDeal:
+    deal_id: str
+    rep: SimRep
+    stage_index: int = 0
+    next_at: datetime | None = None
+
+
+@dataclass
+class Floor:
+    """The simulated reps and their open deals."""
+
+    settings: Settings
+    rng: random.Random
+    reps: list[SimRep] = field(default_factory=list)
+    deals: list[SimDeal] = field(default_factory=list)
+    serial: int = 0
+    office_hours_only: bool = True
+
+    @classmethod
+    def create(cls, settings: Settings, seed: int) -> "Floor":
+        """Use the configured teams, or a demo floor when the configuration names none."""
+        rng = random.Random(seed)
+        teams: dict[str, Team] = dict(settings.teams) or {
+            name: Team.model_validate({"timezone": t["timezone"], "reps": {r: {"name": n} for r, n in t["reps"].items()}})
+            for name, t in DEMO_FLOOR.items()
+        }
+        floor = cls(settings, rng)
+        for team_id, team in sorted(teams.items()):
+            tz = ZoneInfo(team.timezone or settings.defaults.timezone)
+            for rep_id in sorted(team.reps):
+                mix = {a: rng.uniform(0.2, 1.0) for a in settings.actions}
+                floor.reps.append(SimRep(team_id, rep_id, tz, mix, rng.uniform(0.6, 1.4)))
+        return floor
+
+    def _event(self, kind: str, rep: SimRep, at: datetime, **fields: Any) -> tuple[str, dict[str, Any]]:
+        self.serial += 1
+        body = {
+            "event_id": f"sim-{self.rng.getrandbits(48):012x}-{self.serial}",
+            "type": kind,
+            "occurred_at": at.astimezone(rep.tz).isoformat(),
+            "team_id": rep.team,
+            "rep_id": rep.rep,
+            "source": "simulator",
+            "schema_version": 1,
+            **fields,
+        }
+        return (ACTIVITIES if kind == "activity" else DEAL_STAGES), body
+
+    def _working(self, rep: SimRep, at: datetime) -> bool:
+        if not self.office_hours_only:
+            return True
+        local = at.astimezone(rep.tz)
+        return local.weekday() < 5 and WORK_START_H <= local.hour < WORK_END_H
+
+    def step(self, start: datetime, end: datetime, rate_per_rep_hour: float) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield the events of [start, end), in time order per rep."""
+        seconds = (end - start).total_seconds()
+        for rep in self.reps:
+            expected = rate_per_rep_hour * rep.pace * seconds / 3600
+            count = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
+            times = sorted(start + timedelta(seconds=self.rng.uniform(0, seconds)) for _ in range(count))
+            for at in times:
+                if not self._working(rep, at):
+                    continue
+                actions = list(rep.mix)
+                action = self.rng.choices(actions, weights=[rep.mix[a] for a in actions])[0]
+                fields: dict[str, Any] = {"action": action, "outcome": self.rng.choice(["connected", "voicemail", "sent", "held"])}
+                if action in ("call", "cold_call", "meeting", "demo"):
+                    fields["duration_s"] = round(self.rng.uniform(30, 1800), 1)
+                yield self._event("activity", rep, at, **fields)
+                if action == "cold_call" and self.rng.random() < 0.15:
+                    yield from self._open_deal(rep, at)
+        yield from self._advance_deals(end)
+
+    def _open_deal(self, rep: SimRep, at: datetime) -> Iterator[tuple[str, dict[str, Any]]]:
+        deal = SimDeal(f"deal-{rep.team}-{self.rng.getrandbits(40):010x}", rep)
+        deal.next_at = at + timedelta(hours=self.rng.uniform(2, 72))
+        self.deals.append(deal)
+        yield self._event("deal_stage", rep, at, deal_id=deal.deal_id, stage=self.settings.stages[0],
+                          amount=round(self.rng.uniform(1_000, 50_000), 2), currency="EUR")
+
+    def _advance_deals(self, until: datetime) -> Iterator[tuple[str, dict[str, Any]]]:
+        stages = self.settings.stages
+        still_open = []
+        for deal in self.deals:
+            while deal.next_at is not None and deal.next_at < until:
+                at = deal.next_at
+                # A fast "no" is common; otherwise the deal moves on, and at the end is won or lost.
+                if self.rng.random() < 0.2 or deal.stage_index + 1 >= len(stages):
+                    stage = self.rng.choice(TERMINAL_STAGES) if deal.stage_index + 1 >= len(stages) else "lost"
+                    deal.next_at = None
+                else:
+                    deal.stage_index += 1
+                    stage = stages[deal.stage_index]
+                    deal.next_at = at + timedelta(hours=self.rng.uniform(4, 96))
+                yield self._event("deal_stage", deal.rep, at, deal_id=deal.deal_id, stage=stage)
+            if deal.next_at is not None:
+                still_open.append(deal)
+        self.deals = still_open
+
+
+async def run_simulation(
+    settings: Settings,
+    kafka: KafkaSettings,
+    *,
+    rate: float,
+    backfill_days: float,
+    duration_s: float | None,
+    seed: int,
+    now: datetime,
+    always_open: bool = False,
+) -> int:
+    """Back-fill history, then publish live until `duration_s` has passed (forever if None)."""
+    floor = Floor.create(settings, seed)
+    await ensure_topics(kafka, settings.kafka)
+    producer = make_producer(kafka)
+    await producer.start()
+    sent = 0
+
+    async def publish(events: Iterator[tuple[str, dict[str, Any]]]) -> None:
+        nonlocal sent
+        for topic, body in events:
+            key = event_key(EVENT_ADAPTER.validate_python(body))
+            await producer.send(topic, key=key.encode(), value=json.dumps(body).encode())
+            sent += 1
+        await producer.flush()
+
+    try:
+        cursor = now - timedelta(days=backfill_days)
+        while cursor < now:
+            step_end = min(cursor + timedelta(hours=1), now)
+            await publish(floor.step(cursor, step_end, rate_per_rep_hour=6.0))
+            cursor = step_end
+        print(f"back-filled {backfill_days:g} days: {sent} events", flush=True)
+        floor.office_hours_only = not always_open
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while duration_s is None or loop.time() - started < duration_s:
+            await asyncio.sleep(1.0)
+            step_end = cursor + timedelta(seconds=1)
+            # `rate` is events per second for the whole floor, spread over the reps.
+            per_rep_hour = rate * 3600 / max(len(floor.reps), 1)
+            await publish(floor.step(cursor, step_end, per_rep_hour))
+            cursor = step_end
+    finally:
+        await producer.stop()
+    return sent

@@ -1,0 +1,99 @@
+"""The Faust application: topics, tables and agents of every KPI family, and /metrics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import faust
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
+
+from exporters.collector import PipelineCollector, PipelineState
+from models.config import KafkaSettings, Settings
+from streams.actions import ActionCounts
+from streams.deadletter import DeadLetter
+from streams.ingest import Ingest
+from streams.velocity import DealVelocity
+
+APP_ID = "salespulse"
+
+
+def utc_now() -> datetime:
+    """Return the current time; the one clock read of the worker."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Pipeline:
+    """A configured Faust app and the KPI families it runs."""
+
+    app: faust.App
+    actions: ActionCounts
+    velocity: DealVelocity
+    dead_letter: DeadLetter
+    registry: CollectorRegistry
+
+
+def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | None:
+    if not kafka.sasl_mechanism:
+        return None
+    return faust.SASLCredentials(
+        username=kafka.sasl_username,
+        password=kafka.sasl_password.get_secret_value() if kafka.sasl_password else None,
+        mechanism=kafka.sasl_mechanism,
+    )
+
+
+def build_pipeline(
+    settings: Settings,
+    kafka: KafkaSettings,
+    *,
+    port: int | None = None,
+    data_dir: str | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Pipeline:
+    """Create the Faust app with every topic, table and agent, and the /metrics page."""
+    app = faust.App(
+        APP_ID,
+        broker=kafka.broker_url,
+        broker_credentials=_credentials(kafka),
+        store="memory://",
+        topic_partitions=settings.kafka.partitions,
+        topic_replication_factor=settings.kafka.replication_factor,
+        # Standby copies would make a worker export partitions another worker owns.
+        table_standby_replicas=0,
+        web_port=port or settings.metrics_port,
+        web_bind="0.0.0.0",
+        datadir=data_dir or f"{APP_ID}-data",
+        autodiscover=False,
+    )
+    duplicates: Counter[str] = Counter()
+    dead_letter = DeadLetter(app)
+    actions = ActionCounts(app, settings, duplicates, clock)
+    velocity = DealVelocity(app, settings, duplicates, clock)
+    Ingest(app, settings, dead_letter, actions.topic, velocity.topic, clock)
+
+    registry = CollectorRegistry()
+    PipelineCollector(
+        PipelineState(
+            slot_counts=actions.slots_to_count,
+            action_totals=actions.rep_actions_to_total,
+            deals=velocity.histories,
+            rejections=dead_letter.reasons_to_rejected,
+            duplicates=duplicates,
+        ),
+        settings,
+        clock,
+        registry,
+    )
+
+    @app.page("/metrics")
+    class Metrics(View):
+        async def get(self, request: Request) -> Response:
+            # aiohttp refuses a charset inside content_type, so the full type goes in as a header.
+            return self.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+
+    return Pipeline(app, actions, velocity, dead_letter, registry)

@@ -1,0 +1,59 @@
+"""The dead-letter topic: where every rejected event goes, with its reason, and is counted.
+
+Records keep the producer's original bytes as value; the reason is the record key (so that all
+rejections of one reason meet one partition of the counting table) and, with a human-readable
+detail and where the record came from, in headers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+from faust.types import EventT
+
+from models.errors import RejectedEvent
+from streams.topics import DEAD_LETTER
+
+log = logging.getLogger(__name__)
+
+REASON_HEADER = "salespulse.reason"
+DETAIL_HEADER = "salespulse.detail"
+ORIGIN_HEADER = "salespulse.origin"
+
+
+def dead_letter_headers(rejection: RejectedEvent, origin: str) -> list[tuple[str, bytes]]:
+    """Return the headers of a dead-letter record."""
+    return [
+        (REASON_HEADER, rejection.reason.encode()),
+        (DETAIL_HEADER, rejection.detail.encode()),
+        (ORIGIN_HEADER, origin.encode()),
+    ]
+
+
+class DeadLetter:
+    """Routes rejected events and counts rejections by reason in a changelog-backed table."""
+
+    def __init__(self, app: faust.App) -> None:
+        self.topic = app.topic(DEAD_LETTER, key_type=str, value_type=bytes, value_serializer="raw")
+        self.reasons_to_rejected = app.Table(
+            "reasons_to_rejected", default=int
+        )
+        app.agent(self.topic, name="count_rejections")(self.count_rejections)
+
+    async def route(self, event: EventT, rejection: RejectedEvent) -> None:
+        """Send a rejected event to the dead-letter topic; the one place that does so."""
+        message = event.message
+        origin = f"{message.topic}[{message.partition}] offset {message.offset}"
+        log.warning("rejected %s: %s", origin, rejection)
+        await self.topic.send(
+            key=rejection.reason,
+            value=message.value,
+            headers=dead_letter_headers(rejection, origin),
+        )
+
+    async def count_rejections(self, stream: faust.StreamT[bytes]) -> None:
+        """Count dead-letter records by reason, whoever put them there."""
+        async for event in stream.events():
+            reason = event.key if isinstance(event.key, str) else "unknown"
+            self.reasons_to_rejected[reason] += 1

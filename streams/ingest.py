@@ -1,0 +1,48 @@
+"""Ingest: validate what producers publish and re-key it for the KPI agents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import faust
+
+from models.config import Settings
+from models.events import ActivityEvent, parse_event
+from models.errors import RejectedEvent
+from streams.deadletter import DeadLetter
+from streams.topics import ACTIVITIES, DEAL_STAGES, event_key
+
+
+class Ingest:
+    """Owns the two producer-facing topics and the agent that validates them."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        dead_letter: DeadLetter,
+        activities_by_rep: faust.TopicT,
+        deal_stages_by_deal: faust.TopicT,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.dead_letter = dead_letter
+        self.activities_by_rep = activities_by_rep
+        self.deal_stages_by_deal = deal_stages_by_deal
+        self.clock = clock
+        self.topic = app.topic(ACTIVITIES, DEAL_STAGES, value_type=bytes, value_serializer="raw")
+        app.agent(self.topic, name="validate_events")(self.validate_events)
+
+    async def validate_events(self, stream: faust.StreamT[bytes]) -> None:
+        """Validate each event; route it to its KPI family or to the dead-letter topic."""
+        async for event in stream.events():
+            try:
+                parsed = parse_event(event.message.value or b"", self.settings, self.clock())
+            except RejectedEvent as rejection:
+                await self.dead_letter.route(event, rejection)
+                continue
+            target = (
+                self.activities_by_rep if isinstance(parsed, ActivityEvent) else self.deal_stages_by_deal
+            )
+            await target.send(key=event_key(parsed), value=parsed.model_dump_json().encode())

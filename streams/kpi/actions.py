@@ -1,0 +1,106 @@
+"""Action-count maths: quarter-hour buckets and the windows built from them.
+
+Counts are kept per (team, rep, action, quarter hour of UTC time). Every timezone in use today
+is offset from UTC by a multiple of 15 minutes, so a team's local day and ISO week are exact
+unions of quarter hours, and one bucket size serves every team.
+
+Windows, for a team whose timezone is `tz`, at instant `now`:
+
+- today:      [local midnight of now's date, next local midnight)
+- week:       [local Monday 00:00 of now's ISO week, next Monday 00:00)
+- last_week:  the ISO week before `week`
+- rolling_7d: [start of the quarter hour holding now − 7×24 h, end of the quarter hour holding now)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+SLOT_S = 900
+ROLLING_7D_S = 7 * 24 * 3600
+ActionWindow = Literal["today", "week", "last_week", "rolling_7d"]
+ACTION_WINDOWS: tuple[ActionWindow, ...] = ("today", "week", "last_week", "rolling_7d")
+_SEP = "|"
+
+
+@dataclass(frozen=True)
+class SlotKey:
+    """Key of one bucket: a rep's count of one action in one quarter hour."""
+
+    team: str
+    rep: str
+    action: str
+    slot: int
+
+    def encode(self) -> str:
+        """Return the table key; identifiers cannot contain the separator."""
+        return _SEP.join((self.team, self.rep, self.action, str(self.slot)))
+
+    @classmethod
+    def decode(cls, key: str) -> "SlotKey":
+        """Parse a key made by `encode`."""
+        team, rep, action, slot = key.split(_SEP)
+        return cls(team, rep, action, int(slot))
+
+
+def rep_action_key(team: str, rep: str, action: str) -> str:
+    """Return the key of a rep's all-time count of one action."""
+    return _SEP.join((team, rep, action))
+
+
+def split_rep_action_key(key: str) -> tuple[str, str, str]:
+    """Invert `rep_action_key`."""
+    team, rep, action = key.split(_SEP)
+    return team, rep, action
+
+
+def slot_of(instant: datetime) -> int:
+    """Return the index of the UTC quarter hour that holds `instant`."""
+    return int(instant.timestamp() // SLOT_S)
+
+
+def _local_midnight(day: datetime, tz: ZoneInfo) -> float:
+    return datetime.combine(day.date(), time(0), tzinfo=tz).timestamp()
+
+
+def window_bounds(now: datetime, tz: ZoneInfo) -> dict[ActionWindow, tuple[int, int]]:
+    """Return each window as a half-open range of slot indexes [first, end)."""
+    local = now.astimezone(tz)
+    today_start = _local_midnight(local, tz)
+    tomorrow_start = _local_midnight(local + timedelta(days=1), tz)
+    monday = local - timedelta(days=local.weekday())
+    week_start = _local_midnight(monday, tz)
+    next_week_start = _local_midnight(monday + timedelta(days=7), tz)
+    last_week_start = _local_midnight(monday - timedelta(days=7), tz)
+    now_slot = slot_of(now)
+
+    def slot(ts: float) -> int:
+        return int(ts // SLOT_S)
+
+    return {
+        "today": (slot(today_start), slot(tomorrow_start)),
+        "week": (slot(week_start), slot(next_week_start)),
+        "last_week": (slot(last_week_start), slot(week_start)),
+        "rolling_7d": (slot(now.timestamp() - ROLLING_7D_S), now_slot + 1),
+    }
+
+
+def count_windows(
+    slot_counts: Iterable[tuple[int, int]], bounds: Mapping[ActionWindow, tuple[int, int]]
+) -> dict[ActionWindow, int]:
+    """Sum (slot, count) pairs into each window."""
+    totals: dict[ActionWindow, int] = {w: 0 for w in bounds}
+    for slot, count in slot_counts:
+        for window, (first, end) in bounds.items():
+            if first <= slot < end:
+                totals[window] += count
+    return totals
+
+
+def expired_slot_limit(now: datetime, retention_days: int) -> int:
+    """Return the first slot still retained; older buckets can be dropped."""
+    return slot_of(now - timedelta(days=retention_days))

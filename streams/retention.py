@@ -1,0 +1,28 @@
+"""Changelog retention: Kafka forgets what the worker no longer needs.
+
+Buckets and de-duplication ids are never updated once their time has passed, so their changelog
+topics are compacted *and* expire by age; the worker drops the same keys from memory itself,
+without writing tombstones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from datetime import datetime, timedelta
+from typing import Any
+
+DAY_MS = 86_400_000
+
+
+def expiring_changelog(days: int) -> dict[str, Any]:
+    """Return topic configs for a changelog whose records may go after `days` (plus a day)."""
+    return {"cleanup.policy": "compact,delete", "retention.ms": str((days + 1) * DAY_MS)}
+
+
+def forget_seen_ids(store: MutableMapping[str, float], now: datetime, days: int) -> int:
+    """Drop de-duplication ids first seen more than `days` ago; return how many went."""
+    limit = (now - timedelta(days=days)).timestamp()
+    stale = [key for key, seen_at in store.items() if seen_at < limit]
+    for key in stale:
+        del store[key]
+    return len(stale)
