@@ -89,6 +89,10 @@ class Limits(_Frozen):
 
 
 class KafkaTopology(_Frozen):
+    app_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,48}$")] = Field(
+        default="salespulse",
+        description="Consumer group and prefix of every topic; two pipelines on one cluster need two ids.",
+    )
     partitions: int = Field(default=4, ge=1, le=256)
     replication_factor: int = Field(default=1, ge=1)
 
@@ -164,7 +168,7 @@ class KafkaSettings(_Frozen):
         }
         values = {field: env[var] for field, var in names.items() if env.get(var)}
         try:
-            return cls(**values)
+            return cls.model_validate(values)
         except ValidationError as exc:
             lines = [f"{names[str(e['loc'][0])]}: {e['msg']}" for e in exc.errors()]
             raise ConfigError("invalid Kafka environment settings:\n  " + "\n  ".join(lines)) from None

@@ -22,7 +22,7 @@ from pydantic import (
 from models.config import Identifier, Settings
 from models.errors import RejectedEvent
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 

@@ -14,7 +14,7 @@ from models.config import KafkaSettings, Settings
 from models.events import parse_event
 from models.errors import ConfigError, RejectedEvent
 from streams.deadletter import dead_letter_headers
-from streams.topics import DEAD_LETTER, ensure_topics, event_key, ingest_topic, kafka_client_options
+from streams.topics import TopicNames, ensure_topics, event_key, kafka_client_options
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ async def publish_file(
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     await ensure_topics(kafka, settings.kafka)
+    topics = TopicNames(settings.kafka.app_id)
     report = PublishReport()
     producer = make_producer(kafka)
     await producer.start()
@@ -73,7 +74,7 @@ async def publish_file(
                 report.rejected.append(RejectedLine(number, rejection.reason, rejection.detail))
                 pending.append(
                     await producer.send(
-                        DEAD_LETTER,
+                        topics.dead_letter,
                         key=rejection.reason.encode(),
                         value=raw,
                         headers=dead_letter_headers(rejection, f"{path.name}:{number}"),
@@ -81,7 +82,7 @@ async def publish_file(
                 )
                 continue
             pending.append(
-                await producer.send(ingest_topic(event), key=event_key(event).encode(), value=raw)
+                await producer.send(topics.ingest_topic(event), key=event_key(event).encode(), value=raw)
             )
             report.accepted += 1
         for delivery in pending:

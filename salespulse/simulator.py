@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from models.config import KafkaSettings, Settings, Team, TERMINAL_STAGES
 from models.events import EVENT_ADAPTER
-from streams.topics import ACTIVITIES, DEAL_STAGES, ensure_topics, event_key
+from streams.topics import TopicNames, ensure_topics, event_key
 from salespulse.publisher import make_producer
 
 DEMO_FLOOR: dict[str, dict[str, Any]] = {
@@ -74,7 +74,7 @@ class Floor:
                 floor.reps.append(SimRep(team_id, rep_id, tz, mix, rng.uniform(0.6, 1.4)))
         return floor
 
-    def _event(self, kind: str, rep: SimRep, at: datetime, **fields: Any) -> tuple[str, dict[str, Any]]:
+    def _event(self, kind: str, rep: SimRep, at: datetime, **fields: Any) -> dict[str, Any]:
         self.serial += 1
         body = {
             "event_id": f"sim-{self.rng.getrandbits(48):012x}-{self.serial}",
@@ -86,7 +86,7 @@ class Floor:
             "schema_version": 1,
             **fields,
         }
-        return (ACTIVITIES if kind == "activity" else DEAL_STAGES), body
+        return body
 
     def _working(self, rep: SimRep, at: datetime) -> bool:
         if not self.office_hours_only:
@@ -94,7 +94,7 @@ class Floor:
         local = at.astimezone(rep.tz)
         return local.weekday() < 5 and WORK_START_H <= local.hour < WORK_END_H
 
-    def step(self, start: datetime, end: datetime, rate_per_rep_hour: float) -> Iterator[tuple[str, dict[str, Any]]]:
+    def step(self, start: datetime, end: datetime, rate_per_rep_hour: float) -> Iterator[dict[str, Any]]:
         """Yield the events of [start, end), in time order per rep."""
         seconds = (end - start).total_seconds()
         for rep in self.reps:
@@ -114,14 +114,14 @@ class Floor:
                     yield from self._open_deal(rep, at)
         yield from self._advance_deals(end)
 
-    def _open_deal(self, rep: SimRep, at: datetime) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _open_deal(self, rep: SimRep, at: datetime) -> Iterator[dict[str, Any]]:
         deal = SimDeal(f"deal-{rep.team}-{self.rng.getrandbits(40):010x}", rep)
         deal.next_at = at + timedelta(hours=self.rng.uniform(2, 72))
         self.deals.append(deal)
         yield self._event("deal_stage", rep, at, deal_id=deal.deal_id, stage=self.settings.stages[0],
                           amount=round(self.rng.uniform(1_000, 50_000), 2), currency="EUR")
 
-    def _advance_deals(self, until: datetime) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _advance_deals(self, until: datetime) -> Iterator[dict[str, Any]]:
         stages = self.settings.stages
         still_open = []
         for deal in self.deals:
@@ -154,16 +154,17 @@ async def run_simulation(
 ) -> int:
     """Back-fill history, then publish live until `duration_s` has passed (forever if None)."""
     floor = Floor.create(settings, seed)
+    topics = TopicNames(settings.kafka.app_id)
     await ensure_topics(kafka, settings.kafka)
     producer = make_producer(kafka)
     await producer.start()
     sent = 0
 
-    async def publish(events: Iterator[tuple[str, dict[str, Any]]]) -> None:
+    async def publish(events: Iterator[dict[str, Any]]) -> None:
         nonlocal sent
-        for topic, body in events:
-            key = event_key(EVENT_ADAPTER.validate_python(body))
-            await producer.send(topic, key=key.encode(), value=json.dumps(body).encode())
+        for body in events:
+            event = EVENT_ADAPTER.validate_python(body)
+            await producer.send(topics.ingest_topic(event), key=event_key(event).encode(), value=json.dumps(body).encode())
             sent += 1
         await producer.flush()
 

@@ -12,7 +12,7 @@ from models.config import Settings
 from models.events import ActivityEvent
 from streams.kpi.actions import SlotKey, expired_slot_limit, rep_action_key, slot_of
 from streams.retention import expiring_changelog, forget_seen_ids
-from streams.topics import ACTIVITIES_BY_REP
+from streams.topics import TopicNames
 
 
 class ActionCounts:
@@ -22,13 +22,14 @@ class ActionCounts:
         self,
         app: faust.App,
         settings: Settings,
+        topics: TopicNames,
         duplicates: Counter[str],
         clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings
         self.duplicates = duplicates
         self.clock = clock
-        self.topic = app.topic(ACTIVITIES_BY_REP, key_type=str, value_type=bytes, value_serializer="raw")
+        self.topic = app.topic(topics.activities_by_rep, key_type=str, value_type=bytes, value_serializer="raw")
         retention = settings.retention
         self.slots_to_count = app.Table(
             "slots_to_count",

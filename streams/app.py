@@ -16,9 +16,8 @@ from models.config import KafkaSettings, Settings
 from streams.actions import ActionCounts
 from streams.deadletter import DeadLetter
 from streams.ingest import Ingest
+from streams.topics import TopicNames
 from streams.velocity import DealVelocity
-
-APP_ID = "salespulse"
 
 
 def utc_now() -> datetime:
@@ -57,7 +56,7 @@ def build_pipeline(
 ) -> Pipeline:
     """Create the Faust app with every topic, table and agent, and the /metrics page."""
     app = faust.App(
-        APP_ID,
+        settings.kafka.app_id,
         broker=kafka.broker_url,
         broker_credentials=_credentials(kafka),
         store="memory://",
@@ -67,14 +66,15 @@ def build_pipeline(
         table_standby_replicas=0,
         web_port=port or settings.metrics_port,
         web_bind="0.0.0.0",
-        datadir=data_dir or f"{APP_ID}-data",
+        datadir=data_dir or f"{settings.kafka.app_id}-data",
         autodiscover=False,
     )
     duplicates: Counter[str] = Counter()
-    dead_letter = DeadLetter(app)
-    actions = ActionCounts(app, settings, duplicates, clock)
-    velocity = DealVelocity(app, settings, duplicates, clock)
-    Ingest(app, settings, dead_letter, actions.topic, velocity.topic, clock)
+    topics = TopicNames(settings.kafka.app_id)
+    dead_letter = DeadLetter(app, topics)
+    actions = ActionCounts(app, settings, topics, duplicates, clock)
+    velocity = DealVelocity(app, settings, topics, duplicates, clock)
+    Ingest(app, settings, topics, dead_letter, actions.topic, velocity.topic, clock)
 
     registry = CollectorRegistry()
     PipelineCollector(

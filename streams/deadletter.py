@@ -13,7 +13,7 @@ import faust
 from faust.types import EventT
 
 from models.errors import RejectedEvent
-from streams.topics import DEAD_LETTER
+from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,8 @@ def dead_letter_headers(rejection: RejectedEvent, origin: str) -> list[tuple[str
 class DeadLetter:
     """Routes rejected events and counts rejections by reason in a changelog-backed table."""
 
-    def __init__(self, app: faust.App) -> None:
-        self.topic = app.topic(DEAD_LETTER, key_type=str, value_type=bytes, value_serializer="raw")
+    def __init__(self, app: faust.App, topics: TopicNames) -> None:
+        self.topic = app.topic(topics.dead_letter, key_type=str, value_type=bytes, value_serializer="raw")
         self.reasons_to_rejected = app.Table(
             "reasons_to_rejected", default=int
         )

@@ -11,7 +11,7 @@ from models.config import Settings
 from models.events import ActivityEvent, parse_event
 from models.errors import RejectedEvent
 from streams.deadletter import DeadLetter
-from streams.topics import ACTIVITIES, DEAL_STAGES, event_key
+from streams.topics import TopicNames, event_key
 
 
 class Ingest:
@@ -21,6 +21,7 @@ class Ingest:
         self,
         app: faust.App,
         settings: Settings,
+        topics: TopicNames,
         dead_letter: DeadLetter,
         activities_by_rep: faust.TopicT,
         deal_stages_by_deal: faust.TopicT,
@@ -31,7 +32,7 @@ class Ingest:
         self.activities_by_rep = activities_by_rep
         self.deal_stages_by_deal = deal_stages_by_deal
         self.clock = clock
-        self.topic = app.topic(ACTIVITIES, DEAL_STAGES, value_type=bytes, value_serializer="raw")
+        self.topic = app.topic(topics.activities, topics.deal_stages, value_type=bytes, value_serializer="raw")
         app.agent(self.topic, name="validate_events")(self.validate_events)
 
     async def validate_events(self, stream: faust.StreamT[bytes]) -> None:

@@ -7,18 +7,55 @@ table partition whatever key the producer chose.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from models.config import KafkaSettings, KafkaTopology
 from models.events import ActivityEvent, DealStageEvent
 
-ACTIVITIES = "salespulse-activities"
-DEAL_STAGES = "salespulse-deal-stages"
-DEAD_LETTER = "salespulse-dead-letter"
-ACTIVITIES_BY_REP = "salespulse-activities-by-rep"
-DEAL_STAGES_BY_DEAL = "salespulse-deal-stages-by-deal"
-ALL_TOPICS = (ACTIVITIES, DEAL_STAGES, DEAD_LETTER, ACTIVITIES_BY_REP, DEAL_STAGES_BY_DEAL)
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """The pipeline's topics, all prefixed with its app id (`kafka.app_id`)."""
+
+    app_id: str
+
+    @property
+    def activities(self) -> str:
+        return f"{self.app_id}-activities"
+
+    @property
+    def deal_stages(self) -> str:
+        return f"{self.app_id}-deal-stages"
+
+    @property
+    def dead_letter(self) -> str:
+        return f"{self.app_id}-dead-letter"
+
+    @property
+    def activities_by_rep(self) -> str:
+        return f"{self.app_id}-activities-by-rep"
+
+    @property
+    def deal_stages_by_deal(self) -> str:
+        return f"{self.app_id}-deal-stages-by-deal"
+
+    def all(self) -> tuple[str, ...]:
+        """Return every topic the pipeline reads or writes, changelogs aside."""
+        return (
+            self.activities,
+            self.deal_stages,
+            self.dead_letter,
+            self.activities_by_rep,
+            self.deal_stages_by_deal,
+        )
+
+    def ingest_topic(self, event: ActivityEvent | DealStageEvent) -> str:
+        """Return the producer-facing topic an event belongs to."""
+        return self.activities if isinstance(event, ActivityEvent) else self.deal_stages
 
 
 def event_key(event: ActivityEvent | DealStageEvent) -> str:
@@ -26,11 +63,6 @@ def event_key(event: ActivityEvent | DealStageEvent) -> str:
     if isinstance(event, ActivityEvent):
         return f"{event.team_id}|{event.rep_id}"
     return event.deal_id
-
-
-def ingest_topic(event: ActivityEvent | DealStageEvent) -> str:
-    """Return the producer-facing topic an event belongs to."""
-    return ACTIVITIES if isinstance(event, ActivityEvent) else DEAL_STAGES
 
 
 def kafka_client_options(kafka: KafkaSettings) -> dict[str, object]:
@@ -54,7 +86,7 @@ async def ensure_topics(kafka: KafkaSettings, topology: KafkaTopology) -> list[s
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [name for name in ALL_TOPICS if name not in existing]
+        missing = [name for name in TopicNames(topology.app_id).all() if name not in existing]
         if missing:
             try:
                 await admin.create_topics(

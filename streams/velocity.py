@@ -12,7 +12,7 @@ from models.config import Settings
 from models.events import DealStageEvent
 from streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
 from streams.retention import expiring_changelog, forget_seen_ids
-from streams.topics import DEAL_STAGES_BY_DEAL
+from streams.topics import TopicNames
 
 
 class DealVelocity:
@@ -22,13 +22,14 @@ class DealVelocity:
         self,
         app: faust.App,
         settings: Settings,
+        topics: TopicNames,
         duplicates: Counter[str],
         clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings
         self.duplicates = duplicates
         self.clock = clock
-        self.topic = app.topic(DEAL_STAGES_BY_DEAL, key_type=str, value_type=bytes, value_serializer="raw")
+        self.topic = app.topic(topics.deal_stages_by_deal, key_type=str, value_type=bytes, value_serializer="raw")
         retention = settings.retention
         self.deals_to_history = app.Table(
             "deals_to_history",

@@ -1,0 +1,121 @@
+"""Shared real parts: one Apache Kafka broker for the session, and a way to run workers.
+
+A test that needs the broker fails when the broker cannot start; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from salespulse.kafka_launcher import LocalKafka, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[LocalKafka]:
+    """Start one KRaft broker on loopback for the whole session."""
+    broker = LocalKafka().start()
+    print(f"\nApache Kafka started in {broker.startup_s:.1f} s at {broker.bootstrap}")
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+class Pipeline:
+    """A config file, an app id of its own, and helpers to run CLI commands and workers on it."""
+
+    def __init__(self, kafka: LocalKafka, workdir: Path, config: dict) -> None:
+        self.app_id = f"t{uuid.uuid4().hex[:10]}"
+        config = {**config, "kafka": {**config.get("kafka", {}), "app_id": self.app_id}}
+        self.config_path = workdir / "salespulse.yaml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.workdir = workdir
+        self.env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
+            "SALESPULSE_CONFIG": str(self.config_path),
+        }
+        self.workers: list[subprocess.Popen[bytes]] = []
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run `salespulse ARGS` against this pipeline's broker and config."""
+        return subprocess.run(
+            [sys.executable, "-m", "salespulse.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def start_worker(self) -> str:
+        """Start a worker; return its /metrics URL."""
+        port = free_port()
+        log = open(self.workdir / f"worker-{len(self.workers)}.log", "wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "salespulse.cli", "worker", "--port", str(port),
+             "--data-dir", str(self.workdir / f"worker-{len(self.workers)}")],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.workers.append(proc)
+        return f"http://127.0.0.1:{port}/metrics"
+
+    def stop_workers(self) -> None:
+        """Stop every worker gracefully, so it leaves the consumer group at once."""
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def make_pipeline(kafka: LocalKafka, tmp_path: Path) -> Iterator[Callable[[dict], Pipeline]]:
+    """Return a factory of isolated pipelines on the session broker."""
+    made: list[Pipeline] = []
+
+    def factory(config: dict) -> Pipeline:
+        pipeline = Pipeline(kafka, tmp_path, config)
+        made.append(pipeline)
+        return pipeline
+
+    yield factory
+    for pipeline in made:
+        pipeline.stop_workers()
+
+
+def scrape(url: str) -> str | None:
+    """Return the exposition text, or None while the worker is not serving yet."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return None
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll until `predicate` holds; fail with `what` when the time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(1.0)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")

@@ -1,0 +1,55 @@
+"""The metric declarations and the reference table rendered from them."""
+
+from __future__ import annotations
+
+import pytest
+
+from exporters.metrics import ALL_METRICS, metrics_reference
+
+SAMPLE_NAMES = {
+    "salespulse_actions": "gauge",
+    "salespulse_actions_total": "counter",
+    "salespulse_deals_decided": "gauge",
+    "salespulse_deal_decision_seconds_avg": "gauge",
+    "salespulse_deal_decision_seconds_combined": "gauge",
+    "salespulse_events_rejected_total": "counter",
+    "salespulse_events_duplicate_total": "counter",
+    "salespulse_rep_info": "gauge",
+}
+
+
+def rows() -> list[list[str]]:
+    lines = metrics_reference().splitlines()
+    assert lines[:2] == ["| metric | type | labels | meaning |", "| --- | --- | --- | --- |"]
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines[2:]]
+
+
+def test_reference_lists_every_sample_name_with_its_type() -> None:
+    assert {r[0]: r[1] for r in rows()} == {f"`{n}`": t for n, t in SAMPLE_NAMES.items()}
+    assert len(rows()) == 8
+
+
+def test_reference_ends_with_a_newline() -> None:
+    assert metrics_reference().endswith("|\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "labels"),
+    [
+        ("`salespulse_actions`", "`team`, `rep`, `action`, `window`"),
+        ("`salespulse_actions_total`", "`team`, `rep`, `action`"),
+        ("`salespulse_events_rejected_total`", "`reason`"),
+        ("`salespulse_events_duplicate_total`", "`type`"),
+        ("`salespulse_rep_info`", "`team`, `rep`, `name`"),
+        ("`salespulse_deals_decided`", "`team`, `rep`, `outcome`, `window`"),
+    ],
+)
+def test_reference_labels(name: str, labels: str) -> None:
+    assert {r[0]: r[2] for r in rows()}[name] == labels
+
+
+def test_every_name_has_the_prefix_and_no_millisecond_unit() -> None:
+    for spec in ALL_METRICS:
+        assert spec.name.startswith("salespulse_")
+        assert "_ms" not in spec.name
+        assert spec.help

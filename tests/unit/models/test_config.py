@@ -1,0 +1,280 @@
+"""Configuration: defaults, error messages that name key and file, Kafka environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+
+from models.config import CONFIG_ENV, KafkaSettings, Settings, load_settings, parse_settings
+from models.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "salespulse.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def config_error(path: Path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    return str(info.value)
+
+
+# --- defaults ------------------------------------------------------------------------------
+
+
+def test_defaults() -> None:
+    settings = Settings()
+    assert settings.defaults.timezone == "UTC"
+    assert settings.actions == (
+        "call",
+        "cold_call",
+        "outbound_email",
+        "meeting",
+        "demo",
+        "proposal_sent",
+        "follow_up",
+    )
+    assert settings.stages == ("lead", "qualified", "meeting", "proposal", "negotiation")
+    assert settings.all_stages == ("lead", "qualified", "meeting", "proposal", "negotiation", "won", "lost")
+    assert settings.teams == {}
+    assert (
+        settings.retention.action_counts_days,
+        settings.retention.deal_history_days,
+        settings.retention.dedup_days,
+    ) == (35, 400, 14)
+    assert settings.limits.future_tolerance_s == 86_400
+    assert (settings.kafka.partitions, settings.kafka.replication_factor) == (4, 1)
+    assert settings.metrics_port == 6066
+
+
+def test_no_path_and_no_environment_gives_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    assert load_settings() == Settings()
+
+
+def test_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CONFIG_ENV, str(write(tmp_path, "metrics_port: 9100\n")))
+    assert load_settings().metrics_port == 9100
+
+
+def test_empty_file_gives_defaults(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "")) == Settings()
+
+
+def test_full_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+defaults:
+  timezone: Europe/Amsterdam
+actions: [cold_call, demo]
+stages: [lead, proposal]
+teams:
+  nl:
+    reps:
+      ann: {name: Ann de Vries}
+  us:
+    timezone: America/New_York
+""",
+    )
+    settings = load_settings(path)
+    assert settings.actions == ("cold_call", "demo")
+    assert settings.all_stages == ("lead", "proposal", "won", "lost")
+    assert settings.teams["nl"].reps["ann"].name == "Ann de Vries"
+    assert settings.teams["us"].timezone == "America/New_York"
+
+
+def test_settings_are_frozen() -> None:
+    with pytest.raises(ValidationError):
+        Settings().metrics_port = 1  # type: ignore[misc]
+
+
+# --- errors name the key and the file ------------------------------------------------------
+
+
+def test_unknown_team_timezone_names_key_and_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "teams:\n  nl:\n    timezone: Mars/Olympus\n")
+    message = config_error(path)
+    assert message.startswith(f"{path}: teams.nl.timezone: ")
+    assert "unknown IANA timezone 'Mars/Olympus'" in message
+
+
+def test_unknown_default_timezone_names_key_and_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "defaults:\n  timezone: CET+1\n")
+    message = config_error(path)
+    assert message.startswith(f"{path}: defaults.timezone: ")
+    assert "'CET+1'" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "problem"),
+    [
+        ("defaults:\n  timezone: UTC\nactions: call: demo\n", ":3:14:", "mapping values are not allowed here"),
+        ("a: [1, 2\nb: 3\n", ":2:2:", "expected ',' or ']', but got ':'"),
+    ],
+)
+def test_invalid_yaml_gives_file_line_column(tmp_path: Path, text: str, where: str, problem: str) -> None:
+    path = write(tmp_path, text)
+    assert config_error(path) == f"{path}{where} not valid YAML: {problem}"
+
+
+@pytest.mark.parametrize(
+    ("stages", "clash"),
+    [("[lead, won]", "won"), ("[lost, lead]", "lost"), ("[won, lead, lost]", "lost, won")],
+)
+def test_terminal_stages_may_not_be_listed(tmp_path: Path, stages: str, clash: str) -> None:
+    path = write(tmp_path, f"stages: {stages}\n")
+    message = config_error(path)
+    assert message.startswith(f"{path}: ")
+    assert f"stages: {clash} are terminal stages and are always present" in message
+
+
+def test_duplicate_actions_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "actions: [call, demo, call, demo, meeting]\n")
+    message = config_error(path)
+    assert message.startswith(f"{path}: actions: ")
+    assert message.endswith("duplicate entries: call, demo")
+
+
+def test_duplicate_stages_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^<config>: stages: .*duplicate entries: lead$"):
+        parse_settings({"stages": ["lead", "lead"]})
+
+
+def test_empty_action_list_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^x\.yaml: actions: .*must list at least one entry$"):
+        parse_settings({"actions": []}, "x.yaml")
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"retention": {"action_counts_days": 14}}, "retention.action_counts_days"),
+        ({"retention": {"deal_history_days": 90}}, "retention.deal_history_days"),
+        ({"metrics_port": 70000}, "metrics_port"),
+        ({"teams": {"nl": {"reps": {"ann|x": {"name": "Ann"}}}}}, "teams.nl.reps.ann|x.[key]"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_validation_errors_name_the_key(data: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, "floor.yaml")
+    assert str(info.value).startswith(f"floor.yaml: {key}: ")
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    path = write(tmp_path, "- a\n- b\n")
+    assert config_error(path) == f"{path}: the configuration must be a mapping, got list"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "absent.yaml"
+    assert config_error(path) == f"{path}: cannot read configuration: No such file or directory"
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+FLOOR = Settings.model_validate(
+    {
+        "defaults": {"timezone": "Asia/Kolkata"},
+        "teams": {
+            "nl": {"timezone": "Europe/Amsterdam", "reps": {"ann": {"name": "Ann de Vries"}}},
+            "blr": {"reps": {"raj": {"name": "Raj"}}},
+        },
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("team", "zone"),
+    [("nl", "Europe/Amsterdam"), ("blr", "Asia/Kolkata"), ("unknown", "Asia/Kolkata")],
+)
+def test_timezone_of(team: str, zone: str) -> None:
+    assert FLOOR.timezone_of(team) == ZoneInfo(zone)
+
+
+def test_timezone_of_without_any_configuration_is_utc() -> None:
+    assert Settings().timezone_of("nl") == ZoneInfo("UTC")
+
+
+@pytest.mark.parametrize(
+    ("team", "rep", "name"),
+    [("nl", "ann", "Ann de Vries"), ("nl", "bob", "bob"), ("blr", "ann", "ann"), ("zz", "joe", "joe")],
+)
+def test_rep_name(team: str, rep: str, name: str) -> None:
+    assert FLOOR.rep_name(team, rep) == name
+
+
+# --- Kafka settings from the environment ---------------------------------------------------
+
+
+def test_kafka_defaults_from_empty_environment() -> None:
+    kafka = KafkaSettings.from_env({})
+    assert (kafka.bootstrap_servers, kafka.security_protocol, kafka.sasl_mechanism) == (
+        "127.0.0.1:9092",
+        "PLAINTEXT",
+        None,
+    )
+    assert kafka.broker_url == "kafka://127.0.0.1:9092"
+
+
+def test_kafka_reads_every_variable() -> None:
+    kafka = KafkaSettings.from_env(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": "k1:9093",
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "KAFKA_SASL_USERNAME": "svc",
+            "KAFKA_SASL_PASSWORD": "hunter2",
+            "UNRELATED": "x",
+        }
+    )
+    assert (kafka.bootstrap_servers, kafka.security_protocol, kafka.sasl_mechanism, kafka.sasl_username) == (
+        "k1:9093",
+        "SASL_SSL",
+        "SCRAM-SHA-512",
+        "svc",
+    )
+    assert kafka.sasl_password is not None
+    assert kafka.sasl_password.get_secret_value() == "hunter2"
+    assert "hunter2" not in repr(kafka)
+
+
+def test_kafka_empty_variable_means_default() -> None:
+    assert KafkaSettings.from_env({"KAFKA_SECURITY_PROTOCOL": ""}).security_protocol == "PLAINTEXT"
+
+
+def test_kafka_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "envhost:1")
+    assert KafkaSettings.from_env().bootstrap_servers == "envhost:1"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("KAFKA_SECURITY_PROTOCOL", "TLS"), ("KAFKA_SECURITY_PROTOCOL", "plaintext"), ("KAFKA_SASL_MECHANISM", "GSSAPI")],
+)
+def test_kafka_bad_value_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        KafkaSettings.from_env({variable: value})
+    lines = str(info.value).splitlines()
+    assert lines[0] == "invalid Kafka environment settings:"
+    assert lines[1].startswith(f"  {variable}: ")
+    assert len(lines) == 2
+
+
+@pytest.mark.parametrize(
+    ("servers", "url"),
+    [
+        ("a:9092", "kafka://a:9092"),
+        ("a:9092,b:9092", "kafka://a:9092;kafka://b:9092"),
+        (" a:9092 , b:9092 ,", "kafka://a:9092;kafka://b:9092"),
+        ("a:1,,b:2,c:3", "kafka://a:1;kafka://b:2;kafka://c:3"),
+    ],
+)
+def test_broker_url(servers: str, url: str) -> None:
+    assert KafkaSettings(bootstrap_servers=servers).broker_url == url

@@ -1,0 +1,224 @@
+"""The event contract: every reject reason and the events that pass."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from models.config import Settings
+from models.errors import REJECT_REASONS, RejectedEvent
+from models.events import ActivityEvent, DealStageEvent, json_schemas, parse_event
+
+UTC = timezone.utc
+NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
+SETTINGS = Settings()
+
+ACTIVITY: dict[str, Any] = {
+    "type": "activity",
+    "event_id": "call-1",
+    "occurred_at": "2026-11-25T09:15:00+01:00",
+    "team_id": "nl",
+    "rep_id": "ann",
+    "source": "aircall",
+    "action": "cold_call",
+    "duration_s": 125.5,
+    "outcome": "connected",
+}
+DEAL: dict[str, Any] = {
+    "type": "deal_stage",
+    "event_id": "deal-1-won",
+    "occurred_at": "2026-11-24T16:00:00Z",
+    "team_id": "nl",
+    "rep_id": "ann",
+    "source": "hubspot",
+    "deal_id": "deal-1",
+    "stage": "won",
+    "amount": 12_000,
+    "currency": "EUR",
+}
+
+
+def raw(base: dict[str, Any], **changes: Any) -> bytes:
+    data = {**base, **changes}
+    return json.dumps({k: v for k, v in data.items() if v is not ...}).encode()
+
+
+def reason_of(payload: bytes, settings: Settings = SETTINGS) -> str:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(payload, settings, NOW)
+    assert str(info.value).startswith(info.value.reason + ": ")
+    return info.value.reason
+
+
+# --- valid events --------------------------------------------------------------------------
+
+
+def test_valid_activity() -> None:
+    event = parse_event(raw(ACTIVITY), SETTINGS, NOW)
+    assert isinstance(event, ActivityEvent)
+    assert event.occurred_at == datetime(2026, 11, 25, 8, 15, tzinfo=UTC)
+    assert event.occurred_at.utcoffset() == timedelta(hours=1)
+    assert (event.action, event.duration_s, event.deal_id, event.schema_version) == (
+        "cold_call",
+        125.5,
+        None,
+        1,
+    )
+
+
+def test_valid_deal_stage() -> None:
+    event = parse_event(raw(DEAL), SETTINGS, NOW)
+    assert isinstance(event, DealStageEvent)
+    assert (event.deal_id, event.stage, event.amount, event.currency) == ("deal-1", "won", 12_000.0, "EUR")
+    assert event.occurred_at == datetime(2026, 11, 24, 16, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("stage", ["lead", "negotiation", "won", "lost"])
+def test_open_and_terminal_stages_are_accepted(stage: str) -> None:
+    assert parse_event(raw(DEAL, stage=stage), SETTINGS, NOW).stage == stage  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"event_id": "x" * 128},
+        {"duration_s": 0},
+        {"duration_s": ..., "outcome": ...},
+        {"occurred_at": "2026-11-26T09:00:00Z"},  # exactly the 1 day future tolerance
+        {"occurred_at": "2026-11-26T10:00:00+01:00"},  # the same instant, another offset
+        {"occurred_at": "2020-01-01T00:00:00Z"},  # activities have no age limit
+        {"team_id": "team.a:1@x-y_z", "rep_id": "r" * 64},
+    ],
+)
+def test_activity_edges_that_pass(changes: dict[str, Any]) -> None:
+    assert isinstance(parse_event(raw(ACTIVITY, **changes), SETTINGS, NOW), ActivityEvent)
+
+
+def test_deal_exactly_at_the_retention_limit_passes() -> None:
+    # 400 days before 2026-11-25T09:00Z is 2025-10-21T09:00Z.
+    event = parse_event(raw(DEAL, occurred_at="2025-10-21T09:00:00Z"), SETTINGS, NOW)
+    assert event.occurred_at == datetime(2025, 10, 21, 9, tzinfo=UTC)
+
+
+# --- rejections ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", [b"", b"{", b"not json", b"\xff\xfe\x00", b'{"a": 1,}'])
+def test_not_json(payload: bytes) -> None:
+    assert reason_of(payload) == "not_json"
+
+
+@pytest.mark.parametrize(
+    ("base", "changes"),
+    [
+        pytest.param(ACTIVITY, {"occurred_at": "2026-11-25T09:15:00"}, id="naive-timestamp"),
+        pytest.param(ACTIVITY, {"occurred_at": "yesterday"}, id="not-a-timestamp"),
+        pytest.param(ACTIVITY, {"event_id": "x" * 129}, id="event-id-129-chars"),
+        pytest.param(ACTIVITY, {"event_id": ""}, id="empty-event-id"),
+        pytest.param(ACTIVITY, {"duration_s": -1}, id="negative-duration"),
+        pytest.param(ACTIVITY, {"duration_s": -0.001}, id="slightly-negative-duration"),
+        pytest.param(ACTIVITY, {"team_id": "nl|x"}, id="separator-in-team"),
+        pytest.param(ACTIVITY, {"rep_id": "r" * 65}, id="rep-id-65-chars"),
+        pytest.param(ACTIVITY, {"source": ...}, id="missing-source"),
+        pytest.param(ACTIVITY, {"surprise": 1}, id="extra-field"),
+        pytest.param(ACTIVITY, {"schema_version": 2}, id="schema-version-2"),
+        pytest.param(ACTIVITY, {"type": "call"}, id="unknown-type"),
+        pytest.param(ACTIVITY, {"type": ...}, id="missing-type"),
+        pytest.param(DEAL, {"currency": "eur"}, id="lower-case-currency"),
+        pytest.param(DEAL, {"currency": "EURO"}, id="four-letter-currency"),
+        pytest.param(DEAL, {"amount": -5}, id="negative-amount"),
+        pytest.param(DEAL, {"deal_id": ...}, id="missing-deal-id"),
+    ],
+)
+def test_invalid(base: dict[str, Any], changes: dict[str, Any]) -> None:
+    assert reason_of(raw(base, **changes)) == "invalid"
+
+
+@pytest.mark.parametrize("payload", [b"[]", b"42", b'"activity"', b"null"])
+def test_json_that_is_not_an_object_is_invalid(payload: bytes) -> None:
+    assert reason_of(payload) == "invalid"
+
+
+def test_invalid_detail_names_the_field() -> None:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(raw(ACTIVITY, duration_s=-1), SETTINGS, NOW)
+    assert info.value.detail.startswith("duration_s: ")
+
+
+def test_unknown_action() -> None:
+    assert reason_of(raw(ACTIVITY, action="smoke_signal")) == "unknown_action"
+
+
+def test_action_is_checked_against_the_configuration() -> None:
+    settings = Settings(actions=("smoke_signal",))
+    assert isinstance(parse_event(raw(ACTIVITY, action="smoke_signal"), settings, NOW), ActivityEvent)
+    assert reason_of(raw(ACTIVITY), settings) == "unknown_action"
+
+
+@pytest.mark.parametrize("stage", ["limbo", "Won", "closed"])
+def test_unknown_stage(stage: str) -> None:
+    assert reason_of(raw(DEAL, stage=stage)) == "unknown_stage"
+
+
+@pytest.mark.parametrize(
+    ("base", "occurred_at"),
+    [
+        (ACTIVITY, "2026-11-26T09:00:01Z"),  # 86 401 s ahead
+        (ACTIVITY, "2026-11-26T10:00:01+01:00"),
+        (DEAL, "2026-11-26T09:00:01Z"),
+        (DEAL, "2027-01-01T00:00:00Z"),
+    ],
+)
+def test_future(base: dict[str, Any], occurred_at: str) -> None:
+    assert reason_of(raw(base, occurred_at=occurred_at)) == "future"
+
+
+def test_future_tolerance_comes_from_the_configuration() -> None:
+    strict = Settings(limits={"future_tolerance_s": 0})  # type: ignore[arg-type]
+    assert reason_of(raw(ACTIVITY, occurred_at="2026-11-25T09:00:01Z"), strict) == "future"
+    assert isinstance(
+        parse_event(raw(ACTIVITY, occurred_at="2026-11-25T09:00:00Z"), strict, NOW), ActivityEvent
+    )
+
+
+def test_too_late() -> None:
+    # One second older than 400 days before now.
+    assert reason_of(raw(DEAL, occurred_at="2025-10-21T08:59:59Z")) == "too_late"
+
+
+def test_too_late_follows_the_configured_retention() -> None:
+    short = Settings(retention={"deal_history_days": 91})  # type: ignore[arg-type]
+    # 91 days before 2026-11-25T09:00Z is 2026-08-26T09:00Z.
+    assert reason_of(raw(DEAL, occurred_at="2026-08-26T08:59:59Z"), short) == "too_late"
+    assert parse_event(raw(DEAL, occurred_at="2026-08-26T09:00:00Z"), short, NOW).stage == "won"  # type: ignore[union-attr]
+
+
+def test_every_reject_reason_is_reachable() -> None:
+    payloads = [
+        b"{",
+        raw(ACTIVITY, duration_s=-1),
+        raw(ACTIVITY, action="smoke_signal"),
+        raw(DEAL, stage="limbo"),
+        raw(ACTIVITY, occurred_at="2026-12-01T00:00:00Z"),
+        raw(DEAL, occurred_at="2020-01-01T00:00:00Z"),
+    ]
+    assert tuple(reason_of(p) for p in payloads) == REJECT_REASONS
+
+
+# --- json_schemas --------------------------------------------------------------------------
+
+
+def test_json_schemas_has_both_types() -> None:
+    schemas = json_schemas()
+    assert set(schemas) == {"activity", "deal_stage"}
+    assert {"action", "duration_s", "outcome", "deal_id"} <= set(schemas["activity"]["properties"])
+    assert {"deal_id", "stage", "amount", "currency"} <= set(schemas["deal_stage"]["properties"])
+    assert "stage" not in schemas["activity"]["properties"]
+    assert "action" not in schemas["deal_stage"]["properties"]
+    for schema in schemas.values():
+        assert {"event_id", "occurred_at", "team_id", "rep_id", "source"} <= set(schema["required"])
+        assert schema["additionalProperties"] is False
+    assert schemas["deal_stage"]["properties"]["event_id"]["maxLength"] == 128
