@@ -111,11 +111,11 @@ def scrape(url: str) -> str | None:
         return None
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str | Callable[[], str]) -> None:
     """Poll until `predicate` holds; fail with `what` when the time is up."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(1.0)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what() if callable(what) else what}")

@@ -222,3 +222,15 @@ def test_json_schemas_has_both_types() -> None:
         assert {"event_id", "occurred_at", "team_id", "rep_id", "source"} <= set(schema["required"])
         assert schema["additionalProperties"] is False
     assert schemas["deal_stage"]["properties"]["event_id"]["maxLength"] == 128
+
+
+def test_committed_schemas_are_the_generated_ones() -> None:
+    """docs/schema is regenerated with `make docs`; a stale contract fails here."""
+    import json
+    from pathlib import Path
+
+    from models.events import json_schemas
+
+    folder = Path(__file__).resolve().parents[3] / "docs" / "schema"
+    for name, schema in json_schemas().items():
+        assert json.loads((folder / f"{name}.schema.json").read_text()) == schema

@@ -1,0 +1,44 @@
+# Two entry points for a new machine: `make demo` and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: venv demo test unit integration typecheck docs bench clean
+
+$(BIN)/salespulse: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/salespulse
+
+## Run a local Kafka broker, the worker and the simulated sales floor (Ctrl-C stops all).
+demo: venv
+	$(BIN)/salespulse demo
+
+## Unit tests, type check, then integration tests on a real local Kafka broker.
+test: venv
+	$(BIN)/python -m pytest tests/unit -q
+	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest tests/integration -q
+
+unit: venv
+	$(BIN)/python -m pytest tests/unit -q
+
+integration: venv
+	$(BIN)/python -m pytest tests/integration -q
+
+typecheck: venv
+	$(BIN)/python -m mypy
+
+## Regenerate the reference docs that come from the code.
+docs: venv
+	$(BIN)/salespulse schema --out docs/schema
+	$(BIN)/salespulse metrics > docs/metrics.md
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache
