@@ -11,6 +11,10 @@ from prometheus_client.core import CollectorRegistry, Metric
 from prometheus_client.registry import Collector
 
 from exporters.metrics import (
+    ACTION_EXPECTED,
+    ACTION_PACE_RATIO,
+    ACTION_SHORTFALL,
+    ACTION_TARGET,
     ACTIONS,
     ACTIONS_TOTAL,
     DEALS_DECIDED,
@@ -19,16 +23,20 @@ from exporters.metrics import (
     EVENTS_DUPLICATE,
     EVENTS_REJECTED,
     REP_INFO,
+    WORKING_HOURS,
 )
 from models.config import Settings
 from models.errors import REJECT_REASONS
+from models.targets import TargetSet, in_force
 from streams.kpi.actions import (
+    ActionWindow,
     SlotKey,
     count_windows,
     rep_action_key,
     split_rep_action_key,
     window_bounds,
 )
+from streams.kpi.pacing import expected_by_now, in_working_time, missing_to_pace, pace_ratio, week_progress
 from streams.kpi.velocity import DealHistory, velocity_windows
 
 EVENT_TYPES = ("activity", "deal_stage")
@@ -43,6 +51,7 @@ class PipelineState:
     deals: Callable[[], Iterable[DealHistory]]
     rejections: Mapping[str, int]
     duplicates: Mapping[str, int]
+    target_sets: Callable[[], Iterable[TargetSet]] = list
 
 
 class PipelineCollector(Collector):
@@ -74,7 +83,11 @@ class PipelineCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """Build every family afresh from the current state."""
         now = self.clock()
-        yield from self._actions(now)
+        sets = list(self.state.target_sets())
+        reps = self._known_reps() | {(s.team, rep) for s in sets for rep in s.reps}
+        counts = self._window_counts(now, reps)
+        yield from self._actions(reps, counts)
+        yield from self._pacing(now, reps, counts, sets)
         yield from self._velocity(now)
         yield from self._pipeline()
 
@@ -85,28 +98,76 @@ class PipelineCollector(Collector):
             reps.add((team, rep))
         return reps
 
-    def _actions(self, now: datetime) -> Iterator[Metric]:
+    def _window_counts(
+        self, now: datetime, reps: set[tuple[str, str]]
+    ) -> dict[tuple[str, str, str], dict[ActionWindow, int]]:
         slots: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
         for key, count in self.state.slot_counts.items():
             bucket = SlotKey.decode(key)
             slots[(bucket.team, bucket.rep, bucket.action)].append((bucket.slot, count))
-        reps = self._known_reps()
         bounds_by_team = {team: window_bounds(now, self.settings.timezone_of(team)) for team, _ in reps}
+        return {
+            (team, rep, action): count_windows(slots.get((team, rep, action), ()), bounds_by_team[team])
+            for team, rep in reps
+            for action in self.settings.actions
+        }
 
+    def _actions(
+        self, reps: set[tuple[str, str]], counts: Mapping[tuple[str, str, str], Mapping[ActionWindow, int]]
+    ) -> Iterator[Metric]:
         windows = ACTIONS.family()
         totals = ACTIONS_TOTAL.family()
         info = REP_INFO.family()
         for team, rep in sorted(reps):
             info.add_metric([team, rep, self.settings.rep_name(team, rep)], 1)
             for action in self.settings.actions:
-                counted = count_windows(slots.get((team, rep, action), ()), bounds_by_team[team])
-                for window, value in counted.items():
+                for window, value in counts[(team, rep, action)].items():
                     windows.add_metric([team, rep, action, window], value)
                 total = self.state.action_totals.get(rep_action_key(team, rep, action), 0)
                 totals.add_metric([team, rep, action], total)
         yield windows
         yield totals
         yield info
+
+    def _pacing(
+        self,
+        now: datetime,
+        reps: set[tuple[str, str]],
+        counts: Mapping[tuple[str, str, str], Mapping[ActionWindow, int]],
+        sets: list[TargetSet],
+    ) -> Iterator[Metric]:
+        target = ACTION_TARGET.family()
+        expected = ACTION_EXPECTED.family()
+        ratio = ACTION_PACE_RATIO.family()
+        shortfall = ACTION_SHORTFALL.family()
+        working = WORKING_HOURS.family()
+        for team in sorted({team for team, _ in reps} | {s.team for s in sets}):
+            tz = self.settings.timezone_of(team)
+            schedule = self.settings.working_time_of(team)
+            working.add_metric([team], 1 if in_working_time(now, schedule, tz) else 0)
+            in_force_now = in_force(sets, team, now.astimezone(tz).date())
+            if in_force_now is None:
+                continue
+            elapsed, total = week_progress(now, schedule, tz)
+            for rep in sorted(rep for t, rep in reps if t == team):
+                for action in self.settings.actions:
+                    weekly = in_force_now.target_for(rep, action)
+                    if weekly is None:
+                        continue
+                    due = expected_by_now(weekly, elapsed, total)
+                    labels = [team, rep, action]
+                    target.add_metric(labels, weekly)
+                    expected.add_metric(labels, due)
+                    done = counts[(team, rep, action)]["week"]
+                    shortfall.add_metric(labels, missing_to_pace(done, due))
+                    pace = pace_ratio(done, due)
+                    if pace is not None:
+                        ratio.add_metric(labels, pace)
+        yield target
+        yield expected
+        yield ratio
+        yield shortfall
+        yield working
 
     def _velocity(self, now: datetime) -> Iterator[Metric]:
         decided = DEALS_DECIDED.family()

@@ -88,6 +88,40 @@ REP_INFO = MetricSpec(
     ("team", "rep", "name"),
     "Always 1; carries the rep's display name from the configuration (the rep id when absent).",
 )
+ACTION_TARGET = MetricSpec(
+    "salespulse_action_target",
+    "gauge",
+    ("team", "rep", "action"),
+    "This week's target for the action: the rep's override, else the team's target in force "
+    "(set with `salespulse targets apply`). Absent where no target is set.",
+)
+ACTION_EXPECTED = MetricSpec(
+    "salespulse_action_expected",
+    "gauge",
+    ("team", "rep", "action"),
+    "Actions expected by now: weekly target x working time elapsed this week / working time in "
+    "the week, in the team's timezone and working hours.",
+)
+ACTION_PACE_RATIO = MetricSpec(
+    "salespulse_action_pace_ratio",
+    "gauge",
+    ("team", "rep", "action"),
+    "This week's actions / expected by now; absent while nothing is expected yet (expected = 0).",
+)
+ACTION_SHORTFALL = MetricSpec(
+    "salespulse_action_shortfall",
+    "gauge",
+    ("team", "rep", "action"),
+    "Whole actions missing to be back on pace this week (expected by now - actual, rounded up); "
+    "0 when on or ahead of pace.",
+)
+WORKING_HOURS = MetricSpec(
+    "salespulse_working_hours",
+    "gauge",
+    ("team",),
+    "1 inside the team's working time (local days, hours, holidays), else 0; lets alert rules "
+    "stay free of timezone logic.",
+)
 
 ALL_METRICS: tuple[MetricSpec, ...] = (
     ACTIONS,
@@ -98,6 +132,11 @@ ALL_METRICS: tuple[MetricSpec, ...] = (
     EVENTS_REJECTED,
     EVENTS_DUPLICATE,
     REP_INFO,
+    ACTION_TARGET,
+    ACTION_EXPECTED,
+    ACTION_PACE_RATIO,
+    ACTION_SHORTFALL,
+    WORKING_HOURS,
 )
 
 

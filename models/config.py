@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from models.errors import ConfigError
+from models.working_time import WorkingTime
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")]
 
@@ -55,6 +56,7 @@ def _check_timezone(name: str) -> str:
 
 class Defaults(_Frozen):
     timezone: str = "UTC"
+    working_time: WorkingTime = Field(default_factory=WorkingTime)
 
     @field_validator("timezone")
     @classmethod
@@ -68,6 +70,7 @@ class Rep(_Frozen):
 
 class Team(_Frozen):
     timezone: str | None = None
+    working_time: WorkingTime | None = None
     reps: dict[Identifier, Rep] = Field(default_factory=dict)
 
     @field_validator("timezone")
@@ -97,6 +100,19 @@ class KafkaTopology(_Frozen):
     replication_factor: int = Field(default=1, ge=1)
 
 
+Duration = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*[smh]$")]
+
+
+class Alerts(_Frozen):
+    """Thresholds of the generated alert rules (`salespulse alerts build`)."""
+
+    rep_pace_ratio: float = Field(default=0.8, gt=0, le=1)
+    rep_hold: Duration = "30m"
+    team_pace_ratio: float = Field(default=0.9, gt=0, le=1)
+    team_hold: Duration = "1h"
+    min_expected: float = Field(default=1.0, ge=0)
+
+
 class Settings(_Frozen):
     """The whole YAML configuration file."""
 
@@ -107,6 +123,7 @@ class Settings(_Frozen):
     retention: Retention = Field(default_factory=Retention)
     limits: Limits = Field(default_factory=Limits)
     kafka: KafkaTopology = Field(default_factory=KafkaTopology)
+    alerts: Alerts = Field(default_factory=Alerts)
     metrics_port: int = Field(default=6066, ge=1, le=65535)
 
     @field_validator("actions", "stages")
@@ -138,6 +155,11 @@ class Settings(_Frozen):
         """Return the team's timezone, falling back to the default one."""
         team = self.teams.get(team_id)
         return ZoneInfo(team.timezone if team and team.timezone else self.defaults.timezone)
+
+    def working_time_of(self, team_id: str) -> WorkingTime:
+        """Return the team's working time, falling back to the default one."""
+        team = self.teams.get(team_id)
+        return team.working_time if team and team.working_time else self.defaults.working_time
 
     def rep_name(self, team_id: str, rep_id: str) -> str:
         """Return the configured display name, or the rep id for reps absent from the file."""

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from models.config import KafkaSettings, Settings, load_settings
-from models.errors import SalespulseError
+from models.errors import ConfigError, SalespulseError
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
 
@@ -37,8 +37,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     kafka = KafkaSettings.from_env()
-    asyncio.run(ensure_topics(kafka, settings.kafka))
     pipeline = build_pipeline(settings, kafka, port=args.port, data_dir=args.data_dir)
+    asyncio.run(ensure_topics(kafka, settings.kafka, pipeline.changelog_topics()))
     worker = faust.Worker(pipeline.app, loglevel=args.loglevel, quiet=True)
     worker.execute_from_commandline()
     return 0
@@ -102,6 +102,81 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from exporters.metrics import metrics_reference
 
     print(metrics_reference(), end="")
+    return 0
+
+
+def cmd_targets_apply(args: argparse.Namespace) -> int:
+    """Validate a targets file and publish the sets that changed."""
+    from models.targets import load_targets
+    from streams.targets import publish_targets, read_targets
+    from streams.topics import TopicNames, ensure_topics
+
+    settings = _settings(args)
+    sets = load_targets(Path(args.file), settings)
+    kafka = KafkaSettings.from_env()
+    topic = TopicNames(settings.kafka.app_id).targets
+
+    async def apply() -> int:
+        await ensure_topics(kafka, settings.kafka)
+        current = (await read_targets(kafka, topic)).sets
+        changed = [s for s in sets if current.get(s.key) != s]
+        await publish_targets(kafka, topic, changed)
+        return len(changed)
+
+    changed = asyncio.run(apply())
+    print(f"{args.file}: {len(sets)} target sets valid; published {changed} changed, {len(sets) - changed} unchanged")
+    return 0
+
+
+def cmd_targets_show(args: argparse.Namespace) -> int:
+    """Print the targets in force in a week."""
+    from datetime import date
+
+    from models.targets import in_force, iso_week_of, week_start
+    from streams.targets import read_targets
+    from streams.topics import TopicNames, ensure_topics
+
+    settings = _settings(args)
+    kafka = KafkaSettings.from_env()
+    week = args.week or iso_week_of(date.today())
+    try:
+        monday = week_start(week)
+    except ValueError:
+        raise ConfigError(f"--week: {week!r} is not an ISO week such as 2026-W48") from None
+
+    async def read() -> list:
+        await ensure_topics(kafka, settings.kafka)
+        return list((await read_targets(kafka, TopicNames(settings.kafka.app_id).targets)).sets.values())
+
+    sets = asyncio.run(read())
+    teams = sorted({s.team for s in sets})
+    if not teams:
+        print("no targets have been applied")
+    for team in teams:
+        chosen = in_force(sets, team, monday)
+        if chosen is None:
+            print(f"{team}: no targets in force in {week}")
+            continue
+        print(f"{team}: in force in {week} (from {chosen.effective_from})")
+        for action, value in sorted(chosen.actions.items()):
+            print(f"  {action}: {value}")
+        for rep, overrides in sorted(chosen.reps.items()):
+            for action, value in sorted(overrides.items()):
+                print(f"  {rep} {action}: {value}")
+    return 0
+
+
+def cmd_alerts_build(args: argparse.Namespace) -> int:
+    """Write the Prometheus alert rules for the configuration."""
+    from exporters.alert_rules import render_rules
+
+    text = render_rules(_settings(args).alerts)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+        print(args.out)
+    else:
+        print(text, end="")
     return 0
 
 
@@ -197,6 +272,19 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="write the JSON Schema of every event type")
     schema.add_argument("--out", help="folder to write <type>.schema.json files into (default: stdout)")
     schema.set_defaults(func=cmd_schema)
+
+    targets = sub.add_parser("targets", help="weekly action targets").add_subparsers(dest="targets", required=True)
+    apply = targets.add_parser("apply", help="validate a targets file and publish what changed")
+    apply.add_argument("file")
+    apply.set_defaults(func=cmd_targets_apply)
+    show = targets.add_parser("show", help="print the targets in force")
+    show.add_argument("--week", help="ISO week such as 2026-W48 (default: this week)")
+    show.set_defaults(func=cmd_targets_show)
+
+    alerts = sub.add_parser("alerts", help="alert rules").add_subparsers(dest="alerts", required=True)
+    build = alerts.add_parser("build", help="write the Prometheus rules file for the configuration")
+    build.add_argument("--out", help="file to write (default: stdout)")
+    build.set_defaults(func=cmd_alerts_build)
 
     metrics = sub.add_parser("metrics", help="print the reference table of exported metrics")
     metrics.set_defaults(func=cmd_metrics)

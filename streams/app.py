@@ -16,6 +16,7 @@ from models.config import KafkaSettings, Settings
 from streams.actions import ActionCounts
 from streams.deadletter import DeadLetter
 from streams.ingest import Ingest
+from streams.pacing import Pacing
 from streams.topics import TopicNames
 from streams.velocity import DealVelocity
 
@@ -34,6 +35,16 @@ class Pipeline:
     velocity: DealVelocity
     dead_letter: DeadLetter
     registry: CollectorRegistry
+
+    def changelog_topics(self) -> dict[str, dict[str, str]]:
+        """Return each table's changelog topic name and its topic configs."""
+        return {
+            table.changelog_topic.get_topic_name(): {
+                "cleanup.policy": "compact",
+                **{k: str(v) for k, v in table.extra_topic_configs.items()},
+            }
+            for table in self.app.tables.values()
+        }
 
 
 def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | None:
@@ -75,6 +86,7 @@ def build_pipeline(
     actions = ActionCounts(app, settings, topics, duplicates, clock)
     velocity = DealVelocity(app, settings, topics, duplicates, clock)
     Ingest(app, settings, topics, dead_letter, actions.topic, velocity.topic, clock)
+    pacing = Pacing(app, kafka, topics)
 
     registry = CollectorRegistry()
     PipelineCollector(
@@ -84,6 +96,7 @@ def build_pipeline(
             deals=velocity.histories,
             rejections=dead_letter.reasons_to_rejected,
             duplicates=duplicates,
+            target_sets=pacing.target_sets,
         ),
         settings,
         clock,

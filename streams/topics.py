@@ -7,6 +7,7 @@ table partition whatever key the producer chose.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -42,6 +43,10 @@ class TopicNames:
     @property
     def deal_stages_by_deal(self) -> str:
         return f"{self.app_id}-deal-stages-by-deal"
+
+    @property
+    def targets(self) -> str:
+        return f"{self.app_id}-targets"
 
     def all(self) -> tuple[str, ...]:
         """Return every topic the pipeline reads or writes, changelogs aside."""
@@ -80,18 +85,34 @@ def kafka_client_options(kafka: KafkaSettings) -> dict[str, object]:
     return options
 
 
-async def ensure_topics(kafka: KafkaSettings, topology: KafkaTopology) -> list[str]:
-    """Create any missing Salespulse topic; return the names created."""
+async def ensure_topics(
+    kafka: KafkaSettings, topology: KafkaTopology, changelogs: Mapping[str, Mapping[str, str]] | None = None
+) -> list[str]:
+    """Create any missing Salespulse topic, and the given changelog topics; return the names created.
+
+    Changelogs are created before the worker starts because a table written before its changelog
+    topic shows up in the worker's metadata makes Faust raise PartitionsMismatch and crash the agent.
+    """
+    changelogs = changelogs or {}
     admin = AIOKafkaAdminClient(**kafka_client_options(kafka))  # type: ignore[arg-type]
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [name for name in TopicNames(topology.app_id).all() if name not in existing]
+        names = TopicNames(topology.app_id)
+        missing = [name for name in (*names.all(), names.targets, *changelogs) if name not in existing]
         if missing:
             try:
                 await admin.create_topics(
                     [
-                        NewTopic(name, topology.partitions, topology.replication_factor)
+                        # Targets are few and read whole by every worker: one compacted partition.
+                        NewTopic(name, 1, topology.replication_factor, topic_configs={"cleanup.policy": "compact"})
+                        if name == names.targets
+                        else NewTopic(
+                            name,
+                            topology.partitions,
+                            topology.replication_factor,
+                            topic_configs=dict(changelogs.get(name, {})),
+                        )
                         for name in missing
                     ]
                 )

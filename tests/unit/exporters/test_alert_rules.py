@@ -1,0 +1,150 @@
+"""The generated alert rules, checked and unit-tested by the real promtool (Debian's prometheus).
+
+promtool is required: `.ci/run` installs it; without it these tests fail, they never skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from exporters.alert_rules import REP_ALERT, TEAM_ALERT, render_rules
+from models.config import Alerts
+
+ALERTS = Alerts(rep_pace_ratio=0.8, rep_hold="30m", team_pace_ratio=0.9, team_hold="1h", min_expected=1)
+
+
+def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("promtool")
+    assert binary, "promtool not found: install Debian's prometheus package (.ci/run does)"
+    return subprocess.run([binary, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def rep_series(rep: str, name: str, shortfall: str, ratio: str, expected: str, working: str) -> list[dict[str, str]]:
+    labels = f'team="amsterdam",rep="{rep}",action="cold_call"'
+    return [
+        {"series": f"salespulse_action_shortfall{{{labels}}}", "values": shortfall},
+        {"series": f"salespulse_action_pace_ratio{{{labels}}}", "values": ratio},
+        {"series": f"salespulse_action_expected{{{labels}}}", "values": expected},
+        {"series": f'salespulse_rep_info{{team="amsterdam",rep="{rep}",name="{name}"}}', "values": "1x120"},
+        {"series": 'salespulse_working_hours{team="amsterdam"}', "values": working},
+    ]
+
+
+def rep_alert(value: int, rep: str = "anna", name: str = "Anna de Vries") -> dict[str, Any]:
+    return {
+        "exp_labels": {"severity": "warning", "team": "amsterdam", "rep": rep, "name": name, "action": "cold_call"},
+        "exp_annotations": {
+            "summary": f"{name} is behind pace on cold_call",
+            "description": f"{name} ({rep}, team amsterdam) needs {value} more cold_call actions to be back on "
+            "this week's pace (alert below 80% of expected-by-now).",
+        },
+    }
+
+
+def run_cases(tmp_path: Path, series: list[dict[str, str]], cases: list[dict[str, Any]]) -> None:
+    (tmp_path / "rules.yml").write_text(render_rules(ALERTS))
+    tests = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": cases}],
+    }
+    (tmp_path / "tests.yml").write_text(yaml.safe_dump(tests, sort_keys=False))
+    result = promtool("test", "rules", "tests.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generated_rules_pass_promtool_check(tmp_path: Path) -> None:
+    (tmp_path / "rules.yml").write_text(render_rules(ALERTS))
+    result = promtool("check", "rules", "rules.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 2 rules found" in result.stdout
+
+
+def test_rep_behind_pace_fires_after_the_hold_time(tmp_path: Path) -> None:
+    # 10 expected, 5 done: ratio 0.5 < 0.8, 5 actions short, inside working hours throughout.
+    series = rep_series("anna", "Anna de Vries", "5x120", "0.5x120", "10x120", "1x120")
+    run_cases(
+        tmp_path,
+        series,
+        [
+            {"eval_time": "29m", "alertname": REP_ALERT, "exp_alerts": []},
+            {"eval_time": "31m", "alertname": REP_ALERT, "exp_alerts": [rep_alert(5)]},
+        ],
+    )
+
+
+def test_rep_alert_is_quiet_outside_working_hours(tmp_path: Path) -> None:
+    series = rep_series("anna", "Anna de Vries", "5x120", "0.5x120", "10x120", "0x120")
+    run_cases(tmp_path, series, [{"eval_time": "60m", "alertname": REP_ALERT, "exp_alerts": []}])
+
+
+def test_rep_alert_resets_when_working_time_ends(tmp_path: Path) -> None:
+    # Working hours end after 40 minutes: firing at 35m, gone at 45m.
+    series = rep_series("anna", "Anna de Vries", "5x120", "0.5x120", "10x120", "1x40 0x80")
+    run_cases(
+        tmp_path,
+        series,
+        [
+            {"eval_time": "35m", "alertname": REP_ALERT, "exp_alerts": [rep_alert(5)]},
+            {"eval_time": "45m", "alertname": REP_ALERT, "exp_alerts": []},
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("ratio", "expected"),
+    [
+        ("0.85x120", "10x120"),  # behind, but within the 80 % margin
+        ("0.5x120", "0.5x120"),  # too early in the week: less than one action expected
+    ],
+)
+def test_rep_alert_is_quiet_within_margin_or_early(tmp_path: Path, ratio: str, expected: str) -> None:
+    series = rep_series("anna", "Anna de Vries", "2x120", ratio, expected, "1x120")
+    run_cases(tmp_path, series, [{"eval_time": "60m", "alertname": REP_ALERT, "exp_alerts": []}])
+
+
+def test_team_behind_pace_counts_only_reps_with_targets(tmp_path: Path) -> None:
+    # anna 5 of 10, bram 9 of 10: team 14 of 20 expected, 14 < 0.9 * 20 = 18, 6 short.
+    # carla has no target and 100 calls: she must not hide the gap.
+    series = [
+        {"series": 'salespulse_actions{team="amsterdam",rep="anna",action="cold_call",window="week"}', "values": "5x120"},
+        {"series": 'salespulse_actions{team="amsterdam",rep="bram",action="cold_call",window="week"}', "values": "9x120"},
+        {"series": 'salespulse_actions{team="amsterdam",rep="carla",action="cold_call",window="week"}', "values": "100x120"},
+        {"series": 'salespulse_action_expected{team="amsterdam",rep="anna",action="cold_call"}', "values": "10x120"},
+        {"series": 'salespulse_action_expected{team="amsterdam",rep="bram",action="cold_call"}', "values": "10x120"},
+        {"series": 'salespulse_working_hours{team="amsterdam"}', "values": "1x120"},
+    ]
+    team_alert = {
+        "exp_labels": {"severity": "critical", "team": "amsterdam", "action": "cold_call"},
+        "exp_annotations": {
+            "summary": "Team amsterdam is behind pace on cold_call",
+            "description": "Team amsterdam needs 6 more cold_call actions to be back on this week's pace "
+            "(alert below 90% of expected-by-now).",
+        },
+    }
+    run_cases(
+        tmp_path,
+        series,
+        [
+            {"eval_time": "59m", "alertname": TEAM_ALERT, "exp_alerts": []},
+            {"eval_time": "61m", "alertname": TEAM_ALERT, "exp_alerts": [team_alert]},
+        ],
+    )
+
+
+def test_team_on_pace_does_not_fire(tmp_path: Path) -> None:
+    # 19 of 20 expected: 19 >= 18, quiet.
+    series = [
+        {"series": 'salespulse_actions{team="amsterdam",rep="anna",action="cold_call",window="week"}', "values": "10x120"},
+        {"series": 'salespulse_actions{team="amsterdam",rep="bram",action="cold_call",window="week"}', "values": "9x120"},
+        {"series": 'salespulse_action_expected{team="amsterdam",rep="anna",action="cold_call"}', "values": "10x120"},
+        {"series": 'salespulse_action_expected{team="amsterdam",rep="bram",action="cold_call"}', "values": "10x120"},
+        {"series": 'salespulse_working_hours{team="amsterdam"}', "values": "1x120"},
+    ]
+    run_cases(tmp_path, series, [{"eval_time": "90m", "alertname": TEAM_ALERT, "exp_alerts": []}])
