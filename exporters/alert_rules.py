@@ -1,6 +1,6 @@
 """Prometheus alert rules generated from the configuration: reps and teams behind weekly pace.
 
-Both rules fire only inside working time (`salespulse_working_hours == 1`), so no timezone logic
+Both rules fire only inside working time (`salespulse_in_working_time == 1`), so no timezone logic
 lives in PromQL, and only once something is expected (`alerts.min_expected`), so Monday
 09:01 is quiet. The value of each alert is the number of actions missing to be back on pace.
 """
@@ -17,7 +17,7 @@ from exporters.metrics import (
     ACTION_SHORTFALL,
     ACTIONS,
     REP_INFO,
-    WORKING_HOURS,
+    IN_WORKING_TIME,
 )
 from models.config import Alerts
 
@@ -31,7 +31,7 @@ def _rep_rule(alerts: Alerts) -> dict[str, Any]:
         f"({ACTION_SHORTFALL.name} * on (team, rep) group_left (name) {REP_INFO.name}) > 0\n"
         f"and on (team, rep, action) ({ACTION_PACE_RATIO.name} < {alerts.rep_pace_ratio})\n"
         f"and on (team, rep, action) ({ACTION_EXPECTED.name} >= {alerts.min_expected})\n"
-        f"and on (team) ({WORKING_HOURS.name} == 1)"
+        f"and on (team) ({IN_WORKING_TIME.name} == 1)"
     )
     return {
         "alert": REP_ALERT,
@@ -57,7 +57,7 @@ def _team_rule(alerts: Alerts) -> dict[str, Any]:
         f"ceil({due} - {done}) > 0\n"
         f"and on (team, action) ({done} < {alerts.team_pace_ratio} * {due})\n"
         f"and on (team, action) ({due} >= {alerts.min_expected})\n"
-        f"and on (team) ({WORKING_HOURS.name} == 1)"
+        f"and on (team) ({IN_WORKING_TIME.name} == 1)"
     )
     return {
         "alert": TEAM_ALERT,

@@ -23,7 +23,7 @@ from exporters.metrics import (
     EVENTS_DUPLICATE,
     EVENTS_REJECTED,
     REP_INFO,
-    WORKING_HOURS,
+    IN_WORKING_TIME,
 )
 from models.config import Settings
 from models.errors import REJECT_REASONS
@@ -140,7 +140,7 @@ class PipelineCollector(Collector):
         expected = ACTION_EXPECTED.family()
         ratio = ACTION_PACE_RATIO.family()
         shortfall = ACTION_SHORTFALL.family()
-        working = WORKING_HOURS.family()
+        working = IN_WORKING_TIME.family()
         for team in sorted({team for team, _ in reps} | {s.team for s in sets}):
             tz = self.settings.timezone_of(team)
             schedule = self.settings.working_time_of(team)

@@ -115,8 +115,9 @@ ACTION_SHORTFALL = MetricSpec(
     "Whole actions missing to be back on pace this week (expected by now - actual, rounded up); "
     "0 when on or ahead of pace.",
 )
-WORKING_HOURS = MetricSpec(
-    "salespulse_working_hours",
+# Not `salespulse_working_hours`: promtool's lint reads an `_hours` suffix as a non-base unit.
+IN_WORKING_TIME = MetricSpec(
+    "salespulse_in_working_time",
     "gauge",
     ("team",),
     "1 inside the team's working time (local days, hours, holidays), else 0; lets alert rules "
@@ -136,7 +137,7 @@ ALL_METRICS: tuple[MetricSpec, ...] = (
     ACTION_EXPECTED,
     ACTION_PACE_RATIO,
     ACTION_SHORTFALL,
-    WORKING_HOURS,
+    IN_WORKING_TIME,
 )
 
 

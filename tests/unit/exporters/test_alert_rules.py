@@ -32,7 +32,7 @@ def rep_series(rep: str, name: str, shortfall: str, ratio: str, expected: str, w
         {"series": f"salespulse_action_pace_ratio{{{labels}}}", "values": ratio},
         {"series": f"salespulse_action_expected{{{labels}}}", "values": expected},
         {"series": f'salespulse_rep_info{{team="amsterdam",rep="{rep}",name="{name}"}}', "values": "1x120"},
-        {"series": 'salespulse_working_hours{team="amsterdam"}', "values": working},
+        {"series": 'salespulse_in_working_time{team="amsterdam"}', "values": working},
     ]
 
 
@@ -118,7 +118,7 @@ def test_team_behind_pace_counts_only_reps_with_targets(tmp_path: Path) -> None:
         {"series": 'salespulse_actions{team="amsterdam",rep="carla",action="cold_call",window="week"}', "values": "100x120"},
         {"series": 'salespulse_action_expected{team="amsterdam",rep="anna",action="cold_call"}', "values": "10x120"},
         {"series": 'salespulse_action_expected{team="amsterdam",rep="bram",action="cold_call"}', "values": "10x120"},
-        {"series": 'salespulse_working_hours{team="amsterdam"}', "values": "1x120"},
+        {"series": 'salespulse_in_working_time{team="amsterdam"}', "values": "1x120"},
     ]
     team_alert = {
         "exp_labels": {"severity": "critical", "team": "amsterdam", "action": "cold_call"},
@@ -145,6 +145,15 @@ def test_team_on_pace_does_not_fire(tmp_path: Path) -> None:
         {"series": 'salespulse_actions{team="amsterdam",rep="bram",action="cold_call",window="week"}', "values": "9x120"},
         {"series": 'salespulse_action_expected{team="amsterdam",rep="anna",action="cold_call"}', "values": "10x120"},
         {"series": 'salespulse_action_expected{team="amsterdam",rep="bram",action="cold_call"}', "values": "10x120"},
-        {"series": 'salespulse_working_hours{team="amsterdam"}', "values": "1x120"},
+        {"series": 'salespulse_in_working_time{team="amsterdam"}', "values": "1x120"},
     ]
     run_cases(tmp_path, series, [{"eval_time": "90m", "alertname": TEAM_ALERT, "exp_alerts": []}])
+
+
+def test_committed_compose_rules_are_generated_from_the_demo_config() -> None:
+    """deploy/prometheus/rules is what `salespulse alerts build` writes for examples/demo.yaml."""
+    from models.config import load_settings
+
+    repo = Path(__file__).resolve().parents[3]
+    committed = (repo / "deploy" / "prometheus" / "rules" / "salespulse.rules.yml").read_text()
+    assert committed == render_rules(load_settings(repo / "examples" / "demo.yaml").alerts)

@@ -301,5 +301,5 @@ def test_served_exposition_parses(registry: CollectorRegistry) -> None:
         "salespulse_deal_decision_seconds_combined",
         "salespulse_events_rejected_total",
         "salespulse_events_duplicate_total",
-        "salespulse_working_hours",
+        "salespulse_in_working_time",
     }

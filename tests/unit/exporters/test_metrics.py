@@ -23,7 +23,7 @@ SAMPLE_NAMES = {
     "salespulse_action_expected": "gauge",
     "salespulse_action_pace_ratio": "gauge",
     "salespulse_action_shortfall": "gauge",
-    "salespulse_working_hours": "gauge",
+    "salespulse_in_working_time": "gauge",
 }
 
 
