@@ -176,6 +176,13 @@ class KafkaSettings(_Frozen):
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "KafkaSettings":
+        if self.sasl_mechanism and not (self.sasl_username and self.sasl_password):
+            raise ValueError("KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "KafkaSettings":
@@ -187,12 +194,16 @@ class KafkaSettings(_Frozen):
             "sasl_mechanism": "KAFKA_SASL_MECHANISM",
             "sasl_username": "KAFKA_SASL_USERNAME",
             "sasl_password": "KAFKA_SASL_PASSWORD",
+            "ssl_cafile": "KAFKA_SSL_CAFILE",
         }
         values = {field: env[var] for field, var in names.items() if env.get(var)}
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            lines = [f"{names[str(e['loc'][0])]}: {e['msg']}" for e in exc.errors()]
+            lines = [
+                f"{names[str(e['loc'][0])]}: {e['msg']}" if e["loc"] else e["msg"].removeprefix("Value error, ")
+                for e in exc.errors()
+            ]
             raise ConfigError("invalid Kafka environment settings:\n  " + "\n  ".join(lines)) from None
 
     @property

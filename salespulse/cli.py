@@ -14,6 +14,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aiokafka.errors import KafkaError
+
 from models.config import KafkaSettings, Settings, load_settings
 from models.errors import ConfigError, SalespulseError
 
@@ -213,6 +215,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         worker = subprocess.Popen(
             base + ["worker", "--port", str(args.port), "--data-dir", str(broker.data_dir / "worker")], env=env
         )
+        if config == str(DEMO_CONFIG):
+            # The demo floor's targets, so the wallboard shows pace from the start.
+            subprocess.run(base + ["targets", "apply", str(DEMO_CONFIG.parent / "targets.yaml")], env=env, check=True)
         simulator = subprocess.Popen(
             base + ["simulate", "--rate", str(args.rate), "--always-open"], env=env
         )
@@ -305,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     except SalespulseError as exc:
         print(f"salespulse: error: {exc}", file=sys.stderr)
         return 2
+    except KafkaError as exc:
+        servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", KafkaSettings().bootstrap_servers)
+        print(f"salespulse: error: Kafka at {servers} (KAFKA_BOOTSTRAP_SERVERS): {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -57,6 +58,9 @@ class Floor:
     deals: list[SimDeal] = field(default_factory=list)
     serial: int = 0
     office_hours_only: bool = True
+    # The seed fixes the floor's behaviour; ids must still differ between runs, or a restarted
+    # simulator's new events would be dropped as duplicates of the previous run's.
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @classmethod
     def create(cls, settings: Settings, seed: int) -> "Floor":
@@ -77,7 +81,7 @@ class Floor:
     def _event(self, kind: str, rep: SimRep, at: datetime, **fields: Any) -> dict[str, Any]:
         self.serial += 1
         body = {
-            "event_id": f"sim-{self.rng.getrandbits(48):012x}-{self.serial}",
+            "event_id": f"sim-{self.run_id}-{self.serial}",
             "type": kind,
             "occurred_at": at.astimezone(rep.tz).isoformat(),
             "team_id": rep.team,

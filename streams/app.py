@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ssl
+
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import faust
+from aiokafka.helpers import create_ssl_context
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 
@@ -47,13 +50,17 @@ class Pipeline:
         }
 
 
-def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | None:
+def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | ssl.SSLContext | None:
+    context = (
+        create_ssl_context(cafile=kafka.ssl_cafile) if kafka.security_protocol in ("SSL", "SASL_SSL") else None
+    )
     if not kafka.sasl_mechanism:
-        return None
+        return context
     return faust.SASLCredentials(
         username=kafka.sasl_username,
         password=kafka.sasl_password.get_secret_value() if kafka.sasl_password else None,
         mechanism=kafka.sasl_mechanism,
+        ssl_context=context,
     )
 
 
