@@ -1,0 +1,87 @@
+"""Pacing series of the collector: targets in force, expected-by-now, pace and shortfall."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from exporters.collector import PipelineCollector, PipelineState
+from models.config import Settings
+from models.targets import TargetSet
+from streams.kpi.actions import SlotKey
+
+# Wednesday 2026-11-25 09:00 UTC: 10:00 in Amsterdam (CET), 04:00 in New York (EST).
+NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
+MONDAY_0900_UTC = int(datetime(2026, 11, 23, 9, tzinfo=UTC).timestamp()) // 900
+SETTINGS = Settings.model_validate(
+    {
+        "actions": ["cold_call", "outbound_email"],
+        "teams": {
+            "ams": {"timezone": "Europe/Amsterdam", "reps": {"anna": {"name": "Anna"}, "bram": {"name": "Bram"}}},
+            "nyc": {"timezone": "America/New_York", "reps": {"mike": {"name": "Mike"}}},
+        },
+    }
+)
+TARGETS = [
+    TargetSet(team="ams", effective_from="2026-W40", actions={"cold_call": 40}, reps={"bram": {"cold_call": 80}}),
+    # Not yet in force this week:
+    TargetSet(team="ams", effective_from="2026-W49", actions={"cold_call": 1000}),
+]
+
+
+@pytest.fixture(scope="module")
+def registry() -> CollectorRegistry:
+    registry = CollectorRegistry()
+    state = PipelineState(
+        slot_counts={SlotKey("ams", "anna", "cold_call", MONDAY_0900_UTC).encode(): 10},
+        action_totals={"ams|anna|cold_call": 10},
+        deals=list,
+        rejections={},
+        duplicates={},
+        target_sets=lambda: TARGETS,
+    )
+    PipelineCollector(state, SETTINGS, lambda: NOW, registry)
+    return registry
+
+
+def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, labels)
+
+
+# Working time so far, Mon-Fri 09:00-17:00 local: Monday 8 h + Tuesday 8 h + Wednesday 1 h = 17 of 40 h.
+@pytest.mark.parametrize(
+    ("rep", "target", "expected", "ratio", "shortfall"),
+    [
+        ("anna", 40, 40 * 17 / 40, 10 / 17, 7),
+        ("bram", 80, 80 * 17 / 40, 0.0, 34),
+    ],
+)
+def test_pace_per_rep(registry: CollectorRegistry, rep: str, target: int, expected: float, ratio: float, shortfall: int) -> None:
+    labels = {"team": "ams", "rep": rep, "action": "cold_call"}
+    assert value(registry, "salespulse_action_target", **labels) == target
+    assert value(registry, "salespulse_action_expected", **labels) == pytest.approx(expected)
+    assert value(registry, "salespulse_action_pace_ratio", **labels) == pytest.approx(ratio)
+    assert value(registry, "salespulse_action_shortfall", **labels) == shortfall
+
+
+def test_actions_without_target_have_no_pace_series(registry: CollectorRegistry) -> None:
+    assert value(registry, "salespulse_action_target", team="ams", rep="anna", action="outbound_email") is None
+    assert value(registry, "salespulse_action_target", team="nyc", rep="mike", action="cold_call") is None
+
+
+def test_working_time_per_team(registry: CollectorRegistry) -> None:
+    assert value(registry, "salespulse_in_working_time", team="ams") == 1
+    assert value(registry, "salespulse_in_working_time", team="nyc") == 0
+
+
+def test_monday_before_work_expects_nothing() -> None:
+    registry = CollectorRegistry()
+    monday_0700_local = datetime(2026, 11, 23, 6, tzinfo=UTC)
+    state = PipelineState({}, {}, list, {}, {}, target_sets=lambda: TARGETS)
+    PipelineCollector(state, SETTINGS, lambda: monday_0700_local, registry)
+    labels = {"team": "ams", "rep": "anna", "action": "cold_call"}
+    assert value(registry, "salespulse_action_expected", **labels) == 0
+    assert value(registry, "salespulse_action_pace_ratio", **labels) is None
+    assert value(registry, "salespulse_action_shortfall", **labels) == 0
