@@ -182,6 +182,16 @@ def cmd_alerts_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboards_build(args: argparse.Namespace) -> int:
+    """Write the Grafana dashboards, provisioning files and playlist."""
+    from dashboards.build import write_provisioning
+
+    written = write_provisioning(Path(args.out), _settings(args), prometheus_url=args.prometheus_url)
+    for path in written:
+        print(path)
+    return 0
+
+
 def cmd_dev_kafka(args: argparse.Namespace) -> int:
     """Run a local KRaft broker in the foreground."""
     from salespulse.kafka_launcher import LocalKafka
@@ -290,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     build = alerts.add_parser("build", help="write the Prometheus rules file for the configuration")
     build.add_argument("--out", help="file to write (default: stdout)")
     build.set_defaults(func=cmd_alerts_build)
+
+    dashboards = sub.add_parser("dashboards", help="Grafana dashboards").add_subparsers(dest="dashboards", required=True)
+    dash_build = dashboards.add_parser("build", help="write dashboards and Grafana provisioning for the configuration")
+    dash_build.add_argument("--out", default="grafana", help="folder to write into (default: grafana)")
+    dash_build.add_argument("--prometheus-url", default="http://prometheus:9090", help="Prometheus URL for the data source")
+    dash_build.set_defaults(func=cmd_dashboards_build)
 
     metrics = sub.add_parser("metrics", help="print the reference table of exported metrics")
     metrics.set_defaults(func=cmd_metrics)

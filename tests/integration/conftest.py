@@ -11,8 +11,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+import json
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -119,3 +122,36 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str | Callable
             return
         time.sleep(1.0)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what() if callable(what) else what}")
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[Any]:
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus not found: install Debian's prometheus package (.ci/run does)"
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(config: Path) -> str:
+        port = free_port()
+        log = open(tmp_path / "prometheus.log", "wb")
+        procs.append(
+            subprocess.Popen(
+                [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                 f"--web.listen-address=127.0.0.1:{port}"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def api(url: str) -> Any:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.load(response)["data"]
+    except OSError:
+        return None

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import time
-import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,8 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from salespulse.kafka_launcher import free_port
-from tests.integration.conftest import scrape, wait_for
+from tests.integration.conftest import api, scrape, wait_for
 from tests.integration.test_pipeline import samples
 
 pytestmark = pytest.mark.integration
@@ -27,39 +22,6 @@ def zone_at_local_noon(now: datetime) -> str:
     """Return an Etc/GMT zone in which `now` is between 12:00 and 13:00, far from any day edge."""
     offset = 12 - now.hour
     return "Etc/UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
-
-
-@pytest.fixture
-def prometheus(tmp_path: Path) -> Iterator[Any]:
-    binary = shutil.which("prometheus")
-    assert binary, "prometheus not found: install Debian's prometheus package (.ci/run does)"
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start(config: Path) -> str:
-        port = free_port()
-        log = open(tmp_path / "prometheus.log", "wb")
-        procs.append(
-            subprocess.Popen(
-                [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                 f"--web.listen-address=127.0.0.1:{port}"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def api(url: str) -> Any:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return json.load(response)["data"]
-    except OSError:
-        return None
 
 
 def test_rep_behind_pace_fires_in_prometheus_only_in_working_time(make_pipeline, prometheus, tmp_path: Path) -> None:

@@ -1,0 +1,255 @@
+"""Shared pieces of every generated dashboard: datasource, query helper, panel defaults, variables.
+
+Dashboards read metric names from `exporters.metrics` only; the PromQL fragments that more than
+one dashboard needs (rep names, team decision time, pace over targeted actions) live here so the
+maths is written once. Team figures divide sums by sums and never average per-rep averages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import string
+from collections.abc import Iterable
+from typing import Any
+
+from grafana_foundation_sdk.builders import bargauge, common as common_builder, dashboard, prometheus
+from grafana_foundation_sdk.builders import stat, table, text, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common, units
+from grafana_foundation_sdk.models.dashboard import (
+    DashboardCursorSync,
+    DataSourceRef,
+    DynamicConfigValue,
+    FieldColorModeId,
+    Panel,
+    RowPanel,
+    Threshold,
+    ThresholdsMode,
+    VariableOption,
+    VariableRefresh,
+    VariableSort,
+)
+from grafana_foundation_sdk.models.prometheus import Dataquery as PrometheusQuery
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+from grafana_foundation_sdk.models.text import TextMode
+
+from exporters.metrics import (
+    ACTION_EXPECTED,
+    ACTIONS,
+    DEALS_DECIDED,
+    DECISION_SECONDS_COMBINED,
+    REP_INFO,
+)
+
+DATASOURCE_UID = "salespulse-prometheus"
+DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+BASE_TAGS = ("generated", "salespulse")
+TEAM = 'team="$team"'
+REF_IDS = string.ascii_uppercase
+# Grafana refuses dashboard uids longer than 40 characters.
+UID_MAX = 40
+
+# Pace and attainment colours: red below 80 %, amber up to 100 %, green at or above target.
+RED, AMBER, GREEN = "red", "#EAB839", "green"
+PACE_STEPS: tuple[tuple[float | None, str], ...] = ((None, RED), (0.8, AMBER), (1.0, GREEN))
+
+
+def stable_uid(*parts: str) -> str:
+    """Return a Grafana uid built from `parts`, sanitised and shortened with a hash when too long."""
+    raw = "-".join(parts)
+    uid = re.sub(r"[^A-Za-z0-9_-]", "-", raw)
+    if uid == raw and len(uid) <= UID_MAX:
+        return uid
+    # A changed or truncated uid gets a hash of the original so two teams never collide.
+    digest = hashlib.sha1(raw.encode("utf-8")).hexdigest()[:8]
+    return f"{uid[: UID_MAX - 9]}-{digest}"
+
+
+def prometheus_query(
+    expr: str, legend: str = "__auto", *, instant: bool = False, table_format: bool = False
+) -> prometheus.Dataquery:
+    """Return a query on the Salespulse Prometheus datasource."""
+    query = prometheus.Dataquery().expr(expr).legend_format(legend).datasource(DATASOURCE)
+    query = query.instant() if instant else query.range()
+    if table_format:
+        query = query.format(PromQueryFormat.TABLE)
+    return query
+
+
+def with_rep_names(expr: str) -> str:
+    """Join the rep's display name (label `name`) onto a series keyed by team and rep."""
+    # Parentheses keep the join outside whatever operators `expr` uses.
+    return f"({expr}) * on (team, rep) group_left (name) {REP_INFO.sample_name}"
+
+
+def team_actions(window: str, by: str, selector: str = TEAM) -> str:
+    """Sum the windowed action counts of the selected series by the given labels."""
+    return f'sum by ({by}) ({ACTIONS.sample_name}{{{selector}, window="{window}"}})'
+
+
+def decision_time(selector: str, by: str) -> str:
+    """Average seconds to a decision per group: sum of combined times over sum of deals decided."""
+    combined = f"sum by ({by}) ({DECISION_SECONDS_COMBINED.sample_name}{{{selector}}})"
+    decided = f"sum by ({by}) ({DEALS_DECIDED.sample_name}{{{selector}}})"
+    # `> 0` drops groups without decisions instead of showing NaN.
+    return f"{combined} / ({decided} > 0)"
+
+
+def pace(selector: str, by: str) -> str:
+    """This week's actions over expected-by-now, counting only actions that have a target."""
+    done = (
+        f'sum by ({by}) ({ACTIONS.sample_name}{{{selector}, window="week"}} '
+        f"and on (team, rep, action) {ACTION_EXPECTED.sample_name})"
+    )
+    due = f"sum by ({by}) ({ACTION_EXPECTED.sample_name}{{{selector}}})"
+    return f"{done} / ({due} > 0)"
+
+
+def thresholds(steps: Iterable[tuple[float | None, str]]) -> dashboard.ThresholdsConfig:
+    """Return absolute thresholds from (lower bound, colour) pairs; the first bound is None."""
+    return (
+        dashboard.ThresholdsConfig()
+        .mode(ThresholdsMode.ABSOLUTE)
+        .steps([Threshold(value=value, color=color) for value, color in steps])
+    )
+
+
+def threshold_colours() -> dashboard.FieldColor:
+    """Colour values by their thresholds."""
+    return dashboard.FieldColor().mode(FieldColorModeId.THRESHOLDS)
+
+
+def threshold_cells(
+    steps: Iterable[tuple[float | None, str]], cell: str = "color-text"
+) -> list[DynamicConfigValue]:
+    """Return override properties that colour table cells (text or background) by thresholds."""
+    return [
+        DynamicConfigValue(id_val="custom.cellOptions", value={"type": cell}),
+        DynamicConfigValue(id_val="color", value={"mode": "thresholds"}),
+        DynamicConfigValue(id_val="thresholds", value=thresholds(steps).build().to_json()),
+    ]
+
+
+def default_timeseries() -> timeseries.Panel:
+    """Return a line chart with the house defaults."""
+    return (
+        timeseries.Panel()
+        .datasource(DATASOURCE)
+        .line_width(2)
+        .fill_opacity(10)
+        .show_points(common.VisibilityMode.NEVER)
+        .draw_style(common.GraphDrawStyle.LINE)
+        .span_nulls(False)
+        .min(0)
+        .legend(
+            common_builder.VizLegendOptions()
+            .display_mode(common.LegendDisplayMode.LIST)
+            .placement(common.LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
+        .tooltip(
+            common_builder.VizTooltipOptions()
+            .mode(common.TooltipDisplayMode.MULTI)
+            .sort(common.SortOrder.DESCENDING)
+        )
+    )
+
+
+def default_stat(value_size: int = 60, title_size: int = 24) -> stat.Panel:
+    """Return a big-number stat; sizes in pixels, large for the wallboard."""
+    return (
+        stat.Panel()
+        .datasource(DATASOURCE)
+        .unit(units.Short)
+        .decimals(0)
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .color_mode(common.BigValueColorMode.VALUE)
+        .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
+        .justify_mode(common.BigValueJustifyMode.CENTER)
+        .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .text(common_builder.VizTextDisplayOptions().title_size(title_size).value_size(value_size))
+    )
+
+
+def default_bargauge(value_size: int = 28) -> bargauge.Panel:
+    """Return a horizontal bar gauge, one bar per series, in query order."""
+    return (
+        bargauge.Panel()
+        .datasource(DATASOURCE)
+        .unit(units.Short)
+        .decimals(0)
+        .min(0)
+        .orientation(common.VizOrientation.HORIZONTAL)
+        .display_mode(common.BarGaugeDisplayMode.BASIC)
+        .value_mode(common.BarGaugeValueMode.COLOR)
+        .show_unfilled(True)
+        .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .text(common_builder.VizTextDisplayOptions().title_size(value_size).value_size(value_size))
+    )
+
+
+def default_table() -> table.Panel:
+    """Return a table with a header and no footer."""
+    return table.Panel().datasource(DATASOURCE).show_header(True).cell_height(common.TableCellHeight.SM)
+
+
+def text_panel(title: str, content: str) -> text.Panel:
+    """Return a Markdown text panel."""
+    return text.Panel().title(title).mode(TextMode.MARKDOWN).content(content)
+
+
+def team_variable(preset: str | None = None) -> dashboard.QueryVariable:
+    """Return the `team` variable listing the teams that export rep info; `preset` selects one."""
+    variable = (
+        dashboard.QueryVariable("team")
+        .label("Team")
+        .datasource(DATASOURCE)
+        .query(f"label_values({REP_INFO.sample_name}, team)")
+        .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(VariableSort.ALPHABETICAL_ASC)
+    )
+    if preset is not None:
+        variable = variable.current(VariableOption(selected=True, text=preset, value=preset))
+    return variable
+
+
+def base_dashboard(
+    title: str, uid: str, tags: Iterable[str], *, refresh: str, time_from: str
+) -> dashboard.Dashboard:
+    """Return a read-only dashboard with a stable uid and the `generated` and `salespulse` tags."""
+    return (
+        dashboard.Dashboard(title)
+        .uid(uid)
+        .tags([*BASE_TAGS, *tags])
+        .readonly()
+        .tooltip(DashboardCursorSync.CROSSHAIR)
+        .timezone("browser")
+        .refresh(refresh)
+        .time(time_from, "now")
+    )
+
+
+def _number_panels(panels: list[Panel | RowPanel]) -> None:
+    # Grafana needs unique panel ids within a dashboard and transformations name columns after
+    # query refIds ("Value #A"); the builders leave both unset.
+    flat: list[Panel | RowPanel] = []
+    for panel in panels:
+        flat.append(panel)
+        if isinstance(panel, RowPanel):
+            flat.extend(panel.panels)
+    for number, panel in enumerate(flat, start=1):
+        panel.id_val = number
+        if isinstance(panel, Panel):
+            for letter, target in zip(REF_IDS, panel.targets or []):
+                if isinstance(target, PrometheusQuery) and not target.ref_id:
+                    target.ref_id = letter
+
+
+def dashboard_json(builder: dashboard.Dashboard) -> dict[str, Any]:
+    """Build the dashboard, number its panels and return it as a JSON-ready dict."""
+    model = builder.build()
+    _number_panels(model.panels or [])
+    encoded: dict[str, Any] = json.loads(JSONEncoder(sort_keys=True).encode(model))
+    return encoded

@@ -1,0 +1,189 @@
+"""The weekly review: each rep's figures this week against last week, for the team meeting.
+
+Each rep presents their own rise or fall, so every configured action gets its own table with
+this week, last week and the change, coloured red for a fall and green for a rise. Adding an
+action to the configuration adds a table; nothing else needs editing. Below them: attainment of
+the weekly targets, deal velocity by outcome, and a collapsed row kept for the execution-quality
+panels (checklists, review scores, mystery checks) that arrive with the quality metrics.
+"""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import bargauge, common as common_builder, dashboard, table
+from grafana_foundation_sdk.builders import text
+from grafana_foundation_sdk.models import units
+from grafana_foundation_sdk.models.dashboard import DataTransformerConfig
+
+from dashboards.common import (
+    GREEN,
+    PACE_STEPS,
+    RED,
+    TEAM,
+    base_dashboard,
+    decision_time,
+    default_bargauge,
+    default_table,
+    prometheus_query,
+    team_variable,
+    text_panel,
+    threshold_cells,
+    threshold_colours,
+    thresholds,
+    with_rep_names,
+)
+from exporters.metrics import ACTION_TARGET, ACTIONS
+from models.config import Settings
+
+WEEKLY_REVIEW_UID = "salespulse-weekly-review"
+REFRESH = "1m"
+TIME_FROM = "now-7d"
+VELOCITY_WINDOWS = (("rolling_30d", "30 days"), ("rolling_90d", "90 days"))
+# Counts are whole numbers: below 0 is a fall, 0 is flat, 1 or more is a rise.
+CHANGE_STEPS: tuple[tuple[float | None, str], ...] = ((None, RED), (0.0, "text"), (1.0, GREEN))
+QUALITY_NOTE = (
+    "Filled when the execution-quality metrics exist: checklist completeness at each stage "
+    "change, review scores per theme (opening, closing, pain points picked up) and the "
+    "monthly mystery-check points that decide the team reward."
+)
+
+
+def _rep_actions(action: str, window: str) -> str:
+    # Summing by name as well keeps the display name through the sum, and drops `window`, so
+    # the three queries of a table share their label columns and merge into one row per rep.
+    series = f'{ACTIONS.sample_name}{{{TEAM}, action="{action}", window="{window}"}}'
+    return f"sum by (team, rep, name) ({with_rep_names(series)})"
+
+
+def _merge_columns(renames: dict[str, str]) -> list[DataTransformerConfig]:
+    # Instant table queries give one frame each; merge joins them on their label columns.
+    order = {field: index for index, field in enumerate(renames)}
+    return [
+        DataTransformerConfig(id_val="merge", options={}),
+        DataTransformerConfig(
+            id_val="organize",
+            options={
+                "excludeByName": {"Time": True, "team": True, "rep": True},
+                "indexByName": order,
+                "renameByName": renames,
+            },
+        ),
+    ]
+
+
+def _matrix(row: str, column: str) -> DataTransformerConfig:
+    # One row per rep, one column per action or outcome, instead of one row per series.
+    return DataTransformerConfig(
+        id_val="groupingToMatrix",
+        options={"rowField": row, "columnField": column, "valueField": "Value"},
+    )
+
+
+def actions_week_table(action: str) -> table.Panel:
+    """One action: each rep's count this week, last week and the change, falls in red."""
+    week, last_week = _rep_actions(action, "week"), _rep_actions(action, "last_week")
+    return (
+        default_table()
+        .title(f"{action}: this week vs last week")
+        .with_target(prometheus_query(week, "{{name}}", instant=True, table_format=True))
+        .with_target(prometheus_query(last_week, "{{name}}", instant=True, table_format=True))
+        .with_target(
+            prometheus_query(f"{week} - {last_week}", "{{name}}", instant=True, table_format=True)
+        )
+        .transformations(
+            _merge_columns(
+                {"name": "Rep", "Value #A": "This week", "Value #B": "Last week", "Value #C": "Change"}
+            )
+        )
+        .unit(units.Short)
+        .decimals(0)
+        .override_by_name("Change", threshold_cells(CHANGE_STEPS))
+        .sort_by([common_builder.TableSortByFieldState().display_name("This week").desc(True)])
+        .span(12)
+        .height(8)
+    )
+
+
+def action_target_table() -> table.Panel:
+    """Each rep's attainment of this week's target per action: week / target."""
+    series = (
+        f'({ACTIONS.sample_name}{{{TEAM}, window="week"}} '
+        f"/ on (team, rep, action) ({ACTION_TARGET.sample_name}{{{TEAM}}} > 0))"
+    )
+    return (
+        default_table()
+        .title("Target attainment this week")
+        .description("This week's actions / the week's target, per rep and action with a target.")
+        .with_target(prometheus_query(with_rep_names(series), "", instant=True, table_format=True))
+        .with_transformation(_matrix("name", "action"))
+        .unit(units.PercentUnit)
+        .decimals(0)
+        .override_by_field_type("number", threshold_cells(PACE_STEPS, "color-background"))
+        .span(24)
+        .height(8)
+    )
+
+
+def deal_decision_seconds_bargauge() -> bargauge.Panel:
+    """Team's average time to a decision by outcome, over 30 and 90 days."""
+    panel = (
+        default_bargauge()
+        .title("Time to decision, team")
+        .description("Sum of times to decision / deals decided, over all the team's reps.")
+        .unit(units.Seconds)
+        .decimals(1)
+        .color_scheme(threshold_colours())
+        .thresholds(thresholds([(None, "blue")]))
+        .no_value("no deals decided")
+        .span(8)
+        .height(8)
+    )
+    for window, label in VELOCITY_WINDOWS:
+        expr = decision_time(f'{TEAM}, window="{window}"', "outcome")
+        panel = panel.with_target(prometheus_query(expr, f"{{{{outcome}}}}, {label}", instant=True))
+    return panel
+
+
+def deal_decision_seconds_table() -> table.Panel:
+    """Each rep's average time to a decision by outcome, over 30 days."""
+    window, label = VELOCITY_WINDOWS[0]
+    expr = with_rep_names(decision_time(f'{TEAM}, window="{window}"', "team, rep, outcome"))
+    return (
+        default_table()
+        .title(f"Time to decision per rep ({label})")
+        .with_target(prometheus_query(expr, "", instant=True, table_format=True))
+        .with_transformation(_matrix("name", "outcome"))
+        .unit(units.Seconds)
+        .decimals(1)
+        .span(16)
+        .height(8)
+    )
+
+
+def quality_text() -> text.Panel:
+    """Placeholder for the execution-quality panels."""
+    return text_panel("Execution quality", QUALITY_NOTE).span(24).height(4)
+
+
+def weekly_review(settings: Settings) -> dashboard.Dashboard:
+    """Return the weekly review dashboard, one table per configured action."""
+    builder = (
+        base_dashboard(
+            "Salespulse weekly review",
+            WEEKLY_REVIEW_UID,
+            ["weekly-review"],
+            refresh=REFRESH,
+            time_from=TIME_FROM,
+        )
+        .with_variable(team_variable())
+        .with_row(dashboard.Row("Actions: this week vs last week"))
+    )
+    for action in settings.actions:
+        builder = builder.with_panel(actions_week_table(action))
+    return (
+        builder.with_row(dashboard.Row("Targets"))
+        .with_panel(action_target_table())
+        .with_row(dashboard.Row("Deal velocity"))
+        .with_panel(deal_decision_seconds_bargauge())
+        .with_panel(deal_decision_seconds_table())
+        .with_row(dashboard.Row("Execution quality").with_panel(quality_text()))
+    )

@@ -1,0 +1,161 @@
+"""The generated set: SDK round-trip, uids and tags, known metric names, provisioning files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.cog.plugins import register_default_plugins
+from grafana_foundation_sdk.models.dashboard import Dashboard
+from grafana_foundation_sdk.models.playlist import Playlist
+
+from dashboards.build import build_all, panel_queries, write_provisioning
+from exporters.metrics import ALL_METRICS
+from models.config import Settings, parse_settings
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+KNOWN_METRICS = {spec.sample_name for spec in ALL_METRICS} | {"up"}
+PROMQL_WORDS = {
+    *("and", "or", "unless", "bool", "offset", "inf", "nan"),
+    *("by", "without", "on", "ignoring", "group_left", "group_right"),
+}
+
+
+def metric_names(expr: str) -> set[str]:
+    """Return the metric names a PromQL expression selects (not functions, labels or keywords)."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # string literals: label values
+    text = re.sub(r"\[[^\]]*\]", " ", text)  # range selectors, [5m] or [$__rate_interval]
+    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    text = re.sub(r"\{[^}]*\}", " ", text)  # label matchers
+    text = re.sub(r"\$\w+", " ", text)  # Grafana variables
+    # A whole identifier, not part of a number (1e-9) and not a function call.
+    found = re.findall(r"(?<![\w:.])([A-Za-z_:][\w:]*)(?![\w:])(?!\s*\()", text)
+    return set(found) - PROMQL_WORDS
+
+
+def demo_settings() -> Settings:
+    return parse_settings(yaml.safe_load((EXAMPLES / "demo.yaml").read_text(encoding="utf-8")))
+
+
+def all_boards() -> dict[str, dict[str, Any]]:
+    return build_all(demo_settings())
+
+
+def test_metric_names_ignores_functions_labels_keywords_and_numbers() -> None:
+    expr = (
+        'sort_desc((sum by (team, rep) (salespulse_actions{team="$team", window="week"} and on (team, rep, action) '
+        "salespulse_action_expected) / (sum by(team) (rate(salespulse_actions_total[$__rate_interval])) > 0.8e1)) "
+        '* on (team, rep) group_left (name) salespulse_rep_info) or up{job="salespulse"} offset 5m'
+    )
+    assert metric_names(expr) == {
+        "salespulse_actions",
+        "salespulse_action_expected",
+        "salespulse_actions_total",
+        "salespulse_rep_info",
+        "up",
+    }
+
+
+def test_file_names_are_the_uids_and_every_uid_is_unique() -> None:
+    boards = all_boards()
+    assert set(boards) == {
+        "salespulse-wallboard.json",
+        "salespulse-wallboard-amsterdam.json",
+        "salespulse-wallboard-new-york.json",
+        "salespulse-weekly-review.json",
+        "salespulse-rep-drilldown.json",
+        "salespulse-pipeline-health.json",
+    }
+    for name, board in boards.items():
+        assert name == f"{board['uid']}.json"
+
+
+@pytest.mark.parametrize("name", sorted(all_boards()))
+def test_every_dashboard_is_tagged_generated_and_salespulse(name: str) -> None:
+    board = all_boards()[name]
+    assert {"generated", "salespulse"} <= set(board["tags"])
+    assert board["uid"] and board["title"]
+
+
+def test_output_is_stable_between_runs() -> None:
+    assert build_all(demo_settings()) == build_all(demo_settings())
+
+
+@pytest.mark.parametrize("name", sorted(all_boards()))
+def test_dashboard_round_trips_through_the_sdk_models(name: str) -> None:
+    register_default_plugins()
+    board = all_boards()[name]
+    model = Dashboard.from_json(board)
+    assert json.loads(JSONEncoder(sort_keys=True).encode(model)) == board
+
+
+@pytest.mark.parametrize("name", sorted(all_boards()))
+def test_queries_use_only_exported_metric_names(name: str) -> None:
+    queries = panel_queries(all_boards()[name])
+    assert queries
+    for title, expr in queries:
+        names = metric_names(expr)
+        assert names, f"{title}: no metric in {expr}"
+        assert names <= KNOWN_METRICS, f"{title}: unknown {names - KNOWN_METRICS} in {expr}"
+
+
+def test_panel_ids_are_unique_within_each_dashboard() -> None:
+    for board in all_boards().values():
+        ids = [p["id"] for p in board["panels"]] + [q["id"] for p in board["panels"] for q in p.get("panels", [])]
+        assert len(ids) == len(set(ids))
+
+
+def test_panel_queries_reads_collapsed_rows() -> None:
+    board = {
+        "panels": [
+            {
+                "type": "row",
+                "title": "r",
+                "panels": [{"title": "inner", "datasource": {"type": "prometheus"}, "targets": [{"expr": "up"}]}],
+            },
+            {"title": "text", "type": "text"},
+            {"title": "other", "targets": [{"expr": "x", "datasource": {"type": "loki"}}]},
+        ]
+    }
+    assert panel_queries(board) == [("inner", "up")]
+
+
+def test_adding_a_team_adds_a_wallboard_and_an_action_changes_the_review() -> None:
+    base = parse_settings({"teams": {"nl": {}}, "actions": ["call"]})
+    more_teams = parse_settings({"teams": {"nl": {}, "be": {}}, "actions": ["call"]})
+    more_actions = parse_settings({"teams": {"nl": {}}, "actions": ["call", "demo"]})
+    assert set(build_all(more_teams)) - set(build_all(base)) == {"salespulse-wallboard-be.json"}
+    changed = {n for n, b in build_all(more_actions).items() if build_all(base)[n] != b}
+    assert changed == {"salespulse-weekly-review.json"}
+
+
+def test_write_provisioning_lays_out_grafana_files(tmp_path: Path) -> None:
+    written = write_provisioning(tmp_path, demo_settings(), prometheus_url="http://prom:9999")
+    assert all(path.is_file() for path in written)
+    assert {p.name for p in (tmp_path / "dashboards").iterdir()} == set(all_boards())
+    datasource = yaml.safe_load((tmp_path / "provisioning/datasources/salespulse.yml").read_text())
+    (source,) = datasource["datasources"]
+    assert (source["uid"], source["type"], source["url"]) == ("salespulse-prometheus", "prometheus", "http://prom:9999")
+    provider = yaml.safe_load((tmp_path / "provisioning/dashboards/salespulse.yml").read_text())
+    (files,) = provider["providers"]
+    assert files["type"] == "file"
+    assert files["options"]["path"] == "/var/lib/grafana/dashboards/salespulse"
+    playlist = json.loads((tmp_path / "playlist.json").read_text())
+    assert json.loads(JSONEncoder().encode(Playlist.from_json(playlist))) == playlist
+    board = json.loads((tmp_path / "dashboards/salespulse-wallboard.json").read_text())
+    assert board == all_boards()["salespulse-wallboard.json"]
+
+
+def test_write_provisioning_drops_removed_teams_but_keeps_hand_made_files(tmp_path: Path) -> None:
+    write_provisioning(tmp_path, parse_settings({"teams": {"nl": {}, "be": {}}}))
+    hand_made = tmp_path / "dashboards" / "mine.json"
+    hand_made.write_text(json.dumps({"uid": "mine", "tags": ["salespulse"]}))
+    write_provisioning(tmp_path, parse_settings({"teams": {"nl": {}}}))
+    names = {p.name for p in (tmp_path / "dashboards").iterdir()}
+    assert "salespulse-wallboard-be.json" not in names
+    assert {"salespulse-wallboard-nl.json", "mine.json"} <= names

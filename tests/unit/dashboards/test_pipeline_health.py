@@ -1,0 +1,22 @@
+"""Pipeline health: worker up, processing and rejection rates, and an honest note on lag."""
+
+from __future__ import annotations
+
+from dashboards.build import panel_queries
+from dashboards.common import dashboard_json
+from dashboards.pipeline_health import pipeline_health
+
+
+def test_queries_cover_up_rates_and_rejections() -> None:
+    queries = dict(panel_queries(dashboard_json(pipeline_health())))
+    assert queries["Worker"] == 'up{job="salespulse"}'
+    assert queries["Processing rate"] == "sum by (team) (rate(salespulse_actions_total[$__rate_interval]))"
+    assert queries["Rejected events"] == "sum by (reason) (rate(salespulse_events_rejected_total[$__rate_interval]))"
+    assert queries["Duplicate events"] == "sum by (type) (rate(salespulse_events_duplicate_total[$__rate_interval]))"
+
+
+def test_consumer_lag_is_explained_not_queried() -> None:
+    board = dashboard_json(pipeline_health())
+    lag = next(p for p in board["panels"] if p["title"] == "Consumer lag")
+    assert lag["type"] == "text" and not lag.get("targets")
+    assert "Kafka exporter" in lag["options"]["content"]
