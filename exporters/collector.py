@@ -52,6 +52,8 @@ class PipelineState:
     rejections: Mapping[str, int]
     duplicates: Mapping[str, int]
     target_sets: Callable[[], Iterable[TargetSet]] = list
+    # Which (team, rep) this worker answers for; with several workers each rep has one owner.
+    owns_rep: Callable[[str, str], bool] = lambda team, rep: True
 
 
 class PipelineCollector(Collector):
@@ -84,7 +86,8 @@ class PipelineCollector(Collector):
         """Build every family afresh from the current state."""
         now = self.clock()
         sets = list(self.state.target_sets())
-        reps = self._known_reps() | {(s.team, rep) for s in sets for rep in s.reps}
+        candidates = self._known_reps() | {(s.team, rep) for s in sets for rep in s.reps}
+        reps = {(team, rep) for team, rep in candidates if self.state.owns_rep(team, rep)}
         counts = self._window_counts(now, reps)
         yield from self._actions(reps, counts)
         yield from self._pacing(now, reps, counts, sets)

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 RejectReason = Literal[
     "not_json",
@@ -18,14 +18,7 @@ RejectReason = Literal[
     "future",
     "too_late",
 ]
-REJECT_REASONS: tuple[RejectReason, ...] = (
-    "not_json",
-    "invalid",
-    "unknown_action",
-    "unknown_stage",
-    "future",
-    "too_late",
-)
+REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 
 
 class SalespulseError(Exception):

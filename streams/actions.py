@@ -11,7 +11,7 @@ import faust
 from models.config import Settings
 from models.events import ActivityEvent
 from streams.kpi.actions import SlotKey, expired_slot_limit, rep_action_key, slot_of
-from streams.retention import expiring_changelog, forget_seen_ids
+from streams.retention import SeenIds, expiring_changelog
 from streams.topics import TopicNames
 
 
@@ -36,13 +36,8 @@ class ActionCounts:
             default=int,
             extra_topic_configs=expiring_changelog(retention.action_counts_days),
         )
-        self.rep_actions_to_total = app.Table(
-            "rep_actions_to_total", default=int
-        )
-        self.activity_ids_to_seen_at = app.Table(
-            "activity_ids_to_seen_at",
-            extra_topic_configs=expiring_changelog(retention.dedup_days),
-        )
+        self.rep_actions_to_total = app.Table("rep_actions_to_total", default=int)
+        self.seen = SeenIds(app, "activity_ids_to_seen_at", retention.dedup_days, clock)
         app.agent(self.topic, name="count_actions")(self.count_actions)
         app.timer(300.0, name="prune_actions")(self.prune)
 
@@ -50,10 +45,9 @@ class ActionCounts:
         """Count each activity once, in its all-time total and its quarter-hour bucket."""
         async for raw in stream:
             event = ActivityEvent.model_validate_json(raw)
-            if event.event_id in self.activity_ids_to_seen_at:
+            if not self.seen.first_time(event.event_id):
                 self.duplicates["activity"] += 1
                 continue
-            self.activity_ids_to_seen_at[event.event_id] = self.clock().timestamp()
             self.rep_actions_to_total[rep_action_key(event.team_id, event.rep_id, event.action)] += 1
             bucket = SlotKey(event.team_id, event.rep_id, event.action, slot_of(event.occurred_at))
             self.slots_to_count[bucket.encode()] += 1
@@ -65,4 +59,4 @@ class ActionCounts:
         store = self.slots_to_count.data
         for key in [k for k in store.keys() if SlotKey.decode(k).slot < first_kept]:
             del store[key]
-        forget_seen_ids(self.activity_ids_to_seen_at.data, now, self.settings.retention.dedup_days)
+        self.seen.forget_old()

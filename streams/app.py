@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import faust
+from aiokafka.partitioner import murmur2
+from faust.types import TP
 from aiokafka.helpers import create_ssl_context
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
@@ -20,7 +22,7 @@ from streams.actions import ActionCounts
 from streams.deadletter import DeadLetter
 from streams.ingest import Ingest
 from streams.pacing import Pacing
-from streams.topics import TopicNames
+from streams.topics import TopicNames, rep_key
 from streams.velocity import DealVelocity
 
 
@@ -48,6 +50,22 @@ class Pipeline:
             }
             for table in self.app.tables.values()
         }
+
+
+def rep_owner(app: faust.App, topics: TopicNames, partitions: int) -> Callable[[str, str], bool]:
+    """Return a test of whether this worker holds a rep's partition of the re-keyed activities.
+
+    Per-rep series (zeros for quiet reps, pace, names) come only from the rep's owner, so that
+    several workers never export the same series and PromQL joins stay one-to-one.
+    """
+
+    def owns(team: str, rep: str) -> bool:
+        key = rep_key(team, rep).encode()
+        # The partition aiokafka's default partitioner gives this key, as the ingest agent sent it.
+        partition = (murmur2(key) & 0x7FFFFFFF) % partitions
+        return TP(topics.activities_by_rep, partition) in app.assignor.assigned_actives()
+
+    return owns
 
 
 def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | ssl.SSLContext | None:
@@ -104,6 +122,7 @@ def build_pipeline(
             rejections=dead_letter.reasons_to_rejected,
             duplicates=duplicates,
             target_sets=pacing.target_sets,
+            owns_rep=rep_owner(app, topics, settings.kafka.partitions),
         ),
         settings,
         clock,

@@ -64,10 +64,15 @@ class TopicNames:
         return self.activities if isinstance(event, ActivityEvent) else self.deal_stages
 
 
+def rep_key(team: str, rep: str) -> str:
+    """Return the record key of a rep's activities."""
+    return f"{team}|{rep}"
+
+
 def event_key(event: ActivityEvent | DealStageEvent) -> str:
     """Return the record key: a rep's activities, or a deal's stages, share a partition."""
     if isinstance(event, ActivityEvent):
-        return f"{event.team_id}|{event.rep_id}"
+        return rep_key(event.team_id, event.rep_id)
     return event.deal_id
 
 

@@ -11,7 +11,7 @@ import faust
 from models.config import Settings
 from models.events import DealStageEvent
 from streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
-from streams.retention import expiring_changelog, forget_seen_ids
+from streams.retention import SeenIds, expiring_changelog
 from streams.topics import TopicNames
 
 
@@ -35,10 +35,7 @@ class DealVelocity:
             "deals_to_history",
             extra_topic_configs=expiring_changelog(retention.deal_history_days),
         )
-        self.deal_event_ids_to_seen_at = app.Table(
-            "deal_event_ids_to_seen_at",
-            extra_topic_configs=expiring_changelog(retention.dedup_days),
-        )
+        self.seen = SeenIds(app, "deal_event_ids_to_seen_at", retention.dedup_days, clock)
         app.agent(self.topic, name="track_deals")(self.track_deals)
         app.timer(300.0, name="prune_deals")(self.prune)
 
@@ -50,10 +47,9 @@ class DealVelocity:
         """Fold each deal-stage event, once, into its deal's history."""
         async for raw in stream:
             event = DealStageEvent.model_validate_json(raw)
-            if event.event_id in self.deal_event_ids_to_seen_at:
+            if not self.seen.first_time(event.event_id):
                 self.duplicates["deal_stage"] += 1
                 continue
-            self.deal_event_ids_to_seen_at[event.event_id] = self.clock().timestamp()
             stored = self.deals_to_history.get(event.deal_id)
             history = apply_deal_event(
                 DealHistory.from_json(stored) if stored else None,
@@ -72,4 +68,4 @@ class DealVelocity:
         deals = self.deals_to_history.data
         for key in [k for k, v in deals.items() if deal_expired(DealHistory.from_json(v), now, days)]:
             del deals[key]
-        forget_seen_ids(self.deal_event_ids_to_seen_at.data, now, self.settings.retention.dedup_days)
+        self.seen.forget_old()

@@ -46,8 +46,8 @@ def registry() -> CollectorRegistry:
     return registry
 
 
-def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
-    return registry.get_sample_value(name, labels)
+def value(registry: CollectorRegistry, metric: str, **labels: str) -> float | None:
+    return registry.get_sample_value(metric, labels)
 
 
 # Working time so far, Mon-Fri 09:00-17:00 local: Monday 8 h + Tuesday 8 h + Wednesday 1 h = 17 of 40 h.
@@ -85,3 +85,23 @@ def test_monday_before_work_expects_nothing() -> None:
     assert value(registry, "salespulse_action_expected", **labels) == 0
     assert value(registry, "salespulse_action_pace_ratio", **labels) is None
     assert value(registry, "salespulse_action_shortfall", **labels) == 0
+
+
+def test_a_worker_exports_only_the_reps_it_owns() -> None:
+    """With several workers, each rep's series come from its owner alone."""
+    registry = CollectorRegistry()
+    state = PipelineState(
+        slot_counts={SlotKey("ams", "anna", "cold_call", MONDAY_0900_UTC).encode(): 10},
+        action_totals={"ams|anna|cold_call": 10},
+        deals=list,
+        rejections={},
+        duplicates={},
+        target_sets=lambda: TARGETS,
+        owns_rep=lambda team, rep: rep != "anna",
+    )
+    PipelineCollector(state, SETTINGS, lambda: NOW, registry)
+    assert value(registry, "salespulse_rep_info", team="ams", rep="anna", name="Anna") is None
+    assert value(registry, "salespulse_actions_total", team="ams", rep="anna", action="cold_call") is None
+    assert value(registry, "salespulse_action_target", team="ams", rep="anna", action="cold_call") is None
+    assert value(registry, "salespulse_rep_info", team="ams", rep="bram", name="Bram") == 1
+    assert value(registry, "salespulse_action_target", team="ams", rep="bram", action="cold_call") == 80
