@@ -248,4 +248,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
         raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except ValueError as exc:
+        # PyYAML turns unquoted dates into date objects and raises ValueError for impossible ones.
+        raise ConfigError(f"{file}: invalid value: {exc} (quote it, or write a real date YYYY-MM-DD)") from None
     return parse_settings(data, str(file))

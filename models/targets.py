@@ -112,6 +112,8 @@ def parse_targets(text: str, source: str, settings: Settings) -> list[TargetSet]
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
         raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{source}: invalid value: {exc}") from None
     errors: list[str] = []
     try:
         parsed = TargetsFile.model_validate(data)

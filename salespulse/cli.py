@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -142,6 +143,8 @@ def cmd_targets_show(args: argparse.Namespace) -> int:
     kafka = KafkaSettings.from_env()
     week = args.week or iso_week_of(date.today())
     try:
+        if not re.fullmatch(r"\d{4}-W\d{2}", week):
+            raise ValueError(week)
         monday = week_start(week)
     except ValueError:
         raise ConfigError(f"--week: {week!r} is not an ISO week such as 2026-W48") from None

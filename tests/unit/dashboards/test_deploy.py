@@ -1,0 +1,33 @@
+"""deploy/grafana holds what `salespulse dashboards build` writes for the demo configuration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from dashboards.build import build_all, dashboard_provisioning, datasource_provisioning
+from models.config import load_settings
+
+REPO = Path(__file__).resolve().parents[3]
+DEPLOY = REPO / "deploy" / "grafana"
+
+
+def test_committed_dashboards_are_the_generated_ones() -> None:
+    boards = build_all(load_settings(REPO / "examples" / "demo.yaml"))
+    committed = {p.name: json.loads(p.read_text()) for p in (DEPLOY / "dashboards").glob("*.json")}
+    assert committed == boards
+
+
+def test_committed_provisioning_is_the_generated_one() -> None:
+    assert yaml.safe_load((DEPLOY / "provisioning" / "datasources" / "salespulse.yml").read_text()) == datasource_provisioning()
+    assert yaml.safe_load((DEPLOY / "provisioning" / "dashboards" / "salespulse.yml").read_text()) == dashboard_provisioning()
+
+
+def test_compose_mounts_the_provisioning_where_the_provider_looks() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    volumes = compose["services"]["grafana"]["volumes"]
+    provider_path = dashboard_provisioning()["providers"][0]["options"]["path"]
+    assert f"./deploy/grafana/dashboards:{provider_path}:ro" in volumes
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in volumes
