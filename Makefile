@@ -32,10 +32,12 @@ integration: venv
 typecheck: venv
 	$(BIN)/python -m mypy
 
-## Regenerate the reference docs that come from the code.
+## Regenerate what comes from the code: reference docs, and the demo's rules and dashboards.
 docs: venv
 	$(BIN)/salespulse schema --out docs/schema
 	$(BIN)/salespulse metrics > docs/metrics.md
+	$(BIN)/salespulse --config examples/demo.yaml alerts build --out deploy/prometheus/rules/salespulse.rules.yml
+	$(BIN)/salespulse --config examples/demo.yaml dashboards build --out deploy/grafana
 
 bench: venv
 	$(BIN)/python bench/run.py
