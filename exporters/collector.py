@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from prometheus_client.core import CollectorRegistry, Metric
@@ -15,6 +15,7 @@ from exporters.metrics import (
     ACTION_PACE_RATIO,
     ACTION_SHORTFALL,
     ACTION_TARGET,
+    ACTION_TARGET_MISSED,
     ACTIONS,
     ACTIONS_TOTAL,
     DEALS_DECIDED,
@@ -28,6 +29,7 @@ from exporters.metrics import (
 from models.config import Settings
 from models.errors import REJECT_REASONS
 from models.targets import TargetSet, in_force
+from streams.topics import rep_key
 from streams.kpi.actions import (
     ActionWindow,
     SlotKey,
@@ -54,6 +56,8 @@ class PipelineState:
     target_sets: Callable[[], Iterable[TargetSet]] = list
     # Which (team, rep) this worker answers for; with several workers each rep has one owner.
     owns_rep: Callable[[str, str], bool] = lambda team, rep: True
+    # "team|rep" -> {ISO week: actions that ended it below target}
+    week_verdicts: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
 
 
 class PipelineCollector(Collector):
@@ -170,6 +174,14 @@ class PipelineCollector(Collector):
         yield expected
         yield ratio
         yield shortfall
+        missed = ACTION_TARGET_MISSED.family()
+        for team, rep in sorted(reps):
+            verdicts = self.state.week_verdicts.get(rep_key(team, rep))
+            if verdicts is None:
+                continue
+            for action in self.settings.actions:
+                missed.add_metric([team, rep, action], sum(action in week for week in verdicts.values()))
+        yield missed
         yield working
 
     def _velocity(self, now: datetime) -> Iterator[Metric]:

@@ -115,6 +115,13 @@ ACTION_SHORTFALL = MetricSpec(
     "Whole actions missing to be back on pace this week (expected by now - actual, rounded up); "
     "0 when on or ahead of pace.",
 )
+ACTION_TARGET_MISSED = MetricSpec(
+    "salespulse_action_target_missed",
+    "counter",
+    ("team", "rep", "action"),
+    "Weeks that closed with the action below the rep's target, judged once when the week ends "
+    "in the team's timezone (events logged for it later do not change the verdict).",
+)
 # Not `salespulse_working_hours`: promtool's lint reads an `_hours` suffix as a non-base unit.
 IN_WORKING_TIME = MetricSpec(
     "salespulse_in_working_time",
@@ -137,6 +144,7 @@ ALL_METRICS: tuple[MetricSpec, ...] = (
     ACTION_EXPECTED,
     ACTION_PACE_RATIO,
     ACTION_SHORTFALL,
+    ACTION_TARGET_MISSED,
     IN_WORKING_TIME,
 )
 

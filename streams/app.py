@@ -24,6 +24,7 @@ from streams.ingest import Ingest
 from streams.pacing import Pacing
 from streams.topics import TopicNames, rep_key
 from streams.velocity import DealVelocity
+from streams.weeks import WeekClosing
 
 
 def utc_now() -> datetime:
@@ -112,6 +113,8 @@ def build_pipeline(
     velocity = DealVelocity(app, settings, topics, duplicates, clock)
     Ingest(app, settings, topics, dead_letter, actions.topic, velocity.topic, clock)
     pacing = Pacing(app, kafka, topics)
+    owns_rep = rep_owner(app, topics, settings.kafka.partitions)
+    weeks = WeekClosing(app, settings, topics, actions, pacing, owns_rep, clock)
 
     registry = CollectorRegistry()
     PipelineCollector(
@@ -122,7 +125,8 @@ def build_pipeline(
             rejections=dead_letter.reasons_to_rejected,
             duplicates=duplicates,
             target_sets=pacing.target_sets,
-            owns_rep=rep_owner(app, topics, settings.kafka.partitions),
+            owns_rep=owns_rep,
+            week_verdicts=weeks.reps_to_verdicts,
         ),
         settings,
         clock,

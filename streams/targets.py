@@ -46,6 +46,8 @@ class TargetBook:
 
     def __init__(self) -> None:
         self.sets: dict[str, TargetSet] = {}
+        # Set once the topic has been read to the end it had when following began.
+        self.caught_up = asyncio.Event()
 
     def apply(self, record: ConsumerRecord) -> None:
         """Fold one record of the targets topic; a tombstone removes its set."""
@@ -61,8 +63,11 @@ class TargetBook:
 
     async def follow(self, kafka: KafkaSettings, topic: str, stop: asyncio.Event | None = None) -> None:
         """Read the topic from the beginning and keep applying new records until stopped."""
-        async with _from_beginning(kafka, topic) as (consumer, _):
+        async with _from_beginning(kafka, topic) as (consumer, partition):
+            end = (await consumer.end_offsets([partition]))[partition]
             while stop is None or not stop.is_set():
+                if await consumer.position(partition) >= end:
+                    self.caught_up.set()
                 batch = await consumer.getmany(timeout_ms=1000)
                 for records in batch.values():
                     for record in records:

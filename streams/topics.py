@@ -46,6 +46,10 @@ class TopicNames:
         return f"{self.app_id}-deal-stages-by-deal"
 
     @property
+    def week_closings(self) -> str:
+        return f"{self.app_id}-week-closings"
+
+    @property
     def targets(self) -> str:
         return f"{self.app_id}-targets"
 
@@ -57,6 +61,7 @@ class TopicNames:
             self.dead_letter,
             self.activities_by_rep,
             self.deal_stages_by_deal,
+            self.week_closings,
         )
 
     def ingest_topic(self, event: ActivityEvent | DealStageEvent) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -104,3 +104,15 @@ def count_windows(
 def expired_slot_limit(now: datetime, retention_days: int) -> int:
     """Return the first slot still retained; older buckets can be dropped."""
     return slot_of(now - timedelta(days=retention_days))
+
+
+def iso_week_slots(week_monday: date, tz: ZoneInfo) -> tuple[int, int]:
+    """Return the slot range [first, end) of the ISO week starting on local Monday `week_monday`."""
+    start = datetime.combine(week_monday, time(0), tzinfo=tz).timestamp()
+    end = datetime.combine(week_monday + timedelta(days=7), time(0), tzinfo=tz).timestamp()
+    return int(start // SLOT_S), int(end // SLOT_S)
+
+
+def count_in_slots(slot_counts: Mapping[str, int], team: str, rep: str, action: str, first: int, end: int) -> int:
+    """Sum a rep's bucket counts of one action over the slot range [first, end)."""
+    return sum(slot_counts.get(SlotKey(team, rep, action, slot).encode(), 0) for slot in range(first, end))

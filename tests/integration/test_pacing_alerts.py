@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,44 @@ def test_rep_behind_pace_fires_in_prometheus_only_in_working_time(make_pipeline,
     )
     shown = pipeline.cli("targets", "show")
     assert "floor-a: in force in" in shown.stdout and "cold_call: 1" in shown.stdout
+
+
+def test_a_closed_week_below_target_is_counted_once(make_pipeline, tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    today = now.date()
+    last_monday = today - timedelta(days=today.weekday() + 7)
+    three_weeks_ago = last_monday - timedelta(days=14)
+    config = {"actions": ["cold_call", "outbound_email"], "teams": {"floor": {"timezone": "UTC", "reps": {"anna": {"name": "Anna"}}}}}
+    pipeline = make_pipeline(config)
+    targets = tmp_path / "targets.yaml"
+    start_week = f"{three_weeks_ago.isocalendar()[0]}-W{three_weeks_ago.isocalendar()[1]:02d}"
+    targets.write_text(yaml.safe_dump({"targets": [
+        {"team": "floor", "effective_from": start_week, "actions": {"cold_call": 5, "outbound_email": 5}},
+    ]}))
+    assert pipeline.cli("targets", "apply", str(targets)).returncode == 0
+
+    # Last week, Wednesday noon UTC: 3 cold calls (below 5) and 6 e-mails (above 5).
+    wednesday = datetime.combine(last_monday + timedelta(days=2), datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
+    lines = [
+        json.dumps({"event_id": f"w{n}", "type": "activity", "occurred_at": wednesday.isoformat(), "team_id": "floor",
+                    "rep_id": "anna", "source": "test", "action": action})
+        for n, action in enumerate(["cold_call"] * 3 + ["outbound_email"] * 6)
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n")
+    assert pipeline.cli("publish", str(events), "--quiet").returncode == 0
+
+    url = pipeline.start_worker()
+
+    def missed(action: str) -> float | None:
+        labels = frozenset({("team", "floor"), ("rep", "anna"), ("action", action)})
+        return samples(scrape(url) or "").get(("salespulse_action_target_missed_total", labels))
+
+    wait_for(lambda: missed("cold_call") == 1, 90, "last week's verdict")
+    assert missed("outbound_email") == 0
+    # Restarted, the worker recovers the verdict and does not count the week twice.
+    pipeline.stop_workers()
+    url = pipeline.start_worker()
+    wait_for(lambda: missed("cold_call") is not None, 90, "the verdict after restart")
+    time.sleep(20)  # longer than the 15 s week-closing timer
+    assert missed("cold_call") == 1

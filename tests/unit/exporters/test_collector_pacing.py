@@ -105,3 +105,14 @@ def test_a_worker_exports_only_the_reps_it_owns() -> None:
     assert value(registry, "salespulse_action_target", team="ams", rep="anna", action="cold_call") is None
     assert value(registry, "salespulse_rep_info", team="ams", rep="bram", name="Bram") == 1
     assert value(registry, "salespulse_action_target", team="ams", rep="bram", action="cold_call") == 80
+
+
+def test_missed_weeks_are_counted_per_action() -> None:
+    registry = CollectorRegistry()
+    verdicts = {"ams|anna": {"2026-W45": ["cold_call"], "2026-W46": [], "2026-W47": ["cold_call", "outbound_email"]}}
+    state = PipelineState({}, {}, list, {}, {}, target_sets=lambda: TARGETS, week_verdicts=verdicts)
+    PipelineCollector(state, SETTINGS, lambda: NOW, registry)
+    assert value(registry, "salespulse_action_target_missed_total", team="ams", rep="anna", action="cold_call") == 2
+    assert value(registry, "salespulse_action_target_missed_total", team="ams", rep="anna", action="outbound_email") == 1
+    # No verdict yet for bram: no series rather than a misleading zero.
+    assert value(registry, "salespulse_action_target_missed_total", team="ams", rep="bram", action="cold_call") is None

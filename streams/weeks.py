@@ -1,0 +1,87 @@
+"""Week closing: when a team's week ends, judge each rep's actions against that week's targets.
+
+A timer on every worker sends one `week closed` record per rep it owns onto a topic keyed like
+the rep's activities, so the `judge_weeks` agent runs next to the rep's buckets and writes the
+verdict into a changelog-backed table. Verdicts are idempotent (a week is judged once), so a
+restarted worker, or two workers during a rebalance, may send the same record safely.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+
+import faust
+
+from models.config import Settings
+from models.targets import iso_week_of
+from streams.actions import ActionCounts
+from streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
+from streams.kpi.weeks import last_closed_week, missed_actions
+from streams.pacing import Pacing
+from streams.topics import TopicNames, rep_key
+
+
+class WeekClosing:
+    """Owns the week-closings topic, the verdicts table, the ticker and the `judge_weeks` agent."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        topics: TopicNames,
+        actions: ActionCounts,
+        pacing: Pacing,
+        owns_rep: Callable[[str, str], bool],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.actions = actions
+        self.pacing = pacing
+        self.owns_rep = owns_rep
+        self.clock = clock
+        self.sent: set[tuple[str, str, date]] = set()
+        self.topic = app.topic(topics.week_closings, key_type=str, value_type=bytes, value_serializer="raw")
+        self.reps_to_verdicts = app.Table("reps_to_verdicts", default=dict)
+        app.agent(self.topic, name="judge_weeks")(self.judge_weeks)
+        app.timer(15.0, name="close_weeks")(self.close_weeks)
+
+    def known_reps(self) -> set[tuple[str, str]]:
+        """Return the reps in the configuration, in any target set, or with counted actions."""
+        reps = {(team, rep) for team, cfg in self.settings.teams.items() for rep in cfg.reps}
+        reps |= {(s.team, rep) for s in self.pacing.target_sets() for rep in s.reps}
+        reps |= {split_rep_action_key(key)[:2] for key in self.actions.rep_actions_to_total.keys()}
+        return reps
+
+    async def close_weeks(self) -> None:
+        """Ask for a verdict on each owned rep's last closed week, once per process."""
+        if not self.pacing.book.caught_up.is_set():
+            return  # judging before the targets are known would record "no target"
+        now = self.clock()
+        for team, rep in sorted(self.known_reps()):
+            week = last_closed_week(now, self.settings.timezone_of(team))
+            if (team, rep, week) in self.sent or not self.owns_rep(team, rep):
+                continue
+            await self.topic.send(key=rep_key(team, rep), value=json.dumps({"week_monday": week.isoformat()}).encode())
+            self.sent.add((team, rep, week))
+
+    async def judge_weeks(self, stream: faust.StreamT[bytes]) -> None:
+        """Record, once per rep and week, the actions that ended the week below target."""
+        async for event in stream.events():
+            team, rep = str(event.key).split("|")
+            week = date.fromisoformat(json.loads(event.value)["week_monday"])
+            verdicts = dict(self.reps_to_verdicts[event.key])
+            label = iso_week_of(week)
+            if label in verdicts:
+                continue
+            first, end = iso_week_slots(week, self.settings.timezone_of(team))
+            verdicts[label] = missed_actions(
+                team,
+                rep,
+                week,
+                self.pacing.target_sets(),
+                self.settings.actions,
+                lambda action: count_in_slots(self.actions.slots_to_count, team, rep, action, first, end),
+            )
+            self.reps_to_verdicts[event.key] = verdicts
