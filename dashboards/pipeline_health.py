@@ -1,13 +1,8 @@
-"""Pipeline health, for whoever runs Salespulse: is the worker up, is it counting, what is rejected.
-
-Consumer lag is not shown as a graph: the worker exports no lag metric, and a query on a metric
-that does not exist would show an empty panel that looks like "no lag". A text panel says what
-to install instead.
-"""
+"""Pipeline health, for whoever runs Salespulse: is the worker up, is it keeping up, what is rejected."""
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import dashboard, stat, text, timeseries
+from grafana_foundation_sdk.builders import dashboard, stat, timeseries
 from grafana_foundation_sdk.models import units
 from grafana_foundation_sdk.models.dashboard import (
     DashboardRangeMapOptions,
@@ -23,11 +18,10 @@ from dashboards.common import (
     default_stat,
     default_timeseries,
     prometheus_query,
-    text_panel,
     threshold_colours,
     thresholds,
 )
-from exporters.metrics import ACTIONS_TOTAL, EVENTS_DUPLICATE, EVENTS_REJECTED, IN_WORKING_TIME
+from exporters.metrics import ACTIONS_TOTAL, CONSUMER_LAG, EVENTS_DUPLICATE, EVENTS_REJECTED, IN_WORKING_TIME
 
 PIPELINE_HEALTH_UID = "salespulse-pipeline-health"
 REFRESH = "30s"
@@ -35,13 +29,6 @@ TIME_FROM = "now-6h"
 # The scrape job of deploy/prometheus/prometheus.yml; Prometheus adds `up` for every target.
 SCRAPE_JOB = "salespulse"
 WORKER_UP = f'up{{job="{SCRAPE_JOB}"}}'
-LAG_NOTE = """\
-The worker exports no consumer-lag metric yet. To see how far it is behind the `activity` and
-`deal_stage` topics, run a Kafka exporter next to the broker, for example
-[kminion](https://github.com/redpanda-data/kminion) or
-[kafka_exporter](https://github.com/danielqsj/kafka_exporter), add it to Prometheus and graph its
-consumer-group lag for the Salespulse consumer group (the `kafka.app_id` of the configuration).
-"""
 
 
 def _up_mappings() -> list[ValueMapping]:
@@ -96,9 +83,30 @@ def events_rejected_stat() -> stat.Panel:
     )
 
 
-def lag_text() -> text.Panel:
-    """Why there is no consumer-lag graph, and what to add for one."""
-    return text_panel("Consumer lag", LAG_NOTE).span(6).height(5)
+def consumer_lag_stat() -> stat.Panel:
+    """Records the workers have yet to fetch, over every input partition."""
+    return (
+        default_stat()
+        .title("Consumer lag")
+        .with_target(prometheus_query(f"sum({CONSUMER_LAG.sample_name})", "Lag", instant=True))
+        .unit(units.Short)
+        .color_scheme(threshold_colours())
+        .thresholds(thresholds([(None, GREEN), (1000.0, "orange"), (10000.0, RED)]))
+        .span(6)
+        .height(5)
+    )
+
+
+def consumer_lag_timeseries() -> timeseries.Panel:
+    """Records not yet fetched, per input topic."""
+    return (
+        default_timeseries()
+        .title("Consumer lag by topic")
+        .with_target(prometheus_query(f"sum by (topic) ({CONSUMER_LAG.sample_name})", "{{topic}}"))
+        .unit(units.Short)
+        .span(24)
+        .height(8)
+    )
 
 
 def actions_total_timeseries() -> timeseries.Panel:
@@ -168,9 +176,10 @@ def pipeline_health() -> dashboard.Dashboard:
         .with_panel(up_stat())
         .with_panel(actions_total_stat())
         .with_panel(events_rejected_stat())
-        .with_panel(lag_text())
+        .with_panel(consumer_lag_stat())
         .with_panel(actions_total_timeseries())
         .with_panel(events_rejected_timeseries())
         .with_panel(events_duplicate_timeseries())
         .with_panel(in_working_time_timeseries())
+        .with_panel(consumer_lag_timeseries())
     )

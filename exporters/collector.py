@@ -18,6 +18,7 @@ from exporters.metrics import (
     ACTION_TARGET_MISSED,
     ACTIONS,
     ACTIONS_TOTAL,
+    CONSUMER_LAG,
     DEALS_DECIDED,
     DECISION_SECONDS_AVG,
     DECISION_SECONDS_COMBINED,
@@ -58,6 +59,7 @@ class PipelineState:
     owns_rep: Callable[[str, str], bool] = lambda team, rep: True
     # "team|rep" -> {ISO week: actions that ended it below target}
     week_verdicts: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
+    consumer_lag: Callable[[], Mapping[tuple[str, int], int]] = dict
 
 
 class PipelineCollector(Collector):
@@ -207,3 +209,7 @@ class PipelineCollector(Collector):
             duplicate.add_metric([event_type], self.state.duplicates.get(event_type, 0))
         yield rejected
         yield duplicate
+        lag = CONSUMER_LAG.family()
+        for (topic, partition), records in sorted(self.state.consumer_lag().items()):
+            lag.add_metric([topic, str(partition)], records)
+        yield lag

@@ -131,6 +131,14 @@ IN_WORKING_TIME = MetricSpec(
     "stay free of timezone logic.",
 )
 
+CONSUMER_LAG = MetricSpec(
+    "salespulse_consumer_lag",
+    "gauge",
+    ("topic", "partition"),
+    "Records of an input partition this worker has not fetched yet (highwater - position), "
+    "sampled every 5 s; one series per partition the worker holds.",
+)
+
 ALL_METRICS: tuple[MetricSpec, ...] = (
     ACTIONS,
     ACTIONS_TOTAL,
@@ -146,6 +154,7 @@ ALL_METRICS: tuple[MetricSpec, ...] = (
     ACTION_SHORTFALL,
     ACTION_TARGET_MISSED,
     IN_WORKING_TIME,
+    CONSUMER_LAG,
 )
 
 

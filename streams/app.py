@@ -21,6 +21,7 @@ from models.config import KafkaSettings, Settings
 from streams.actions import ActionCounts
 from streams.deadletter import DeadLetter
 from streams.ingest import Ingest
+from streams.lag import ConsumerLag
 from streams.pacing import Pacing
 from streams.topics import TopicNames, rep_key
 from streams.velocity import DealVelocity
@@ -115,6 +116,7 @@ def build_pipeline(
     pacing = Pacing(app, kafka, topics)
     owns_rep = rep_owner(app, topics, settings.kafka.partitions)
     weeks = WeekClosing(app, settings, topics, actions, pacing, owns_rep, clock)
+    lag = ConsumerLag(app, topics)
 
     registry = CollectorRegistry()
     PipelineCollector(
@@ -127,6 +129,7 @@ def build_pipeline(
             target_sets=pacing.target_sets,
             owns_rep=owns_rep,
             week_verdicts=weeks.reps_to_verdicts,
+            consumer_lag=lambda: lag.partitions_to_lag,
         ),
         settings,
         clock,

@@ -74,7 +74,10 @@ def test_every_panel_query_returns_data(make_pipeline, prometheus, tmp_path: Pat
 
     dashboards = build_all(settings)
     assert len(dashboards) >= 4
-    team, rep = "amsterdam", "anna"
+    # Fill the variables with a rep who has decided deals, as a manager would pick one to look at.
+    decided = api(f"{prom}/api/v1/query?query=" + urllib.parse.quote("salespulse_deals_decided > 0"))
+    assert decided and decided["result"], "no decided deal reached Prometheus"
+    team, rep = decided["result"][0]["metric"]["team"], decided["result"][0]["metric"]["rep"]
     checked, empty = 0, []
     for filename, dashboard in dashboards.items():
         for title, expr in panel_queries(dashboard):

@@ -24,6 +24,7 @@ SAMPLE_NAMES = {
     "salespulse_action_pace_ratio": "gauge",
     "salespulse_action_shortfall": "gauge",
     "salespulse_action_target_missed_total": "counter",
+    "salespulse_consumer_lag": "gauge",
     "salespulse_in_working_time": "gauge",
 }
 
