@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from models.config import KafkaSettings, Settings, Team, TERMINAL_STAGES
 from models.events import EVENT_ADAPTER
+from streams.kpi.pacing import in_working_time
 from streams.topics import TopicNames, ensure_topics, event_key
 from salespulse.publisher import make_producer
 
@@ -27,7 +28,6 @@ DEMO_FLOOR: dict[str, dict[str, Any]] = {
     "amsterdam": {"timezone": "Europe/Amsterdam", "reps": {"anna": "Anna de Vries", "bram": "Bram Jansen", "sara": "Sara Bakker"}},
     "new-york": {"timezone": "America/New_York", "reps": {"mike": "Mike Chen", "olivia": "Olivia Brown", "raj": "Raj Patel"}},
 }
-WORK_START_H, WORK_END_H = 9, 17
 
 
 @dataclass
@@ -95,8 +95,7 @@ class Floor:
     def _working(self, rep: SimRep, at: datetime) -> bool:
         if not self.office_hours_only:
             return True
-        local = at.astimezone(rep.tz)
-        return local.weekday() < 5 and WORK_START_H <= local.hour < WORK_END_H
+        return in_working_time(at, self.settings.working_time_of(rep.team), rep.tz)
 
     def step(self, start: datetime, end: datetime, rate_per_rep_hour: float) -> Iterator[dict[str, Any]]:
         """Yield the events of [start, end), in time order per rep."""
