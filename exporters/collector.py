@@ -25,6 +25,9 @@ from exporters.metrics import (
     EVENTS_DUPLICATE,
     EVENTS_REJECTED,
     REP_INFO,
+    REVIEW_SCORE_AVG,
+    REVIEW_SCORE_COMBINED,
+    REVIEWS,
     IN_WORKING_TIME,
 )
 from models.config import Settings
@@ -40,9 +43,10 @@ from streams.kpi.actions import (
     window_bounds,
 )
 from streams.kpi.pacing import expected_by_now, in_working_time, missing_to_pace, pace_ratio, week_progress
+from streams.kpi.reviews import REVIEWS as REVIEW_COUNT, DayCell, ReviewDayKey, ScoreSum, rolling_sums
 from streams.kpi.velocity import DealHistory, velocity_windows
 
-EVENT_TYPES = ("activity", "deal_stage")
+EVENT_TYPES = ("activity", "deal_stage", "review")
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,12 @@ class PipelineState:
     # "team|rep" -> {ISO week: actions that ended it below target}
     week_verdicts: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
     consumer_lag: Callable[[], Mapping[tuple[str, int], int]] = dict
+    # ReviewDayKey -> {"sum": int, "count": int}
+    review_days: Mapping[str, DayCell] = field(default_factory=dict)
 
 
 class PipelineCollector(Collector):
-    """Exports action windows, totals, deal velocity and pipeline counters.
+    """Exports action windows, totals, deal velocity, review scores and pipeline counters.
 
     Sample exposition, for a team in Europe/Amsterdam at Wednesday 10:00:
 
@@ -74,6 +80,9 @@ class PipelineCollector(Collector):
         salespulse_deal_decision_seconds_avg{outcome="lost",rep="ann",team="nl",window="rolling_30d"} 86400.0
         salespulse_events_rejected_total{reason="future"} 2.0
         salespulse_rep_info{name="Ann de Vries",rep="ann",team="nl"} 1.0
+        salespulse_reviews{rep="ann",subject="call",team="nl"} 2.0
+        salespulse_review_score_avg{rep="ann",subject="call",team="nl",theme="opening"} 3.5
+        salespulse_review_score_combined{rep="ann",subject="call",team="nl",theme="opening"} 7.0
     """
 
     def __init__(
@@ -98,6 +107,7 @@ class PipelineCollector(Collector):
         yield from self._actions(reps, counts)
         yield from self._pacing(now, reps, counts, sets)
         yield from self._velocity(now)
+        yield from self._reviews(now, reps)
         yield from self._pipeline()
 
     def _known_reps(self) -> set[tuple[str, str]]:
@@ -105,6 +115,9 @@ class PipelineCollector(Collector):
         for key in self.state.action_totals:
             team, rep, _ = split_rep_action_key(key)
             reps.add((team, rep))
+        for key in self.state.review_days:
+            day = ReviewDayKey.decode(key)
+            reps.add((day.team, day.rep))
         return reps
 
     def _window_counts(
@@ -197,6 +210,24 @@ class PipelineCollector(Collector):
             if cell.seconds_avg is not None:
                 average.add_metric(labels, cell.seconds_avg)
         yield decided
+        yield average
+        yield combined
+
+    def _reviews(self, now: datetime, reps: set[tuple[str, str]]) -> Iterator[Metric]:
+        sums = rolling_sums(self.state.review_days.items(), now)
+        reviews = REVIEWS.family()
+        average = REVIEW_SCORE_AVG.family()
+        combined = REVIEW_SCORE_COMBINED.family()
+        empty = ScoreSum()
+        for team, rep in sorted(reps):
+            for subject, themes in self.settings.reviews.themes.items():
+                reviews.add_metric([team, rep, subject], sums.get((team, rep, subject, REVIEW_COUNT), empty).count)
+                for theme in themes:
+                    cell = sums.get((team, rep, subject, theme), empty)
+                    combined.add_metric([team, rep, subject, theme], cell.sum)
+                    if cell.average is not None:
+                        average.add_metric([team, rep, subject, theme], cell.average)
+        yield reviews
         yield average
         yield combined
 

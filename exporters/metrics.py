@@ -73,7 +73,7 @@ EVENTS_REJECTED = MetricSpec(
     "counter",
     ("reason",),
     "Events sent to the dead-letter topic, by reason: not_json, invalid, unknown_action, "
-    "unknown_stage, future, too_late.",
+    "unknown_stage, future, too_late, unknown_subject, unknown_theme, score_out_of_scale, self_review.",
 )
 EVENTS_DUPLICATE = MetricSpec(
     "salespulse_events_duplicate",
@@ -122,6 +122,27 @@ ACTION_TARGET_MISSED = MetricSpec(
     "Weeks that closed with the action below the rep's target, judged once when the week ends "
     "in the team's timezone (events logged for it later do not change the verdict).",
 )
+REVIEWS = MetricSpec(
+    "salespulse_reviews",
+    "gauge",
+    ("team", "rep", "subject"),
+    "Reviews of the rep's work on the subject (e.g. call, proposal) in the rolling 30 days: the UTC "
+    "days whose 00:00 lies in (now - 30 days, now], by occurred_at.",
+)
+REVIEW_SCORE_AVG = MetricSpec(
+    "salespulse_review_score_avg",
+    "gauge",
+    ("team", "rep", "subject", "theme"),
+    "Average score of the theme over the reviews in the rolling 30 days, on the configured scale; "
+    "absent when there was no review.",
+)
+REVIEW_SCORE_COMBINED = MetricSpec(
+    "salespulse_review_score_combined",
+    "gauge",
+    ("team", "rep", "subject", "theme"),
+    "Sum of the theme's scores in the rolling 30 days; divide by salespulse_reviews after summing "
+    "both over reps for an exact team average.",
+)
 # Not `salespulse_working_hours`: promtool's lint reads an `_hours` suffix as a non-base unit.
 IN_WORKING_TIME = MetricSpec(
     "salespulse_in_working_time",
@@ -153,6 +174,9 @@ ALL_METRICS: tuple[MetricSpec, ...] = (
     ACTION_PACE_RATIO,
     ACTION_SHORTFALL,
     ACTION_TARGET_MISSED,
+    REVIEWS,
+    REVIEW_SCORE_AVG,
+    REVIEW_SCORE_COMBINED,
     IN_WORKING_TIME,
     CONSUMER_LAG,
 )
@@ -172,6 +196,8 @@ def metrics_reference() -> str:
         "sum by (team, action, window) (salespulse_actions)",
         "sum by (team, outcome, window) (salespulse_deal_decision_seconds_combined)",
         "  / sum by (team, outcome, window) (salespulse_deals_decided)",
+        "sum by (team, subject, theme) (salespulse_review_score_combined)",
+        "  / on (team, subject) group_left sum by (team, subject) (salespulse_reviews)",
         "salespulse_actions{window=\"week\"} * on (team, rep) group_left (name) salespulse_rep_info",
         "```",
         "",

@@ -39,6 +39,10 @@ DEFAULT_ACTIONS = (
 )
 DEFAULT_PIPELINE = ("lead", "qualified", "meeting", "proposal", "negotiation")
 TERMINAL_STAGES = ("won", "lost")
+DEFAULT_REVIEW_THEMES: dict[str, tuple[str, ...]] = {
+    "call": ("opening", "closing", "pain_points"),
+    "proposal": ("clarity", "value", "next_steps"),
+}
 CONFIG_ENV = "SALESPULSE_CONFIG"
 
 
@@ -85,6 +89,8 @@ class Retention(_Frozen):
     action_counts_days: int = Field(default=35, ge=15)
     deal_history_days: int = Field(default=400, ge=91)
     dedup_days: int = Field(default=14, ge=1)
+    # The review windows look back 30 UTC days; one more keeps the oldest of them complete.
+    review_days: int = Field(default=35, ge=31)
 
 
 class Limits(_Frozen):
@@ -113,6 +119,34 @@ class Alerts(_Frozen):
     min_expected: float = Field(default=1.0, ge=0)
 
 
+class Reviews(_Frozen):
+    """Content-quality reviews: per subject (a call, a proposal) the 3 to 5 themes a reviewer scores."""
+
+    themes: dict[Identifier, Annotated[tuple[Identifier, ...], Field(min_length=3, max_length=5)]] = Field(
+        default_factory=lambda: dict(DEFAULT_REVIEW_THEMES)
+    )
+    scale_min: int = 1
+    scale_max: int = 5
+    allow_self_review: bool = False
+
+    @field_validator("themes")
+    @classmethod
+    def _unique_themes(cls, themes: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        if not themes:
+            raise ValueError("must list at least one review subject")
+        for subject, names in themes.items():
+            repeated = sorted({v for i, v in enumerate(names) if v in names[:i]})
+            if repeated:
+                raise ValueError(f"{subject}: duplicate themes: {', '.join(repeated)}")
+        return themes
+
+    @model_validator(mode="after")
+    def _scale_is_a_range(self) -> "Reviews":
+        if self.scale_min >= self.scale_max:
+            raise ValueError(f"scale_min ({self.scale_min}) must be lower than scale_max ({self.scale_max})")
+        return self
+
+
 class Settings(_Frozen):
     """The whole YAML configuration file."""
 
@@ -124,6 +158,7 @@ class Settings(_Frozen):
     limits: Limits = Field(default_factory=Limits)
     kafka: KafkaTopology = Field(default_factory=KafkaTopology)
     alerts: Alerts = Field(default_factory=Alerts)
+    reviews: Reviews = Field(default_factory=Reviews)
     metrics_port: int = Field(default=6066, ge=1, le=65535)
 
     @field_validator("actions", "stages")

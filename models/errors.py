@@ -17,6 +17,10 @@ RejectReason = Literal[
     "unknown_stage",
     "future",
     "too_late",
+    "unknown_subject",
+    "unknown_theme",
+    "score_out_of_scale",
+    "self_review",
 ]
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 

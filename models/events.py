@@ -14,6 +14,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -61,9 +62,29 @@ class DealStageEvent(_EventBase):
     currency: Currency | None = Field(default=None, description="ISO 4217 code, e.g. EUR.")
 
 
-Event = Annotated[Union[ActivityEvent, DealStageEvent], Field(discriminator="type")]
-EVENT_ADAPTER: TypeAdapter[ActivityEvent | DealStageEvent] = TypeAdapter(Event)
-EVENT_TYPES: dict[str, type[_EventBase]] = {"activity": ActivityEvent, "deal_stage": DealStageEvent}
+class ReviewEvent(_EventBase):
+    """A teammate or manager judged the content of a rep's work: a call listened in on, a proposal.
+
+    `rep_id` is the reviewed rep.
+    """
+
+    type: Literal["review"] = "review"
+    reviewer_id: Identifier = Field(description="Who reviewed, a rep of the same team or a manager.")
+    subject: Identifier = Field(description="What was reviewed: one of the configured subjects, e.g. call.")
+    deal_id: Identifier | None = None
+    scores: dict[Identifier, StrictInt] = Field(
+        description="A whole-number score for every configured theme of the subject, e.g. {\"opening\": 4}."
+    )
+
+
+AnyEvent = ActivityEvent | DealStageEvent | ReviewEvent
+Event = Annotated[Union[ActivityEvent, DealStageEvent, ReviewEvent], Field(discriminator="type")]
+EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Event)
+EVENT_TYPES: dict[str, type[_EventBase]] = {
+    "activity": ActivityEvent,
+    "deal_stage": DealStageEvent,
+    "review": ReviewEvent,
+}
 
 
 def _describe(exc: ValidationError) -> str:
@@ -74,7 +95,32 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_event(raw: bytes, settings: Settings, now: datetime) -> ActivityEvent | DealStageEvent:
+def _check_review(event: ReviewEvent, settings: Settings) -> None:
+    reviews = settings.reviews
+    themes = reviews.themes.get(event.subject)
+    if themes is None:
+        raise RejectedEvent(
+            "unknown_subject", f"subject {event.subject!r} is not one of {', '.join(reviews.themes)}"
+        )
+    unknown = sorted(set(event.scores) - set(themes))
+    missing = [theme for theme in themes if theme not in event.scores]
+    if unknown or missing:
+        problems = ([f"not a theme: {', '.join(unknown)}"] if unknown else []) + (
+            [f"missing: {', '.join(missing)}"] if missing else []
+        )
+        raise RejectedEvent(
+            "unknown_theme",
+            f"{event.subject} themes are {', '.join(themes)}; {'; '.join(problems)}",
+        )
+    low, high = reviews.scale_min, reviews.scale_max
+    outside = [f"{theme}={score}" for theme, score in event.scores.items() if not low <= score <= high]
+    if outside:
+        raise RejectedEvent("score_out_of_scale", f"{', '.join(outside)} outside the scale {low}..{high}")
+    if event.reviewer_id == event.rep_id and not reviews.allow_self_review:
+        raise RejectedEvent("self_review", f"rep {event.rep_id!r} reviewed their own {event.subject}")
+
+
+def parse_event(raw: bytes, settings: Settings, now: datetime) -> AnyEvent:
     """Validate one raw event against the contract and the configuration, or raise RejectedEvent."""
     try:
         data: Any = json.loads(raw)
@@ -92,6 +138,8 @@ def parse_event(raw: bytes, settings: Settings, now: datetime) -> ActivityEvent 
         raise RejectedEvent(
             "unknown_stage", f"stage {event.stage!r} is not one of {', '.join(settings.all_stages)}"
         )
+    if isinstance(event, ReviewEvent):
+        _check_review(event, settings)
     ahead = (event.occurred_at - now).total_seconds()
     if ahead > settings.limits.future_tolerance_s:
         raise RejectedEvent("future", f"occurred_at is {ahead:.0f} s in the future")

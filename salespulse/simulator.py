@@ -2,7 +2,8 @@
 
 Each rep works the team's office hours in the team's timezone with a rhythm of their own (some
 call a lot, some write more e-mails); deals move through the stages over days and end won, or
-lost, often quickly. The simulator first back-fills some days of history, so that dashboards
+lost, often quickly. Now and then a teammate listens in or reads along and reviews the rep's
+work, scoring each configured theme on the configured scale. The simulator first back-fills some days of history, so that dashboards
 show weeks and velocity at once, then keeps publishing live at the chosen rate.
 """
 
@@ -115,7 +116,23 @@ class Floor:
                 yield self._event("activity", rep, at, **fields)
                 if action == "cold_call" and self.rng.random() < 0.15:
                     yield from self._open_deal(rep, at)
+                if self.rng.random() < 0.03:
+                    yield from self._review(rep, at)
         yield from self._advance_deals(end)
+
+    def _review(self, rep: SimRep, at: datetime) -> Iterator[dict[str, Any]]:
+        teammates = [r.rep for r in self.reps if r.team == rep.team and r.rep != rep.rep]
+        if not teammates:
+            return  # nobody to review a rep who works alone; never a self review
+        reviews = self.settings.reviews
+        subject = self.rng.choice(sorted(reviews.themes))
+        # A rep's scores hover around a level of their own, as their pace does.
+        level = reviews.scale_min + (reviews.scale_max - reviews.scale_min) * min(rep.pace / 1.4, 1.0)
+        scores = {
+            theme: max(reviews.scale_min, min(reviews.scale_max, round(level + self.rng.uniform(-1.5, 1.5))))
+            for theme in reviews.themes[subject]
+        }
+        yield self._event("review", rep, at, reviewer_id=self.rng.choice(teammates), subject=subject, scores=scores)
 
     def _open_deal(self, rep: SimRep, at: datetime) -> Iterator[dict[str, Any]]:
         deal = SimDeal(f"deal-{rep.team}-{self.rng.getrandbits(40):010x}", rep)

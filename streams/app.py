@@ -23,6 +23,7 @@ from streams.deadletter import DeadLetter
 from streams.ingest import Ingest
 from streams.lag import ConsumerLag
 from streams.pacing import Pacing
+from streams.reviews import ReviewScores
 from streams.topics import TopicNames, rep_key
 from streams.velocity import DealVelocity
 from streams.weeks import WeekClosing
@@ -40,6 +41,7 @@ class Pipeline:
     app: faust.App
     actions: ActionCounts
     velocity: DealVelocity
+    reviews: ReviewScores
     dead_letter: DeadLetter
     registry: CollectorRegistry
 
@@ -58,7 +60,9 @@ def rep_owner(app: faust.App, topics: TopicNames, partitions: int) -> Callable[[
     """Return a test of whether this worker holds a rep's partition of the re-keyed activities.
 
     Per-rep series (zeros for quiet reps, pace, names) come only from the rep's owner, so that
-    several workers never export the same series and PromQL joins stay one-to-one.
+    several workers never export the same series and PromQL joins stay one-to-one. Reviews are
+    re-keyed by rep onto a topic with as many partitions, and Faust assigns such co-partitioned
+    topics together, so the same worker holds the rep's review scores.
     """
 
     def owns(team: str, rep: str) -> bool:
@@ -112,7 +116,8 @@ def build_pipeline(
     dead_letter = DeadLetter(app, topics)
     actions = ActionCounts(app, settings, topics, duplicates, clock)
     velocity = DealVelocity(app, settings, topics, duplicates, clock)
-    Ingest(app, settings, topics, dead_letter, actions.topic, velocity.topic, clock)
+    reviews = ReviewScores(app, settings, topics, duplicates, clock)
+    Ingest(app, settings, topics, dead_letter, actions.topic, velocity.topic, reviews.topic, clock)
     pacing = Pacing(app, kafka, topics)
     owns_rep = rep_owner(app, topics, settings.kafka.partitions)
     weeks = WeekClosing(app, settings, topics, actions, pacing, owns_rep, clock)
@@ -130,6 +135,7 @@ def build_pipeline(
             owns_rep=owns_rep,
             week_verdicts=weeks.reps_to_verdicts,
             consumer_lag=lambda: lag.partitions_to_lag,
+            review_days=reviews.review_days_to_scores,
         ),
         settings,
         clock,
@@ -142,4 +148,4 @@ def build_pipeline(
             # aiohttp refuses a charset inside content_type, so the full type goes in as a header.
             return self.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
-    return Pipeline(app, actions, velocity, dead_letter, registry)
+    return Pipeline(app, actions, velocity, reviews, dead_letter, registry)

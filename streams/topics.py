@@ -1,22 +1,22 @@
 """Topic names and the one place that creates them.
 
-Producers write to the two ingest topics with any key; the worker validates each event and
-re-keys it onto an internal topic, so that a rep's (or a deal's) events always meet the same
-table partition whatever key the producer chose.
+Producers write to the three ingest topics (activities, deal stages, reviews) with any key; the
+worker validates each event and re-keys it onto an internal topic, so that a rep's (or a deal's)
+events always meet the same table partition whatever key the producer chose.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import assert_never
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.helpers import create_ssl_context
 from aiokafka.errors import TopicAlreadyExistsError
 
 from models.config import KafkaSettings, KafkaTopology
-from models.events import ActivityEvent, DealStageEvent
-
+from models.events import ActivityEvent, AnyEvent, DealStageEvent, ReviewEvent
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class TopicNames:
         return f"{self.app_id}-deal-stages"
 
     @property
+    def reviews(self) -> str:
+        return f"{self.app_id}-reviews"
+
+    @property
     def dead_letter(self) -> str:
         return f"{self.app_id}-dead-letter"
 
@@ -44,6 +48,10 @@ class TopicNames:
     @property
     def deal_stages_by_deal(self) -> str:
         return f"{self.app_id}-deal-stages-by-deal"
+
+    @property
+    def reviews_by_rep(self) -> str:
+        return f"{self.app_id}-reviews-by-rep"
 
     @property
     def week_closings(self) -> str:
@@ -58,15 +66,23 @@ class TopicNames:
         return (
             self.activities,
             self.deal_stages,
+            self.reviews,
             self.dead_letter,
             self.activities_by_rep,
             self.deal_stages_by_deal,
+            self.reviews_by_rep,
             self.week_closings,
         )
 
-    def ingest_topic(self, event: ActivityEvent | DealStageEvent) -> str:
+    def ingest_topic(self, event: AnyEvent) -> str:
         """Return the producer-facing topic an event belongs to."""
-        return self.activities if isinstance(event, ActivityEvent) else self.deal_stages
+        if isinstance(event, ActivityEvent):
+            return self.activities
+        if isinstance(event, DealStageEvent):
+            return self.deal_stages
+        if isinstance(event, ReviewEvent):
+            return self.reviews
+        assert_never(event)
 
 
 def rep_key(team: str, rep: str) -> str:
@@ -74,11 +90,13 @@ def rep_key(team: str, rep: str) -> str:
     return f"{team}|{rep}"
 
 
-def event_key(event: ActivityEvent | DealStageEvent) -> str:
-    """Return the record key: a rep's activities, or a deal's stages, share a partition."""
-    if isinstance(event, ActivityEvent):
+def event_key(event: AnyEvent) -> str:
+    """Return the record key: a rep's activities and reviews, or a deal's stages, share a partition."""
+    if isinstance(event, (ActivityEvent, ReviewEvent)):
         return rep_key(event.team_id, event.rep_id)
-    return event.deal_id
+    if isinstance(event, DealStageEvent):
+        return event.deal_id
+    assert_never(event)
 
 
 def kafka_client_options(kafka: KafkaSettings) -> dict[str, object]:

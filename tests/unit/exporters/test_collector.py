@@ -265,9 +265,14 @@ def test_rejected_zeros_for_every_reason_with_empty_state() -> None:
         "unknown_stage": 0,
         "future": 0,
         "too_late": 0,
+        "unknown_subject": 0,
+        "unknown_theme": 0,
+        "score_out_of_scale": 0,
+        "self_review": 0,
     }
     assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "activity"}) == 0
     assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "deal_stage"}) == 0
+    assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "review"}) == 0
 
 
 @pytest.mark.parametrize(("event_type", "value"), [("activity", 3), ("deal_stage", 0)])
@@ -302,4 +307,7 @@ def test_served_exposition_parses(registry: CollectorRegistry) -> None:
         "salespulse_events_rejected_total",
         "salespulse_events_duplicate_total",
         "salespulse_in_working_time",
+        # Known reps get review counts and sums of 0; averages stay absent without reviews.
+        "salespulse_reviews",
+        "salespulse_review_score_combined",
     }

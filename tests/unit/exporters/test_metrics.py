@@ -24,6 +24,9 @@ SAMPLE_NAMES = {
     "salespulse_action_pace_ratio": "gauge",
     "salespulse_action_shortfall": "gauge",
     "salespulse_action_target_missed_total": "counter",
+    "salespulse_reviews": "gauge",
+    "salespulse_review_score_avg": "gauge",
+    "salespulse_review_score_combined": "gauge",
     "salespulse_consumer_lag": "gauge",
     "salespulse_in_working_time": "gauge",
 }
@@ -54,6 +57,9 @@ def test_reference_ends_with_a_newline() -> None:
         ("`salespulse_events_duplicate_total`", "`type`"),
         ("`salespulse_rep_info`", "`team`, `rep`, `name`"),
         ("`salespulse_deals_decided`", "`team`, `rep`, `outcome`, `window`"),
+        ("`salespulse_reviews`", "`team`, `rep`, `subject`"),
+        ("`salespulse_review_score_avg`", "`team`, `rep`, `subject`, `theme`"),
+        ("`salespulse_review_score_combined`", "`team`, `rep`, `subject`, `theme`"),
     ],
 )
 def test_reference_labels(name: str, labels: str) -> None:

@@ -151,6 +151,44 @@ def test_empty_action_list_is_refused() -> None:
         parse_settings({"actions": []}, "x.yaml")
 
 
+def test_review_defaults() -> None:
+    reviews = Settings().reviews
+    assert reviews.themes == {"call": ("opening", "closing", "pain_points"), "proposal": ("clarity", "value", "next_steps")}
+    assert (reviews.scale_min, reviews.scale_max, reviews.allow_self_review) == (1, 5, False)
+    assert Settings().retention.review_days == 35
+
+
+def test_review_section_from_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "reviews:\n"
+        "  themes:\n"
+        "    demo: [story, fit, ask, follow_up, close]\n"
+        "  scale_min: 0\n"
+        "  scale_max: 10\n"
+        "  allow_self_review: true\n",
+    )
+    reviews = load_settings(path).reviews
+    assert reviews.themes == {"demo": ("story", "fit", "ask", "follow_up", "close")}
+    assert (reviews.scale_min, reviews.scale_max, reviews.allow_self_review) == (0, 10, True)
+
+
+def test_duplicate_review_themes_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^x\.yaml: reviews\.themes: .*proposal: duplicate themes: value$"):
+        parse_settings({"reviews": {"themes": {"proposal": ["value", "clarity", "value"]}}}, "x.yaml")
+
+
+def test_review_themes_must_name_a_subject() -> None:
+    with pytest.raises(ConfigError, match=r"^x\.yaml: reviews\.themes: .*must list at least one review subject$"):
+        parse_settings({"reviews": {"themes": {}}}, "x.yaml")
+
+
+@pytest.mark.parametrize(("low", "high"), [(5, 5), (5, 1)])
+def test_review_scale_must_be_a_range(low: int, high: int) -> None:
+    with pytest.raises(ConfigError, match=rf"^x\.yaml: reviews: .*scale_min \({low}\) must be lower than scale_max \({high}\)$"):
+        parse_settings({"reviews": {"scale_min": low, "scale_max": high}}, "x.yaml")
+
+
 @pytest.mark.parametrize(
     ("data", "key"),
     [
@@ -159,6 +197,13 @@ def test_empty_action_list_is_refused() -> None:
         ({"metrics_port": 70000}, "metrics_port"),
         ({"teams": {"nl": {"reps": {"ann|x": {"name": "Ann"}}}}}, "teams.nl.reps.ann|x.[key]"),
         ({"colour": "blue"}, "colour"),
+        ({"retention": {"review_days": 30}}, "retention.review_days"),
+        ({"reviews": {"themes": {"call": ["opening", "closing"]}}}, "reviews.themes.call"),
+        ({"reviews": {"themes": {"call": ["a", "b", "c", "d", "e", "f"]}}}, "reviews.themes.call"),
+        ({"reviews": {"themes": {"call|x": ["a", "b", "c"]}}}, "reviews.themes.call|x.[key]"),
+        ({"reviews": {"themes": {"call": ["a", "b", "c|d"]}}}, "reviews.themes.call.2"),
+        ({"reviews": {"scale_max": "lots"}}, "reviews.scale_max"),
+        ({"reviews": {"tone": True}}, "reviews.tone"),
     ],
 )
 def test_validation_errors_name_the_key(data: dict[str, object], key: str) -> None:

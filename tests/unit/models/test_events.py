@@ -10,7 +10,7 @@ import pytest
 
 from models.config import Settings
 from models.errors import REJECT_REASONS, RejectedEvent
-from models.events import ActivityEvent, DealStageEvent, json_schemas, parse_event
+from models.events import ActivityEvent, DealStageEvent, ReviewEvent, json_schemas, parse_event
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
@@ -38,6 +38,19 @@ DEAL: dict[str, Any] = {
     "stage": "won",
     "amount": 12_000,
     "currency": "EUR",
+}
+
+REVIEW: dict[str, Any] = {
+    "type": "review",
+    "event_id": "review-1",
+    "occurred_at": "2026-11-24T15:30:00+01:00",
+    "team_id": "nl",
+    "rep_id": "ann",
+    "source": "gong",
+    "reviewer_id": "bob",
+    "subject": "call",
+    "deal_id": "deal-1",
+    "scores": {"opening": 4, "closing": 2, "pain_points": 5},
 }
 
 
@@ -97,6 +110,43 @@ def test_activity_edges_that_pass(changes: dict[str, Any]) -> None:
     assert isinstance(parse_event(raw(ACTIVITY, **changes), SETTINGS, NOW), ActivityEvent)
 
 
+def test_valid_review() -> None:
+    event = parse_event(raw(REVIEW), SETTINGS, NOW)
+    assert isinstance(event, ReviewEvent)
+    assert (event.rep_id, event.reviewer_id, event.subject, event.deal_id) == ("ann", "bob", "call", "deal-1")
+    assert event.scores == {"opening": 4, "closing": 2, "pain_points": 5}
+    assert event.occurred_at == datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"deal_id": ...},
+        {"subject": "proposal", "scores": {"clarity": 1, "value": 5, "next_steps": 3}},  # both scale ends
+        {"scores": {"pain_points": 1, "opening": 1, "closing": 1}},  # any order
+        {"occurred_at": "2026-11-26T09:00:00Z"},  # exactly the 1 day future tolerance
+        {"occurred_at": "2020-01-01T00:00:00Z"},  # reviews have no age limit
+    ],
+)
+def test_review_edges_that_pass(changes: dict[str, Any]) -> None:
+    assert isinstance(parse_event(raw(REVIEW, **changes), SETTINGS, NOW), ReviewEvent)
+
+
+def test_self_review_passes_when_allowed() -> None:
+    settings = Settings(reviews={"allow_self_review": True})  # type: ignore[arg-type]
+    assert parse_event(raw(REVIEW, reviewer_id="ann"), settings, NOW).rep_id == "ann"
+
+
+def test_review_subjects_themes_and_scale_come_from_the_configuration() -> None:
+    settings = Settings(
+        reviews={"themes": {"demo": ("story", "fit", "ask", "follow_up")}, "scale_min": 0, "scale_max": 10}  # type: ignore[arg-type]
+    )
+    scores = {"story": 0, "fit": 10, "ask": 7, "follow_up": 3}
+    assert isinstance(parse_event(raw(REVIEW, subject="demo", scores=scores), settings, NOW), ReviewEvent)
+    assert reason_of(raw(REVIEW), settings) == "unknown_subject"
+    assert reason_of(raw(REVIEW, subject="demo", scores={**scores, "fit": 11}), settings) == "score_out_of_scale"
+
+
 def test_deal_exactly_at_the_retention_limit_passes() -> None:
     # 400 days before 2026-11-25T09:00Z is 2025-10-21T09:00Z.
     event = parse_event(raw(DEAL, occurred_at="2025-10-21T09:00:00Z"), SETTINGS, NOW)
@@ -131,6 +181,13 @@ def test_not_json(payload: bytes) -> None:
         pytest.param(DEAL, {"currency": "EURO"}, id="four-letter-currency"),
         pytest.param(DEAL, {"amount": -5}, id="negative-amount"),
         pytest.param(DEAL, {"deal_id": ...}, id="missing-deal-id"),
+        pytest.param(REVIEW, {"scores": {"opening": 4.5, "closing": 2, "pain_points": 5}}, id="fractional-score"),
+        pytest.param(REVIEW, {"scores": {"opening": "4", "closing": 2, "pain_points": 5}}, id="score-as-text"),
+        pytest.param(REVIEW, {"scores": {"opening": True, "closing": 2, "pain_points": 5}}, id="score-as-bool"),
+        pytest.param(REVIEW, {"scores": ...}, id="missing-scores"),
+        pytest.param(REVIEW, {"reviewer_id": ...}, id="missing-reviewer"),
+        pytest.param(REVIEW, {"subject": "a|b"}, id="separator-in-subject"),
+        pytest.param(REVIEW, {"action": "call"}, id="activity-field-on-review"),
     ],
 )
 def test_invalid(base: dict[str, Any], changes: dict[str, Any]) -> None:
@@ -196,6 +253,55 @@ def test_too_late_follows_the_configured_retention() -> None:
     assert parse_event(raw(DEAL, occurred_at="2026-08-26T09:00:00Z"), short, NOW).stage == "won"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("subject", ["demo", "Call", "calls"])
+def test_unknown_subject(subject: str) -> None:
+    assert reason_of(raw(REVIEW, subject=subject)) == "unknown_subject"
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        pytest.param({"opening": 4, "closing": 2, "pain_points": 5, "tone": 3}, id="extra-theme"),
+        pytest.param({"opening": 4, "closing": 2}, id="missing-theme"),
+        pytest.param({"opening": 4, "closing": 2, "value": 5}, id="theme-of-another-subject"),
+        pytest.param({}, id="no-scores"),
+    ],
+)
+def test_unknown_theme(scores: dict[str, int]) -> None:
+    assert reason_of(raw(REVIEW, scores=scores)) == "unknown_theme"
+
+
+def test_unknown_theme_detail_names_the_extra_and_the_missing_themes() -> None:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(raw(REVIEW, scores={"opening": 4, "closing": 2, "tone": 3}), SETTINGS, NOW)
+    assert info.value.detail == "call themes are opening, closing, pain_points; not a theme: tone; missing: pain_points"
+
+
+@pytest.mark.parametrize("score", [0, 6, -1, 100])
+def test_score_out_of_scale(score: int) -> None:
+    assert reason_of(raw(REVIEW, scores={"opening": 4, "closing": score, "pain_points": 5})) == "score_out_of_scale"
+
+
+def test_self_review() -> None:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(raw(REVIEW, reviewer_id="ann"), SETTINGS, NOW)
+    assert (info.value.reason, info.value.detail) == ("self_review", "rep 'ann' reviewed their own call")
+
+
+def test_review_checks_run_in_order() -> None:
+    # Subject, themes, scale and self review are checked in that order, all before the date.
+    late_self = {"reviewer_id": "ann", "occurred_at": "2027-01-01T00:00:00Z"}
+    assert reason_of(raw(REVIEW, subject="demo", scores={"tone": 9}, **late_self)) == "unknown_subject"
+    assert reason_of(raw(REVIEW, scores={"opening": 9, "tone": 9}, **late_self)) == "unknown_theme"
+    out_of_scale = {"opening": 9, "closing": 2, "pain_points": 5}
+    assert reason_of(raw(REVIEW, scores=out_of_scale, **late_self)) == "score_out_of_scale"
+    assert reason_of(raw(REVIEW, **late_self)) == "self_review"
+
+
+def test_future_review() -> None:
+    assert reason_of(raw(REVIEW, occurred_at="2026-11-26T09:00:01Z")) == "future"
+
+
 def test_every_reject_reason_is_reachable() -> None:
     payloads = [
         b"{",
@@ -204,6 +310,10 @@ def test_every_reject_reason_is_reachable() -> None:
         raw(DEAL, stage="limbo"),
         raw(ACTIVITY, occurred_at="2026-12-01T00:00:00Z"),
         raw(DEAL, occurred_at="2020-01-01T00:00:00Z"),
+        raw(REVIEW, subject="demo"),
+        raw(REVIEW, scores={"opening": 4}),
+        raw(REVIEW, scores={"opening": 4, "closing": 0, "pain_points": 5}),
+        raw(REVIEW, reviewer_id="ann"),
     ]
     assert tuple(reason_of(p) for p in payloads) == REJECT_REASONS
 
@@ -211,9 +321,11 @@ def test_every_reject_reason_is_reachable() -> None:
 # --- json_schemas --------------------------------------------------------------------------
 
 
-def test_json_schemas_has_both_types() -> None:
+def test_json_schemas_has_every_type() -> None:
     schemas = json_schemas()
-    assert set(schemas) == {"activity", "deal_stage"}
+    assert set(schemas) == {"activity", "deal_stage", "review"}
+    assert {"reviewer_id", "subject", "scores"} <= set(schemas["review"]["required"])
+    assert list(schemas["review"]["properties"]["scores"]["patternProperties"].values()) == [{"type": "integer"}]
     assert {"action", "duration_s", "outcome", "deal_id"} <= set(schemas["activity"]["properties"])
     assert {"deal_id", "stage", "amount", "currency"} <= set(schemas["deal_stage"]["properties"])
     assert "stage" not in schemas["activity"]["properties"]

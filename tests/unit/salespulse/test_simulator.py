@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from models.config import load_settings
-from models.events import ActivityEvent, DealStageEvent, parse_event
+from models.events import ActivityEvent, DealStageEvent, ReviewEvent, parse_event
 from salespulse.simulator import Floor
 
 REPO = Path(__file__).resolve().parents[3]
@@ -28,7 +28,20 @@ def test_every_event_passes_the_contract_and_ids_are_unique() -> None:
     now = MONDAY_0600_UTC + timedelta(days=6)
     parsed = [parse_event(json.dumps(body).encode(), SETTINGS, now) for body in events]
     assert len({e.event_id for e in parsed}) == len(parsed) > 500
-    assert {type(e) for e in parsed} == {ActivityEvent, DealStageEvent}
+    assert {type(e) for e in parsed} == {ActivityEvent, DealStageEvent, ReviewEvent}
+
+
+def test_reviews_come_from_a_teammate_on_the_configured_scale() -> None:
+    events = simulate(Floor.create(SETTINGS, seed=5), MONDAY_0600_UTC, 24 * 5)
+    reviews = [body for body in events if body["type"] == "review"]
+    teams = {team: set(cfg.reps) for team, cfg in SETTINGS.teams.items()}
+    assert len(reviews) > 10
+    assert {body["subject"] for body in reviews} == set(SETTINGS.reviews.themes)
+    for body in reviews:
+        assert body["reviewer_id"] != body["rep_id"]
+        assert body["reviewer_id"] in teams[body["team_id"]]
+        assert tuple(body["scores"]) == SETTINGS.reviews.themes[body["subject"]]
+        assert all(SETTINGS.reviews.scale_min <= s <= SETTINGS.reviews.scale_max for s in body["scores"].values())
 
 
 def test_activities_fall_in_each_teams_working_time() -> None:

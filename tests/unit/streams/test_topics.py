@@ -1,0 +1,44 @@
+"""Topic names and keys: where each event type goes, and on which key."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from models.events import ActivityEvent, AnyEvent, DealStageEvent, ReviewEvent
+from streams.topics import TopicNames, event_key
+
+AT = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
+BASE = {"event_id": "e-1", "occurred_at": AT, "team_id": "nl", "rep_id": "ann", "source": "test"}
+TOPICS = TopicNames("sp")
+
+
+def test_every_topic_the_worker_creates() -> None:
+    assert TOPICS.all() == (
+        "sp-activities",
+        "sp-deal-stages",
+        "sp-reviews",
+        "sp-dead-letter",
+        "sp-activities-by-rep",
+        "sp-deal-stages-by-deal",
+        "sp-reviews-by-rep",
+        "sp-week-closings",
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "topic", "key"),
+    [
+        (ActivityEvent(**BASE, action="call"), "sp-activities", "nl|ann"),  # type: ignore[arg-type]
+        (DealStageEvent(**BASE, deal_id="d-7", stage="won"), "sp-deal-stages", "d-7"),  # type: ignore[arg-type]
+        (
+            ReviewEvent(**BASE, reviewer_id="bob", subject="call", deal_id="d-7", scores={"opening": 3}),  # type: ignore[arg-type]
+            "sp-reviews",
+            "nl|ann",  # the reviewed rep, so a rep's reviews meet one partition
+        ),
+    ],
+)
+def test_ingest_topic_and_key(event: AnyEvent, topic: str, key: str) -> None:
+    assert TOPICS.ingest_topic(event) == topic
+    assert event_key(event) == key
