@@ -3,8 +3,8 @@
 Each rep presents their own rise or fall, so every configured action gets its own table with
 this week, last week and the change, coloured red for a fall and green for a rise. Adding an
 action to the configuration adds a table; nothing else needs editing. Below them: attainment of
-the weekly targets, deal velocity by outcome, and a collapsed row kept for the execution-quality
-panels (checklists, review scores, mystery checks) that arrive with the quality metrics.
+the weekly targets, deal velocity by outcome, and a collapsed execution-quality row with each
+review subject's scores per rep and theme.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dashboards.common import (
     thresholds,
     with_rep_names,
 )
-from exporters.metrics import ACTION_TARGET, ACTIONS
+from exporters.metrics import ACTION_TARGET, ACTIONS, REVIEW_SCORE_AVG
 from models.config import Settings
 
 WEEKLY_REVIEW_UID = "salespulse-weekly-review"
@@ -41,9 +41,8 @@ VELOCITY_WINDOWS = (("rolling_30d", "30 days"), ("rolling_90d", "90 days"))
 # Counts are whole numbers: below 0 is a fall, 0 is flat, 1 or more is a rise.
 CHANGE_STEPS: tuple[tuple[float | None, str], ...] = ((None, RED), (0.0, "text"), (1.0, GREEN))
 QUALITY_NOTE = (
-    "Filled when the execution-quality metrics exist: checklist completeness at each stage "
-    "change, review scores per theme (opening, closing, pain points picked up) and the "
-    "monthly mystery-check points that decide the team reward."
+    "Review scores above cover the content of the work (level 2). Checklist completeness at "
+    "each stage change and the monthly mystery-check points are not measured yet."
 )
 
 
@@ -159,9 +158,24 @@ def deal_decision_seconds_table() -> table.Panel:
     )
 
 
+def review_score_avg_table(subject: str) -> table.Panel:
+    """Each rep's average score per theme of one review subject, over the rolling 30 days."""
+    expr = with_rep_names(f'{REVIEW_SCORE_AVG.sample_name}{{{TEAM}, subject="{subject}"}}')
+    return (
+        default_table()
+        .title(f"Review scores: {subject} (30 days)")
+        .description("Average score per theme on the configured scale; reviews by teammates.")
+        .with_target(prometheus_query(expr, "", instant=True, table_format=True))
+        .with_transformation(_matrix("name", "theme"))
+        .decimals(1)
+        .span(12)
+        .height(8)
+    )
+
+
 def quality_text() -> text.Panel:
-    """Placeholder for the execution-quality panels."""
-    return text_panel("Execution quality", QUALITY_NOTE).span(24).height(4)
+    """What of execution quality is not measured yet."""
+    return text_panel("Execution quality", QUALITY_NOTE).span(24).height(3)
 
 
 def weekly_review(settings: Settings) -> dashboard.Dashboard:
@@ -179,11 +193,15 @@ def weekly_review(settings: Settings) -> dashboard.Dashboard:
     )
     for action in settings.actions:
         builder = builder.with_panel(actions_week_table(action))
+    quality = dashboard.Row("Execution quality")
+    for subject in settings.reviews.themes:
+        quality = quality.with_panel(review_score_avg_table(subject))
+    quality = quality.with_panel(quality_text())
     return (
         builder.with_row(dashboard.Row("Targets"))
         .with_panel(action_target_table())
         .with_row(dashboard.Row("Deal velocity"))
         .with_panel(deal_decision_seconds_bargauge())
         .with_panel(deal_decision_seconds_table())
-        .with_row(dashboard.Row("Execution quality").with_panel(quality_text()))
+        .with_row(quality)
     )

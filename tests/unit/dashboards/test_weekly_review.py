@@ -50,9 +50,16 @@ def test_attainment_divides_the_week_by_the_target() -> None:
     assert "salespulse_action_target" in expr
 
 
-def test_execution_quality_row_is_collapsed_with_a_placeholder() -> None:
+def test_execution_quality_row_holds_a_review_table_per_subject_and_names_what_is_missing() -> None:
     row = review(("call",))["panels"][-1]
     assert (row["type"], row["title"], row["collapsed"]) == ("row", "Execution quality", True)
-    (placeholder,) = row["panels"]
-    assert placeholder["type"] == "text"
-    assert "quality metrics exist" in placeholder["options"]["content"]
+    *tables, note = row["panels"]
+    # The default review subjects are call and proposal.
+    assert [t["title"] for t in tables] == ["Review scores: call (30 days)", "Review scores: proposal (30 days)"]
+    assert [t["targets"][0]["expr"] for t in tables] == [
+        f'(salespulse_review_score_avg{{team="$team", subject="{subject}"}}) '
+        "* on (team, rep) group_left (name) salespulse_rep_info"
+        for subject in ("call", "proposal")
+    ]
+    assert note["type"] == "text"
+    assert "not measured yet" in note["options"]["content"]
