@@ -31,7 +31,7 @@ from dashboards.common import (
     thresholds,
     with_rep_names,
 )
-from exporters.metrics import ACTION_TARGET, ACTIONS, REVIEW_SCORE_AVG
+from exporters.metrics import ACTION_TARGET, ACTIONS, REVIEW_SCORE_AVG, STAGE_CHANGES
 from models.config import Settings
 
 WEEKLY_REVIEW_UID = "salespulse-weekly-review"
@@ -41,8 +41,8 @@ VELOCITY_WINDOWS = (("rolling_30d", "30 days"), ("rolling_90d", "90 days"))
 # Counts are whole numbers: below 0 is a fall, 0 is flat, 1 or more is a rise.
 CHANGE_STEPS: tuple[tuple[float | None, str], ...] = ((None, RED), (0.0, "text"), (1.0, GREEN))
 QUALITY_NOTE = (
-    "Review scores above cover the content of the work (level 2). Checklist completeness at "
-    "each stage change and the monthly mystery-check points are not measured yet."
+    "Checklist completeness (level 1) and review scores (level 2) are shown above. Process "
+    "checklists and the monthly mystery-check points are not measured yet."
 )
 
 
@@ -173,6 +173,24 @@ def review_score_avg_table(subject: str) -> table.Panel:
     )
 
 
+def stage_changes_table() -> table.Panel:
+    """Each rep's share of stage changes made with a complete content checklist, per stage."""
+    changes = f"{STAGE_CHANGES.sample_name}{{{TEAM}}}"
+    complete = f'{STAGE_CHANGES.sample_name}{{{TEAM}, completeness="complete"}}'
+    ratio = f"sum by (team, rep, stage) ({complete}) / sum by (team, rep, stage) ({changes})"
+    return (
+        default_table()
+        .title("Checklist completeness (30 days)")
+        .description("Stage changes with every required CRM field filled / all stage changes.")
+        .with_target(prometheus_query(with_rep_names(ratio), "", instant=True, table_format=True))
+        .with_transformation(_matrix("name", "stage"))
+        .unit(units.PercentUnit)
+        .override_by_field_type("number", threshold_cells(PACE_STEPS, "color-background"))
+        .span(24)
+        .height(8)
+    )
+
+
 def quality_text() -> text.Panel:
     """What of execution quality is not measured yet."""
     return text_panel("Execution quality", QUALITY_NOTE).span(24).height(3)
@@ -193,7 +211,7 @@ def weekly_review(settings: Settings) -> dashboard.Dashboard:
     )
     for action in settings.actions:
         builder = builder.with_panel(actions_week_table(action))
-    quality = dashboard.Row("Execution quality")
+    quality = dashboard.Row("Execution quality").with_panel(stage_changes_table())
     for subject in settings.reviews.themes:
         quality = quality.with_panel(review_score_avg_table(subject))
     quality = quality.with_panel(quality_text())

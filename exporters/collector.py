@@ -18,6 +18,7 @@ from exporters.metrics import (
     ACTION_TARGET_MISSED,
     ACTIONS,
     ACTIONS_TOTAL,
+    CHECKLIST_MISSING,
     CONSUMER_LAG,
     DEALS_DECIDED,
     DECISION_SECONDS_AVG,
@@ -25,6 +26,7 @@ from exporters.metrics import (
     EVENTS_DUPLICATE,
     EVENTS_REJECTED,
     REP_INFO,
+    STAGE_CHANGES,
     REVIEW_SCORE_AVG,
     REVIEW_SCORE_COMBINED,
     REVIEWS,
@@ -42,6 +44,7 @@ from streams.kpi.actions import (
     split_rep_action_key,
     window_bounds,
 )
+from streams.kpi.checklists import StageCheck, checks_in_window
 from streams.kpi.pacing import expected_by_now, in_working_time, missing_to_pace, pace_ratio, week_progress
 from streams.kpi.reviews import REVIEWS as REVIEW_COUNT, DayCell, ReviewDayKey, ScoreSum, rolling_sums
 from streams.kpi.velocity import DealHistory, velocity_windows
@@ -64,6 +67,7 @@ class PipelineState:
     # "team|rep" -> {ISO week: actions that ended it below target}
     week_verdicts: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
     consumer_lag: Callable[[], Mapping[tuple[str, int], int]] = dict
+    stage_checks: Callable[[], Iterable[StageCheck]] = list
     # ReviewDayKey -> {"sum": int, "count": int}
     review_days: Mapping[str, DayCell] = field(default_factory=dict)
 
@@ -107,6 +111,7 @@ class PipelineCollector(Collector):
         yield from self._actions(reps, counts)
         yield from self._pacing(now, reps, counts, sets)
         yield from self._velocity(now)
+        yield from self._checklists(now)
         yield from self._reviews(now, reps)
         yield from self._pipeline()
 
@@ -198,6 +203,17 @@ class PipelineCollector(Collector):
                 missed.add_metric([team, rep, action], sum(action in week for week in verdicts.values()))
         yield missed
         yield working
+
+    def _checklists(self, now: datetime) -> Iterator[Metric]:
+        changes = STAGE_CHANGES.family()
+        missing = CHECKLIST_MISSING.family()
+        for (team, rep, stage), cell in sorted(checks_in_window(self.state.stage_checks(), now).items()):
+            changes.add_metric([team, rep, stage, "complete"], cell.complete)
+            changes.add_metric([team, rep, stage, "incomplete"], cell.incomplete)
+            for item, count in sorted((cell.missing or {}).items()):
+                missing.add_metric([team, rep, stage, item], count)
+        yield changes
+        yield missing
 
     def _velocity(self, now: datetime) -> Iterator[Metric]:
         decided = DEALS_DECIDED.family()

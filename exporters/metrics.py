@@ -160,6 +160,20 @@ CONSUMER_LAG = MetricSpec(
     "sampled every 5 s; one series per partition the worker holds.",
 )
 
+STAGE_CHANGES = MetricSpec(
+    "salespulse_stage_changes",
+    "gauge",
+    ("team", "rep", "stage", "completeness"),
+    "Deal stage changes in the rolling 30 days by occurred_at, judged complete or incomplete "
+    "against the stage's content checklist (a stage without one is complete).",
+)
+CHECKLIST_MISSING = MetricSpec(
+    "salespulse_checklist_missing",
+    "gauge",
+    ("team", "rep", "stage", "item"),
+    "Stage changes in the rolling 30 days that lacked the checklist item (a CRM field).",
+)
+
 ALL_METRICS: tuple[MetricSpec, ...] = (
     ACTIONS,
     ACTIONS_TOTAL,
@@ -179,6 +193,8 @@ ALL_METRICS: tuple[MetricSpec, ...] = (
     REVIEW_SCORE_COMBINED,
     IN_WORKING_TIME,
     CONSUMER_LAG,
+    STAGE_CHANGES,
+    CHECKLIST_MISSING,
 )
 
 

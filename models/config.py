@@ -147,6 +147,14 @@ class Reviews(_Frozen):
         return self
 
 
+class Checklist(_Frozen):
+    """What must be true before a deal may enter a stage (level 1 of execution quality)."""
+
+    content: tuple[Identifier, ...] = Field(
+        default=(), description="CRM fields that must be filled on the deal_stage event's `fields`."
+    )
+
+
 class Settings(_Frozen):
     """The whole YAML configuration file."""
 
@@ -159,6 +167,7 @@ class Settings(_Frozen):
     kafka: KafkaTopology = Field(default_factory=KafkaTopology)
     alerts: Alerts = Field(default_factory=Alerts)
     reviews: Reviews = Field(default_factory=Reviews)
+    checklists: dict[Identifier, Checklist] = Field(default_factory=dict)
     metrics_port: int = Field(default=6066, ge=1, le=65535)
 
     @field_validator("actions", "stages")
@@ -179,6 +188,13 @@ class Settings(_Frozen):
                 f"stages: {', '.join(sorted(clash))} are terminal stages and are always present; "
                 "list only the open stages of the pipeline"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _checklists_name_stages(self) -> "Settings":
+        unknown = sorted(set(self.checklists) - set(self.all_stages))
+        if unknown:
+            raise ValueError(f"checklists: unknown stages {', '.join(unknown)}; stages: {', '.join(self.all_stages)}")
         return self
 
     @property

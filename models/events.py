@@ -60,6 +60,11 @@ class DealStageEvent(_EventBase):
     stage: Identifier = Field(description="The stage entered; won and lost are terminal.")
     amount: float | None = Field(default=None, ge=0)
     currency: Currency | None = Field(default=None, description="ISO 4217 code, e.g. EUR.")
+    fields: dict[Identifier, str | float | bool | None] = Field(
+        default_factory=dict,
+        description="Snapshot of the deal's CRM fields at the stage change, judged against the "
+        "stage's content checklist; empty strings and nulls count as not filled.",
+    )
 
 
 class ReviewEvent(_EventBase):

@@ -138,8 +138,15 @@ class Floor:
         deal = SimDeal(f"deal-{rep.team}-{self.rng.getrandbits(40):010x}", rep)
         deal.next_at = at + timedelta(hours=self.rng.uniform(2, 72))
         self.deals.append(deal)
-        yield self._event("deal_stage", rep, at, deal_id=deal.deal_id, stage=self.settings.stages[0],
+        stage = self.settings.stages[0]
+        yield self._event("deal_stage", rep, at, deal_id=deal.deal_id, stage=stage, fields=self._crm_fields(stage),
                           amount=round(self.rng.uniform(1_000, 50_000), 2), currency="EUR")
+
+    def _crm_fields(self, stage: str) -> dict[str, str]:
+        # Most reps fill in most of the checklist, most of the time.
+        checklist = self.settings.checklists.get(stage)
+        items = checklist.content if checklist else ()
+        return {item: ("filled" if self.rng.random() < 0.85 else "") for item in items}
 
     def _advance_deals(self, until: datetime) -> Iterator[dict[str, Any]]:
         stages = self.settings.stages
@@ -155,7 +162,8 @@ class Floor:
                     deal.stage_index += 1
                     stage = stages[deal.stage_index]
                     deal.next_at = at + timedelta(hours=self.rng.uniform(4, 96))
-                yield self._event("deal_stage", deal.rep, at, deal_id=deal.deal_id, stage=stage)
+                yield self._event("deal_stage", deal.rep, at, deal_id=deal.deal_id, stage=stage,
+                                  fields=self._crm_fields(stage))
             if deal.next_at is not None:
                 still_open.append(deal)
         self.deals = still_open

@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, gener
 from exporters.collector import PipelineCollector, PipelineState
 from models.config import KafkaSettings, Settings
 from streams.actions import ActionCounts
+from streams.checklists import StageChecklists
 from streams.deadletter import DeadLetter
 from streams.ingest import Ingest
 from streams.lag import ConsumerLag
@@ -117,6 +118,7 @@ def build_pipeline(
     actions = ActionCounts(app, settings, topics, duplicates, clock)
     velocity = DealVelocity(app, settings, topics, duplicates, clock)
     reviews = ReviewScores(app, settings, topics, duplicates, clock)
+    checklists = StageChecklists(app, settings, velocity.topic, clock)
     Ingest(app, settings, topics, dead_letter, actions.topic, velocity.topic, reviews.topic, clock)
     pacing = Pacing(app, kafka, topics)
     owns_rep = rep_owner(app, topics, settings.kafka.partitions)
@@ -136,6 +138,7 @@ def build_pipeline(
             week_verdicts=weeks.reps_to_verdicts,
             consumer_lag=lambda: lag.partitions_to_lag,
             review_days=reviews.review_days_to_scores,
+            stage_checks=checklists.checks,
         ),
         settings,
         clock,

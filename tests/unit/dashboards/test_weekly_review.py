@@ -53,7 +53,8 @@ def test_attainment_divides_the_week_by_the_target() -> None:
 def test_execution_quality_row_holds_a_review_table_per_subject_and_names_what_is_missing() -> None:
     row = review(("call",))["panels"][-1]
     assert (row["type"], row["title"], row["collapsed"]) == ("row", "Execution quality", True)
-    *tables, note = row["panels"]
+    completeness, *tables, note = row["panels"]
+    assert completeness["title"] == "Checklist completeness (30 days)"
     # The default review subjects are call and proposal.
     assert [t["title"] for t in tables] == ["Review scores: call (30 days)", "Review scores: proposal (30 days)"]
     assert [t["targets"][0]["expr"] for t in tables] == [

@@ -116,3 +116,22 @@ def test_missed_weeks_are_counted_per_action() -> None:
     assert value(registry, "salespulse_action_target_missed_total", team="ams", rep="anna", action="outbound_email") == 1
     # No verdict yet for bram: no series rather than a misleading zero.
     assert value(registry, "salespulse_action_target_missed_total", team="ams", rep="bram", action="cold_call") is None
+
+
+def test_stage_checks_are_exported_for_the_rolling_30_days() -> None:
+    from streams.kpi.checklists import StageCheck
+
+    day = 86400.0
+    checks = [
+        StageCheck(NOW.timestamp() - 1 * day, "ams", "anna", "qualified", ()),
+        StageCheck(NOW.timestamp() - 2 * day, "ams", "anna", "qualified", ("budget", "company")),
+        StageCheck(NOW.timestamp() - 3 * day, "ams", "anna", "qualified", ("budget",)),
+        StageCheck(NOW.timestamp() - 40 * day, "ams", "anna", "qualified", ("budget",)),
+    ]
+    registry = CollectorRegistry()
+    PipelineCollector(PipelineState({}, {}, list, {}, {}, stage_checks=lambda: checks), SETTINGS, lambda: NOW, registry)
+    labels = {"team": "ams", "rep": "anna", "stage": "qualified"}
+    assert value(registry, "salespulse_stage_changes", completeness="complete", **labels) == 1
+    assert value(registry, "salespulse_stage_changes", completeness="incomplete", **labels) == 2
+    assert value(registry, "salespulse_checklist_missing", item="budget", **labels) == 2
+    assert value(registry, "salespulse_checklist_missing", item="company", **labels) == 1

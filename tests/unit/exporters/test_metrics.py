@@ -28,6 +28,8 @@ SAMPLE_NAMES = {
     "salespulse_review_score_avg": "gauge",
     "salespulse_review_score_combined": "gauge",
     "salespulse_consumer_lag": "gauge",
+    "salespulse_stage_changes": "gauge",
+    "salespulse_checklist_missing": "gauge",
     "salespulse_in_working_time": "gauge",
 }
 

@@ -323,3 +323,11 @@ def test_kafka_bad_value_names_the_variable(variable: str, value: str) -> None:
 )
 def test_broker_url(servers: str, url: str) -> None:
     assert KafkaSettings(bootstrap_servers=servers).broker_url == url
+
+
+def test_checklists_must_name_known_stages() -> None:
+    ok = parse_settings({"checklists": {"qualified": {"content": ["company", "budget"]}, "won": {"content": ["po"]}}})
+    assert ok.checklists["qualified"].content == ("company", "budget")
+    with pytest.raises(ConfigError) as err:
+        parse_settings({"checklists": {"demoed": {"content": ["x"]}}}, "c.yaml")
+    assert "c.yaml" in str(err.value) and "unknown stages demoed" in str(err.value)
