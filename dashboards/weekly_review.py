@@ -102,23 +102,33 @@ def actions_week_table(action: str) -> table.Panel:
     )
 
 
+def _ratio_table(title: str, description: str, ratio: str, column: str) -> table.Panel:
+    # One row per rep, one column per `column` value, cells coloured like pace.
+    return (
+        default_table()
+        .title(title)
+        .description(description)
+        .with_target(prometheus_query(with_rep_names(ratio), "", instant=True, table_format=True))
+        .with_transformation(_matrix("name", column))
+        .unit(units.PercentUnit)
+        .decimals(0)
+        .override_by_field_type("number", threshold_cells(PACE_STEPS, "color-background"))
+        .span(24)
+        .height(8)
+    )
+
+
 def action_target_table() -> table.Panel:
     """Each rep's attainment of this week's target per action: week / target."""
     series = (
         f'({ACTIONS.sample_name}{{{TEAM}, window="week"}} '
         f"/ on (team, rep, action) ({ACTION_TARGET.sample_name}{{{TEAM}}} > 0))"
     )
-    return (
-        default_table()
-        .title("Target attainment this week")
-        .description("This week's actions / the week's target, per rep and action with a target.")
-        .with_target(prometheus_query(with_rep_names(series), "", instant=True, table_format=True))
-        .with_transformation(_matrix("name", "action"))
-        .unit(units.PercentUnit)
-        .decimals(0)
-        .override_by_field_type("number", threshold_cells(PACE_STEPS, "color-background"))
-        .span(24)
-        .height(8)
+    return _ratio_table(
+        "Target attainment this week",
+        "This week's actions / the week's target, per rep and action with a target.",
+        series,
+        "action",
     )
 
 
@@ -177,17 +187,11 @@ def stage_changes_table() -> table.Panel:
     """Each rep's share of stage changes made with a complete content checklist, per stage."""
     changes = f"{STAGE_CHANGES.sample_name}{{{TEAM}}}"
     complete = f'{STAGE_CHANGES.sample_name}{{{TEAM}, completeness="complete"}}'
-    ratio = f"sum by (team, rep, stage) ({complete}) / sum by (team, rep, stage) ({changes})"
-    return (
-        default_table()
-        .title("Checklist completeness (30 days)")
-        .description("Stage changes with every required CRM field filled / all stage changes.")
-        .with_target(prometheus_query(with_rep_names(ratio), "", instant=True, table_format=True))
-        .with_transformation(_matrix("name", "stage"))
-        .unit(units.PercentUnit)
-        .override_by_field_type("number", threshold_cells(PACE_STEPS, "color-background"))
-        .span(24)
-        .height(8)
+    return _ratio_table(
+        "Checklist completeness (30 days)",
+        "Stage changes with every required CRM field filled / all stage changes.",
+        f"sum by (team, rep, stage) ({complete}) / sum by (team, rep, stage) ({changes})",
+        "stage",
     )
 
 

@@ -34,7 +34,7 @@ from exporters.metrics import (
 )
 from models.config import Settings
 from models.errors import REJECT_REASONS
-from models.targets import TargetSet, in_force
+from models.targets import TargetSet, in_force, named_reps
 from streams.topics import rep_key
 from streams.kpi.actions import (
     ActionWindow,
@@ -105,7 +105,7 @@ class PipelineCollector(Collector):
         """Build every family afresh from the current state."""
         now = self.clock()
         sets = list(self.state.target_sets())
-        candidates = self._known_reps() | {(s.team, rep) for s in sets for rep in s.reps}
+        candidates = named_reps(self.settings, sets) | self._reps_in_state()
         reps = {(team, rep) for team, rep in candidates if self.state.owns_rep(team, rep)}
         counts = self._window_counts(now, reps)
         yield from self._actions(reps, counts)
@@ -115,8 +115,8 @@ class PipelineCollector(Collector):
         yield from self._reviews(now, reps)
         yield from self._pipeline()
 
-    def _known_reps(self) -> set[tuple[str, str]]:
-        reps = {(team, rep) for team, cfg in self.settings.teams.items() for rep in cfg.reps}
+    def _reps_in_state(self) -> set[tuple[str, str]]:
+        reps = set()
         for key in self.state.action_totals:
             team, rep, _ = split_rep_action_key(key)
             reps.add((team, rep))

@@ -85,6 +85,12 @@ def in_force(sets: Iterable[TargetSet], team: str, day: date) -> TargetSet | Non
     return max(eligible, key=lambda s: week_start(s.effective_from), default=None)
 
 
+def named_reps(settings: Settings, sets: Iterable[TargetSet]) -> set[tuple[str, str]]:
+    """Return the (team, rep) pairs the configuration or a target override names."""
+    reps = {(team, rep) for team, cfg in settings.teams.items() for rep in cfg.reps}
+    return reps | {(s.team, rep) for s in sets for rep in s.reps}
+
+
 def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     """Follow a pydantic error location through the YAML node tree; return a 1-based line."""
     line = node.start_mark.line + 1 if node else None

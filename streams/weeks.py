@@ -15,7 +15,7 @@ from datetime import date, datetime
 import faust
 
 from models.config import Settings
-from models.targets import iso_week_of
+from models.targets import iso_week_of, named_reps
 from streams.actions import ActionCounts
 from streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
 from streams.kpi.weeks import last_closed_week, missed_actions
@@ -49,10 +49,8 @@ class WeekClosing:
 
     def known_reps(self) -> set[tuple[str, str]]:
         """Return the reps in the configuration, in any target set, or with counted actions."""
-        reps = {(team, rep) for team, cfg in self.settings.teams.items() for rep in cfg.reps}
-        reps |= {(s.team, rep) for s in self.pacing.target_sets() for rep in s.reps}
-        reps |= {split_rep_action_key(key)[:2] for key in self.actions.rep_actions_to_total.keys()}
-        return reps
+        counted = {split_rep_action_key(key)[:2] for key in self.actions.rep_actions_to_total.keys()}
+        return named_reps(self.settings, self.pacing.target_sets()) | counted
 
     async def close_weeks(self) -> None:
         """Ask for a verdict on each owned rep's last closed week, once per process."""
