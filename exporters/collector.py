@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from prometheus_client.core import CollectorRegistry, Metric
 from prometheus_client.registry import Collector
@@ -31,6 +32,12 @@ from exporters.metrics import (
     REVIEW_SCORE_COMBINED,
     REVIEWS,
     IN_WORKING_TIME,
+    MYSTERY_POINTS,
+    MYSTERY_POINTS_MAX,
+    MYSTERY_SHARE,
+    SELF_REPORT_SUBMITTED,
+    SELF_REPORTED_ACTIONS,
+    TEAM_REWARD_EARNED,
 )
 from models.config import Settings
 from models.errors import REJECT_REASONS
@@ -45,11 +52,13 @@ from streams.kpi.actions import (
     window_bounds,
 )
 from streams.kpi.checklists import StageCheck, checks_in_window
+from streams.kpi.mystery import MonthChecks, month_scores, reward_earned
+from streams.kpi.self_reports import report_key, split_report_key, window_weeks
 from streams.kpi.pacing import expected_by_now, in_working_time, missing_to_pace, pace_ratio, week_progress
 from streams.kpi.reviews import REVIEWS as REVIEW_COUNT, DayCell, ReviewDayKey, ScoreSum, rolling_sums
 from streams.kpi.velocity import DealHistory, velocity_windows
 
-EVENT_TYPES = ("activity", "deal_stage", "review")
+EVENT_TYPES = ("activity", "deal_stage", "review", "mystery_check", "self_report")
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,10 @@ class PipelineState:
     stage_checks: Callable[[], Iterable[StageCheck]] = list
     # ReviewDayKey -> {"sum": int, "count": int}
     review_days: Mapping[str, DayCell] = field(default_factory=dict)
+    # "team|month" -> that month's mystery checks
+    mystery_months: Mapping[str, MonthChecks] = field(default_factory=dict)
+    # "team|rep|week" -> {"at", "event_id", "figures", "lessons"}
+    self_reports: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class PipelineCollector(Collector):
@@ -113,6 +126,8 @@ class PipelineCollector(Collector):
         yield from self._velocity(now)
         yield from self._checklists(now)
         yield from self._reviews(now, reps)
+        yield from self._mystery()
+        yield from self._self_reports(now, reps)
         yield from self._pipeline()
 
     def _reps_in_state(self) -> set[tuple[str, str]]:
@@ -123,6 +138,9 @@ class PipelineCollector(Collector):
         for key in self.state.review_days:
             day = ReviewDayKey.decode(key)
             reps.add((day.team, day.rep))
+        for key in self.state.self_reports:
+            team, rep, _ = split_report_key(key)
+            reps.add((team, rep))
         return reps
 
     def _window_counts(
@@ -210,8 +228,8 @@ class PipelineCollector(Collector):
         for (team, rep, stage), cell in sorted(checks_in_window(self.state.stage_checks(), now).items()):
             changes.add_metric([team, rep, stage, "complete"], cell.complete)
             changes.add_metric([team, rep, stage, "incomplete"], cell.incomplete)
-            for item, count in sorted((cell.missing or {}).items()):
-                missing.add_metric([team, rep, stage, item], count)
+            for (kind, item), count in sorted((cell.missing or {}).items()):
+                missing.add_metric([team, rep, stage, kind, item], count)
         yield changes
         yield missing
 
@@ -246,6 +264,41 @@ class PipelineCollector(Collector):
         yield reviews
         yield average
         yield combined
+
+    def _mystery(self) -> Iterator[Metric]:
+        points = MYSTERY_POINTS.family()
+        maximum = MYSTERY_POINTS_MAX.family()
+        share = MYSTERY_SHARE.family()
+        reward = TEAM_REWARD_EARNED.family()
+        rubric_total = sum(self.settings.mystery.rubric.values())
+        for key, checks in sorted(self.state.mystery_months.items()):
+            team, month = key.split("|")
+            scores = month_scores(checks, rubric_total)
+            for rep, score in scores.items():
+                points.add_metric([team, rep, month], score.points)
+                maximum.add_metric([team, rep, month], score.maximum)
+                share.add_metric([team, rep, month], score.share)
+            configured = self.settings.teams.get(team)
+            checker = self.settings.checker_of(team, month)
+            due = {rep for rep in (configured.reps if configured else ()) if rep != checker}
+            earned = reward_earned(scores, due, self.settings.mystery.reward_share)
+            reward.add_metric([team, month], 1 if earned else 0)
+        yield points
+        yield maximum
+        yield share
+        yield reward
+
+    def _self_reports(self, now: datetime, reps: set[tuple[str, str]]) -> Iterator[Metric]:
+        figures = SELF_REPORTED_ACTIONS.family()
+        submitted = SELF_REPORT_SUBMITTED.family()
+        for team, rep in sorted(reps):
+            for window, week in window_weeks(now, self.settings.timezone_of(team)).items():
+                report = self.state.self_reports.get(report_key(team, rep, week))
+                submitted.add_metric([team, rep, window], 0 if report is None else 1)
+                for action, count in sorted((report or {}).get("figures", {}).items()):
+                    figures.add_metric([team, rep, action, window], count)
+        yield figures
+        yield submitted
 
     def _pipeline(self) -> Iterator[Metric]:
         rejected = EVENTS_REJECTED.family()

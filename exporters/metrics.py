@@ -165,13 +165,55 @@ STAGE_CHANGES = MetricSpec(
     "gauge",
     ("team", "rep", "stage", "completeness"),
     "Deal stage changes in the rolling 30 days by occurred_at, judged complete or incomplete "
-    "against the stage's content checklist (a stage without one is complete).",
+    "against the stage's content and process checklists (a stage without one is complete).",
 )
 CHECKLIST_MISSING = MetricSpec(
     "salespulse_checklist_missing",
     "gauge",
-    ("team", "rep", "stage", "item"),
-    "Stage changes in the rolling 30 days that lacked the checklist item (a CRM field).",
+    ("team", "rep", "stage", "kind", "item"),
+    "Stage changes in the rolling 30 days that lacked the checklist item: kind=content for a CRM "
+    "field, kind=process for an action that had not happened for the deal by the stage change.",
+)
+
+MYSTERY_POINTS = MetricSpec(
+    "salespulse_mystery_points",
+    "gauge",
+    ("team", "rep", "month"),
+    "Mystery-check points of the rep's checked deals for the team-local month (YYYY-MM) they were "
+    "drawn for; a later check of the same deal replaces the earlier one.",
+)
+MYSTERY_POINTS_MAX = MetricSpec(
+    "salespulse_mystery_points_max",
+    "gauge",
+    ("team", "rep", "month"),
+    "Most points the rep could have had for the month: checked deals x the rubric's total.",
+)
+MYSTERY_SHARE = MetricSpec(
+    "salespulse_mystery_share",
+    "gauge",
+    ("team", "rep", "month"),
+    "salespulse_mystery_points / salespulse_mystery_points_max, 0 to 1.",
+)
+TEAM_REWARD_EARNED = MetricSpec(
+    "salespulse_team_reward_earned",
+    "gauge",
+    ("team", "month"),
+    "1 when every rep due a mystery check that month (the team's configured reps but the "
+    "checker; without configured reps, the checked ones) reached mystery.reward_share, else 0.",
+)
+SELF_REPORTED_ACTIONS = MetricSpec(
+    "salespulse_self_reported_actions",
+    "gauge",
+    ("team", "rep", "action", "window"),
+    "The rep's own count of the action in their self-report on the team-local ISO week (window "
+    "week) or the one before (last_week); absent when not reported. Compare with salespulse_actions.",
+)
+SELF_REPORT_SUBMITTED = MetricSpec(
+    "salespulse_self_report_submitted",
+    "gauge",
+    ("team", "rep", "window"),
+    "1 when the rep has filed a self-report on the week (window week) or the week before "
+    "(last_week), else 0.",
 )
 
 ALL_METRICS: tuple[MetricSpec, ...] = (
@@ -195,6 +237,12 @@ ALL_METRICS: tuple[MetricSpec, ...] = (
     CONSUMER_LAG,
     STAGE_CHANGES,
     CHECKLIST_MISSING,
+    MYSTERY_POINTS,
+    MYSTERY_POINTS_MAX,
+    MYSTERY_SHARE,
+    TEAM_REWARD_EARNED,
+    SELF_REPORTED_ACTIONS,
+    SELF_REPORT_SUBMITTED,
 )
 
 

@@ -72,10 +72,32 @@ class Rep(_Frozen):
     name: str = Field(min_length=1, max_length=200)
 
 
+Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+
+
+def month_index(month: str) -> int:
+    """Return a month YYYY-MM as a count of months, so that consecutive months differ by one."""
+    return int(month[:4]) * 12 + int(month[5:]) - 1
+
+
 class Team(_Frozen):
     timezone: str | None = None
     working_time: WorkingTime | None = None
     reps: dict[Identifier, Rep] = Field(default_factory=dict)
+    mystery_rotation: tuple[Identifier, ...] = Field(
+        default=(),
+        description="The reps who take turns as the month's mystery checker, in order, from "
+        "mystery.rotation_start on; empty: the team has no mystery checks.",
+    )
+
+    @model_validator(mode="after")
+    def _rotation_names_reps(self) -> "Team":
+        unknown = sorted(set(self.mystery_rotation) - set(self.reps)) if self.reps else []
+        if unknown:
+            raise ValueError(f"mystery_rotation: {', '.join(unknown)} not among the team's reps")
+        if len(set(self.mystery_rotation)) != len(self.mystery_rotation):
+            raise ValueError("mystery_rotation: a rep is listed twice")
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -91,6 +113,8 @@ class Retention(_Frozen):
     dedup_days: int = Field(default=14, ge=1)
     # The review windows look back 30 UTC days; one more keeps the oldest of them complete.
     review_days: int = Field(default=35, ge=31)
+    # Mystery checks and the months deals were active in: a year back, for the monthly history.
+    mystery_days: int = Field(default=400, ge=62)
 
 
 class Limits(_Frozen):
@@ -153,6 +177,33 @@ class Checklist(_Frozen):
     content: tuple[Identifier, ...] = Field(
         default=(), description="CRM fields that must be filled on the deal_stage event's `fields`."
     )
+    process: tuple[Identifier, ...] = Field(
+        default=(),
+        description="Actions that must have happened for the deal (activities with its deal_id) "
+        "at or before the stage change, e.g. summary_email.",
+    )
+
+
+class Mystery(_Frozen):
+    """Monthly peer mystery checks: a rotating checker scores sampled deals against a rubric."""
+
+    rubric: dict[Identifier, Annotated[int, Field(gt=0, le=10_000)]] = Field(
+        default_factory=lambda: {"lead_profile": 50, "call_report": 100},
+        description="Points each rubric item is worth when fully met.",
+    )
+    deals_per_rep: int = Field(default=2, ge=1, le=50, description="Deals drawn per checked rep and month.")
+    reward_share: float = Field(
+        default=0.8, gt=0, le=1, description="Share of the maximum every checked rep must reach for the team reward."
+    )
+    rotation_start: Month = Field(default="2026-01", description="The month the first rep of each rotation checks.")
+    seed: str = Field(default="salespulse", min_length=1, max_length=64, description="Seed of the deal draw.")
+
+    @field_validator("rubric")
+    @classmethod
+    def _some_items(cls, rubric: dict[str, int]) -> dict[str, int]:
+        if not rubric:
+            raise ValueError("must list at least one rubric item")
+        return rubric
 
 
 class Settings(_Frozen):
@@ -168,6 +219,7 @@ class Settings(_Frozen):
     alerts: Alerts = Field(default_factory=Alerts)
     reviews: Reviews = Field(default_factory=Reviews)
     checklists: dict[Identifier, Checklist] = Field(default_factory=dict)
+    mystery: Mystery = Field(default_factory=Mystery)
     metrics_port: int = Field(default=6066, ge=1, le=65535)
 
     @field_validator("actions", "stages")
@@ -195,6 +247,12 @@ class Settings(_Frozen):
         unknown = sorted(set(self.checklists) - set(self.all_stages))
         if unknown:
             raise ValueError(f"checklists: unknown stages {', '.join(unknown)}; stages: {', '.join(self.all_stages)}")
+        for stage, checklist in self.checklists.items():
+            actions = sorted(set(checklist.process) - set(self.actions))
+            if actions:
+                raise ValueError(
+                    f"checklists.{stage}.process: unknown actions {', '.join(actions)}; actions: {', '.join(self.actions)}"
+                )
         return self
 
     @property
@@ -211,6 +269,14 @@ class Settings(_Frozen):
         """Return the team's working time, falling back to the default one."""
         team = self.teams.get(team_id)
         return team.working_time if team and team.working_time else self.defaults.working_time
+
+    def checker_of(self, team_id: str, month: str) -> str | None:
+        """Return the team's mystery checker for a month YYYY-MM, or None without a rotation."""
+        team = self.teams.get(team_id)
+        if team is None or not team.mystery_rotation:
+            return None
+        turn = month_index(month) - month_index(self.mystery.rotation_start)
+        return team.mystery_rotation[turn % len(team.mystery_rotation)]
 
     def rep_name(self, team_id: str, rep_id: str) -> str:
         """Return the configured display name, or the rep id for reps absent from the file."""

@@ -21,6 +21,10 @@ RejectReason = Literal[
     "unknown_theme",
     "score_out_of_scale",
     "self_review",
+    "unknown_rubric_item",
+    "points_out_of_range",
+    "self_check",
+    "not_the_checker",
 ]
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 

@@ -18,9 +18,11 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    field_validator,
 )
 
-from models.config import Identifier, Settings
+from models.config import Identifier, Month, Settings
+from models.targets import IsoWeek, week_start
 from models.errors import RejectedEvent
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -82,13 +84,55 @@ class ReviewEvent(_EventBase):
     )
 
 
-AnyEvent = ActivityEvent | DealStageEvent | ReviewEvent
-Event = Annotated[Union[ActivityEvent, DealStageEvent, ReviewEvent], Field(discriminator="type")]
+class MysteryCheckEvent(_EventBase):
+    """The month's mystery checker scored one of a rep's sampled deals against the rubric.
+
+    `rep_id` is the checked rep; the points count for `month`, the month the deal was drawn for,
+    whenever the check itself happened.
+    """
+
+    type: Literal["mystery_check"] = "mystery_check"
+    checker_id: Identifier = Field(description="The rep who checked: the team's checker of the month.")
+    month: Month = Field(description="The month checked, YYYY-MM, as given to `salespulse mystery sample`.")
+    deal_id: Identifier
+    points: dict[Identifier, StrictInt] = Field(
+        description="Points for every configured rubric item, 0 up to the item's value, "
+        "e.g. {\"lead_profile\": 50, \"call_report\": 40}."
+    )
+
+
+class SelfReportEvent(_EventBase):
+    """A rep's own account of a week for the weekly review: their figures and lessons learned."""
+
+    type: Literal["self_report"] = "self_report"
+    week: IsoWeek = Field(description="The ISO week reported on, e.g. 2026-W48.")
+    figures: dict[Identifier, Annotated[StrictInt, Field(ge=0)]] = Field(
+        default_factory=dict, description="The rep's own count per action type for the week, e.g. {\"call\": 60}."
+    )
+    lessons: str = Field(default="", max_length=2000, description="Lessons learned this week, in a few lines.")
+
+    @field_validator("week")
+    @classmethod
+    def _real_week(cls, week: str) -> str:
+        try:
+            week_start(week)
+        except ValueError:
+            raise ValueError(f"{week} does not exist (that year has 52 weeks)") from None
+        return week
+
+
+AnyEvent = ActivityEvent | DealStageEvent | ReviewEvent | MysteryCheckEvent | SelfReportEvent
+Event = Annotated[
+    Union[ActivityEvent, DealStageEvent, ReviewEvent, MysteryCheckEvent, SelfReportEvent],
+    Field(discriminator="type"),
+]
 EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Event)
 EVENT_TYPES: dict[str, type[_EventBase]] = {
     "activity": ActivityEvent,
     "deal_stage": DealStageEvent,
     "review": ReviewEvent,
+    "mystery_check": MysteryCheckEvent,
+    "self_report": SelfReportEvent,
 }
 
 
@@ -125,6 +169,27 @@ def _check_review(event: ReviewEvent, settings: Settings) -> None:
         raise RejectedEvent("self_review", f"rep {event.rep_id!r} reviewed their own {event.subject}")
 
 
+def _check_mystery(event: MysteryCheckEvent, settings: Settings) -> None:
+    rubric = settings.mystery.rubric
+    unknown = sorted(set(event.points) - set(rubric))
+    missing = [item for item in rubric if item not in event.points]
+    if unknown or missing:
+        problems = ([f"not an item: {', '.join(unknown)}"] if unknown else []) + (
+            [f"missing: {', '.join(missing)}"] if missing else []
+        )
+        raise RejectedEvent("unknown_rubric_item", f"rubric items are {', '.join(rubric)}; {'; '.join(problems)}")
+    outside = [f"{item}={pts} (0..{rubric[item]})" for item, pts in event.points.items() if not 0 <= pts <= rubric[item]]
+    if outside:
+        raise RejectedEvent("points_out_of_range", ", ".join(outside))
+    if event.checker_id == event.rep_id:
+        raise RejectedEvent("self_check", f"rep {event.rep_id!r} checked their own deal {event.deal_id!r}")
+    checker = settings.checker_of(event.team_id, event.month)
+    if checker is not None and event.checker_id != checker:
+        raise RejectedEvent(
+            "not_the_checker", f"the checker of team {event.team_id!r} in {event.month} is {checker!r}, not {event.checker_id!r}"
+        )
+
+
 def parse_event(raw: bytes, settings: Settings, now: datetime) -> AnyEvent:
     """Validate one raw event against the contract and the configuration, or raise RejectedEvent."""
     try:
@@ -145,6 +210,14 @@ def parse_event(raw: bytes, settings: Settings, now: datetime) -> AnyEvent:
         )
     if isinstance(event, ReviewEvent):
         _check_review(event, settings)
+    if isinstance(event, MysteryCheckEvent):
+        _check_mystery(event, settings)
+    if isinstance(event, SelfReportEvent):
+        unknown = sorted(set(event.figures) - set(settings.actions))
+        if unknown:
+            raise RejectedEvent(
+                "unknown_action", f"figures: {', '.join(unknown)} not one of {', '.join(settings.actions)}"
+            )
     ahead = (event.occurred_at - now).total_seconds()
     if ahead > settings.limits.future_tolerance_s:
         raise RejectedEvent("future", f"occurred_at is {ahead:.0f} s in the future")

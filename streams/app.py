@@ -21,10 +21,12 @@ from models.config import KafkaSettings, Settings
 from streams.actions import ActionCounts
 from streams.checklists import StageChecklists
 from streams.deadletter import DeadLetter
-from streams.ingest import Ingest
+from streams.ingest import Ingest, Routes
 from streams.lag import ConsumerLag
+from streams.mystery import MysteryChecks
 from streams.pacing import Pacing
 from streams.reviews import ReviewScores
+from streams.self_reports import SelfReports
 from streams.topics import TopicNames, rep_key
 from streams.velocity import DealVelocity
 from streams.weeks import WeekClosing
@@ -118,8 +120,23 @@ def build_pipeline(
     actions = ActionCounts(app, settings, topics, duplicates, clock)
     velocity = DealVelocity(app, settings, topics, duplicates, clock)
     reviews = ReviewScores(app, settings, topics, duplicates, clock)
-    checklists = StageChecklists(app, settings, velocity.topic, clock)
-    Ingest(app, settings, topics, dead_letter, actions.topic, velocity.topic, reviews.topic, clock)
+    deal_activities = app.topic(topics.deal_activities_by_deal, key_type=str, value_type=bytes, value_serializer="raw")
+    # A deal's stage changes and activities, read together by the families that judge deals.
+    deal_events = app.topic(
+        topics.deal_stages_by_deal, topics.deal_activities_by_deal, key_type=str, value_type=bytes, value_serializer="raw"
+    )
+    checklists = StageChecklists(app, settings, deal_events, clock)
+    mystery = MysteryChecks(app, settings, topics, deal_events, duplicates, clock)
+    self_reports = SelfReports(app, settings, topics, duplicates, clock)
+    routes = Routes(
+        activities_by_rep=actions.topic,
+        deal_activities_by_deal=deal_activities,
+        deal_stages_by_deal=velocity.topic,
+        reviews_by_rep=reviews.topic,
+        mystery_checks_by_team=mystery.topic,
+        self_reports_by_rep=self_reports.topic,
+    )
+    Ingest(app, settings, topics, dead_letter, routes, clock)
     pacing = Pacing(app, kafka, topics)
     owns_rep = rep_owner(app, topics, settings.kafka.partitions)
     weeks = WeekClosing(app, settings, topics, actions, pacing, owns_rep, clock)
@@ -139,6 +156,8 @@ def build_pipeline(
             consumer_lag=lambda: lag.partitions_to_lag,
             review_days=reviews.review_days_to_scores,
             stage_checks=checklists.checks,
+            mystery_months=mystery.months_to_checks,
+            self_reports=self_reports.rep_weeks_to_reports,
         ),
         settings,
         clock,

@@ -1,6 +1,6 @@
 """Topic names and the one place that creates them.
 
-Producers write to the three ingest topics (activities, deal stages, reviews) with any key; the
+Producers write to the five ingest topics (one per event type) with any key; the
 worker validates each event and re-keys it onto an internal topic, so that a rep's (or a deal's)
 events always meet the same table partition whatever key the producer chose.
 """
@@ -16,7 +16,7 @@ from aiokafka.helpers import create_ssl_context
 from aiokafka.errors import TopicAlreadyExistsError
 
 from models.config import KafkaSettings, KafkaTopology
-from models.events import ActivityEvent, AnyEvent, DealStageEvent, ReviewEvent
+from models.events import ActivityEvent, AnyEvent, DealStageEvent, MysteryCheckEvent, ReviewEvent, SelfReportEvent
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,14 @@ class TopicNames:
         return f"{self.app_id}-reviews"
 
     @property
+    def mystery_checks(self) -> str:
+        return f"{self.app_id}-mystery-checks"
+
+    @property
+    def self_reports(self) -> str:
+        return f"{self.app_id}-self-reports"
+
+    @property
     def dead_letter(self) -> str:
         return f"{self.app_id}-dead-letter"
 
@@ -50,8 +58,20 @@ class TopicNames:
         return f"{self.app_id}-deal-stages-by-deal"
 
     @property
+    def deal_activities_by_deal(self) -> str:
+        return f"{self.app_id}-deal-activities-by-deal"
+
+    @property
     def reviews_by_rep(self) -> str:
         return f"{self.app_id}-reviews-by-rep"
+
+    @property
+    def mystery_checks_by_team(self) -> str:
+        return f"{self.app_id}-mystery-checks-by-team"
+
+    @property
+    def self_reports_by_rep(self) -> str:
+        return f"{self.app_id}-self-reports-by-rep"
 
     @property
     def week_closings(self) -> str:
@@ -67,12 +87,21 @@ class TopicNames:
             self.activities,
             self.deal_stages,
             self.reviews,
+            self.mystery_checks,
+            self.self_reports,
             self.dead_letter,
             self.activities_by_rep,
             self.deal_stages_by_deal,
+            self.deal_activities_by_deal,
             self.reviews_by_rep,
+            self.mystery_checks_by_team,
+            self.self_reports_by_rep,
             self.week_closings,
         )
+
+    def ingest(self) -> tuple[str, ...]:
+        """Return the producer-facing topics."""
+        return (self.activities, self.deal_stages, self.reviews, self.mystery_checks, self.self_reports)
 
     def ingest_topic(self, event: AnyEvent) -> str:
         """Return the producer-facing topic an event belongs to."""
@@ -82,6 +111,10 @@ class TopicNames:
             return self.deal_stages
         if isinstance(event, ReviewEvent):
             return self.reviews
+        if isinstance(event, MysteryCheckEvent):
+            return self.mystery_checks
+        if isinstance(event, SelfReportEvent):
+            return self.self_reports
         assert_never(event)
 
 
@@ -91,11 +124,14 @@ def rep_key(team: str, rep: str) -> str:
 
 
 def event_key(event: AnyEvent) -> str:
-    """Return the record key: a rep's activities and reviews, or a deal's stages, share a partition."""
-    if isinstance(event, (ActivityEvent, ReviewEvent)):
+    """Return the record key: a rep's activities, reviews and reports, a deal's stages, or a team's
+    mystery checks share a partition."""
+    if isinstance(event, (ActivityEvent, ReviewEvent, SelfReportEvent)):
         return rep_key(event.team_id, event.rep_id)
     if isinstance(event, DealStageEvent):
         return event.deal_id
+    if isinstance(event, MysteryCheckEvent):
+        return event.team_id
     assert_never(event)
 
 

@@ -269,10 +269,16 @@ def test_rejected_zeros_for_every_reason_with_empty_state() -> None:
         "unknown_theme": 0,
         "score_out_of_scale": 0,
         "self_review": 0,
+        "unknown_rubric_item": 0,
+        "points_out_of_range": 0,
+        "self_check": 0,
+        "not_the_checker": 0,
     }
     assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "activity"}) == 0
     assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "deal_stage"}) == 0
     assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "review"}) == 0
+    assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "mystery_check"}) == 0
+    assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "self_report"}) == 0
 
 
 @pytest.mark.parametrize(("event_type", "value"), [("activity", 3), ("deal_stage", 0)])
@@ -310,4 +316,6 @@ def test_served_exposition_parses(registry: CollectorRegistry) -> None:
         # Known reps get review counts and sums of 0; averages stay absent without reviews.
         "salespulse_reviews",
         "salespulse_review_score_combined",
+        # and a 0 for each week they have not reported on.
+        "salespulse_self_report_submitted",
     }

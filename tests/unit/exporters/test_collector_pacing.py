@@ -133,5 +133,5 @@ def test_stage_checks_are_exported_for_the_rolling_30_days() -> None:
     labels = {"team": "ams", "rep": "anna", "stage": "qualified"}
     assert value(registry, "salespulse_stage_changes", completeness="complete", **labels) == 1
     assert value(registry, "salespulse_stage_changes", completeness="incomplete", **labels) == 2
-    assert value(registry, "salespulse_checklist_missing", item="budget", **labels) == 2
-    assert value(registry, "salespulse_checklist_missing", item="company", **labels) == 1
+    assert value(registry, "salespulse_checklist_missing", kind="content", item="budget", **labels) == 2
+    assert value(registry, "salespulse_checklist_missing", kind="content", item="company", **labels) == 1

@@ -31,6 +31,12 @@ SAMPLE_NAMES = {
     "salespulse_stage_changes": "gauge",
     "salespulse_checklist_missing": "gauge",
     "salespulse_in_working_time": "gauge",
+    "salespulse_mystery_points": "gauge",
+    "salespulse_mystery_points_max": "gauge",
+    "salespulse_mystery_share": "gauge",
+    "salespulse_team_reward_earned": "gauge",
+    "salespulse_self_reported_actions": "gauge",
+    "salespulse_self_report_submitted": "gauge",
 }
 
 

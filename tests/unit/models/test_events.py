@@ -15,6 +15,8 @@ from models.events import ActivityEvent, DealStageEvent, ReviewEvent, json_schem
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 SETTINGS = Settings()
+# bob checks in November 2026, ann in December: 2026-11 is the 11th month from 2026-01.
+ROTATING = Settings.model_validate({"teams": {"nl": {"mystery_rotation": ["ann", "bob", "cas"]}}})
 
 ACTIVITY: dict[str, Any] = {
     "type": "activity",
@@ -54,12 +56,38 @@ REVIEW: dict[str, Any] = {
 }
 
 
+MYSTERY: dict[str, Any] = {
+    "type": "mystery_check",
+    "event_id": "mystery-1",
+    "occurred_at": "2026-12-01T10:00:00+01:00",
+    "team_id": "nl",
+    "rep_id": "ann",
+    "source": "salespulse",
+    "checker_id": "bob",
+    "month": "2026-11",
+    "deal_id": "deal-1",
+    "points": {"lead_profile": 50, "call_report": 40},
+}
+SELF_REPORT: dict[str, Any] = {
+    "type": "self_report",
+    "event_id": "report-1",
+    "occurred_at": "2026-11-27T16:00:00+01:00",
+    "team_id": "nl",
+    "rep_id": "ann",
+    "source": "salespulse",
+    "week": "2026-W48",
+    "figures": {"call": 60, "cold_call": 25},
+    "lessons": "Ask about budget in the first call.",
+}
+
+
 def raw(base: dict[str, Any], **changes: Any) -> bytes:
     data = {**base, **changes}
     return json.dumps({k: v for k, v in data.items() if v is not ...}).encode()
 
 
-def reason_of(payload: bytes, settings: Settings = SETTINGS) -> str:
+def reason_of(payload: bytes, settings: Settings | None = None) -> str:
+    settings = settings or ROTATING
     with pytest.raises(RejectedEvent) as info:
         parse_event(payload, settings, NOW)
     assert str(info.value).startswith(info.value.reason + ": ")
@@ -314,6 +342,10 @@ def test_every_reject_reason_is_reachable() -> None:
         raw(REVIEW, scores={"opening": 4}),
         raw(REVIEW, scores={"opening": 4, "closing": 0, "pain_points": 5}),
         raw(REVIEW, reviewer_id="ann"),
+        raw(MYSTERY, points={"lead_profile": 50}),
+        raw(MYSTERY, points={"lead_profile": 51, "call_report": 100}),
+        raw(MYSTERY, checker_id="ann"),
+        raw(MYSTERY, checker_id="cas"),
     ]
     assert tuple(reason_of(p) for p in payloads) == REJECT_REASONS
 
@@ -323,7 +355,10 @@ def test_every_reject_reason_is_reachable() -> None:
 
 def test_json_schemas_has_every_type() -> None:
     schemas = json_schemas()
-    assert set(schemas) == {"activity", "deal_stage", "review"}
+    assert set(schemas) == {"activity", "deal_stage", "review", "mystery_check", "self_report"}
+    assert {"checker_id", "month", "deal_id", "points"} <= set(schemas["mystery_check"]["required"])
+    assert {"week"} <= set(schemas["self_report"]["required"])
+    assert schemas["self_report"]["properties"]["lessons"]["maxLength"] == 2000
     assert {"reviewer_id", "subject", "scores"} <= set(schemas["review"]["required"])
     assert list(schemas["review"]["properties"]["scores"]["patternProperties"].values()) == [{"type": "integer"}]
     assert {"action", "duration_s", "outcome", "deal_id"} <= set(schemas["activity"]["properties"])

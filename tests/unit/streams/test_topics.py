@@ -19,10 +19,15 @@ def test_every_topic_the_worker_creates() -> None:
         "sp-activities",
         "sp-deal-stages",
         "sp-reviews",
+        "sp-mystery-checks",
+        "sp-self-reports",
         "sp-dead-letter",
         "sp-activities-by-rep",
         "sp-deal-stages-by-deal",
+        "sp-deal-activities-by-deal",
         "sp-reviews-by-rep",
+        "sp-mystery-checks-by-team",
+        "sp-self-reports-by-rep",
         "sp-week-closings",
     )
 

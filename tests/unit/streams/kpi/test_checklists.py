@@ -44,9 +44,11 @@ def test_window_counts_complete_incomplete_and_items() -> None:
     ]
     figures = checks_in_window(checks, NOW)
     anna = figures[("ams", "anna", "qualified")]
-    assert (anna.complete, anna.incomplete, anna.missing) == (2, 2, {"budget": 2, "company": 1})
+    assert (anna.complete, anna.incomplete, anna.missing) == (
+        2, 2, {("content", "budget"): 2, ("content", "company"): 1}
+    )
     bram = figures[("ams", "bram", "proposal")]
-    assert (bram.complete, bram.incomplete, bram.missing) == (0, 1, {"budget": 1})
+    assert (bram.complete, bram.incomplete, bram.missing) == (0, 1, {("content", "budget"): 1})
     assert set(figures) == {("ams", "anna", "qualified"), ("ams", "bram", "proposal")}
 
 
