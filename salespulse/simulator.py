@@ -2,9 +2,13 @@
 
 Each rep works the team's office hours in the team's timezone with a rhythm of their own (some
 call a lot, some write more e-mails); deals move through the stages over days and end won, or
-lost, often quickly. Now and then a teammate listens in or reads along and reviews the rep's
-work, scoring each configured theme on the configured scale. The simulator first back-fills some days of history, so that dashboards
-show weeks and velocity at once, then keeps publishing live at the chosen rate.
+lost, often quickly. Before a stage change a rep usually, not always, does what the stage's
+process checklist asks for the deal (a summary e-mail, a meeting). Now and then a teammate
+listens in or reads along and reviews the rep's work, scoring each configured theme on the
+configured scale. Each working day the month's mystery checker checks one of the deals drawn
+for them, and every rep updates the week's self-report (their own, slightly rounded, figures and
+a lesson learned). The simulator first back-fills some days of history, so that dashboards show
+weeks and velocity at once, then keeps publishing live at the chosen rate.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import json
 import random
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,9 +26,22 @@ from zoneinfo import ZoneInfo
 
 from models.config import KafkaSettings, Settings, Team, TERMINAL_STAGES
 from models.events import EVENT_ADAPTER
+from models.targets import iso_week_of
+from streams.kpi.mystery import draw_sample, month_of
 from streams.kpi.pacing import in_working_time
 from streams.topics import TopicNames, ensure_topics, event_key
 from salespulse.publisher import make_producer
+
+LESSONS = (
+    "Asking about the budget in the first call saved two meetings.",
+    "Calls before 10:00 reached more decision makers.",
+    "A short summary e-mail after each call got faster replies.",
+    "I should qualify out earlier: two deals stalled for weeks.",
+    "Sharing a customer story made the demo land better.",
+)
+# Local times of the daily rituals: a mystery check after lunch, the self-report before leaving.
+MYSTERY_AT = (14, 0)
+SELF_REPORT_AT = (16, 30)
 
 DEMO_FLOOR: dict[str, dict[str, Any]] = {
     "amsterdam": {"timezone": "Europe/Amsterdam", "reps": {"anna": "Anna de Vries", "bram": "Bram Jansen", "sara": "Sara Bakker"}},
@@ -59,6 +77,11 @@ class Floor:
     deals: list[SimDeal] = field(default_factory=list)
     serial: int = 0
     office_hours_only: bool = True
+    # (team, month) -> rep -> deals active that month, as the worker records them for the draw
+    active: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=dict)
+    checked: set[tuple[str, str]] = field(default_factory=set)  # (month, deal id)
+    # (team, rep, ISO week) -> action -> count, for the reps' own figures
+    week_counts: dict[tuple[str, str, str], Counter[str]] = field(default_factory=dict)
     # The seed fixes the floor's behaviour; ids must still differ between runs, or a restarted
     # simulator's new events would be dropped as duplicates of the previous run's.
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
@@ -93,6 +116,18 @@ class Floor:
         }
         return body
 
+    def _deal_event(self, kind: str, rep: SimRep, at: datetime, deal_id: str, **fields: Any) -> dict[str, Any]:
+        month = month_of(at, rep.tz)
+        self.active.setdefault((rep.team, month), {}).setdefault(rep.rep, set()).add(deal_id)
+        return self._event(kind, rep, at, deal_id=deal_id, **fields)
+
+    def _activity(self, rep: SimRep, at: datetime, action: str, **fields: Any) -> dict[str, Any]:
+        week = iso_week_of(at.astimezone(rep.tz).date())
+        self.week_counts.setdefault((rep.team, rep.rep, week), Counter())[action] += 1
+        if "deal_id" in fields:
+            return self._deal_event("activity", rep, at, action=action, **fields)
+        return self._event("activity", rep, at, action=action, **fields)
+
     def _working(self, rep: SimRep, at: datetime) -> bool:
         if not self.office_hours_only:
             return True
@@ -110,15 +145,51 @@ class Floor:
                     continue
                 actions = list(rep.mix)
                 action = self.rng.choices(actions, weights=[rep.mix[a] for a in actions])[0]
-                fields: dict[str, Any] = {"action": action, "outcome": self.rng.choice(["connected", "voicemail", "sent", "held"])}
+                fields: dict[str, Any] = {"outcome": self.rng.choice(["connected", "voicemail", "sent", "held"])}
                 if action in ("call", "cold_call", "meeting", "demo"):
                     fields["duration_s"] = round(self.rng.uniform(30, 1800), 1)
-                yield self._event("activity", rep, at, **fields)
+                yield self._activity(rep, at, action, **fields)
                 if action == "cold_call" and self.rng.random() < 0.15:
                     yield from self._open_deal(rep, at)
                 if self.rng.random() < 0.03:
                     yield from self._review(rep, at)
         yield from self._advance_deals(end)
+        for rep in self.reps:
+            for at in _daily(start, end, rep.tz, SELF_REPORT_AT):
+                if self._working(rep, at):
+                    yield self._self_report(rep, at)
+        for rep in self.reps:
+            for at in _daily(start, end, rep.tz, MYSTERY_AT):
+                if self._working(rep, at):
+                    yield from self._mystery_check(rep, at)
+
+    def _self_report(self, rep: SimRep, at: datetime) -> dict[str, Any]:
+        week = iso_week_of(at.astimezone(rep.tz).date())
+        counts = self.week_counts.get((rep.team, rep.rep, week), Counter())
+        # Reps report from memory: mostly right, sometimes a little generous or modest.
+        figures = {action: max(0, n + self.rng.choice((-1, 0, 0, 0, 1, 2))) for action, n in sorted(counts.items())}
+        return self._event("self_report", rep, at, week=week, figures=figures, lessons=self.rng.choice(LESSONS))
+
+    def _mystery_check(self, checker: SimRep, at: datetime) -> Iterator[dict[str, Any]]:
+        """The month's checker checks one drawn deal a day, if any is left unchecked."""
+        month = month_of(at, checker.tz)
+        if self.settings.checker_of(checker.team, month) != checker.rep:
+            return
+        mystery = self.settings.mystery
+        drawn = draw_sample(
+            self.active.get((checker.team, month), {}), mystery.deals_per_rep, mystery.seed, checker.team, month, checker.rep
+        )
+        todo = [(rep, deal) for rep, deals in drawn.items() for deal in deals if (month, deal) not in self.checked]
+        if not todo:
+            return
+        rep_id, deal_id = todo[0]
+        self.checked.add((month, deal_id))
+        rep = next(r for r in self.reps if (r.team, r.rep) == (checker.team, rep_id))
+        points = {
+            item: worth if self.rng.random() < 0.8 else self.rng.randint(0, worth)
+            for item, worth in mystery.rubric.items()
+        }
+        yield self._event("mystery_check", rep, at, checker_id=checker.rep, month=month, deal_id=deal_id, points=points)
 
     def _review(self, rep: SimRep, at: datetime) -> Iterator[dict[str, Any]]:
         teammates = [r.rep for r in self.reps if r.team == rep.team and r.rep != rep.rep]
@@ -139,14 +210,26 @@ class Floor:
         deal.next_at = at + timedelta(hours=self.rng.uniform(2, 72))
         self.deals.append(deal)
         stage = self.settings.stages[0]
-        yield self._event("deal_stage", rep, at, deal_id=deal.deal_id, stage=stage, fields=self._crm_fields(stage),
-                          amount=round(self.rng.uniform(1_000, 50_000), 2), currency="EUR")
+        yield self._deal_event("deal_stage", rep, at, deal.deal_id, stage=stage, fields=self._crm_fields(stage),
+                               amount=round(self.rng.uniform(1_000, 50_000), 2), currency="EUR")
 
     def _crm_fields(self, stage: str) -> dict[str, str]:
         # Most reps fill in most of the checklist, most of the time.
         checklist = self.settings.checklists.get(stage)
         items = checklist.content if checklist else ()
         return {item: ("filled" if self.rng.random() < 0.85 else "") for item in items}
+
+    def _process_steps(self, deal: SimDeal, stage: str, at: datetime) -> Iterator[dict[str, Any]]:
+        # Most of the time the rep does what the stage asks for, a little before moving the deal.
+        checklist = self.settings.checklists.get(stage)
+        for action in checklist.process if checklist else ():
+            if self.rng.random() >= 0.85:
+                continue
+            # Within the day before, in the rep's working time (stage changes may come at night).
+            tries = (at - timedelta(minutes=self.rng.uniform(10, 24 * 60)) for _ in range(20))
+            done_at = next((t for t in tries if self._working(deal.rep, t)), None)
+            if done_at is not None:
+                yield self._activity(deal.rep, done_at, action, deal_id=deal.deal_id, outcome="sent")
 
     def _advance_deals(self, until: datetime) -> Iterator[dict[str, Any]]:
         stages = self.settings.stages
@@ -162,11 +245,22 @@ class Floor:
                     deal.stage_index += 1
                     stage = stages[deal.stage_index]
                     deal.next_at = at + timedelta(hours=self.rng.uniform(4, 96))
-                yield self._event("deal_stage", deal.rep, at, deal_id=deal.deal_id, stage=stage,
-                                  fields=self._crm_fields(stage))
+                yield from self._process_steps(deal, stage, at)
+                yield self._deal_event("deal_stage", deal.rep, at, deal.deal_id, stage=stage,
+                                       fields=self._crm_fields(stage))
             if deal.next_at is not None:
                 still_open.append(deal)
         self.deals = still_open
+
+
+def _daily(start: datetime, end: datetime, tz: ZoneInfo, hour_minute: tuple[int, int]) -> list[datetime]:
+    """Return the instants in [start, end) at the given local time of day."""
+    first = start.astimezone(tz).date()
+    last = end.astimezone(tz).date()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    hour, minute = hour_minute
+    candidates = (datetime(d.year, d.month, d.day, hour, minute, tzinfo=tz) for d in days)
+    return [at for at in candidates if start <= at < end]
 
 
 async def run_simulation(

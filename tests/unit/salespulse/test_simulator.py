@@ -8,7 +8,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from models.config import load_settings
-from models.events import ActivityEvent, DealStageEvent, ReviewEvent, parse_event
+from models.events import (
+    ActivityEvent,
+    DealStageEvent,
+    MysteryCheckEvent,
+    ReviewEvent,
+    SelfReportEvent,
+    parse_event,
+)
+from models.targets import iso_week_of
+from streams.kpi.mystery import draw_sample
 from salespulse.simulator import Floor
 
 REPO = Path(__file__).resolve().parents[3]
@@ -28,7 +37,7 @@ def test_every_event_passes_the_contract_and_ids_are_unique() -> None:
     now = MONDAY_0600_UTC + timedelta(days=6)
     parsed = [parse_event(json.dumps(body).encode(), SETTINGS, now) for body in events]
     assert len({e.event_id for e in parsed}) == len(parsed) > 500
-    assert {type(e) for e in parsed} == {ActivityEvent, DealStageEvent, ReviewEvent}
+    assert {type(e) for e in parsed} == {ActivityEvent, DealStageEvent, ReviewEvent, MysteryCheckEvent, SelfReportEvent}
 
 
 def test_reviews_come_from_a_teammate_on_the_configured_scale() -> None:
@@ -66,3 +75,63 @@ def test_two_runs_with_one_seed_never_share_an_event_id() -> None:
     first = {b["event_id"] for b in simulate(Floor.create(SETTINGS, seed=4), MONDAY_0600_UTC, 24)}
     second = {b["event_id"] for b in simulate(Floor.create(SETTINGS, seed=4), MONDAY_0600_UTC, 24)}
     assert first and second and not first & second
+
+
+def test_the_months_checker_checks_drawn_deals_once_each() -> None:
+    events = simulate(Floor.create(SETTINGS, seed=6), MONDAY_0600_UTC, 24 * 5)
+    checks = [body for body in events if body["type"] == "mystery_check"]
+    # November 2026 is the 11th month from rotation_start 2026-01: the second rep of each rotation.
+    assert {(b["team_id"], b["checker_id"]) for b in checks} == {("amsterdam", "bram"), ("new-york", "raj")}
+    assert all(b["month"] == "2026-11" and b["rep_id"] != b["checker_id"] for b in checks)
+    assert len({b["deal_id"] for b in checks}) == len(checks) > 0
+    # Each checked deal was drawn, with the configured seed, from the deals the team's reps had
+    # worked that month by the time of the check (the events published before it).
+    for n, body in enumerate(events):
+        if body["type"] != "mystery_check":
+            continue
+        team = body["team_id"]
+        active: dict[str, set[str]] = {}
+        for earlier in events[:n]:
+            if earlier["team_id"] == team and earlier.get("deal_id") and earlier["type"] in ("activity", "deal_stage"):
+                active.setdefault(earlier["rep_id"], set()).add(earlier["deal_id"])
+        drawn = draw_sample(active, SETTINGS.mystery.deals_per_rep, SETTINGS.mystery.seed, team, "2026-11", body["checker_id"])
+        assert body["deal_id"] in drawn[body["rep_id"]]
+
+
+def test_self_reports_are_filed_daily_close_to_the_measured_counts() -> None:
+    events = simulate(Floor.create(SETTINGS, seed=7), MONDAY_0600_UTC, 24 * 5)
+    reports = [body for body in events if body["type"] == "self_report"]
+    reps = {(team, rep) for team, cfg in SETTINGS.teams.items() for rep in cfg.reps}
+    # Monday to Friday at 16:30 local, every rep: five reports each.
+    assert Counter((b["team_id"], b["rep_id"]) for b in reports) == {rep: 5 for rep in reps}
+    last = {}
+    for body in reports:
+        assert body["week"] == "2026-W48" and body["lessons"]
+        last[(body["team_id"], body["rep_id"])] = body
+    for (team, rep), body in last.items():
+        measured = Counter(
+            b["action"] for b in events
+            if b["type"] == "activity" and (b["team_id"], b["rep_id"]) == (team, rep)
+            and iso_week_of(datetime.fromisoformat(b["occurred_at"]).date()) == "2026-W48"
+        )
+        for action, count in body["figures"].items():
+            assert -1 <= count - measured[action] <= 2
+
+
+def test_process_steps_come_before_the_stage_change_for_the_same_deal() -> None:
+    events = simulate(Floor.create(SETTINGS, seed=8), MONDAY_0600_UTC, 24 * 10)
+    done: dict[str, list[tuple[str, datetime]]] = {}
+    for body in events:
+        if body["type"] == "activity" and body.get("deal_id"):
+            done.setdefault(body["deal_id"], []).append((body["action"], datetime.fromisoformat(body["occurred_at"])))
+    judged = complete = 0
+    for body in events:
+        checklist = SETTINGS.checklists.get(body.get("stage", ""))
+        if body["type"] != "deal_stage" or checklist is None or not checklist.process:
+            continue
+        at = datetime.fromisoformat(body["occurred_at"])
+        actions = {action for action, when in done.get(body["deal_id"], []) if when <= at}
+        judged += 1
+        complete += set(checklist.process) <= actions
+    # Most (not all) stage changes have their process steps done: the checklist has work to do.
+    assert judged > 10 and 0.4 * judged < complete < judged
