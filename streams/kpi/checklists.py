@@ -62,7 +62,9 @@ class StageCheck:
     @classmethod
     def from_json(cls, data: list) -> "StageCheck":  # type: ignore[type-arg]
         """Rebuild from `to_json` output."""
-        at, team, rep, stage, missing, process = data
+        at, team, rep, stage, missing = data[:5]
+        # Checks stored before process checklists existed have no sixth element.
+        process = data[5] if len(data) > 5 else ()
         return cls(float(at), team, rep, stage, tuple(missing), tuple(process))
 
     def with_action(self, action: str, at: float) -> "StageCheck":

@@ -77,13 +77,18 @@ def month_key(team: str, month: str) -> str:
 def record_check(
     stored: MonthChecks | None, rep: str, deal_id: str, at: float, event_id: str, points: int
 ) -> dict[str, dict[str, list[Any]]] | None:
-    """Return the month's checks with this one, or None when a later check of the deal stands."""
+    """Return the month's checks with this one, or None when a later check of the deal stands.
+
+    The later check replaces the earlier one even when it names another rep (a corrected owner).
+    """
     reps = {r: dict(deals) for r, deals in (stored or {}).items()}
-    current = reps.get(rep, {}).get(deal_id)
+    current = next((deals[deal_id] for deals in reps.values() if deal_id in deals), None)
     if current is not None and (current[0], current[1]) >= (at, event_id):
         return None
+    for deals in reps.values():
+        deals.pop(deal_id, None)
     reps.setdefault(rep, {})[deal_id] = [at, event_id, points]
-    return reps
+    return {r: deals for r, deals in reps.items() if deals}
 
 
 @dataclass(frozen=True)

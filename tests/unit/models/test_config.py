@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from models.config import CONFIG_ENV, KafkaSettings, Settings, load_settings, parse_settings
+from models.config import CONFIG_ENV, KafkaSettings, Settings, load_settings, month_index, parse_settings
 from models.errors import ConfigError
 
 
@@ -331,3 +331,169 @@ def test_checklists_must_name_known_stages() -> None:
     with pytest.raises(ConfigError) as err:
         parse_settings({"checklists": {"demoed": {"content": ["x"]}}}, "c.yaml")
     assert "c.yaml" in str(err.value) and "unknown stages demoed" in str(err.value)
+
+
+# --- process checklists and mystery checks -------------------------------------------------
+
+
+def test_process_checklists_name_configured_actions() -> None:
+    settings = parse_settings(
+        {
+            "actions": ["call", "summary_email"],
+            "checklists": {"proposal": {"content": ["budget"], "process": ["summary_email", "call"]}},
+        }
+    )
+    assert settings.checklists["proposal"].process == ("summary_email", "call")
+    assert settings.checklists["proposal"].content == ("budget",)
+    assert Settings().checklists == {}
+
+
+def test_unknown_process_action_names_the_checklist() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_settings({"checklists": {"proposal": {"process": ["summary_email", "call", "fax"]}}}, "c.yaml")
+    message = str(err.value)
+    assert message.startswith("c.yaml: ")
+    # Unknown actions sorted; the known ones are listed to help fix the file.
+    assert "checklists.proposal.process: unknown actions fax, summary_email; actions: call, cold_call," in message
+
+
+def test_content_items_are_fields_not_actions() -> None:
+    assert parse_settings({"checklists": {"lead": {"content": ["summary_email"]}}}).checklists["lead"].content == (
+        "summary_email",
+    )
+
+
+def test_mystery_defaults() -> None:
+    settings = Settings()
+    mystery = settings.mystery
+    assert mystery.rubric == {"lead_profile": 50, "call_report": 100}
+    assert (mystery.deals_per_rep, mystery.reward_share, mystery.rotation_start, mystery.seed) == (
+        2,
+        0.8,
+        "2026-01",
+        "salespulse",
+    )
+    assert settings.retention.mystery_days == 400
+
+
+def test_mystery_rotation_must_name_the_team_s_reps() -> None:
+    team = {"reps": {"ann": {"name": "Ann"}, "bob": {"name": "Bob"}}, "mystery_rotation": ["bob", "ann"]}
+    assert parse_settings({"teams": {"nl": team}}).teams["nl"].mystery_rotation == ("bob", "ann")
+    with pytest.raises(ConfigError) as err:
+        parse_settings({"teams": {"nl": {**team, "mystery_rotation": ["bob", "zed", "ann", "cas"]}}}, "x.yaml")
+    message = str(err.value)
+    assert message.startswith("x.yaml: teams.nl: ")
+    assert message.endswith("mystery_rotation: cas, zed not among the team's reps")
+
+
+def test_mystery_rotation_without_configured_reps_takes_any_ids() -> None:
+    assert parse_settings({"teams": {"us": {"mystery_rotation": ["joe", "kim"]}}}).teams["us"].mystery_rotation == (
+        "joe",
+        "kim",
+    )
+
+
+@pytest.mark.parametrize(
+    "team",
+    [
+        {"mystery_rotation": ["joe", "kim", "joe"]},
+        {"reps": {"ann": {"name": "Ann"}, "bob": {"name": "Bob"}}, "mystery_rotation": ["ann", "bob", "ann"]},
+    ],
+)
+def test_a_rep_twice_in_the_rotation_is_refused(team: dict[str, object]) -> None:
+    with pytest.raises(ConfigError, match=r"^x\.yaml: teams\.us: .*mystery_rotation: a rep is listed twice$"):
+        parse_settings({"teams": {"us": team}}, "x.yaml")
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"mystery": {"rubric": {}}}, "mystery.rubric"),
+        ({"mystery": {"rubric": {"lead_profile": 0}}}, "mystery.rubric.lead_profile"),
+        ({"mystery": {"rubric": {"lead_profile": 10_001}}}, "mystery.rubric.lead_profile"),
+        ({"mystery": {"rubric": {"a|b": 5}}}, "mystery.rubric.a|b.[key]"),
+        ({"mystery": {"deals_per_rep": 0}}, "mystery.deals_per_rep"),
+        ({"mystery": {"deals_per_rep": 51}}, "mystery.deals_per_rep"),
+        ({"mystery": {"reward_share": 0}}, "mystery.reward_share"),
+        ({"mystery": {"reward_share": 1.01}}, "mystery.reward_share"),
+        ({"mystery": {"rotation_start": "2026-13"}}, "mystery.rotation_start"),
+        ({"mystery": {"rotation_start": "2026-1"}}, "mystery.rotation_start"),
+        ({"mystery": {"seed": ""}}, "mystery.seed"),
+        ({"retention": {"mystery_days": 61}}, "retention.mystery_days"),
+        ({"teams": {"nl": {"mystery_rotation": ["a|b"]}}}, "teams.nl.mystery_rotation.0"),
+    ],
+)
+def test_mystery_validation_errors_name_the_key(data: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, "floor.yaml")
+    assert str(info.value).startswith(f"floor.yaml: {key}: ")
+
+
+def test_mystery_edges_that_pass() -> None:
+    mystery = parse_settings(
+        {"mystery": {"rubric": {"x": 1, "y": 10_000}, "deals_per_rep": 50, "reward_share": 1, "rotation_start": "2025-12"}}
+    ).mystery
+    assert (mystery.rubric, mystery.deals_per_rep, mystery.reward_share, mystery.rotation_start) == (
+        {"x": 1, "y": 10_000},
+        50,
+        1.0,
+        "2025-12",
+    )
+
+
+ROTATION = Settings.model_validate(
+    {
+        "teams": {
+            "nl": {"reps": {n: {"name": n} for n in ("ann", "bob", "cas", "dan")}, "mystery_rotation": ["ann", "bob", "cas"]},
+            "us": {"reps": {"joe": {"name": "Joe"}}},
+        }
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("month", "checker"),
+    [
+        ("2026-01", "ann"),  # the start month: the first of the rotation
+        ("2026-02", "bob"),
+        ("2026-03", "cas"),
+        ("2026-04", "ann"),  # wraps around
+        ("2026-11", "bob"),  # 10 months on: 10 mod 3 = 1
+        ("2026-12", "cas"),
+        ("2027-01", "ann"),  # 12 months on: across the year
+        ("2025-12", "cas"),  # one month before the start: -1 mod 3 = 2
+        ("2025-11", "bob"),
+        ("2025-10", "ann"),
+    ],
+)
+def test_checker_of(month: str, checker: str) -> None:
+    assert ROTATION.checker_of("nl", month) == checker
+
+
+def test_checker_of_follows_rotation_start() -> None:
+    settings = ROTATION.model_copy(update={"mystery": ROTATION.mystery.model_copy(update={"rotation_start": "2026-11"})})
+    assert [settings.checker_of("nl", m) for m in ("2026-10", "2026-11", "2026-12", "2027-01", "2027-02")] == [
+        "cas",
+        "ann",
+        "bob",
+        "cas",
+        "ann",
+    ]
+
+
+@pytest.mark.parametrize("team", ["us", "unknown"])
+def test_no_checker_without_a_rotation(team: str) -> None:
+    assert ROTATION.checker_of(team, "2026-11") is None
+
+
+@pytest.mark.parametrize(
+    ("month", "index"),
+    [("0000-01", 0), ("0001-01", 12), ("2026-01", 24_312), ("2026-11", 24_322), ("2026-12", 24_323)],
+)
+def test_month_index(month: str, index: int) -> None:
+    assert month_index(month) == index
+
+
+def test_consecutive_months_differ_by_one_across_the_year() -> None:
+    assert month_index("2027-01") - month_index("2026-12") == 1
+    assert month_index("2027-01") - month_index("2026-01") == 12

@@ -10,7 +10,15 @@ import pytest
 
 from models.config import Settings
 from models.errors import REJECT_REASONS, RejectedEvent
-from models.events import ActivityEvent, DealStageEvent, ReviewEvent, json_schemas, parse_event
+from models.events import (
+    ActivityEvent,
+    DealStageEvent,
+    MysteryCheckEvent,
+    ReviewEvent,
+    SelfReportEvent,
+    json_schemas,
+    parse_event,
+)
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
@@ -381,3 +389,251 @@ def test_committed_schemas_are_the_generated_ones() -> None:
     folder = Path(__file__).resolve().parents[3] / "docs" / "schema"
     for name, schema in json_schemas().items():
         assert json.loads((folder / f"{name}.schema.json").read_text()) == schema
+
+
+# --- mystery checks ------------------------------------------------------------------------
+
+# MYSTERY and SELF_REPORT happen after NOW (beyond the 1 day tolerance); they are parsed at LATER.
+LATER = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+def quality_reason(payload: bytes, settings: Settings = ROTATING) -> str:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(payload, settings, LATER)
+    assert str(info.value).startswith(info.value.reason + ": ")
+    return info.value.reason
+
+
+def test_valid_mystery_check() -> None:
+    event = parse_event(raw(MYSTERY), ROTATING, LATER)
+    assert isinstance(event, MysteryCheckEvent)
+    assert (event.rep_id, event.checker_id, event.month, event.deal_id) == ("ann", "bob", "2026-11", "deal-1")
+    assert event.points == {"lead_profile": 50, "call_report": 40}
+    assert event.occurred_at == datetime(2026, 12, 1, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"points": {"lead_profile": 0, "call_report": 100}},  # both ends of the range
+        {"points": {"call_report": 0, "lead_profile": 50}},  # any order
+        {"month": "2026-12", "checker_id": "cas"},  # 11 months from 2026-01: 11 mod 3 = 2
+        {"month": "2027-01", "checker_id": "ann", "rep_id": "bob"},  # 12 mod 3 = 0
+        {"month": "2025-12", "checker_id": "cas"},  # before the rotation start: -1 mod 3 = 2
+        {"team_id": "us", "checker_id": "zed"},  # us has no rotation: any other checker
+        {"occurred_at": "2020-01-01T00:00:00Z"},  # checks have no age limit
+        {"occurred_at": "2026-12-02T12:00:00Z"},  # exactly the 1 day future tolerance
+    ],
+)
+def test_mystery_edges_that_pass(changes: dict[str, Any]) -> None:
+    assert isinstance(parse_event(raw(MYSTERY, **changes), ROTATING, LATER), MysteryCheckEvent)
+
+
+@pytest.mark.parametrize("checker", ["cas", "ann_2", "zed"])
+def test_without_rotation_any_other_checker_is_accepted(checker: str) -> None:
+    assert parse_event(raw(MYSTERY, checker_id=checker), SETTINGS, LATER).checker_id == checker  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        pytest.param({"lead_profile": 50, "call_report": 40, "tone": 3}, id="extra-item"),
+        pytest.param({"lead_profile": 50}, id="missing-item"),
+        pytest.param({"lead_profile": 50, "call_reports": 40}, id="misspelt-item"),
+        pytest.param({}, id="no-points"),
+    ],
+)
+def test_unknown_rubric_item(points: dict[str, int]) -> None:
+    assert quality_reason(raw(MYSTERY, points=points)) == "unknown_rubric_item"
+
+
+def test_unknown_rubric_item_detail_names_the_extra_and_the_missing_items() -> None:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(raw(MYSTERY, points={"lead_profile": 50, "tone": 3}), ROTATING, LATER)
+    assert info.value.detail == "rubric items are lead_profile, call_report; not an item: tone; missing: call_report"
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        {"lead_profile": -1, "call_report": 40},
+        {"lead_profile": 51, "call_report": 40},
+        {"lead_profile": 50, "call_report": 101},
+        {"lead_profile": 50, "call_report": 1_000_000},
+    ],
+)
+def test_points_out_of_range(points: dict[str, int]) -> None:
+    assert quality_reason(raw(MYSTERY, points=points)) == "points_out_of_range"
+
+
+def test_points_out_of_range_detail_names_items_and_ranges() -> None:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(raw(MYSTERY, points={"lead_profile": 51, "call_report": -1}), ROTATING, LATER)
+    assert info.value.detail == "lead_profile=51 (0..50), call_report=-1 (0..100)"
+
+
+def test_rubric_comes_from_the_configuration() -> None:
+    settings = Settings(mystery={"rubric": {"demo_notes": 3}})  # type: ignore[arg-type]
+    assert isinstance(parse_event(raw(MYSTERY, points={"demo_notes": 3}), settings, LATER), MysteryCheckEvent)
+    assert quality_reason(raw(MYSTERY, points={"demo_notes": 4}), settings) == "points_out_of_range"
+    assert quality_reason(raw(MYSTERY), settings) == "unknown_rubric_item"
+
+
+@pytest.mark.parametrize(
+    ("rep", "checker"),
+    [
+        ("bob", "bob"),  # the month's checker on their own deal
+        ("ann", "ann"),  # not the checker either: self_check is reported first
+    ],
+)
+def test_self_check(rep: str, checker: str) -> None:
+    assert quality_reason(raw(MYSTERY, rep_id=rep, checker_id=checker)) == "self_check"
+    assert quality_reason(raw(MYSTERY, rep_id=rep, checker_id=checker), SETTINGS) == "self_check"
+
+
+def test_self_check_detail() -> None:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(raw(MYSTERY, rep_id="bob"), ROTATING, LATER)
+    assert info.value.detail == "rep 'bob' checked their own deal 'deal-1'"
+
+
+@pytest.mark.parametrize(
+    ("month", "checker"),
+    [
+        ("2026-11", "cas"),  # bob checks November
+        ("2026-11", "zed"),  # not in the rotation at all
+        ("2026-12", "bob"),  # last month's checker
+        ("2025-12", "bob"),  # cas checks the month before the start
+    ],
+)
+def test_not_the_checker(month: str, checker: str) -> None:
+    assert quality_reason(raw(MYSTERY, month=month, checker_id=checker)) == "not_the_checker"
+
+
+def test_not_the_checker_detail() -> None:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(raw(MYSTERY, checker_id="cas"), ROTATING, LATER)
+    assert info.value.detail == "the checker of team 'nl' in 2026-11 is 'bob', not 'cas'"
+
+
+def test_mystery_checks_run_in_order() -> None:
+    # Items, range, self check and checker are checked in that order, all before the date.
+    late = {"occurred_at": "2027-06-01T00:00:00Z"}
+    assert quality_reason(raw(MYSTERY, points={"tone": 999}, rep_id="cas", checker_id="cas", **late)) == "unknown_rubric_item"
+    out_of_range = {"lead_profile": 999, "call_report": 0}
+    assert quality_reason(raw(MYSTERY, points=out_of_range, rep_id="cas", checker_id="cas", **late)) == "points_out_of_range"
+    assert quality_reason(raw(MYSTERY, rep_id="cas", checker_id="cas", **late)) == "self_check"
+    assert quality_reason(raw(MYSTERY, checker_id="cas", **late)) == "not_the_checker"
+    assert quality_reason(raw(MYSTERY, **late)) == "future"
+
+
+def test_future_mystery_check() -> None:
+    # 2026-12-01T09:00Z is 6 days after NOW.
+    assert reason_of(raw(MYSTERY)) == "future"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"month": "2026-13"}, id="month-13"),
+        pytest.param({"month": "2026-1"}, id="month-not-padded"),
+        pytest.param({"month": "2026-11-01"}, id="month-as-date"),
+        pytest.param({"points": {"lead_profile": 50.0, "call_report": 40}}, id="float-points"),
+        pytest.param({"points": {"lead_profile": "50", "call_report": 40}}, id="points-as-text"),
+        pytest.param({"points": {"lead_profile": True, "call_report": 40}}, id="points-as-bool"),
+        pytest.param({"checker_id": ...}, id="missing-checker"),
+        pytest.param({"checker_id": "b|ob"}, id="separator-in-checker"),
+        pytest.param({"deal_id": ...}, id="missing-deal"),
+        pytest.param({"month": ...}, id="missing-month"),
+        pytest.param({"points": ...}, id="missing-points"),
+        pytest.param({"scores": {"opening": 4}}, id="review-field-on-check"),
+    ],
+)
+def test_invalid_mystery_check(changes: dict[str, Any]) -> None:
+    assert quality_reason(raw(MYSTERY, **changes)) == "invalid"
+
+
+# --- self-reports --------------------------------------------------------------------------
+
+
+def test_valid_self_report() -> None:
+    event = parse_event(raw(SELF_REPORT), SETTINGS, LATER)
+    assert isinstance(event, SelfReportEvent)
+    assert (event.rep_id, event.week, event.lessons) == ("ann", "2026-W48", "Ask about budget in the first call.")
+    assert event.figures == {"call": 60, "cold_call": 25}
+    assert event.occurred_at == datetime(2026, 11, 27, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"figures": {}},
+        {"figures": ..., "lessons": ...},  # a week with nothing to say is still a report
+        {"figures": {"call": 0}},
+        {"lessons": "x" * 2000},
+        {"week": "2026-W53"},  # 2026 starts on a Thursday: 53 weeks
+        {"week": "2020-W53"},  # 2020 is a leap year starting on a Wednesday: 53 weeks
+        {"week": "2027-W01"},
+        {"occurred_at": "2026-12-02T12:00:00Z"},  # exactly the 1 day future tolerance
+    ],
+)
+def test_self_report_edges_that_pass(changes: dict[str, Any]) -> None:
+    assert isinstance(parse_event(raw(SELF_REPORT, **changes), SETTINGS, LATER), SelfReportEvent)
+
+
+def test_self_report_defaults() -> None:
+    event = parse_event(raw(SELF_REPORT, figures=..., lessons=...), SETTINGS, LATER)
+    assert isinstance(event, SelfReportEvent)
+    assert (event.figures, event.lessons) == ({}, "")
+
+
+@pytest.mark.parametrize(
+    "figures",
+    [{"smoke_signal": 1}, {"call": 60, "smoke_signal": 0}, {"Call": 60}],
+)
+def test_self_report_unknown_action(figures: dict[str, int]) -> None:
+    assert quality_reason(raw(SELF_REPORT, figures=figures), SETTINGS) == "unknown_action"
+
+
+def test_self_report_actions_come_from_the_configuration() -> None:
+    settings = Settings(actions=("smoke_signal",))
+    event = parse_event(raw(SELF_REPORT, figures={"smoke_signal": 3}), settings, LATER)
+    assert isinstance(event, SelfReportEvent)
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(raw(SELF_REPORT, figures={"fax": 1, "call": 2, "smoke_signal": 3}), settings, LATER)
+    assert (info.value.reason, info.value.detail) == ("unknown_action", "figures: call, fax not one of smoke_signal")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"figures": {"call": -1}}, id="negative-figure"),
+        pytest.param({"figures": {"call": 1.5}}, id="fractional-figure"),
+        pytest.param({"figures": {"call": "60"}}, id="figure-as-text"),
+        pytest.param({"figures": {"call": True}}, id="figure-as-bool"),
+        pytest.param({"figures": {"a|b": 1}}, id="separator-in-action"),
+        pytest.param({"week": "2026-W54"}, id="week-54"),
+        pytest.param({"week": "2025-W53"}, id="week-53-of-a-52-week-year"),
+        pytest.param({"week": "2026-W00"}, id="week-0"),
+        pytest.param({"week": "2026-W4"}, id="week-not-padded"),
+        pytest.param({"week": "2026-48"}, id="week-without-w"),
+        pytest.param({"week": ...}, id="missing-week"),
+        pytest.param({"lessons": "x" * 2001}, id="lessons-2001-chars"),
+        pytest.param({"lessons": None}, id="null-lessons"),
+    ],
+)
+def test_invalid_self_report(changes: dict[str, Any]) -> None:
+    assert quality_reason(raw(SELF_REPORT, **changes), SETTINGS) == "invalid"
+
+
+def test_invalid_week_detail_explains_the_year() -> None:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(raw(SELF_REPORT, week="2025-W53"), SETTINGS, LATER)
+    assert info.value.detail.startswith("week: ")
+    assert "2025-W53 does not exist" in info.value.detail
+
+
+def test_future_self_report() -> None:
+    # 2026-11-27T15:00Z is 2 days and 6 hours after NOW.
+    assert reason_of(raw(SELF_REPORT), SETTINGS) == "future"
+    assert quality_reason(raw(SELF_REPORT, occurred_at="2026-12-02T12:00:01Z"), SETTINGS) == "future"
