@@ -257,6 +257,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mystery_sample(args: argparse.Namespace) -> int:
+    """Print the month's deal draw as a checklist for the mystery checker."""
+    from salespulse.mystery_sample import check_team_and_month, read_active_deals, render_sample
+
+    settings = _settings(args)
+    check_team_and_month(settings, args.team, args.month)
+    active = asyncio.run(read_active_deals(settings, KafkaSettings.from_env(), args.team, args.month))
+    print(render_sample(settings, args.team, args.month, active), end="")
+    return 0
+
+
+def cmd_report_weekly(args: argparse.Namespace) -> int:
+    """Write a team's weekly review as Markdown and HTML."""
+    from streams.changelogs import changelog_topic, read_table
+    from streams.self_reports import REPORTS_TABLE
+    from salespulse.weekly_report import Samples, build_review, fetch_pages, render_html, render_markdown
+
+    settings = _settings(args)
+    if settings.teams and args.team not in settings.teams:
+        raise ConfigError(f"--team: {args.team!r} is not a configured team ({', '.join(sorted(settings.teams))})")
+    if not re.fullmatch(r"\d{4}-W\d{2}", args.week):
+        raise ConfigError(f"--week: {args.week!r} is not an ISO week such as 2026-W48")
+    samples = Samples(fetch_pages(args.metrics_url or [f"http://127.0.0.1:{settings.metrics_port}/metrics"]))
+    topic = changelog_topic(settings.kafka.app_id, REPORTS_TABLE)
+    reports = asyncio.run(read_table(KafkaSettings.from_env(), topic))
+    review = build_review(settings, args.team, args.week, _now(), samples, {str(k): v for k, v in reports.items()})
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"weekly-review-{args.team}-{args.week}"
+    stem.with_suffix(".md").write_text(render_markdown(review), encoding="utf-8")
+    stem.with_suffix(".html").write_text(render_html(review), encoding="utf-8")
+    print(f"wrote {stem}.md and {stem}.html ({len(review.reps)} reps)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="salespulse", description=__doc__)
@@ -309,6 +344,22 @@ def build_parser() -> argparse.ArgumentParser:
     dash_build.add_argument("--out", default="grafana", help="folder to write into (default: grafana)")
     dash_build.add_argument("--prometheus-url", default="http://prometheus:9090", help="Prometheus URL for the data source")
     dash_build.set_defaults(func=cmd_dashboards_build)
+
+    mystery = sub.add_parser("mystery", help="monthly mystery checks").add_subparsers(dest="mystery", required=True)
+    sample = mystery.add_parser("sample", help="draw the month's deals for the checker and print the checklist")
+    sample.add_argument("--team", required=True)
+    sample.add_argument("--month", required=True, help="the month checked, e.g. 2026-12")
+    sample.set_defaults(func=cmd_mystery_sample)
+
+    report = sub.add_parser("report", help="reports").add_subparsers(dest="report", required=True)
+    weekly = report.add_parser("weekly", help="write a team's weekly review as Markdown and HTML")
+    weekly.add_argument("--team", required=True)
+    weekly.add_argument("--week", required=True, help="the team's current or last ISO week, e.g. 2026-W48")
+    weekly.add_argument(
+        "--metrics-url", action="append", help="a worker's /metrics URL; repeat for each worker (default: this host's)"
+    )
+    weekly.add_argument("--out", default=".", help="folder to write into (default: the current one)")
+    weekly.set_defaults(func=cmd_report_weekly)
 
     metrics = sub.add_parser("metrics", help="print the reference table of exported metrics")
     metrics.set_defaults(func=cmd_metrics)
