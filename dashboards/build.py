@@ -38,7 +38,7 @@ FOLDER = "Salespulse"
 
 def build_all(settings: Settings) -> dict[str, dict[str, Any]]:
     """Return every dashboard as JSON, keyed by file name (`<uid>.json`)."""
-    builders = [wallboard(), weekly_review(settings), rep_drilldown(), pipeline_health()]
+    builders = [wallboard(settings), weekly_review(settings), rep_drilldown(), pipeline_health()]
     builders.extend(wallboards_per_team(settings).values())
     boards = [dashboard_json(builder) for builder in builders]
     return {f"{board['uid']}.json": board for board in boards}

@@ -1,8 +1,9 @@
 """Shared pieces of every generated dashboard: datasource, query helper, panel defaults, variables.
 
 Dashboards read metric names from `exporters.metrics` only; the PromQL fragments that more than
-one dashboard needs (rep names, team decision time, pace over targeted actions) live here so the
-maths is written once. Team figures divide sums by sums and never average per-rep averages.
+one dashboard needs (rep names, team decision time, pace over targeted actions, checklist
+completeness) live here so the maths is written once. Team figures divide sums by sums and never
+average per-rep averages.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from grafana_foundation_sdk.models.dashboard import (
     RowPanel,
     Threshold,
     ThresholdsMode,
+    ValueMap,
+    ValueMapping,
+    ValueMappingResult,
     VariableOption,
     VariableRefresh,
     VariableSort,
@@ -41,6 +45,7 @@ from exporters.metrics import (
     DEALS_DECIDED,
     DECISION_SECONDS_COMBINED,
     REP_INFO,
+    STAGE_CHANGES,
 )
 
 DATASOURCE_UID = "salespulse-prometheus"
@@ -107,6 +112,14 @@ def pace(selector: str, by: str) -> str:
     return f"{done} / ({due} > 0)"
 
 
+def checklist_completeness(selector: str, by: str) -> str:
+    """Stage changes that met their stage's checklists over all stage changes, rolling 30 days."""
+    complete = f'{STAGE_CHANGES.sample_name}{{{selector}, completeness="complete"}}'
+    changes = f"{STAGE_CHANGES.sample_name}{{{selector}}}"
+    # A (team, rep, stage) series exists only once a stage change was judged: no zero division.
+    return f"sum by ({by}) ({complete}) / sum by ({by}) ({changes})"
+
+
 def thresholds(steps: Iterable[tuple[float | None, str]]) -> dashboard.ThresholdsConfig:
     """Return absolute thresholds from (lower bound, colour) pairs; the first bound is None."""
     return (
@@ -129,6 +142,18 @@ def threshold_cells(
         DynamicConfigValue(id_val="custom.cellOptions", value={"type": cell}),
         DynamicConfigValue(id_val="color", value={"mode": "thresholds"}),
         DynamicConfigValue(id_val="thresholds", value=thresholds(steps).build().to_json()),
+    ]
+
+
+def flag_mappings(yes: str, no: str, no_colour: str = RED) -> list[ValueMapping]:
+    """Show a 0/1 gauge as words: `yes` in green for 1, `no` in `no_colour` for 0."""
+    return [
+        ValueMap(
+            {
+                "0": ValueMappingResult(text=no, color=no_colour, index=0),
+                "1": ValueMappingResult(text=yes, color=GREEN, index=1),
+            }
+        )
     ]
 
 

@@ -1,14 +1,15 @@
-"""The sales-floor wallboard: one team's live actions, pace and deals on a 1920x1080 TV.
+"""The sales-floor wallboard: one team's live actions, pace, deals and execution quality on a TV.
 
-Everything fits one screen without scrolling (24 columns x 27 grid rows), with fonts readable
-from five metres. A playlist rotates the per-team copies: Grafana playlists cannot set a
+Everything fits one 1920x1080 screen without scrolling (24 columns x 27 grid rows), with fonts
+readable from five metres. A playlist rotates the per-team copies: Grafana playlists cannot set a
 variable in a dashboard's URL, so `wallboards_per_team()` generates one dashboard per configured
 team with `team` fixed, all tagged `salespulse-wallboard`, and the playlist picks them by tag.
 
 Layout, in grid units:
 
-    y=0  h=5   [team actions 6] [team pace 6] [deals won 6] [days to decision 6]
-    y=5  h=22  [actions today 8] [actions this week 8] [pace vs target 8]
+    y=0   h=5   [team actions 6] [team pace 6] [deals won 6] [time to decision 6]
+    y=5   h=12  [actions today 8] [actions this week 8] [pace vs target 8]
+    y=17  h=10  [checklists complete 8] [mystery check 8] [team reward 4] [review score 4]
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ from grafana_foundation_sdk.builders.playlist import Playlist, PlaylistItem
 from grafana_foundation_sdk.models import units
 
 from dashboards.common import (
+    AMBER,
     GREEN,
     PACE_STEPS,
+    RED,
     TEAM,
     base_dashboard,
+    checklist_completeness,
     decision_time,
     default_bargauge,
     default_stat,
+    flag_mappings,
     pace,
     prometheus_query,
     stable_uid,
@@ -36,7 +41,13 @@ from dashboards.common import (
     thresholds,
     with_rep_names,
 )
-from exporters.metrics import DEALS_DECIDED
+from exporters.metrics import (
+    DEALS_DECIDED,
+    MYSTERY_SHARE,
+    REVIEW_SCORE_COMBINED,
+    REVIEWS,
+    TEAM_REWARD_EARNED,
+)
 from models.config import Settings
 
 WALLBOARD_UID = "salespulse-wallboard"
@@ -47,12 +58,42 @@ TIME_FROM = "now-24h"
 # Grid rows on a 1080p TV with Grafana's kiosk mode: 27 rows of 30 px plus margins.
 SCREEN_ROWS = 27
 STAT_HEIGHT = 5
-BOARD_HEIGHT = SCREEN_ROWS - STAT_HEIGHT
+QUALITY_HEIGHT = 10
+BOARD_HEIGHT = SCREEN_ROWS - STAT_HEIGHT - QUALITY_HEIGHT
 # Deals are few per week; a rolling 30 days keeps the number meaningful on Monday morning.
 DEALS_WINDOW = "rolling_30d"
 BIG_VALUE = 80
 STAT_TITLE = 28
 BAR_TEXT = 34
+# The quality stats are 4 columns wide: "Not yet" at 48 px fits, at 80 px it would not.
+QUALITY_VALUE = 48
+
+
+def _month_label(year: str, month: str) -> str:
+    # count_values makes labels of the numbers, label_join writes them as YYYY-MM: `pad` is set to
+    # "0" only when `mm` is one digit. No capture references ("$1"): Grafana reads those as
+    # dashboard variables.
+    both = f'count_values("year", {year}) * on () group_left (mm) count_values("mm", {month})'
+    padded = f'label_join(label_replace({both}, "pad", "0", "mm", "[0-9]"), "mm", "", "pad", "mm")'
+    return f'label_join({padded}, "month", "-", "year", "mm")'
+
+
+# Several months are exported at once and PromQL cannot compare label strings, so "the latest
+# month" cannot be picked from the labels. Instead the month of the query's evaluation time is
+# built as a label (UTC: Prometheus knows no team timezone) and joined on.
+THIS_MONTH = _month_label("year()", "month()")
+# The month before January is December of the year before.
+LAST_MONTH = _month_label("year() - (month() == bool 1)", "month() - 1 + 12 * (month() == bool 1)")
+
+
+def reward_month() -> str:
+    """The team's reward series of this month, or of last month while this one has no check yet."""
+    # Last month stands in during the first days of a month, before the checker's first check,
+    # and for the hours a team west of UTC is still in its previous month: the reward stat names
+    # the month it shows rather than go blank.
+    reward = f"{TEAM_REWARD_EARNED.sample_name}{{{TEAM}}}"
+    this = f"{reward} and on (month) {THIS_MONTH}"
+    return f"({this}) or ({reward} and on (month) {LAST_MONTH} unless on (team) ({this}))"
 
 
 def team_actions_stat() -> stat.Panel:
@@ -142,21 +183,115 @@ def actions_week_bargauge() -> bargauge.Panel:
     return _leaderboard("Actions this week", "week")
 
 
-def action_pace_ratio_bargauge() -> bargauge.Panel:
-    """Each rep's pace against target: red below 80 %, amber below 100 %, green on pace."""
-    expr = f"sort_desc({with_rep_names(pace(TEAM, 'team, rep'))})"
+def _rep_ratio_bargauge(
+    title: str,
+    description: str,
+    ratio: str,
+    steps: tuple[tuple[float | None, str], ...],
+    *,
+    maximum: float,
+    no_value: str,
+    height: int,
+) -> bargauge.Panel:
+    # One bar per rep, named and sorted by the server, coloured by `steps`.
+    expr = f"sort_desc({with_rep_names(ratio)})"
     return (
         default_bargauge(BAR_TEXT)
-        .title("Pace vs target")
-        .description("This week's actions / expected by now, over each rep's targeted actions.")
+        .title(title)
+        .description(description)
         .with_target(prometheus_query(expr, "{{name}}", instant=True))
         .unit(units.PercentUnit)
-        .max(1.5)
+        .max(maximum)
         .color_scheme(threshold_colours())
-        .thresholds(thresholds(PACE_STEPS))
-        .no_value("no targets set")
+        .thresholds(thresholds(steps))
+        .no_value(no_value)
         .span(8)
-        .height(BOARD_HEIGHT)
+        .height(height)
+    )
+
+
+def action_pace_ratio_bargauge() -> bargauge.Panel:
+    """Each rep's pace against target: red below 80 %, amber below 100 %, green on pace."""
+    return _rep_ratio_bargauge(
+        "Pace vs target",
+        "This week's actions / expected by now, over each rep's targeted actions.",
+        pace(TEAM, "team, rep"),
+        PACE_STEPS,
+        maximum=1.5,
+        no_value="no targets set",
+        height=BOARD_HEIGHT,
+    )
+
+
+def checklist_completeness_bargauge() -> bargauge.Panel:
+    """Each rep's share of stage changes that met the stage's checklists, over 30 days."""
+    return _rep_ratio_bargauge(
+        "Checklists complete (30 days)",
+        "Stage changes that met the stage's content and process checklists / all stage changes.",
+        checklist_completeness(TEAM, "team, rep"),
+        PACE_STEPS,
+        maximum=1.0,
+        no_value="no stage changes",
+        height=QUALITY_HEIGHT,
+    )
+
+
+def mystery_share_bargauge(reward_share: float) -> bargauge.Panel:
+    """Each rep's mystery-check share this month: red below the team reward's share, else green."""
+    share = f"{MYSTERY_SHARE.sample_name}{{{TEAM}}} and on (team, month) ({reward_month()})"
+    return _rep_ratio_bargauge(
+        "Mystery check this month",
+        f"Points / most points of the rep's checked deals; the team reward needs {reward_share:.0%} "
+        "from every rep due a check. Last month's until this month's first check.",
+        share,
+        ((None, RED), (reward_share, GREEN)),
+        maximum=1.0,
+        no_value="no checks yet",
+        height=QUALITY_HEIGHT,
+    )
+
+
+def team_reward_earned_stat(reward_share: float) -> stat.Panel:
+    """Whether the team has earned this month's mystery-check reward, named by its month."""
+    return (
+        default_stat(QUALITY_VALUE, STAT_TITLE)
+        .title("Team reward")
+        .description(
+            f"Earned when every rep due a mystery check reached {reward_share:.0%} of their most "
+            "points. Last month's until this month's first check."
+        )
+        .with_target(prometheus_query(reward_month(), "{{month}}", instant=True))
+        .mappings(flag_mappings("Earned", "Not yet", AMBER))
+        .color_scheme(threshold_colours())
+        .thresholds(thresholds([(None, "text")]))
+        .no_value("no checks yet")
+        .span(4)
+        .height(QUALITY_HEIGHT)
+    )
+
+
+def review_score_stat(scale_min: int, scale_max: int) -> stat.Panel:
+    """The team's average review score per subject over the rolling 30 days."""
+    combined = f"sum by (subject, theme) ({REVIEW_SCORE_COMBINED.sample_name}{{{TEAM}}})"
+    reviews = f"sum by (subject) ({REVIEWS.sample_name}{{{TEAM}}})"
+    # Sum over sum per theme, never an average of the reps' averages; every review scores every
+    # theme of its subject, so the mean over themes is the mean of all the subject's scores.
+    # The empty `group_left ()` stops PromQL from reading the divisor's parenthesis as a label list.
+    expr = f"avg by (subject) ({combined} / on (subject) group_left () ({reviews} > 0))"
+    return (
+        default_stat(QUALITY_VALUE, STAT_TITLE)
+        .title("Review score (30 days)")
+        .description(
+            f"The team's average score over every theme of the subject's reviews, on the "
+            f"{scale_min} to {scale_max} scale."
+        )
+        .with_target(prometheus_query(expr, "{{subject}}", instant=True))
+        .decimals(1)
+        .color_scheme(threshold_colours())
+        .thresholds(thresholds([(None, "text")]))
+        .no_value("no reviews")
+        .span(4)
+        .height(QUALITY_HEIGHT)
     )
 
 
@@ -165,6 +300,7 @@ def _wallboard(
     uid: str,
     tags: list[str],
     team: dashboard.QueryVariable | dashboard.ConstantVariable,
+    settings: Settings,
 ) -> dashboard.Dashboard:
     return (
         base_dashboard(title, uid, ["wallboard", *tags], refresh=REFRESH, time_from=TIME_FROM)
@@ -176,26 +312,30 @@ def _wallboard(
         .with_panel(actions_today_bargauge())
         .with_panel(actions_week_bargauge())
         .with_panel(action_pace_ratio_bargauge())
+        .with_panel(checklist_completeness_bargauge())
+        .with_panel(mystery_share_bargauge(settings.mystery.reward_share))
+        .with_panel(team_reward_earned_stat(settings.mystery.reward_share))
+        .with_panel(review_score_stat(settings.reviews.scale_min, settings.reviews.scale_max))
     )
 
 
-def wallboard() -> dashboard.Dashboard:
+def wallboard(settings: Settings) -> dashboard.Dashboard:
     """Return the wallboard with a team picker, for ad-hoc use; it is not in the playlist."""
-    return _wallboard("Salespulse wallboard", WALLBOARD_UID, [], team_variable())
+    return _wallboard("Salespulse wallboard", WALLBOARD_UID, [], team_variable(), settings)
 
 
-def team_wallboard(team: str) -> dashboard.Dashboard:
+def team_wallboard(team: str, settings: Settings) -> dashboard.Dashboard:
     """Return the wallboard of one team, its `team` variable fixed and hidden, for the playlist."""
     # A constant (hidden by default) rather than a preset query variable: it holds even before
     # the team has exported any series.
     fixed = dashboard.ConstantVariable("team").value(team)
     uid = stable_uid(WALLBOARD_UID, team)
-    return _wallboard(f"Salespulse wallboard: {team}", uid, [WALLBOARD_TAG], fixed)
+    return _wallboard(f"Salespulse wallboard: {team}", uid, [WALLBOARD_TAG], fixed, settings)
 
 
 def wallboards_per_team(settings: Settings) -> dict[str, dashboard.Dashboard]:
     """Return one wallboard per configured team, keyed by team id."""
-    return {team: team_wallboard(team) for team in settings.teams}
+    return {team: team_wallboard(team, settings) for team in settings.teams}
 
 
 def wallboard_playlist() -> dict[str, Any]:

@@ -3,8 +3,14 @@
 Each rep presents their own rise or fall, so every configured action gets its own table with
 this week, last week and the change, coloured red for a fall and green for a rise. Adding an
 action to the configuration adds a table; nothing else needs editing. Below them: attainment of
-the weekly targets, deal velocity by outcome, and a collapsed execution-quality row with each
-review subject's scores per rep and theme.
+the weekly targets, deal velocity by outcome, and a collapsed execution-quality row:
+
+    [checklist completeness per rep and stage 24]
+    [missing checklist items per rep, kind and item 24]
+    [review scores, one table per subject 12 (the last 24 when their number is odd)]
+    [mystery-check points and share per rep and month 16] [team reward per month 8]
+    [self-reported vs measured actions this week 16] [self-reports filed 8]
+    [what the row shows 24]
 """
 
 from __future__ import annotations
@@ -12,17 +18,20 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import bargauge, common as common_builder, dashboard, table
 from grafana_foundation_sdk.builders import text
 from grafana_foundation_sdk.models import units
-from grafana_foundation_sdk.models.dashboard import DataTransformerConfig
+from grafana_foundation_sdk.models.dashboard import DataTransformerConfig, DynamicConfigValue
 
 from dashboards.common import (
+    AMBER,
     GREEN,
     PACE_STEPS,
     RED,
     TEAM,
     base_dashboard,
+    checklist_completeness,
     decision_time,
     default_bargauge,
     default_table,
+    flag_mappings,
     prometheus_query,
     team_variable,
     text_panel,
@@ -31,7 +40,18 @@ from dashboards.common import (
     thresholds,
     with_rep_names,
 )
-from exporters.metrics import ACTION_TARGET, ACTIONS, REVIEW_SCORE_AVG, STAGE_CHANGES
+from exporters.metrics import (
+    ACTION_TARGET,
+    ACTIONS,
+    CHECKLIST_MISSING,
+    MYSTERY_POINTS,
+    MYSTERY_POINTS_MAX,
+    MYSTERY_SHARE,
+    REVIEW_SCORE_AVG,
+    SELF_REPORT_SUBMITTED,
+    SELF_REPORTED_ACTIONS,
+    TEAM_REWARD_EARNED,
+)
 from models.config import Settings
 
 WEEKLY_REVIEW_UID = "salespulse-weekly-review"
@@ -40,33 +60,35 @@ TIME_FROM = "now-7d"
 VELOCITY_WINDOWS = (("rolling_30d", "30 days"), ("rolling_90d", "90 days"))
 # Counts are whole numbers: below 0 is a fall, 0 is flat, 1 or more is a rise.
 CHANGE_STEPS: tuple[tuple[float | None, str], ...] = ((None, RED), (0.0, "text"), (1.0, GREEN))
-QUALITY_NOTE = (
-    "Checklist completeness (level 1) and review scores (level 2) are shown above. Process "
-    "checklists and the monthly mystery-check points are not measured yet."
-)
+# Self-reported minus measured, whole numbers: any gap either way is a question for the meeting.
+GAP_STEPS: tuple[tuple[float | None, str], ...] = ((None, AMBER), (0.0, GREEN), (1.0, AMBER))
+
+
+def _by_rep(series: str, *labels: str) -> str:
+    # Summing by name as well keeps the display name through the sum, and drops `window`, so
+    # the queries of a table share their label columns and merge into one row per rep.
+    return f"sum by ({', '.join(('team', 'rep', 'name', *labels))}) ({with_rep_names(series)})"
 
 
 def _rep_actions(action: str, window: str) -> str:
-    # Summing by name as well keeps the display name through the sum, and drops `window`, so
-    # the three queries of a table share their label columns and merge into one row per rep.
-    series = f'{ACTIONS.sample_name}{{{TEAM}, action="{action}", window="{window}"}}'
-    return f"sum by (team, rep, name) ({with_rep_names(series)})"
+    return _by_rep(f'{ACTIONS.sample_name}{{{TEAM}, action="{action}", window="{window}"}}')
+
+
+def _columns(renames: dict[str, str]) -> DataTransformerConfig:
+    # Keep, order and rename the columns named in `renames`; Time and the label ids go.
+    return DataTransformerConfig(
+        id_val="organize",
+        options={
+            "excludeByName": {"Time": True, "team": True, "rep": True},
+            "indexByName": {field: index for index, field in enumerate(renames)},
+            "renameByName": renames,
+        },
+    )
 
 
 def _merge_columns(renames: dict[str, str]) -> list[DataTransformerConfig]:
     # Instant table queries give one frame each; merge joins them on their label columns.
-    order = {field: index for index, field in enumerate(renames)}
-    return [
-        DataTransformerConfig(id_val="merge", options={}),
-        DataTransformerConfig(
-            id_val="organize",
-            options={
-                "excludeByName": {"Time": True, "team": True, "rep": True},
-                "indexByName": order,
-                "renameByName": renames,
-            },
-        ),
-    ]
+    return [DataTransformerConfig(id_val="merge", options={}), _columns(renames)]
 
 
 def _matrix(row: str, column: str) -> DataTransformerConfig:
@@ -168,7 +190,7 @@ def deal_decision_seconds_table() -> table.Panel:
     )
 
 
-def review_score_avg_table(subject: str) -> table.Panel:
+def review_score_avg_table(subject: str, width: int = 12) -> table.Panel:
     """Each rep's average score per theme of one review subject, over the rolling 30 days."""
     expr = with_rep_names(f'{REVIEW_SCORE_AVG.sample_name}{{{TEAM}, subject="{subject}"}}')
     return (
@@ -178,26 +200,179 @@ def review_score_avg_table(subject: str) -> table.Panel:
         .with_target(prometheus_query(expr, "", instant=True, table_format=True))
         .with_transformation(_matrix("name", "theme"))
         .decimals(1)
-        .span(12)
+        .span(width)
         .height(8)
     )
 
 
 def stage_changes_table() -> table.Panel:
-    """Each rep's share of stage changes made with a complete content checklist, per stage."""
-    changes = f"{STAGE_CHANGES.sample_name}{{{TEAM}}}"
-    complete = f'{STAGE_CHANGES.sample_name}{{{TEAM}, completeness="complete"}}'
+    """Each rep's share of stage changes that met the stage's checklists, per stage."""
     return _ratio_table(
         "Checklist completeness (30 days)",
-        "Stage changes with every required CRM field filled / all stage changes.",
-        f"sum by (team, rep, stage) ({complete}) / sum by (team, rep, stage) ({changes})",
+        "Stage changes that met the stage's content and process checklists / all stage changes.",
+        checklist_completeness(TEAM, "team, rep, stage"),
         "stage",
     )
 
 
-def quality_text() -> text.Panel:
-    """What of execution quality is not measured yet."""
-    return text_panel("Execution quality", QUALITY_NOTE).span(24).height(3)
+def checklist_missing_table() -> table.Panel:
+    """How often each rep's stage changes lacked each checklist item, over all stages, 30 days."""
+    expr = _by_rep(f"{CHECKLIST_MISSING.sample_name}{{{TEAM}}}", "kind", "item")
+    return (
+        default_table()
+        .title("Missing checklist items (30 days)")
+        .description(
+            "Stage changes that lacked the item: content is a CRM field left empty, process an "
+            "action not done for the deal by the stage change."
+        )
+        .with_target(prometheus_query(expr, "", instant=True, table_format=True))
+        .with_transformation(
+            _columns({"name": "Rep", "kind": "Kind", "item": "Item", "Value": "Stage changes"})
+        )
+        .unit(units.Short)
+        .decimals(0)
+        .sort_by([common_builder.TableSortByFieldState().display_name("Stage changes").desc(True)])
+        .span(24)
+        .height(8)
+    )
+
+
+def mystery_points_table(reward_share: float) -> table.Panel:
+    """Each rep's mystery-check points, most points and share per month, newest month first."""
+    points, most, share = (
+        with_rep_names(f"{spec.sample_name}{{{TEAM}}}")
+        for spec in (MYSTERY_POINTS, MYSTERY_POINTS_MAX, MYSTERY_SHARE)
+    )
+    share_cells = [DynamicConfigValue(id_val="unit", value=units.PercentUnit)]
+    share_cells += threshold_cells(((None, RED), (reward_share, GREEN)), "color-background")
+    return (
+        default_table()
+        .title("Mystery checks per month")
+        .description(
+            f"Points of the rep's checked deals / the most they could score; the team reward needs "
+            f"{reward_share:.0%} from every rep due a check. Months are the team's local months."
+        )
+        .with_target(prometheus_query(points, "", instant=True, table_format=True))
+        .with_target(prometheus_query(most, "", instant=True, table_format=True))
+        .with_target(prometheus_query(share, "", instant=True, table_format=True))
+        .transformations(
+            _merge_columns(
+                {
+                    "name": "Rep",
+                    "month": "Month",
+                    "Value #A": "Points",
+                    "Value #B": "Most points",
+                    "Value #C": "Share",
+                }
+            )
+        )
+        .unit(units.Short)
+        .decimals(0)
+        .override_by_name("Share", share_cells)
+        .sort_by([common_builder.TableSortByFieldState().display_name("Month").desc(True)])
+        .span(16)
+        .height(8)
+    )
+
+
+def team_reward_table() -> table.Panel:
+    """Whether the team earned its mystery-check reward, per month, newest first."""
+    # One row per month rather than a pick of the latest: every exported month stays visible,
+    # and PromQL cannot order the month labels anyway.
+    return (
+        default_table()
+        .title("Team reward per month")
+        .description("Earned when every rep due a mystery check reached the reward share.")
+        .with_target(
+            prometheus_query(
+                f"{TEAM_REWARD_EARNED.sample_name}{{{TEAM}}}", "", instant=True, table_format=True
+            )
+        )
+        .with_transformation(_columns({"month": "Month", "Value": "Reward"}))
+        .mappings(flag_mappings("Earned", "Not yet", AMBER))
+        .override_by_name(
+            "Reward", [DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"})]
+        )
+        .sort_by([common_builder.TableSortByFieldState().display_name("Month").desc(True)])
+        .span(8)
+        .height(8)
+    )
+
+
+def self_reported_actions_table() -> table.Panel:
+    """This week, per rep and action: the rep's own count, the measured count and the gap."""
+    reported = _by_rep(f'{SELF_REPORTED_ACTIONS.sample_name}{{{TEAM}, window="week"}}', "action")
+    # Measured counts only of reps who filed: this table compares, "Self-reports filed" beside it
+    # names who has not filed.
+    filed = f'{SELF_REPORT_SUBMITTED.sample_name}{{{TEAM}, window="week"}} == 1'
+    measured = _by_rep(
+        f'{ACTIONS.sample_name}{{{TEAM}, window="week"}} and on (team, rep) ({filed})', "action"
+    )
+    return (
+        default_table()
+        .title("Self-reported vs measured this week")
+        .description(
+            "The rep's own count in their self-report on this week, the count of logged activities, "
+            "and self-reported - measured. An empty self-reported cell: the action is not in the report."
+        )
+        .with_target(prometheus_query(reported, "", instant=True, table_format=True))
+        .with_target(prometheus_query(measured, "", instant=True, table_format=True))
+        .with_target(prometheus_query(f"{reported} - {measured}", "", instant=True, table_format=True))
+        .transformations(
+            _merge_columns(
+                {
+                    "name": "Rep",
+                    "action": "Action",
+                    "Value #A": "Self-reported",
+                    "Value #B": "Measured",
+                    "Value #C": "Difference",
+                }
+            )
+        )
+        .unit(units.Short)
+        .decimals(0)
+        .override_by_name("Difference", threshold_cells(GAP_STEPS))
+        .sort_by([common_builder.TableSortByFieldState().display_name("Rep").desc(False)])
+        .span(16)
+        .height(10)
+    )
+
+
+def self_report_submitted_table() -> table.Panel:
+    """Which reps have filed their self-report on this week and last week, missing ones first."""
+    week, last_week = (
+        _by_rep(f'{SELF_REPORT_SUBMITTED.sample_name}{{{TEAM}, window="{window}"}}')
+        for window in ("week", "last_week")
+    )
+    return (
+        default_table()
+        .title("Self-reports filed")
+        .description("Whether the rep has filed a self-report on the week.")
+        .with_target(prometheus_query(week, "", instant=True, table_format=True))
+        .with_target(prometheus_query(last_week, "", instant=True, table_format=True))
+        .transformations(_merge_columns({"name": "Rep", "Value #A": "This week", "Value #B": "Last week"}))
+        .mappings(flag_mappings("filed", "missing"))
+        .override_by_field_type(
+            "number", [DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"})]
+        )
+        .sort_by([common_builder.TableSortByFieldState().display_name("This week").desc(False)])
+        .span(8)
+        .height(10)
+    )
+
+
+def quality_text(reward_share: float) -> text.Panel:
+    """What the execution-quality row shows and how each figure is judged."""
+    note = (
+        "**Checklists** (level 1): a stage change is complete when the deal's CRM fields "
+        "(content) were filled and the stage's actions (process) had been done for the deal; "
+        "rolling 30 days. **Reviews** (level 2): teammates' scores per theme, rolling 30 days. "
+        "**Mystery checks**: the month's checker scores drawn deals on the rubric; the team earns "
+        f"its reward when every rep due a check reaches {reward_share:.0%} of their most points. "
+        "**Self-reports**: each rep's own count of this week's actions beside the measured one; "
+        "a gap is a question for the meeting, not a verdict."
+    )
+    return text_panel("Execution quality", note).span(24).height(4)
 
 
 def weekly_review(settings: Settings) -> dashboard.Dashboard:
@@ -215,10 +390,22 @@ def weekly_review(settings: Settings) -> dashboard.Dashboard:
     )
     for action in settings.actions:
         builder = builder.with_panel(actions_week_table(action))
+    reward_share = settings.mystery.reward_share
     quality = dashboard.Row("Execution quality").with_panel(stage_changes_table())
-    for subject in settings.reviews.themes:
-        quality = quality.with_panel(review_score_avg_table(subject))
-    quality = quality.with_panel(quality_text())
+    quality = quality.with_panel(checklist_missing_table())
+    subjects = list(settings.reviews.themes)
+    for index, subject in enumerate(subjects):
+        # Half width, two a line; an odd last one takes the whole line so the next panels start
+        # on a line of their own (the builder places panels left to right without wrapping).
+        last_alone = index == len(subjects) - 1 and len(subjects) % 2 == 1
+        quality = quality.with_panel(review_score_avg_table(subject, 24 if last_alone else 12))
+    quality = (
+        quality.with_panel(mystery_points_table(reward_share))
+        .with_panel(team_reward_table())
+        .with_panel(self_reported_actions_table())
+        .with_panel(self_report_submitted_table())
+        .with_panel(quality_text(reward_share))
+    )
     return (
         builder.with_row(dashboard.Row("Targets"))
         .with_panel(action_target_table())

@@ -17,6 +17,7 @@ from grafana_foundation_sdk.models.playlist import Playlist
 from dashboards.build import build_all, panel_queries, write_provisioning
 from exporters.metrics import ALL_METRICS
 from models.config import Settings, parse_settings
+from tests.unit.exporters.test_alert_rules import promtool
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 KNOWN_METRICS = {spec.sample_name for spec in ALL_METRICS} | {"up"}
@@ -102,6 +103,22 @@ def test_queries_use_only_exported_metric_names(name: str) -> None:
         names = metric_names(expr)
         assert names, f"{title}: no metric in {expr}"
         assert names <= KNOWN_METRICS, f"{title}: unknown {names - KNOWN_METRICS} in {expr}"
+
+
+def test_every_query_is_promql_that_prometheus_parses(tmp_path: Path) -> None:
+    # Each query as a recording rule, the dashboard variables filled in as Grafana would.
+    filled = {"$team": "amsterdam", "$rep": "anna", "$__rate_interval": "30s"}
+    exprs = sorted({expr for board in all_boards().values() for _, expr in panel_queries(board)})
+    rules = []
+    for number, expr in enumerate(exprs):
+        for variable, value in filled.items():
+            expr = expr.replace(variable, value)
+        assert "$" not in expr, expr
+        rules.append({"record": f"dashboard:query_{number}", "expr": expr})
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    result = promtool("check", "rules", "rules.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(exprs)} rules found" in result.stdout
 
 
 def test_panel_ids_are_unique_within_each_dashboard() -> None:

@@ -1,17 +1,31 @@
-"""The weekly review: one this-week-vs-last-week table per configured action."""
+"""The weekly review: one this-week-vs-last-week table per configured action, execution quality."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
 
 from dashboards.build import panel_queries
 from dashboards.common import dashboard_json
 from dashboards.weekly_review import weekly_review
 from models.config import DEFAULT_ACTIONS, parse_settings
 
+REP_NAMES = "* on (team, rep) group_left (name) salespulse_rep_info"
 
-def review(actions: tuple[str, ...]) -> dict[str, Any]:
-    return dashboard_json(weekly_review(parse_settings({"actions": list(actions)})))
+
+def review(actions: tuple[str, ...], **config: Any) -> dict[str, Any]:
+    return dashboard_json(weekly_review(parse_settings({"actions": list(actions), **config})))
+
+
+def quality(**config: Any) -> dict[str, dict[str, Any]]:
+    row = review(("call",), **config)["panels"][-1]
+    return {p["title"]: p for p in row["panels"]}
+
+
+def organize(panel: dict[str, Any]) -> dict[str, Any]:
+    options: dict[str, Any] = next(t for t in panel["transformations"] if t["id"] == "organize")["options"]
+    return options
 
 
 def action_tables(board: dict[str, Any]) -> list[str]:
@@ -50,17 +64,136 @@ def test_attainment_divides_the_week_by_the_target() -> None:
     assert "salespulse_action_target" in expr
 
 
-def test_execution_quality_row_holds_a_review_table_per_subject_and_names_what_is_missing() -> None:
+def test_execution_quality_row_holds_every_level_and_tells_what_it_shows() -> None:
     row = review(("call",))["panels"][-1]
     assert (row["type"], row["title"], row["collapsed"]) == ("row", "Execution quality", True)
-    completeness, *tables, note = row["panels"]
-    assert completeness["title"] == "Checklist completeness (30 days)"
     # The default review subjects are call and proposal.
-    assert [t["title"] for t in tables] == ["Review scores: call (30 days)", "Review scores: proposal (30 days)"]
+    assert [p["title"] for p in row["panels"]] == [
+        "Checklist completeness (30 days)",
+        "Missing checklist items (30 days)",
+        "Review scores: call (30 days)",
+        "Review scores: proposal (30 days)",
+        "Mystery checks per month",
+        "Team reward per month",
+        "Self-reported vs measured this week",
+        "Self-reports filed",
+        "Execution quality",
+    ]
+    tables = row["panels"][2:4]
     assert [t["targets"][0]["expr"] for t in tables] == [
-        f'(salespulse_review_score_avg{{team="$team", subject="{subject}"}}) '
-        "* on (team, rep) group_left (name) salespulse_rep_info"
+        f'(salespulse_review_score_avg{{team="$team", subject="{subject}"}}) {REP_NAMES}'
         for subject in ("call", "proposal")
     ]
+    note = row["panels"][-1]
     assert note["type"] == "text"
-    assert "not measured yet" in note["options"]["content"]
+    content = note["options"]["content"]
+    assert "not measured yet" not in content
+    for words in ("**Checklists**", "process", "**Reviews**", "**Mystery checks**", "80%", "**Self-reports**"):
+        assert words in content
+
+
+@pytest.mark.parametrize("subjects", [1, 2, 3])
+def test_execution_quality_panels_fit_the_width_without_overlap(subjects: int) -> None:
+    themes = {f"subject{n}": ["a", "b", "c"] for n in range(subjects)}
+    row = review(("call",), reviews={"themes": themes})["panels"][-1]
+    cells: set[tuple[int, int]] = set()
+    for panel in row["panels"]:
+        pos = panel["gridPos"]
+        assert pos["x"] + pos["w"] <= 24, panel["title"]
+        area = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
+        assert not cells & area, f"{panel['title']} overlaps another panel"
+        cells |= area
+    layout = {p["title"]: (p["gridPos"]["x"], p["gridPos"]["w"]) for p in row["panels"]}
+    assert layout["Mystery checks per month"] == (0, 16) and layout["Team reward per month"] == (16, 8)
+    assert layout["Self-reported vs measured this week"] == (0, 16) and layout["Self-reports filed"] == (16, 8)
+    assert layout["Execution quality"] == (0, 24)
+
+
+def test_completeness_counts_content_and_process_checklists_per_stage() -> None:
+    table = quality()["Checklist completeness (30 days)"]
+    assert [t["expr"] for t in table["targets"]] == [
+        '(sum by (team, rep, stage) (salespulse_stage_changes{team="$team", completeness="complete"}) '
+        f'/ sum by (team, rep, stage) (salespulse_stage_changes{{team="$team"}})) {REP_NAMES}'
+    ]
+    assert "content and process checklists" in table["description"]
+
+
+def test_missing_items_are_counted_per_rep_kind_and_item_over_all_stages() -> None:
+    table = quality()["Missing checklist items (30 days)"]
+    assert [t["expr"] for t in table["targets"]] == [
+        f'sum by (team, rep, name, kind, item) ((salespulse_checklist_missing{{team="$team"}}) {REP_NAMES})'
+    ]
+    assert organize(table)["renameByName"] == {"name": "Rep", "kind": "Kind", "item": "Item", "Value": "Stage changes"}
+    assert table["options"]["sortBy"] == [{"displayName": "Stage changes", "desc": True}]
+    assert table["gridPos"]["w"] == 24
+
+
+def test_mystery_table_has_a_row_per_rep_and_month_share_coloured_at_the_reward_share() -> None:
+    table = quality(mystery={"reward_share": 0.7})["Mystery checks per month"]
+    assert [t["expr"] for t in table["targets"]] == [
+        f'(salespulse_mystery_points{{team="$team"}}) {REP_NAMES}',
+        f'(salespulse_mystery_points_max{{team="$team"}}) {REP_NAMES}',
+        f'(salespulse_mystery_share{{team="$team"}}) {REP_NAMES}',
+    ]
+    assert organize(table)["renameByName"] == {
+        "name": "Rep",
+        "month": "Month",
+        "Value #A": "Points",
+        "Value #B": "Most points",
+        "Value #C": "Share",
+    }
+    (override,) = table["fieldConfig"]["overrides"]
+    assert override["matcher"] == {"id": "byName", "options": "Share"}
+    properties = {p["id"]: p["value"] for p in override["properties"]}
+    assert properties["unit"] == "percentunit"
+    assert [(s["value"], s["color"]) for s in properties["thresholds"]["steps"]] == [(None, "red"), (0.7, "green")]
+    assert table["options"]["sortBy"] == [{"displayName": "Month", "desc": True}]
+
+
+def test_team_reward_is_one_row_per_month_in_words() -> None:
+    table = quality()["Team reward per month"]
+    assert [t["expr"] for t in table["targets"]] == ['salespulse_team_reward_earned{team="$team"}']
+    assert organize(table)["renameByName"] == {"month": "Month", "Value": "Reward"}
+    (mapping,) = table["fieldConfig"]["defaults"]["mappings"]
+    assert {value: m["text"] for value, m in mapping["options"].items()} == {"0": "Not yet", "1": "Earned"}
+    assert table["options"]["sortBy"] == [{"displayName": "Month", "desc": True}]
+
+
+def test_self_reported_vs_measured_compares_this_week_of_reps_who_filed() -> None:
+    table = quality()["Self-reported vs measured this week"]
+    reported, measured, difference = (t["expr"] for t in table["targets"])
+    assert reported == (
+        f'sum by (team, rep, name, action) ((salespulse_self_reported_actions{{team="$team", window="week"}}) {REP_NAMES})'
+    )
+    assert measured == (
+        'sum by (team, rep, name, action) ((salespulse_actions{team="$team", window="week"} '
+        f'and on (team, rep) (salespulse_self_report_submitted{{team="$team", window="week"}} == 1)) {REP_NAMES})'
+    )
+    assert difference == f"{reported} - {measured}"
+    assert organize(table)["renameByName"] == {
+        "name": "Rep",
+        "action": "Action",
+        "Value #A": "Self-reported",
+        "Value #B": "Measured",
+        "Value #C": "Difference",
+    }
+    (override,) = table["fieldConfig"]["overrides"]
+    assert override["matcher"] == {"id": "byName", "options": "Difference"}
+    steps = next(p for p in override["properties"] if p["id"] == "thresholds")["value"]["steps"]
+    assert [(s["value"], s["color"]) for s in steps] == [(None, "#EAB839"), (0.0, "green"), (1.0, "#EAB839")]
+
+
+def test_self_reports_filed_lists_every_rep_missing_ones_first() -> None:
+    table = quality()["Self-reports filed"]
+    assert [t["expr"] for t in table["targets"]] == [
+        f'sum by (team, rep, name) ((salespulse_self_report_submitted{{team="$team", window="{window}"}}) {REP_NAMES})'
+        for window in ("week", "last_week")
+    ]
+    assert organize(table)["renameByName"] == {"name": "Rep", "Value #A": "This week", "Value #B": "Last week"}
+    (mapping,) = table["fieldConfig"]["defaults"]["mappings"]
+    assert {value: (m["text"], m["color"]) for value, m in mapping["options"].items()} == {
+        "0": ("missing", "red"),
+        "1": ("filed", "green"),
+    }
+    # Ascending: 0 (missing) before 1 (filed).
+    assert table["options"]["sortBy"] == [{"displayName": "This week", "desc": False}]
