@@ -221,7 +221,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from salespulse.kafka_launcher import LocalKafka
 
     config = args.config or os.environ.get("SALESPULSE_CONFIG") or str(DEMO_CONFIG)
-    load_settings(config)
+    team = next(iter(load_settings(config).teams), "<team>")
     with LocalKafka() as broker:
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "SALESPULSE_CONFIG": config}
         base = [sys.executable, "-m", "salespulse.cli"]
@@ -234,9 +234,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         simulator = subprocess.Popen(
             base + ["simulate", "--rate", str(args.rate), "--always-open"], env=env
         )
+        week = _now().strftime("%G-W%V")
         print(
             f"\nSalespulse demo\n  Kafka:    {broker.bootstrap}\n"
             f"  metrics:  http://127.0.0.1:{args.port}/metrics\n  config:   {config}\n"
+            "The weekly review of a team, in another shell once the floor is back-filled:\n"
+            f"  KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap} SALESPULSE_CONFIG={config} \\\n"
+            f"    {sys.argv[0]} report weekly --team {team} --week {week} "
+            f"--metrics-url http://127.0.0.1:{args.port}/metrics\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from tests.integration.conftest import scrape, wait_for
 from tests.integration.test_pipeline import samples
 
 pytestmark = pytest.mark.integration
+
+SIM_ACTIONS = ("call", "cold_call", "outbound_email", "summary_email", "meeting", "demo", "proposal_sent", "follow_up")
 
 
 def event(kind: str, event_id: str, at: datetime, rep: str, team: str = "floor", **fields: Any) -> str:
@@ -232,3 +237,64 @@ def test_self_reports_and_the_weekly_review_match_metrics(make_pipeline, tmp_pat
 
     stale = pipeline.cli("report", "weekly", "--team", "floor", "--week", "2020-W01", "--metrics-url", url)
     assert stale.returncode == 2 and "neither team floor's current week" in stale.stderr
+
+
+def test_weekly_review_of_the_simulated_floor_equals_metrics(make_pipeline, tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    pipeline = make_pipeline(yaml.safe_load((repo / "examples" / "demo.yaml").read_text()))
+    assert pipeline.cli("targets", "apply", str(repo / "examples" / "targets.yaml")).returncode == 0
+    simulated = pipeline.cli("simulate", "--backfill-days", "9", "--duration", "1", "--rate", "5")
+    assert simulated.returncode == 0, simulated.stderr
+    url = pipeline.start_worker()
+    team, tz = "amsterdam", ZoneInfo("Europe/Amsterdam")
+
+    def team_samples() -> dict:
+        return {key: value for key, value in samples(scrape(url) or "").items()
+                if dict(key[1]).get("team") == team and key[0] != "salespulse_in_working_time"}
+
+    # Caught up: activities counted, and two scrapes 5 s apart agree.
+    seen: list[dict] = [{}]
+
+    def settled() -> bool:
+        time.sleep(4)
+        current = team_samples()
+        done = current == seen[0] and any(k[0] == "salespulse_actions_total" and v > 0 for k, v in current.items())
+        seen[0] = current
+        return done
+
+    wait_for(settled, 150, "the worker to settle on the simulated floor")
+    now = datetime.now(UTC).astimezone(tz)
+    week = now.strftime("%G-W%V")
+    out = tmp_path / "review"
+    result = pipeline.cli("report", "weekly", "--team", team, "--week", week, "--metrics-url", url, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert team_samples() == seen[0], "the figures moved while the review was written"
+    assert (out / f"weekly-review-{team}-{week}.html").read_text().startswith("<!doctype html>")
+    markdown = (out / f"weekly-review-{team}-{week}.md").read_text()
+    scraped = seen[0]
+
+    def metric(name: str, **labels: str) -> str:
+        value = scraped.get((name, frozenset({"team": team, **labels}.items())))
+        return "–" if value is None else str(int(value))
+
+    rows = checked = 0
+    rep = None
+    for line in markdown.splitlines():
+        if match := re.match(r"^## .* \((\w+)\)$", line):
+            rep = match.group(1)
+        elif rep and (cells := [c.strip() for c in line.strip("|").split("|")])[0] in SIM_ACTIONS and len(cells) == 8:
+            action, this, last, _, target, _, reported, _ = cells
+            who = {"rep": rep, "action": action}
+            assert (this, last) == (metric("salespulse_actions", **who, window="week"),
+                                    metric("salespulse_actions", **who, window="last_week")), line
+            assert target == metric("salespulse_action_target", **who), line
+            assert reported == metric("salespulse_self_reported_actions", **who, window="week"), line
+            rows += 1
+            checked += this != "0"
+        elif rep and (match := re.match(r"^- Mystery check (\S+): (\d+) of (\d+) points", line)):
+            month, points, most = match.groups()
+            assert (points, most) == (metric("salespulse_mystery_points", rep=rep, month=month),
+                                      metric("salespulse_mystery_points_max", rep=rep, month=month)), line
+    # Three reps, every configured action, and a floor that did something this week or last.
+    assert rows == 3 * len(SIM_ACTIONS)
+    assert checked > 0 or now.weekday() == 0
