@@ -9,7 +9,7 @@ the weekly targets, deal velocity by outcome, and a collapsed execution-quality 
     [missing checklist items per rep, kind and item 24]
     [review scores, one table per subject 12 (the last 24 when their number is odd)]
     [mystery-check points and share per rep and month 16] [team reward per month 8]
-    [self-reported vs measured actions this week 16] [self-reports filed 8]
+    [self-reported vs measured actions, this week and last week 16] [self-reports filed 8]
     [what the row shows 24]
 """
 
@@ -18,7 +18,12 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import bargauge, common as common_builder, dashboard, table
 from grafana_foundation_sdk.builders import text
 from grafana_foundation_sdk.models import units
-from grafana_foundation_sdk.models.dashboard import DataTransformerConfig, DynamicConfigValue
+from grafana_foundation_sdk.models.dashboard import (
+    DataTransformerConfig,
+    DynamicConfigValue,
+    ValueMap,
+    ValueMappingResult,
+)
 
 from dashboards.common import (
     AMBER,
@@ -62,11 +67,15 @@ VELOCITY_WINDOWS = (("rolling_30d", "30 days"), ("rolling_90d", "90 days"))
 CHANGE_STEPS: tuple[tuple[float | None, str], ...] = ((None, RED), (0.0, "text"), (1.0, GREEN))
 # Self-reported minus measured, whole numbers: any gap either way is a question for the meeting.
 GAP_STEPS: tuple[tuple[float | None, str], ...] = ((None, AMBER), (0.0, GREEN), (1.0, AMBER))
+# The self-report windows the review compares, with their names in the table. Both, so the
+# table has rows from Monday 00:00 on, before anyone has filed on the new week.
+REPORT_WINDOWS: tuple[tuple[str, str], ...] = (("week", "this week"), ("last_week", "last week"))
 
 
 def _by_rep(series: str, *labels: str) -> str:
-    # Summing by name as well keeps the display name through the sum, and drops `window`, so
-    # the queries of a table share their label columns and merge into one row per rep.
+    # Summing by name as well keeps the display name through the sum, and drops `window` unless
+    # `labels` names it, so the queries of a table share their label columns and merge into one
+    # row per rep (and per value of `labels`).
     return f"sum by ({', '.join(('team', 'rep', 'name', *labels))}) ({with_rep_names(series)})"
 
 
@@ -299,21 +308,40 @@ def team_reward_table() -> table.Panel:
     )
 
 
+def _report_windows() -> str:
+    # A label matcher selecting every window in REPORT_WINDOWS.
+    return f'window=~"{"|".join(window for window, _ in REPORT_WINDOWS)}"'
+
+
+def _report_window_names() -> list[DynamicConfigValue]:
+    # Override properties showing the `window` label values as the week's name.
+    names = {
+        window: ValueMappingResult(text=name, index=index) for index, (window, name) in enumerate(REPORT_WINDOWS)
+    }
+    return [DynamicConfigValue(id_val="mappings", value=[ValueMap(names)])]
+
+
 def self_reported_actions_table() -> table.Panel:
-    """This week, per rep and action: the rep's own count, the measured count and the gap."""
-    reported = _by_rep(f'{SELF_REPORTED_ACTIONS.sample_name}{{{TEAM}, window="week"}}', "action")
-    # Measured counts only of reps who filed: this table compares, "Self-reports filed" beside it
-    # names who has not filed.
-    filed = f'{SELF_REPORT_SUBMITTED.sample_name}{{{TEAM}, window="week"}} == 1'
+    """This week and last week, per rep and action: the rep's own count, the measured one, the gap."""
+    windows = _report_windows()
+    reported = _by_rep(f"{SELF_REPORTED_ACTIONS.sample_name}{{{TEAM}, {windows}}}", "action", "window")
+    # Measured counts only of the weeks a rep filed on: this table compares, "Self-reports filed"
+    # beside it names who has not filed.
+    filed = f"{SELF_REPORT_SUBMITTED.sample_name}{{{TEAM}, {windows}}} == 1"
     measured = _by_rep(
-        f'{ACTIONS.sample_name}{{{TEAM}, window="week"}} and on (team, rep) ({filed})', "action"
+        f"{ACTIONS.sample_name}{{{TEAM}, {windows}}} and on (team, rep, window) ({filed})",
+        "action",
+        "window",
     )
+    # Both sides carry exactly (team, rep, name, action, window): the plain `-` matches one rep's
+    # action in one week with itself and keeps `name`, which an `on (...)` without it would drop.
     return (
         default_table()
-        .title("Self-reported vs measured this week")
+        .title("Self-reported vs measured")
         .description(
-            "The rep's own count in their self-report on this week, the count of logged activities, "
-            "and self-reported - measured. An empty self-reported cell: the action is not in the report."
+            "Per week the rep filed a self-report on, this week and last week: the rep's own count, "
+            "the count of logged activities, and self-reported - measured. An empty self-reported "
+            "cell: the action is not in the report."
         )
         .with_target(prometheus_query(reported, "", instant=True, table_format=True))
         .with_target(prometheus_query(measured, "", instant=True, table_format=True))
@@ -322,6 +350,7 @@ def self_reported_actions_table() -> table.Panel:
             _merge_columns(
                 {
                     "name": "Rep",
+                    "window": "Week",
                     "action": "Action",
                     "Value #A": "Self-reported",
                     "Value #B": "Measured",
@@ -331,6 +360,7 @@ def self_reported_actions_table() -> table.Panel:
         )
         .unit(units.Short)
         .decimals(0)
+        .override_by_name("Week", _report_window_names())
         .override_by_name("Difference", threshold_cells(GAP_STEPS))
         .sort_by([common_builder.TableSortByFieldState().display_name("Rep").desc(False)])
         .span(16)
@@ -369,8 +399,8 @@ def quality_text(reward_share: float) -> text.Panel:
         "rolling 30 days. **Reviews** (level 2): teammates' scores per theme, rolling 30 days. "
         "**Mystery checks**: the month's checker scores drawn deals on the rubric; the team earns "
         f"its reward when every rep due a check reaches {reward_share:.0%} of their most points. "
-        "**Self-reports**: each rep's own count of this week's actions beside the measured one; "
-        "a gap is a question for the meeting, not a verdict."
+        "**Self-reports**: each rep's own count of the week's actions beside the measured one, "
+        "this week and last week; a gap is a question for the meeting, not a verdict."
     )
     return text_panel("Execution quality", note).span(24).height(4)
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from dashboards.build import panel_queries
 from dashboards.common import dashboard_json
 from dashboards.weekly_review import weekly_review
 from models.config import DEFAULT_ACTIONS, parse_settings
+from tests.unit.exporters.test_alert_rules import promtool
 
 REP_NAMES = "* on (team, rep) group_left (name) salespulse_rep_info"
 
@@ -75,7 +78,7 @@ def test_execution_quality_row_holds_every_level_and_tells_what_it_shows() -> No
         "Review scores: proposal (30 days)",
         "Mystery checks per month",
         "Team reward per month",
-        "Self-reported vs measured this week",
+        "Self-reported vs measured",
         "Self-reports filed",
         "Execution quality",
     ]
@@ -105,7 +108,7 @@ def test_execution_quality_panels_fit_the_width_without_overlap(subjects: int) -
         cells |= area
     layout = {p["title"]: (p["gridPos"]["x"], p["gridPos"]["w"]) for p in row["panels"]}
     assert layout["Mystery checks per month"] == (0, 16) and layout["Team reward per month"] == (16, 8)
-    assert layout["Self-reported vs measured this week"] == (0, 16) and layout["Self-reports filed"] == (16, 8)
+    assert layout["Self-reported vs measured"] == (0, 16) and layout["Self-reports filed"] == (16, 8)
     assert layout["Execution quality"] == (0, 24)
 
 
@@ -159,28 +162,115 @@ def test_team_reward_is_one_row_per_month_in_words() -> None:
     assert table["options"]["sortBy"] == [{"displayName": "Month", "desc": True}]
 
 
-def test_self_reported_vs_measured_compares_this_week_of_reps_who_filed() -> None:
-    table = quality()["Self-reported vs measured this week"]
+def test_self_reported_vs_measured_compares_this_week_and_last_week_of_reps_who_filed() -> None:
+    table = quality()["Self-reported vs measured"]
     reported, measured, difference = (t["expr"] for t in table["targets"])
     assert reported == (
-        f'sum by (team, rep, name, action) ((salespulse_self_reported_actions{{team="$team", window="week"}}) {REP_NAMES})'
+        "sum by (team, rep, name, action, window) "
+        f'((salespulse_self_reported_actions{{team="$team", window=~"week|last_week"}}) {REP_NAMES})'
     )
     assert measured == (
-        'sum by (team, rep, name, action) ((salespulse_actions{team="$team", window="week"} '
-        f'and on (team, rep) (salespulse_self_report_submitted{{team="$team", window="week"}} == 1)) {REP_NAMES})'
+        "sum by (team, rep, name, action, window) "
+        '((salespulse_actions{team="$team", window=~"week|last_week"} and on (team, rep, window) '
+        f'(salespulse_self_report_submitted{{team="$team", window=~"week|last_week"}} == 1)) {REP_NAMES})'
     )
     assert difference == f"{reported} - {measured}"
     assert organize(table)["renameByName"] == {
         "name": "Rep",
+        "window": "Week",
         "action": "Action",
         "Value #A": "Self-reported",
         "Value #B": "Measured",
         "Value #C": "Difference",
     }
-    (override,) = table["fieldConfig"]["overrides"]
-    assert override["matcher"] == {"id": "byName", "options": "Difference"}
-    steps = next(p for p in override["properties"] if p["id"] == "thresholds")["value"]["steps"]
+    assert organize(table)["indexByName"] == {
+        "name": 0,
+        "window": 1,
+        "action": 2,
+        "Value #A": 3,
+        "Value #B": 4,
+        "Value #C": 5,
+    }
+    week, gap = table["fieldConfig"]["overrides"]
+    assert week["matcher"] == {"id": "byName", "options": "Week"}
+    assert week["properties"] == [
+        {
+            "id": "mappings",
+            "value": [
+                {
+                    "type": "value",
+                    "options": {
+                        "week": {"text": "this week", "index": 0},
+                        "last_week": {"text": "last week", "index": 1},
+                    },
+                }
+            ],
+        }
+    ]
+    assert gap["matcher"] == {"id": "byName", "options": "Difference"}
+    steps = next(p for p in gap["properties"] if p["id"] == "thresholds")["value"]["steps"]
     assert [(s["value"], s["color"]) for s in steps] == [(None, "#EAB839"), (0.0, "green"), (1.0, "#EAB839")]
+
+
+def test_self_reported_vs_measured_has_rows_on_monday_morning_in_a_real_promql_engine(tmp_path: Path) -> None:
+    # Monday morning: nobody has filed on the new week yet. Anna filed last week (her emails are
+    # not in the report), Bob filed neither week, Carl filed both.
+    def series(metric: str, rep: str, window: str, value: int, action: str | None = None) -> dict[str, str]:
+        action_label = "" if action is None else f'action="{action}",'
+        return {"series": f'{metric}{{team="nl",rep="{rep}",{action_label}window="{window}"}}', "values": f"{value}x10"}
+
+    submitted, reported, actions = (
+        "salespulse_self_report_submitted",
+        "salespulse_self_reported_actions",
+        "salespulse_actions",
+    )
+    names = [
+        {"series": f'salespulse_rep_info{{team="nl",rep="{rep}",name="{rep.title()}"}}', "values": "1x10"}
+        for rep in ("anna", "bob", "carl")
+    ]
+    inputs = [
+        *names,
+        series(submitted, "anna", "week", 0),
+        series(submitted, "anna", "last_week", 1),
+        series(reported, "anna", "last_week", 20, "call"),
+        series(actions, "anna", "week", 3, "call"),
+        series(actions, "anna", "last_week", 18, "call"),
+        series(actions, "anna", "last_week", 5, "email"),
+        series(actions, "anna", "today", 3, "call"),
+        series(submitted, "bob", "week", 0),
+        series(submitted, "bob", "last_week", 0),
+        series(actions, "bob", "last_week", 10, "call"),
+        series(submitted, "carl", "week", 1),
+        series(submitted, "carl", "last_week", 1),
+        series(reported, "carl", "week", 4, "call"),
+        series(reported, "carl", "last_week", 12, "call"),
+        series(actions, "carl", "week", 4, "call"),
+        series(actions, "carl", "last_week", 15, "call"),
+    ]
+
+    def row(rep: str, action: str, window: str, value: int) -> dict[str, Any]:
+        labels = f'{{team="nl",rep="{rep}",name="{rep.title()}",action="{action}",window="{window}"}}'
+        return {"labels": labels, "value": value}
+
+    expected = [
+        [row("anna", "call", "last_week", 20), row("carl", "call", "week", 4), row("carl", "call", "last_week", 12)],
+        [
+            row("anna", "call", "last_week", 18),
+            row("anna", "email", "last_week", 5),
+            row("carl", "call", "week", 4),
+            row("carl", "call", "last_week", 15),
+        ],
+        [row("anna", "call", "last_week", 2), row("carl", "call", "week", 0), row("carl", "call", "last_week", -3)],
+    ]
+    table = quality()["Self-reported vs measured"]
+    cases = [
+        {"expr": target["expr"].replace("$team", "nl"), "eval_time": "5m", "exp_samples": samples}
+        for target, samples in zip(table["targets"], expected, strict=True)
+    ]
+    tests = {"tests": [{"interval": "1m", "input_series": inputs, "promql_expr_test": cases}]}
+    (tmp_path / "tests.yml").write_text(yaml.safe_dump(tests, sort_keys=False))
+    result = promtool("test", "rules", "tests.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_self_reports_filed_lists_every_rep_missing_ones_first() -> None:
