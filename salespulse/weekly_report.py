@@ -26,6 +26,8 @@ from exporters.metrics import (
     ACTION_TARGET,
     ACTIONS,
     CHECKLIST_MISSING,
+    DEALS_DECIDED,
+    DECISION_SECONDS_COMBINED,
     MYSTERY_POINTS,
     MYSTERY_POINTS_MAX,
     MYSTERY_SHARE,
@@ -114,6 +116,8 @@ class RepReview:
     rep: str
     name: str
     actions: list[ActionRow]
+    # outcome -> (deals decided in the rolling 30 days, their summed seconds to decision)
+    decided: dict[str, tuple[int, float]] = field(default_factory=dict)
     stage_changes: int = 0
     complete: int = 0
     missing: list[tuple[str, str, int]] = field(default_factory=list)
@@ -176,6 +180,10 @@ def build_review(
             for action in settings.actions
         ]
         review = RepReview(rep, settings.rep_name(team, rep), rows)
+        for outcome in ("won", "lost"):
+            window = {"outcome": outcome, "window": "rolling_30d"}
+            count = _int(samples.one(DEALS_DECIDED.name, **who, **window)) or 0
+            review.decided[outcome] = (count, samples.one(DECISION_SECONDS_COMBINED.name, **who, **window) or 0.0)
         review.stage_changes = _int(samples.one(STAGE_CHANGES.name, **who)) or 0
         review.complete = _int(samples.one(STAGE_CHANGES.name, **who, completeness="complete")) or 0
         missing: dict[tuple[str, str], int] = defaultdict(int)
@@ -224,8 +232,17 @@ def _action_table(review: WeeklyReview, rep: RepReview) -> tuple[list[str], list
     return head, body
 
 
+def _velocity_line(rep: RepReview) -> str:
+    parts = []
+    for outcome, (count, seconds) in rep.decided.items():
+        average = f", {seconds / count / 86400:.1f} days to decision on average" if count else ""
+        parts.append(f"{count} {outcome}{average}")
+    return "Deals decided (30 days): " + "; ".join(parts)
+
+
 def _quality_lines(review: WeeklyReview, rep: RepReview) -> list[str]:
     lines = [
+        _velocity_line(rep),
         f"Checklist completeness (30 days): {_pct(rep.completeness)} of {rep.stage_changes} stage changes"
         + (f"; missing: {', '.join(f'{item} ({kind}) ×{n}' for kind, item, n in rep.missing)}" if rep.missing else "")
     ]

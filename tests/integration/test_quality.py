@@ -277,7 +277,7 @@ def test_weekly_review_of_the_simulated_floor_equals_metrics(make_pipeline, tmp_
         value = scraped.get((name, frozenset({"team": team, **labels}.items())))
         return "–" if value is None else str(int(value))
 
-    rows = checked = 0
+    rows = checked = deal_lines = 0
     rep = None
     for line in markdown.splitlines():
         if match := re.match(r"^## .* \((\w+)\)$", line):
@@ -291,10 +291,17 @@ def test_weekly_review_of_the_simulated_floor_equals_metrics(make_pipeline, tmp_
             assert reported == metric("salespulse_self_reported_actions", **who, window="week"), line
             rows += 1
             checked += this != "0"
+        elif rep and (match := re.match(r"^- Deals decided \(30 days\): (\d+) won.*; (\d+) lost", line)):
+            window = {"rep": rep, "window": "rolling_30d"}
+            # A rep with no decided deal in 90 days has no velocity series: none decided.
+            assert match.groups() == tuple(
+                metric("salespulse_deals_decided", **window, outcome=outcome).replace("–", "0") for outcome in ("won", "lost")
+            ), line
+            deal_lines += 1
         elif rep and (match := re.match(r"^- Mystery check (\S+): (\d+) of (\d+) points", line)):
             month, points, most = match.groups()
             assert (points, most) == (metric("salespulse_mystery_points", rep=rep, month=month),
                                       metric("salespulse_mystery_points_max", rep=rep, month=month)), line
     # Three reps, every configured action, and a floor that did something this week or last.
-    assert rows == 3 * len(SIM_ACTIONS)
+    assert rows == 3 * len(SIM_ACTIONS) and deal_lines == 3
     assert checked > 0 or now.weekday() == 0
