@@ -277,7 +277,14 @@ def cmd_report_weekly(args: argparse.Namespace) -> int:
     """Write a team's weekly review as Markdown and HTML."""
     from streams.changelogs import changelog_topic, read_table
     from streams.self_reports import REPORTS_TABLE
-    from salespulse.weekly_report import Samples, build_review, fetch_pages, render_html, render_markdown
+    from salespulse.weekly_report import (
+        Samples,
+        build_review,
+        fetch_pages,
+        output_paths,
+        render_html,
+        render_markdown,
+    )
 
     settings = _settings(args)
     if settings.teams and args.team not in settings.teams:
@@ -290,10 +297,10 @@ def cmd_report_weekly(args: argparse.Namespace) -> int:
     review = build_review(settings, args.team, args.week, _now(), samples, {str(k): v for k, v in reports.items()})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"weekly-review-{args.team}-{args.week}"
-    stem.with_suffix(".md").write_text(render_markdown(review), encoding="utf-8")
-    stem.with_suffix(".html").write_text(render_html(review), encoding="utf-8")
-    print(f"wrote {stem}.md and {stem}.html ({len(review.reps)} reps)")
+    markdown, page = output_paths(out, args.team, args.week)
+    markdown.write_text(render_markdown(review), encoding="utf-8")
+    page.write_text(render_html(review), encoding="utf-8")
+    print(f"wrote {markdown} and {page} ({len(review.reps)} reps)")
     return 0
 
 

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -124,7 +125,7 @@ class RepReview:
     # subject -> (reviews, {theme: average})
     reviews: dict[str, tuple[int, dict[str, float]]] = field(default_factory=dict)
     mystery: tuple[int, int, float] | None = None
-    lessons: str | None = None
+    lessons: str | None = None  # None: no self-report on the week; "": one without lessons
 
     @property
     def completeness(self) -> float | None:
@@ -204,7 +205,7 @@ def build_review(
         if points is not None and maximum is not None and share is not None:
             review.mystery = (int(points), int(maximum), share)
         report = reports.get(report_key(team, rep, week))
-        review.lessons = report.get("lessons") if isinstance(report, dict) else None
+        review.lessons = str(report.get("lessons", "")) if isinstance(report, dict) else None
         reviews.append(review)
     reward = samples.one(TEAM_REWARD_EARNED.name, team=team, month=month)
     return WeeklyReview(team, week, previous_week, month, None if reward is None else reward >= 1, reviews)
@@ -263,6 +264,22 @@ def _reward_line(review: WeeklyReview) -> str:
     return f"Team reward {review.month}: {'earned' if review.reward else 'not earned (yet)'}"
 
 
+def output_paths(folder: Path, team: str, week: str) -> tuple[Path, Path]:
+    """Return the Markdown and HTML paths of a team's review (not with_suffix: ids may hold dots)."""
+    return tuple(folder / f"weekly-review-{team}-{week}.{ext}" for ext in ("md", "html"))  # type: ignore[return-value]
+
+
+def _lessons(rep: RepReview) -> str:
+    if rep.lessons is None:
+        return "(no self-report for the week)"
+    return rep.lessons.strip() or "(a self-report without lessons learned)"
+
+
+def _markdown_quote(text: str) -> str:
+    # Every line stays inside the quote, and a rep's "<word>" is shown, not taken for an HTML tag.
+    return "\n".join(f"> {line}".rstrip().replace("<", "\\<") for line in text.splitlines())
+
+
 def render_markdown(review: WeeklyReview) -> str:
     """Return the review as Markdown."""
     out = [f"# Weekly review: {review.team}, {review.week}", "", _reward_line(review), ""]
@@ -274,7 +291,7 @@ def render_markdown(review: WeeklyReview) -> str:
         out += ["| " + " | ".join(row) + " |" for row in body]
         out.append("")
         out += [f"- {line}" for line in _quality_lines(review, rep)]
-        out += ["", "Lessons learned:", "", f"> {rep.lessons}" if rep.lessons else "> (no self-report for the week)", ""]
+        out += ["", "Lessons learned:", "", _markdown_quote(_lessons(rep)), ""]
     return "\n".join(out)
 
 
@@ -299,7 +316,7 @@ def render_html(review: WeeklyReview) -> str:
         out += ["<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in body]
         out.append("</table>")
         out.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in _quality_lines(review, rep)) + "</ul>")
-        lessons = e(rep.lessons) if rep.lessons else "(no self-report for the week)"
+        lessons = e(_lessons(rep)).replace("\n", "<br>")
         out.append(f"<p>Lessons learned:</p><blockquote>{lessons}</blockquote>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

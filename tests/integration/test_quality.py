@@ -229,7 +229,7 @@ def test_self_reports_and_the_weekly_review_match_metrics(make_pipeline, tmp_pat
     assert (calls, target) == ([3, 1], 10)
     assert "| call | 3 | 1 | ▲ | 10 | 30% | 5 | +2 |" in markdown
     assert "| outbound_email | 4 | 0 | ▲ | 4 | 100% | 4 | +0 |" in markdown
-    assert "> Budget <first> & then the demo." in markdown
+    assert "> Budget \\<first> & then the demo." in markdown
     assert "## Bram (bram)" in markdown and "> (no self-report for the week)" in markdown
     assert "<blockquote>Budget &lt;first&gt; &amp; then the demo.</blockquote>" in page
     assert "<h2>Anna &lt;A&amp;B&gt; (anna)</h2>" in page
