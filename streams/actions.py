@@ -12,7 +12,7 @@ from models.config import Settings
 from models.events import ActivityEvent
 from streams.kpi.actions import SlotKey, expired_slot_limit, rep_action_key, slot_of
 from streams.retention import SeenIds, expiring_changelog
-from streams.topics import TopicNames
+from streams.topics import TopicNames, internal_topic
 
 
 class ActionCounts:
@@ -29,7 +29,7 @@ class ActionCounts:
         self.settings = settings
         self.duplicates = duplicates
         self.clock = clock
-        self.topic = app.topic(topics.activities_by_rep, key_type=str, value_type=bytes, value_serializer="raw")
+        self.topic = internal_topic(app, topics.activities_by_rep)
         retention = settings.retention
         self.slots_to_count = app.Table(
             "slots_to_count",

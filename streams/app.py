@@ -27,7 +27,7 @@ from streams.mystery import MysteryChecks
 from streams.pacing import Pacing
 from streams.reviews import ReviewScores
 from streams.self_reports import SelfReports
-from streams.topics import TopicNames, rep_key
+from streams.topics import TopicNames, internal_topic, rep_key
 from streams.velocity import DealVelocity
 from streams.weeks import WeekClosing
 
@@ -120,11 +120,9 @@ def build_pipeline(
     actions = ActionCounts(app, settings, topics, duplicates, clock)
     velocity = DealVelocity(app, settings, topics, duplicates, clock)
     reviews = ReviewScores(app, settings, topics, duplicates, clock)
-    deal_activities = app.topic(topics.deal_activities_by_deal, key_type=str, value_type=bytes, value_serializer="raw")
+    deal_activities = internal_topic(app, topics.deal_activities_by_deal)
     # A deal's stage changes and activities, read together by the families that judge deals.
-    deal_events = app.topic(
-        topics.deal_stages_by_deal, topics.deal_activities_by_deal, key_type=str, value_type=bytes, value_serializer="raw"
-    )
+    deal_events = internal_topic(app, topics.deal_stages_by_deal, topics.deal_activities_by_deal)
     checklists = StageChecklists(app, settings, deal_events, clock)
     mystery = MysteryChecks(app, settings, topics, deal_events, duplicates, clock)
     self_reports = SelfReports(app, settings, topics, duplicates, clock)

@@ -13,7 +13,7 @@ import faust
 from faust.types import EventT
 
 from models.errors import RejectedEvent
-from streams.topics import TopicNames
+from streams.topics import TopicNames, internal_topic
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class DeadLetter:
     """Routes rejected events and counts rejections by reason in a changelog-backed table."""
 
     def __init__(self, app: faust.App, topics: TopicNames) -> None:
-        self.topic = app.topic(topics.dead_letter, key_type=str, value_type=bytes, value_serializer="raw")
+        self.topic = internal_topic(app, topics.dead_letter)
         self.reasons_to_rejected = app.Table(
             "reasons_to_rejected", default=int
         )

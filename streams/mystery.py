@@ -12,7 +12,7 @@ from models.config import Settings
 from models.events import EVENT_ADAPTER, MysteryCheckEvent
 from streams.kpi.mystery import month_key, month_of, note_activity, record_check
 from streams.retention import SeenIds, expiring_changelog
-from streams.topics import TopicNames
+from streams.topics import TopicNames, internal_topic
 
 DEALS_TABLE = "deals_to_active_months"
 
@@ -32,7 +32,7 @@ class MysteryChecks:
         self.settings = settings
         self.duplicates = duplicates
         self.clock = clock
-        self.topic = app.topic(topics.mystery_checks_by_team, key_type=str, value_type=bytes, value_serializer="raw")
+        self.topic = internal_topic(app, topics.mystery_checks_by_team)
         days = settings.retention.mystery_days
         # Read by `salespulse mystery sample` from its changelog, hence the module-level name.
         self.deals_to_active_months = app.Table(DEALS_TABLE, extra_topic_configs=expiring_changelog(days))

@@ -12,7 +12,7 @@ from models.config import Settings
 from models.events import ReviewEvent
 from streams.kpi.reviews import ReviewDayKey, add_score, day_of, review_day_expired, review_increments
 from streams.retention import SeenIds, expiring_changelog
-from streams.topics import TopicNames
+from streams.topics import TopicNames, internal_topic
 
 
 class ReviewScores:
@@ -29,7 +29,7 @@ class ReviewScores:
         self.settings = settings
         self.duplicates = duplicates
         self.clock = clock
-        self.topic = app.topic(topics.reviews_by_rep, key_type=str, value_type=bytes, value_serializer="raw")
+        self.topic = internal_topic(app, topics.reviews_by_rep)
         retention = settings.retention
         self.review_days_to_scores = app.Table(
             "review_days_to_scores",

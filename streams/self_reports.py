@@ -13,7 +13,7 @@ from models.events import SelfReportEvent
 from models.targets import week_start
 from streams.kpi.self_reports import report_key, split_report_key, supersedes
 from streams.retention import SeenIds, expiring_changelog
-from streams.topics import TopicNames
+from streams.topics import TopicNames, internal_topic
 
 REPORTS_TABLE = "rep_weeks_to_self_reports"
 
@@ -32,7 +32,7 @@ class SelfReports:
         self.settings = settings
         self.duplicates = duplicates
         self.clock = clock
-        self.topic = app.topic(topics.self_reports_by_rep, key_type=str, value_type=bytes, value_serializer="raw")
+        self.topic = internal_topic(app, topics.self_reports_by_rep)
         days = settings.retention.action_counts_days
         # Read by `salespulse report weekly` from its changelog, for the lessons learned.
         self.rep_weeks_to_reports = app.Table(REPORTS_TABLE, extra_topic_configs=expiring_changelog(days))

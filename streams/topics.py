@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.helpers import create_ssl_context
@@ -17,6 +17,9 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from models.config import KafkaSettings, KafkaTopology
 from models.events import ActivityEvent, AnyEvent, DealStageEvent, MysteryCheckEvent, ReviewEvent, SelfReportEvent
+
+if TYPE_CHECKING:  # the publisher and simulator use this module without loading the stream engine
+    import faust
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,11 @@ class TopicNames:
         if isinstance(event, SelfReportEvent):
             return self.self_reports
         assert_never(event)
+
+
+def internal_topic(app: faust.App, *names: str) -> faust.TopicT:
+    """Return the app's view of internal topics: text keys, values as raw bytes (JSON events)."""
+    return app.topic(*names, key_type=str, value_type=bytes, value_serializer="raw")
 
 
 def rep_key(team: str, rep: str) -> str:

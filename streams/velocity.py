@@ -12,7 +12,7 @@ from models.config import Settings
 from models.events import DealStageEvent
 from streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
 from streams.retention import SeenIds, expiring_changelog
-from streams.topics import TopicNames
+from streams.topics import TopicNames, internal_topic
 
 
 class DealVelocity:
@@ -29,7 +29,7 @@ class DealVelocity:
         self.settings = settings
         self.duplicates = duplicates
         self.clock = clock
-        self.topic = app.topic(topics.deal_stages_by_deal, key_type=str, value_type=bytes, value_serializer="raw")
+        self.topic = internal_topic(app, topics.deal_stages_by_deal)
         retention = settings.retention
         self.deals_to_history = app.Table(
             "deals_to_history",

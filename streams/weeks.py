@@ -20,7 +20,7 @@ from streams.actions import ActionCounts
 from streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
 from streams.kpi.weeks import last_closed_week, missed_actions
 from streams.pacing import Pacing
-from streams.topics import TopicNames, rep_key
+from streams.topics import TopicNames, internal_topic, rep_key
 
 
 class WeekClosing:
@@ -42,7 +42,7 @@ class WeekClosing:
         self.owns_rep = owns_rep
         self.clock = clock
         self.sent: set[tuple[str, str, date]] = set()
-        self.topic = app.topic(topics.week_closings, key_type=str, value_type=bytes, value_serializer="raw")
+        self.topic = internal_topic(app, topics.week_closings)
         self.reps_to_verdicts = app.Table("reps_to_verdicts", default=dict)
         app.agent(self.topic, name="judge_weeks")(self.judge_weeks)
         app.timer(15.0, name="close_weeks")(self.close_weeks)
