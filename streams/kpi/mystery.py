@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-# deal id -> {"team": str, "months": {"YYYY-MM": [epoch seconds, rep]}}, as stored in the table
+# deal id -> {"months": {"YYYY-MM": [epoch seconds, rep, team]}}, as stored in the table
 DealMonths = Mapping[str, Any]
 # rep -> {deal id: [epoch seconds, event id, points]}: one team's month of checks, as stored
 MonthChecks = Mapping[str, Mapping[str, list[Any]]]
@@ -33,23 +33,25 @@ def month_of(instant: datetime, tz: ZoneInfo) -> str:
 
 
 def note_activity(stored: DealMonths | None, team: str, month: str, at: float, rep: str) -> dict[str, object] | None:
-    """Return the deal's active months with one more event, or None when nothing changes."""
+    """Return the deal's active months with one more event, or None when nothing changes.
+
+    The team is kept per month, so a deal handed to another team stays in the first team's
+    earlier months.
+    """
     months: dict[str, list[Any]] = dict(stored["months"]) if stored else {}
     latest = months.get(month)
-    if latest is not None and (latest[0], latest[1]) >= (at, rep):
+    if latest is not None and (latest[0], latest[1], latest[2]) >= (at, rep, team):
         return None
-    months[month] = [at, rep]
-    return {"team": team, "months": months}
+    months[month] = [at, rep, team]
+    return {"months": months}
 
 
 def active_deals(deals: Iterable[tuple[str, DealMonths]], team: str, month: str) -> dict[str, list[str]]:
     """Return each rep's deals active in the team's month, sorted by deal id."""
     by_rep: dict[str, list[str]] = {}
     for deal_id, stored in deals:
-        if stored["team"] != team:
-            continue
         entry = stored["months"].get(month)
-        if entry is not None:
+        if entry is not None and entry[2] == team:
             by_rep.setdefault(entry[1], []).append(deal_id)
     return {rep: sorted(ids) for rep, ids in sorted(by_rep.items())}
 

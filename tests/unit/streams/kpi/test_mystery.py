@@ -57,12 +57,12 @@ def test_month_key() -> None:
 
 
 def test_first_event_of_a_deal() -> None:
-    assert note_activity(None, "nl", "2026-11", 100.0, "ann") == {"team": "nl", "months": {"2026-11": [100.0, "ann"]}}
+    assert note_activity(None, "nl", "2026-11", 100.0, "ann") == {"months": {"2026-11": [100.0, "ann", "nl"]}}
 
 
 def test_a_later_event_in_the_month_takes_the_deal_to_its_rep() -> None:
-    stored = {"team": "nl", "months": {"2026-11": [100.0, "bob"]}}
-    assert note_activity(stored, "nl", "2026-11", 200.0, "ann") == {"team": "nl", "months": {"2026-11": [200.0, "ann"]}}
+    stored = {"months": {"2026-11": [100.0, "bob", "nl"]}}
+    assert note_activity(stored, "nl", "2026-11", 200.0, "ann") == {"months": {"2026-11": [200.0, "ann", "nl"]}}
 
 
 @pytest.mark.parametrize(
@@ -74,21 +74,21 @@ def test_a_later_event_in_the_month_takes_the_deal_to_its_rep() -> None:
     ],
 )
 def test_nothing_changes_for_an_event_that_is_not_later(at: float, rep: str) -> None:
-    stored = {"team": "nl", "months": {"2026-11": [100.0, "bob"]}}
+    stored = {"months": {"2026-11": [100.0, "bob", "nl"]}}
     assert note_activity(stored, "nl", "2026-11", at, rep) is None
 
 
 def test_same_time_tie_goes_to_the_later_rep_name() -> None:
-    stored = {"team": "nl", "months": {"2026-11": [100.0, "bob"]}}
-    assert note_activity(stored, "nl", "2026-11", 100.0, "cas") == {"team": "nl", "months": {"2026-11": [100.0, "cas"]}}
+    stored = {"months": {"2026-11": [100.0, "bob", "nl"]}}
+    assert note_activity(stored, "nl", "2026-11", 100.0, "cas") == {"months": {"2026-11": [100.0, "cas", "nl"]}}
 
 
 def test_other_months_are_kept_and_the_stored_value_is_not_mutated() -> None:
-    stored: dict[str, Any] = {"team": "nl", "months": {"2026-10": [50.0, "bob"]}}
+    stored: dict[str, Any] = {"months": {"2026-10": [50.0, "bob", "nl"]}}
     changed = note_activity(stored, "nl", "2026-11", 100.0, "ann")
-    assert changed == {"team": "nl", "months": {"2026-10": [50.0, "bob"], "2026-11": [100.0, "ann"]}}
+    assert changed == {"months": {"2026-10": [50.0, "bob", "nl"], "2026-11": [100.0, "ann", "nl"]}}
     # The table's current value must stay as it was until the agent writes the new one.
-    assert stored == {"team": "nl", "months": {"2026-10": [50.0, "bob"]}}
+    assert stored == {"months": {"2026-10": [50.0, "bob", "nl"]}}
 
 
 def test_events_either_side_of_midnight_make_a_deal_active_in_two_months() -> None:
@@ -105,11 +105,11 @@ def test_events_either_side_of_midnight_make_a_deal_active_in_two_months() -> No
 # --- active_deals --------------------------------------------------------------------------
 
 DEALS: list[tuple[str, dict[str, Any]]] = [
-    ("d3", {"team": "nl", "months": {"2026-11": [300.0, "ann"], "2026-10": [30.0, "bob"]}}),
-    ("d1", {"team": "nl", "months": {"2026-11": [100.0, "ann"]}}),
-    ("d2", {"team": "nl", "months": {"2026-11": [200.0, "bob"]}}),
-    ("d4", {"team": "us", "months": {"2026-11": [100.0, "ann"]}}),  # another team
-    ("d5", {"team": "nl", "months": {"2026-10": [50.0, "ann"]}}),  # another month
+    ("d3", {"months": {"2026-11": [300.0, "ann", "nl"], "2026-10": [30.0, "bob", "nl"]}}),
+    ("d1", {"months": {"2026-11": [100.0, "ann", "nl"]}}),
+    ("d2", {"months": {"2026-11": [200.0, "bob", "nl"]}}),
+    ("d4", {"months": {"2026-11": [100.0, "ann", "us"]}}),  # another team
+    ("d5", {"months": {"2026-10": [50.0, "ann", "nl"]}}),  # another month
 ]
 
 
@@ -336,3 +336,13 @@ def test_a_later_check_of_a_deal_under_another_rep_replaces_the_earlier_one() ->
     assert month_scores(record_check(stored, "bob", "d1", 200.0, "m-2", 140) or {}, 150) == {"bob": MonthScore(140, 150)}
     # An earlier check under another rep does not displace the later one.
     assert record_check(stored, "bob", "d1", 50.0, "m-0", 10) is None
+
+
+def test_a_deal_handed_to_another_team_stays_in_the_first_teams_earlier_month() -> None:
+    october = note_activity(None, "nl", "2026-10", 50.0, "ann")
+    both = note_activity(october, "us", "2026-11", 100.0, "joe")
+    assert both == {"months": {"2026-10": [50.0, "ann", "nl"], "2026-11": [100.0, "joe", "us"]}}
+    deals = [("d1", both)]
+    assert active_deals(deals, "nl", "2026-10") == {"ann": ["d1"]}
+    assert active_deals(deals, "nl", "2026-11") == {}
+    assert active_deals(deals, "us", "2026-11") == {"joe": ["d1"]}
