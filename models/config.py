@@ -270,6 +270,11 @@ class Settings(_Frozen):
         team = self.teams.get(team_id)
         return team.working_time if team and team.working_time else self.defaults.working_time
 
+    def require_team(self, team_id: str, option: str = "--team") -> None:
+        """Refuse a team the file does not name; any team goes when the file names none."""
+        if self.teams and team_id not in self.teams:
+            raise ConfigError(f"{option}: {team_id!r} is not a configured team ({', '.join(sorted(self.teams))})")
+
     def checker_of(self, team_id: str, month: str) -> str | None:
         """Return the team's mystery checker for a month YYYY-MM, or None without a rotation."""
         team = self.teams.get(team_id)

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from aiokafka.errors import KafkaError
@@ -29,6 +29,18 @@ def _now() -> datetime:
 
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
+
+
+def _week_monday(week: str) -> date:
+    """Return the Monday of a --week argument, or refuse it."""
+    from models.targets import week_start
+
+    try:
+        if not re.fullmatch(r"\d{4}-W\d{2}", week):
+            raise ValueError(week)
+        return week_start(week)
+    except ValueError:
+        raise ConfigError(f"--week: {week!r} is not an ISO week such as 2026-W48") from None
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -133,21 +145,14 @@ def cmd_targets_apply(args: argparse.Namespace) -> int:
 
 def cmd_targets_show(args: argparse.Namespace) -> int:
     """Print the targets in force in a week."""
-    from datetime import date
-
-    from models.targets import in_force, iso_week_of, week_start
+    from models.targets import in_force, iso_week_of
     from streams.targets import read_targets
     from streams.topics import TopicNames, ensure_topics
 
     settings = _settings(args)
     kafka = KafkaSettings.from_env()
     week = args.week or iso_week_of(date.today())
-    try:
-        if not re.fullmatch(r"\d{4}-W\d{2}", week):
-            raise ValueError(week)
-        monday = week_start(week)
-    except ValueError:
-        raise ConfigError(f"--week: {week!r} is not an ISO week such as 2026-W48") from None
+    monday = _week_monday(week)
 
     async def read() -> list:
         await ensure_topics(kafka, settings.kafka)
@@ -287,10 +292,8 @@ def cmd_report_weekly(args: argparse.Namespace) -> int:
     )
 
     settings = _settings(args)
-    if settings.teams and args.team not in settings.teams:
-        raise ConfigError(f"--team: {args.team!r} is not a configured team ({', '.join(sorted(settings.teams))})")
-    if not re.fullmatch(r"\d{4}-W\d{2}", args.week):
-        raise ConfigError(f"--week: {args.week!r} is not an ISO week such as 2026-W48")
+    settings.require_team(args.team)
+    _week_monday(args.week)
     samples = Samples(fetch_pages(args.metrics_url or [f"http://127.0.0.1:{settings.metrics_port}/metrics"]))
     topic = changelog_topic(settings.kafka.app_id, REPORTS_TABLE)
     reports = asyncio.run(read_table(KafkaSettings.from_env(), topic))

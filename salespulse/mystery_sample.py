@@ -18,8 +18,7 @@ def check_team_and_month(settings: Settings, team: str, month: str) -> None:
     """Refuse a month that is not YYYY-MM, and a team the configuration does not name."""
     if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
         raise ConfigError(f"--month: {month!r} is not a month such as 2026-12")
-    if settings.teams and team not in settings.teams:
-        raise ConfigError(f"--team: {team!r} is not a configured team ({', '.join(sorted(settings.teams))})")
+    settings.require_team(team)
 
 
 async def read_active_deals(settings: Settings, kafka: KafkaSettings, team: str, month: str) -> dict[str, list[str]]:
