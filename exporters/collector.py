@@ -52,7 +52,7 @@ from streams.kpi.actions import (
     window_bounds,
 )
 from streams.kpi.checklists import StageCheck, checks_in_window
-from streams.kpi.mystery import MonthChecks, month_scores, reward_earned
+from streams.kpi.mystery import MonthChecks, month_scores, reward_earned, split_month_key
 from streams.kpi.self_reports import report_key, split_report_key, window_weeks
 from streams.kpi.pacing import expected_by_now, in_working_time, missing_to_pace, pace_ratio, week_progress
 from streams.kpi.reviews import REVIEWS as REVIEW_COUNT, DayCell, ReviewDayKey, ScoreSum, rolling_sums
@@ -272,7 +272,7 @@ class PipelineCollector(Collector):
         reward = TEAM_REWARD_EARNED.family()
         rubric_total = sum(self.settings.mystery.rubric.values())
         for key, checks in sorted(self.state.mystery_months.items()):
-            team, month = key.split("|")
+            team, month = split_month_key(key)
             scores = month_scores(checks, rubric_total)
             for rep, score in scores.items():
                 points.add_metric([team, rep, month], score.points)

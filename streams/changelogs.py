@@ -36,20 +36,15 @@ async def read_table(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) 
     A topic that does not exist yet (no worker ever ran) reads as an empty table.
     """
     table: dict[Any, Any] = {}
-    probe = AIOKafkaConsumer(**kafka_client_options(kafka))  # type: ignore[arg-type]
-    await probe.start()
-    try:
-        exists = topic in await probe.topics()
-    finally:
-        await probe.stop()
-    if not exists:
-        return table
-    # Without a group, a subscribed consumer is assigned every partition of the topic.
     consumer = AIOKafkaConsumer(
-        topic, **kafka_client_options(kafka), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"  # type: ignore[arg-type]
+        **kafka_client_options(kafka), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"  # type: ignore[arg-type]
     )
     await consumer.start()
     try:
+        if topic not in await consumer.topics():
+            return table
+        # Without a group, a subscribed consumer is assigned every partition of the topic.
+        consumer.subscribe([topic])
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while not consumer.assignment():

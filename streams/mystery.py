@@ -10,7 +10,7 @@ import faust
 
 from models.config import Settings
 from models.events import EVENT_ADAPTER, MysteryCheckEvent
-from streams.kpi.mystery import month_key, month_of, note_activity, record_check
+from streams.kpi.mystery import month_key, month_of, note_activity, record_check, split_month_key
 from streams.retention import SeenIds, expiring_changelog
 from streams.topics import TopicNames, internal_topic
 
@@ -83,6 +83,6 @@ class MysteryChecks:
         for key in [k for k, v in deals.items() if max(v["months"]) < oldest]:
             del deals[key]
         checks = self.months_to_checks.data
-        for key in [k for k in checks.keys() if k.rsplit("|", 1)[1] < oldest]:
+        for key in [k for k in checks.keys() if split_month_key(k)[1] < oldest]:
             del checks[key]
         self.seen.forget_old()

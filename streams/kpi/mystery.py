@@ -76,6 +76,12 @@ def month_key(team: str, month: str) -> str:
     return f"{team}|{month}"
 
 
+def split_month_key(key: str) -> tuple[str, str]:
+    """Return (team, month) of a key made by `month_key`."""
+    team, month = key.split("|")
+    return team, month
+
+
 def record_check(
     stored: MonthChecks | None, rep: str, deal_id: str, at: float, event_id: str, points: int
 ) -> dict[str, dict[str, list[Any]]] | None:
