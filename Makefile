@@ -17,11 +17,11 @@ venv: $(BIN)/salespulse
 demo: venv
 	$(BIN)/salespulse demo
 
-## Unit tests, type check, then integration tests on a real local Kafka broker.
+## Unit tests, type check, the wheel in a fresh environment, then integration tests on a real local Kafka broker.
 test: venv
 	$(BIN)/python -m pytest tests/unit -q
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest tests/integration -q
+	$(BIN)/python -m pytest tests/packaging tests/integration -q
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit -q

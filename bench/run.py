@@ -17,23 +17,19 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from prometheus_client import CollectorRegistry, generate_latest
 
-from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
-
-from exporters.collector import PipelineCollector, PipelineState  # noqa: E402
-from models.config import Settings  # noqa: E402
-from models.events import parse_event  # noqa: E402
-from streams.kpi.actions import SlotKey, rep_action_key, slot_of  # noqa: E402
-from streams.kpi.checklists import StageCheck  # noqa: E402
-from streams.kpi.self_reports import report_key  # noqa: E402
-from models.targets import iso_week_of  # noqa: E402
+from salespulse.exporters.collector import PipelineCollector, PipelineState
+from salespulse.models.config import Settings
+from salespulse.models.events import parse_event
+from salespulse.streams.kpi.actions import SlotKey, rep_action_key, slot_of
+from salespulse.streams.kpi.checklists import StageCheck
+from salespulse.streams.kpi.self_reports import report_key
+from salespulse.models.targets import iso_week_of
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 

@@ -22,12 +22,12 @@ from typing import Any
 
 import yaml
 
-from dashboards.common import BASE_TAGS, DATASOURCE_UID, dashboard_json
-from dashboards.pipeline_health import pipeline_health
-from dashboards.rep_drilldown import rep_drilldown
-from dashboards.wallboard import wallboard, wallboard_playlist, wallboards_per_team
-from dashboards.weekly_review import weekly_review
-from models.config import Settings
+from salespulse.dashboards.common import BASE_TAGS, DATASOURCE_UID, dashboard_json
+from salespulse.dashboards.pipeline_health import pipeline_health
+from salespulse.dashboards.rep_drilldown import rep_drilldown
+from salespulse.dashboards.wallboard import wallboard, wallboard_playlist, wallboards_per_team
+from salespulse.dashboards.weekly_review import weekly_review
+from salespulse.models.config import Settings
 
 DEFAULT_PROMETHEUS_URL = "http://prometheus:9090"
 GRAFANA_DASHBOARDS_PATH = "/var/lib/grafana/dashboards/salespulse"

@@ -1,6 +1,6 @@
 """Shared pieces of every generated dashboard: datasource, query helper, panel defaults, variables.
 
-Dashboards read metric names from `exporters.metrics` only; the PromQL fragments that more than
+Dashboards read metric names from `salespulse.exporters.metrics` only; the PromQL fragments that more than
 one dashboard needs (rep names, team decision time, pace over targeted actions, checklist
 completeness) live here so the maths is written once. Team figures divide sums by sums and never
 average per-rep averages.
@@ -39,7 +39,7 @@ from grafana_foundation_sdk.models.prometheus import Dataquery as PrometheusQuer
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 from grafana_foundation_sdk.models.text import TextMode
 
-from exporters.metrics import (
+from salespulse.exporters.metrics import (
     ACTION_EXPECTED,
     ACTIONS,
     DEALS_DECIDED,

@@ -11,7 +11,7 @@ from grafana_foundation_sdk.models.dashboard import (
     ValueMappingResult,
 )
 
-from dashboards.common import (
+from salespulse.dashboards.common import (
     GREEN,
     RED,
     base_dashboard,
@@ -21,7 +21,7 @@ from dashboards.common import (
     threshold_colours,
     thresholds,
 )
-from exporters.metrics import ACTIONS_TOTAL, CONSUMER_LAG, EVENTS_DUPLICATE, EVENTS_REJECTED, IN_WORKING_TIME
+from salespulse.exporters.metrics import ACTIONS_TOTAL, CONSUMER_LAG, EVENTS_DUPLICATE, EVENTS_REJECTED, IN_WORKING_TIME
 
 PIPELINE_HEALTH_UID = "salespulse-pipeline-health"
 REFRESH = "30s"

@@ -11,7 +11,7 @@ from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.models import common, units
 from grafana_foundation_sdk.models.dashboard import VariableRefresh, VariableSort
 
-from dashboards.common import (
+from salespulse.dashboards.common import (
     DATASOURCE,
     PACE_STEPS,
     base_dashboard,
@@ -24,7 +24,7 @@ from dashboards.common import (
     threshold_colours,
     thresholds,
 )
-from exporters.metrics import (
+from salespulse.exporters.metrics import (
     ACTION_PACE_RATIO,
     ACTION_SHORTFALL,
     ACTIONS,

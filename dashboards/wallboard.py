@@ -20,7 +20,7 @@ from grafana_foundation_sdk.builders import bargauge, dashboard, stat
 from grafana_foundation_sdk.builders.playlist import Playlist, PlaylistItem
 from grafana_foundation_sdk.models import units
 
-from dashboards.common import (
+from salespulse.dashboards.common import (
     AMBER,
     GREEN,
     PACE_STEPS,
@@ -41,14 +41,14 @@ from dashboards.common import (
     thresholds,
     with_rep_names,
 )
-from exporters.metrics import (
+from salespulse.exporters.metrics import (
     DEALS_DECIDED,
     MYSTERY_SHARE,
     REVIEW_SCORE_COMBINED,
     REVIEWS,
     TEAM_REWARD_EARNED,
 )
-from models.config import Settings
+from salespulse.models.config import Settings
 
 WALLBOARD_UID = "salespulse-wallboard"
 WALLBOARD_TAG = "salespulse-wallboard"

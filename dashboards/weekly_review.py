@@ -25,7 +25,7 @@ from grafana_foundation_sdk.models.dashboard import (
     ValueMappingResult,
 )
 
-from dashboards.common import (
+from salespulse.dashboards.common import (
     AMBER,
     GREEN,
     PACE_STEPS,
@@ -45,7 +45,7 @@ from dashboards.common import (
     thresholds,
     with_rep_names,
 )
-from exporters.metrics import (
+from salespulse.exporters.metrics import (
     ACTION_TARGET,
     ACTIONS,
     CHECKLIST_MISSING,
@@ -57,7 +57,7 @@ from exporters.metrics import (
     SELF_REPORTED_ACTIONS,
     TEAM_REWARD_EARNED,
 )
-from models.config import Settings
+from salespulse.models.config import Settings
 
 WEEKLY_REVIEW_UID = "salespulse-weekly-review"
 REFRESH = "1m"

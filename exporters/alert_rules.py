@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from exporters.metrics import (
+from salespulse.exporters.metrics import (
     ACTION_EXPECTED,
     ACTION_PACE_RATIO,
     ACTION_SHORTFALL,
@@ -19,7 +19,7 @@ from exporters.metrics import (
     REP_INFO,
     IN_WORKING_TIME,
 )
-from models.config import Alerts
+from salespulse.models.config import Alerts
 
 REP_ALERT = "SalespulseRepBehindPace"
 TEAM_ALERT = "SalespulseTeamBehindPace"

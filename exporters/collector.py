@@ -11,7 +11,7 @@ from typing import Any
 from prometheus_client.core import CollectorRegistry, Metric
 from prometheus_client.registry import Collector
 
-from exporters.metrics import (
+from salespulse.exporters.metrics import (
     ACTION_EXPECTED,
     ACTION_PACE_RATIO,
     ACTION_SHORTFALL,
@@ -39,11 +39,11 @@ from exporters.metrics import (
     SELF_REPORTED_ACTIONS,
     TEAM_REWARD_EARNED,
 )
-from models.config import Settings
-from models.errors import REJECT_REASONS
-from models.targets import TargetSet, in_force, named_reps
-from streams.topics import rep_key
-from streams.kpi.actions import (
+from salespulse.models.config import Settings
+from salespulse.models.errors import REJECT_REASONS
+from salespulse.models.targets import TargetSet, in_force, named_reps
+from salespulse.streams.topics import rep_key
+from salespulse.streams.kpi.actions import (
     ActionWindow,
     SlotKey,
     count_windows,
@@ -51,12 +51,12 @@ from streams.kpi.actions import (
     split_rep_action_key,
     window_bounds,
 )
-from streams.kpi.checklists import StageCheck, checks_in_window
-from streams.kpi.mystery import MonthChecks, month_scores, reward_earned, split_month_key
-from streams.kpi.self_reports import report_key, split_report_key, window_weeks
-from streams.kpi.pacing import expected_by_now, in_working_time, missing_to_pace, pace_ratio, week_progress
-from streams.kpi.reviews import REVIEWS as REVIEW_COUNT, DayCell, ReviewDayKey, ScoreSum, rolling_sums
-from streams.kpi.velocity import DealHistory, velocity_windows
+from salespulse.streams.kpi.checklists import StageCheck, checks_in_window
+from salespulse.streams.kpi.mystery import MonthChecks, month_scores, reward_earned, split_month_key
+from salespulse.streams.kpi.self_reports import report_key, split_report_key, window_weeks
+from salespulse.streams.kpi.pacing import expected_by_now, in_working_time, missing_to_pace, pace_ratio, week_progress
+from salespulse.streams.kpi.reviews import REVIEWS as REVIEW_COUNT, DayCell, ReviewDayKey, ScoreSum, rolling_sums
+from salespulse.streams.kpi.velocity import DealHistory, velocity_windows
 
 EVENT_TYPES = ("activity", "deal_stage", "review", "mystery_check", "self_report")
 

@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from models.errors import ConfigError
-from models.working_time import WorkingTime
+from salespulse.models.errors import ConfigError
+from salespulse.models.working_time import WorkingTime
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")]
 

@@ -21,9 +21,9 @@ from pydantic import (
     field_validator,
 )
 
-from models.config import Identifier, Month, Settings
-from models.targets import IsoWeek, week_start
-from models.errors import RejectedEvent
+from salespulse.models.config import Identifier, Month, Settings
+from salespulse.models.targets import IsoWeek, week_start
+from salespulse.models.errors import RejectedEvent
 
 SCHEMA_VERSION: Literal[1] = 1
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]

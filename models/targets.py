@@ -21,8 +21,8 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from models.config import Identifier, Settings
-from models.errors import ConfigError
+from salespulse.models.config import Identifier, Settings
+from salespulse.models.errors import ConfigError
 
 IsoWeek = Annotated[str, StringConstraints(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")]
 ActionTargets = dict[Identifier, Annotated[int, Field(ge=0, le=100_000)]]

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
-from models.config import KafkaSettings, Settings, load_settings
-from models.errors import ConfigError, SalespulseError
+from salespulse.models.config import KafkaSettings, Settings, load_settings
+from salespulse.models.errors import ConfigError, SalespulseError
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
 
@@ -33,7 +33,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _week_monday(week: str) -> date:
     """Return the Monday of a --week argument, or refuse it."""
-    from models.targets import week_start
+    from salespulse.models.targets import week_start
 
     try:
         if not re.fullmatch(r"\d{4}-W\d{2}", week):
@@ -47,8 +47,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run the Faust worker with the /metrics endpoint."""
     import faust
 
-    from streams.app import build_pipeline
-    from streams.topics import ensure_topics
+    from salespulse.pipeline import build_pipeline
+    from salespulse.streams.topics import ensure_topics
 
     settings = _settings(args)
     kafka = KafkaSettings.from_env()
@@ -98,7 +98,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Write the JSON Schema of every event type."""
-    from models.events import json_schemas
+    from salespulse.models.events import json_schemas
 
     schemas = json_schemas()
     if args.out:
@@ -114,7 +114,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     """Print the reference table of exported metrics."""
-    from exporters.metrics import metrics_reference
+    from salespulse.exporters.metrics import metrics_reference
 
     print(metrics_reference(), end="")
     return 0
@@ -122,9 +122,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 def cmd_targets_apply(args: argparse.Namespace) -> int:
     """Validate a targets file and publish the sets that changed."""
-    from models.targets import load_targets
-    from streams.targets import publish_targets, read_targets
-    from streams.topics import TopicNames, ensure_topics
+    from salespulse.models.targets import load_targets
+    from salespulse.streams.targets import publish_targets, read_targets
+    from salespulse.streams.topics import TopicNames, ensure_topics
 
     settings = _settings(args)
     sets = load_targets(Path(args.file), settings)
@@ -145,9 +145,9 @@ def cmd_targets_apply(args: argparse.Namespace) -> int:
 
 def cmd_targets_show(args: argparse.Namespace) -> int:
     """Print the targets in force in a week."""
-    from models.targets import in_force, iso_week_of
-    from streams.targets import read_targets
-    from streams.topics import TopicNames, ensure_topics
+    from salespulse.models.targets import in_force, iso_week_of
+    from salespulse.streams.targets import read_targets
+    from salespulse.streams.topics import TopicNames, ensure_topics
 
     settings = _settings(args)
     kafka = KafkaSettings.from_env()
@@ -178,7 +178,7 @@ def cmd_targets_show(args: argparse.Namespace) -> int:
 
 def cmd_alerts_build(args: argparse.Namespace) -> int:
     """Write the Prometheus alert rules for the configuration."""
-    from exporters.alert_rules import render_rules
+    from salespulse.exporters.alert_rules import render_rules
 
     text = render_rules(_settings(args).alerts)
     if args.out:
@@ -192,7 +192,7 @@ def cmd_alerts_build(args: argparse.Namespace) -> int:
 
 def cmd_dashboards_build(args: argparse.Namespace) -> int:
     """Write the Grafana dashboards, provisioning files and playlist."""
-    from dashboards.build import write_provisioning
+    from salespulse.dashboards.build import write_provisioning
 
     written = write_provisioning(Path(args.out), _settings(args), prometheus_url=args.prometheus_url)
     for path in written:
@@ -280,8 +280,8 @@ def cmd_mystery_sample(args: argparse.Namespace) -> int:
 
 def cmd_report_weekly(args: argparse.Namespace) -> int:
     """Write a team's weekly review as Markdown and HTML."""
-    from streams.changelogs import changelog_topic, read_table
-    from streams.self_reports import REPORTS_TABLE
+    from salespulse.streams.changelogs import changelog_topic, read_table
+    from salespulse.streams.self_reports import REPORTS_TABLE
     from salespulse.weekly_report import (
         Samples,
         build_review,

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from types import TracebackType
 
-from models.errors import KafkaLauncherError
+from salespulse.models.errors import KafkaLauncherError
 
 KAFKA_VERSION = "4.1.1"
 START_TIMEOUT_S = 90.0

@@ -7,11 +7,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from models.config import KafkaSettings, Settings
-from models.errors import ConfigError
-from streams.changelogs import changelog_topic, read_table
-from streams.kpi.mystery import active_deals, draw_sample
-from streams.mystery import DEALS_TABLE
+from salespulse.models.config import KafkaSettings, Settings
+from salespulse.models.errors import ConfigError
+from salespulse.streams.changelogs import changelog_topic, read_table
+from salespulse.streams.kpi.mystery import active_deals, draw_sample
+from salespulse.streams.mystery import DEALS_TABLE
 
 
 def check_team_and_month(settings: Settings, team: str, month: str) -> None:

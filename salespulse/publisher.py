@@ -10,11 +10,11 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 from tqdm import tqdm
 
-from models.config import KafkaSettings, Settings
-from models.events import parse_event
-from models.errors import ConfigError, RejectedEvent
-from streams.deadletter import dead_letter_headers
-from streams.topics import TopicNames, ensure_topics, event_key, kafka_client_options
+from salespulse.models.config import KafkaSettings, Settings
+from salespulse.models.events import parse_event
+from salespulse.models.errors import ConfigError, RejectedEvent
+from salespulse.streams.deadletter import dead_letter_headers
+from salespulse.streams.topics import TopicNames, ensure_topics, event_key, kafka_client_options
 
 
 @dataclass(frozen=True)

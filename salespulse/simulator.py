@@ -24,12 +24,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from models.config import KafkaSettings, Settings, Team, TERMINAL_STAGES
-from models.events import EVENT_ADAPTER
-from models.targets import iso_week_of
-from streams.kpi.mystery import draw_sample, month_of
-from streams.kpi.pacing import in_working_time
-from streams.topics import TopicNames, ensure_topics, event_key
+from salespulse.models.config import KafkaSettings, Settings, Team, TERMINAL_STAGES
+from salespulse.models.events import EVENT_ADAPTER
+from salespulse.models.targets import iso_week_of
+from salespulse.streams.kpi.mystery import draw_sample, month_of
+from salespulse.streams.kpi.pacing import in_working_time
+from salespulse.streams.topics import TopicNames, ensure_topics, event_key
 from salespulse.publisher import make_producer
 
 LESSONS = (

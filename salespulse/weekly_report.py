@@ -23,7 +23,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporters.metrics import (
+from salespulse.exporters.metrics import (
     ACTION_TARGET,
     ACTIONS,
     CHECKLIST_MISSING,
@@ -39,10 +39,10 @@ from exporters.metrics import (
     STAGE_CHANGES,
     TEAM_REWARD_EARNED,
 )
-from models.config import Settings
-from models.errors import ConfigError
-from models.targets import week_start
-from streams.kpi.self_reports import report_key, window_weeks
+from salespulse.models.config import Settings
+from salespulse.models.errors import ConfigError
+from salespulse.models.targets import week_start
+from salespulse.streams.kpi.self_reports import report_key, window_weeks
 
 Labels = frozenset[tuple[str, str]]
 

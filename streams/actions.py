@@ -8,11 +8,11 @@ from datetime import datetime
 
 import faust
 
-from models.config import Settings
-from models.events import ActivityEvent
-from streams.kpi.actions import SlotKey, expired_slot_limit, rep_action_key, slot_of
-from streams.retention import SeenIds, expiring_changelog
-from streams.topics import TopicNames, internal_topic
+from salespulse.models.config import Settings
+from salespulse.models.events import ActivityEvent
+from salespulse.streams.kpi.actions import SlotKey, expired_slot_limit, rep_action_key, slot_of
+from salespulse.streams.retention import SeenIds, expiring_changelog
+from salespulse.streams.topics import TopicNames, internal_topic
 
 
 class ActionCounts:

@@ -14,8 +14,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaTimeoutError
 
-from models.config import KafkaSettings
-from streams.topics import kafka_client_options
+from salespulse.models.config import KafkaSettings
+from salespulse.streams.topics import kafka_client_options
 
 
 def changelog_topic(app_id: str, table: str) -> str:

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import faust
 
-from models.config import Settings
-from models.events import EVENT_ADAPTER, ActivityEvent, DealStageEvent
-from streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck, earlier, missing_content, missing_process
-from streams.retention import SeenIds, expiring_changelog
+from salespulse.models.config import Settings
+from salespulse.models.events import EVENT_ADAPTER, ActivityEvent, DealStageEvent
+from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck, earlier, missing_content, missing_process
+from salespulse.streams.retention import SeenIds, expiring_changelog
 
 
 class StageChecklists:

@@ -12,8 +12,8 @@ import logging
 import faust
 from faust.types import EventT
 
-from models.errors import RejectedEvent
-from streams.topics import TopicNames, internal_topic
+from salespulse.models.errors import RejectedEvent
+from salespulse.streams.topics import TopicNames, internal_topic
 
 log = logging.getLogger(__name__)
 

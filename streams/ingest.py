@@ -9,8 +9,8 @@ from typing import assert_never
 
 import faust
 
-from models.config import Settings
-from models.events import (
+from salespulse.models.config import Settings
+from salespulse.models.events import (
     ActivityEvent,
     AnyEvent,
     DealStageEvent,
@@ -19,9 +19,9 @@ from models.events import (
     SelfReportEvent,
     parse_event,
 )
-from models.errors import RejectedEvent
-from streams.deadletter import DeadLetter
-from streams.topics import TopicNames, event_key
+from salespulse.models.errors import RejectedEvent
+from salespulse.streams.deadletter import DeadLetter
+from salespulse.streams.topics import TopicNames, event_key
 
 
 @dataclass(frozen=True)

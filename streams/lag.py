@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import faust
 
-from streams.topics import TopicNames
+from salespulse.streams.topics import TopicNames
 
 
 class ConsumerLag:

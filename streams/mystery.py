@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 import faust
 
-from models.config import Settings
-from models.events import EVENT_ADAPTER, MysteryCheckEvent
-from streams.kpi.mystery import month_key, month_of, note_activity, record_check, split_month_key
-from streams.retention import SeenIds, expiring_changelog
-from streams.topics import TopicNames, internal_topic
+from salespulse.models.config import Settings
+from salespulse.models.events import EVENT_ADAPTER, MysteryCheckEvent
+from salespulse.streams.kpi.mystery import month_key, month_of, note_activity, record_check, split_month_key
+from salespulse.streams.retention import SeenIds, expiring_changelog
+from salespulse.streams.topics import TopicNames, internal_topic
 
 DEALS_TABLE = "deals_to_active_months"
 

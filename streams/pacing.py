@@ -1,17 +1,17 @@
 """Pacing: the weekly targets every worker follows, read live from the compacted targets topic.
 
 Pace itself is computed at scrape time from the week's action counts and the target in force
-(see `streams.kpi.pacing` for the maths), so no agent is needed here.
+(see `salespulse.streams.kpi.pacing` for the maths), so no agent is needed here.
 """
 
 from __future__ import annotations
 
 import faust
 
-from models.config import KafkaSettings
-from models.targets import TargetSet
-from streams.targets import TargetBook
-from streams.topics import TopicNames
+from salespulse.models.config import KafkaSettings
+from salespulse.models.targets import TargetSet
+from salespulse.streams.targets import TargetBook
+from salespulse.streams.topics import TopicNames
 
 
 class Pacing:

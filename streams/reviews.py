@@ -8,11 +8,11 @@ from datetime import datetime
 
 import faust
 
-from models.config import Settings
-from models.events import ReviewEvent
-from streams.kpi.reviews import ReviewDayKey, add_score, day_of, review_day_expired, review_increments
-from streams.retention import SeenIds, expiring_changelog
-from streams.topics import TopicNames, internal_topic
+from salespulse.models.config import Settings
+from salespulse.models.events import ReviewEvent
+from salespulse.streams.kpi.reviews import ReviewDayKey, add_score, day_of, review_day_expired, review_increments
+from salespulse.streams.retention import SeenIds, expiring_changelog
+from salespulse.streams.topics import TopicNames, internal_topic
 
 
 class ReviewScores:

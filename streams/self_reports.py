@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 
 import faust
 
-from models.config import Settings
-from models.events import SelfReportEvent
-from models.targets import week_start
-from streams.kpi.self_reports import report_key, split_report_key, supersedes
-from streams.retention import SeenIds, expiring_changelog
-from streams.topics import TopicNames, internal_topic
+from salespulse.models.config import Settings
+from salespulse.models.events import SelfReportEvent
+from salespulse.models.targets import week_start
+from salespulse.streams.kpi.self_reports import report_key, split_report_key, supersedes
+from salespulse.streams.retention import SeenIds, expiring_changelog
+from salespulse.streams.topics import TopicNames, internal_topic
 
 REPORTS_TABLE = "rep_weeks_to_self_reports"
 

@@ -16,9 +16,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.structs import TopicPartition
 from pydantic import ValidationError
 
-from models.config import KafkaSettings
-from models.targets import TargetSet
-from streams.topics import kafka_client_options
+from salespulse.models.config import KafkaSettings
+from salespulse.models.targets import TargetSet
+from salespulse.streams.topics import kafka_client_options
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.helpers import create_ssl_context
 from aiokafka.errors import TopicAlreadyExistsError
 
-from models.config import KafkaSettings, KafkaTopology
-from models.events import ActivityEvent, AnyEvent, DealStageEvent, MysteryCheckEvent, ReviewEvent, SelfReportEvent
+from salespulse.models.config import KafkaSettings, KafkaTopology
+from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent, MysteryCheckEvent, ReviewEvent, SelfReportEvent
 
 if TYPE_CHECKING:  # the publisher and simulator use this module without loading the stream engine
     import faust

@@ -8,11 +8,11 @@ from datetime import datetime
 
 import faust
 
-from models.config import Settings
-from models.events import DealStageEvent
-from streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
-from streams.retention import SeenIds, expiring_changelog
-from streams.topics import TopicNames, internal_topic
+from salespulse.models.config import Settings
+from salespulse.models.events import DealStageEvent
+from salespulse.streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
+from salespulse.streams.retention import SeenIds, expiring_changelog
+from salespulse.streams.topics import TopicNames, internal_topic
 
 
 class DealVelocity:

@@ -14,13 +14,13 @@ from datetime import date, datetime
 
 import faust
 
-from models.config import Settings
-from models.targets import iso_week_of, named_reps
-from streams.actions import ActionCounts
-from streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
-from streams.kpi.weeks import last_closed_week, missed_actions
-from streams.pacing import Pacing
-from streams.topics import TopicNames, internal_topic, rep_key
+from salespulse.models.config import Settings
+from salespulse.models.targets import iso_week_of, named_reps
+from salespulse.streams.actions import ActionCounts
+from salespulse.streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
+from salespulse.streams.kpi.weeks import last_closed_week, missed_actions
+from salespulse.streams.pacing import Pacing
+from salespulse.streams.topics import TopicNames, internal_topic, rep_key
 
 
 class WeekClosing:

@@ -5,7 +5,7 @@ Definitions, for a team whose timezone is `tz` and whose working time is `schedu
 - working time:   on every local date that is one of `schedule.days` and not in
                   `schedule.holidays`, the local interval [start, end); nothing else counts.
 - week:           [local Monday 00:00 of now's ISO week, next local Monday 00:00), as in
-                  `streams.kpi.actions`.
+                  `salespulse.streams.kpi.actions`.
 - elapsed:        seconds of working time in [week start, now).
 - total:          seconds of working time in [week start, next week start).
 - expected-by-now = weekly target × working time elapsed this week ÷ working time in the week;
@@ -25,7 +25,7 @@ import math
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from models.working_time import WorkingTime
+from salespulse.models.working_time import WorkingTime
 
 # Differences below this are float noise (e.g. 3.0000000000000004), not a missing action.
 _ACTION_EPSILON_DECIMALS = 9

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from models.targets import iso_week_of
+from salespulse.models.targets import iso_week_of
 
 ReportWindow = Literal["week", "last_week"]
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from models.config import TERMINAL_STAGES
+from salespulse.models.config import TERMINAL_STAGES
 
 Outcome = Literal["won", "lost"]
 OUTCOMES: tuple[Outcome, ...] = ("won", "lost")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from models.targets import TargetSet, in_force
+from salespulse.models.targets import TargetSet, in_force
 
 
 def last_closed_week(now: datetime, tz: ZoneInfo) -> date:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from dashboards.build import build_all, panel_queries
-from models.config import parse_settings
+from salespulse.dashboards.build import build_all, panel_queries
+from salespulse.models.config import parse_settings
 from tests.integration.conftest import REPO, api, scrape, wait_for
 from tests.integration.test_pipeline import samples
 

@@ -14,9 +14,9 @@ from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models.dashboard import Dashboard
 from grafana_foundation_sdk.models.playlist import Playlist
 
-from dashboards.build import build_all, panel_queries, write_provisioning
-from exporters.metrics import ALL_METRICS
-from models.config import Settings, parse_settings
+from salespulse.dashboards.build import build_all, panel_queries, write_provisioning
+from salespulse.exporters.metrics import ALL_METRICS
+from salespulse.models.config import Settings, parse_settings
 from tests.unit.exporters.test_alert_rules import promtool
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"

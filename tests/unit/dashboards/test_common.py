@@ -6,7 +6,7 @@ import re
 
 from grafana_foundation_sdk.builders import dashboard
 
-from dashboards.common import (
+from salespulse.dashboards.common import (
     BASE_TAGS,
     DATASOURCE_UID,
     UID_MAX,

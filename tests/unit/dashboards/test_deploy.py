@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from dashboards.build import build_all, dashboard_provisioning, datasource_provisioning
-from models.config import load_settings
+from salespulse.dashboards.build import build_all, dashboard_provisioning, datasource_provisioning
+from salespulse.models.config import load_settings
 
 REPO = Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy" / "grafana"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dashboards.build import panel_queries
-from dashboards.common import dashboard_json
-from dashboards.pipeline_health import pipeline_health
+from salespulse.dashboards.build import panel_queries
+from salespulse.dashboards.common import dashboard_json
+from salespulse.dashboards.pipeline_health import pipeline_health
 
 
 def test_queries_cover_up_rates_and_rejections() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dashboards.build import panel_queries
-from dashboards.common import dashboard_json
-from dashboards.rep_drilldown import rep_drilldown
+from salespulse.dashboards.build import panel_queries
+from salespulse.dashboards.common import dashboard_json
+from salespulse.dashboards.rep_drilldown import rep_drilldown
 
 
 def test_team_then_rep_variables() -> None:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from dashboards.build import panel_queries
-from dashboards.common import dashboard_json
-from dashboards.wallboard import (
+from salespulse.dashboards.build import panel_queries
+from salespulse.dashboards.common import dashboard_json
+from salespulse.dashboards.wallboard import (
     LAST_MONTH,
     SCREEN_ROWS,
     THIS_MONTH,
@@ -22,7 +22,7 @@ from dashboards.wallboard import (
     wallboard_playlist,
     wallboards_per_team,
 )
-from models.config import parse_settings
+from salespulse.models.config import parse_settings
 from tests.unit.exporters.test_alert_rules import promtool
 
 SECONDS = {"s": 1, "m": 60, "h": 3600}

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from dashboards.build import panel_queries
-from dashboards.common import dashboard_json
-from dashboards.weekly_review import weekly_review
-from models.config import DEFAULT_ACTIONS, parse_settings
+from salespulse.dashboards.build import panel_queries
+from salespulse.dashboards.common import dashboard_json
+from salespulse.dashboards.weekly_review import weekly_review
+from salespulse.models.config import DEFAULT_ACTIONS, parse_settings
 from tests.unit.exporters.test_alert_rules import promtool
 
 REP_NAMES = "* on (team, rep) group_left (name) salespulse_rep_info"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from exporters.alert_rules import REP_ALERT, TEAM_ALERT, render_rules
-from models.config import Alerts
+from salespulse.exporters.alert_rules import REP_ALERT, TEAM_ALERT, render_rules
+from salespulse.models.config import Alerts
 
 ALERTS = Alerts(rep_pace_ratio=0.8, rep_hold="30m", team_pace_ratio=0.9, team_hold="1h", min_expected=1)
 
@@ -152,7 +152,7 @@ def test_team_on_pace_does_not_fire(tmp_path: Path) -> None:
 
 def test_committed_compose_rules_are_generated_from_the_demo_config() -> None:
     """deploy/prometheus/rules is what `salespulse alerts build` writes for examples/demo.yaml."""
-    from models.config import load_settings
+    from salespulse.models.config import load_settings
 
     repo = Path(__file__).resolve().parents[3]
     committed = (repo / "deploy" / "prometheus" / "rules" / "salespulse.rules.yml").read_text()

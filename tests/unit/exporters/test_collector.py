@@ -8,10 +8,10 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families as text_to_families
 
-from exporters.collector import PipelineCollector, PipelineState
-from models.config import Settings
-from streams.kpi.actions import SlotKey
-from streams.kpi.velocity import DealHistory
+from salespulse.exporters.collector import PipelineCollector, PipelineState
+from salespulse.models.config import Settings
+from salespulse.streams.kpi.actions import SlotKey
+from salespulse.streams.kpi.velocity import DealHistory
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporters.collector import PipelineCollector, PipelineState
-from models.config import Settings
-from models.targets import TargetSet
-from streams.kpi.actions import SlotKey
+from salespulse.exporters.collector import PipelineCollector, PipelineState
+from salespulse.models.config import Settings
+from salespulse.models.targets import TargetSet
+from salespulse.streams.kpi.actions import SlotKey
 
 # Wednesday 2026-11-25 09:00 UTC: 10:00 in Amsterdam (CET), 04:00 in New York (EST).
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
@@ -119,7 +119,7 @@ def test_missed_weeks_are_counted_per_action() -> None:
 
 
 def test_stage_checks_are_exported_for_the_rolling_30_days() -> None:
-    from streams.kpi.checklists import StageCheck
+    from salespulse.streams.kpi.checklists import StageCheck
 
     day = 86400.0
     checks = [

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporters.collector import PipelineCollector, PipelineState
-from models.config import Settings
+from salespulse.exporters.collector import PipelineCollector, PipelineState
+from salespulse.models.config import Settings
 
 # Sunday 2026-11-29 23:30 UTC: Monday 00:30 of 2026-W49 in Amsterdam, Sunday 18:30 of 2026-W48 in New York.
 NOW = datetime(2026, 11, 29, 23, 30, tzinfo=UTC)

@@ -7,9 +7,9 @@ from datetime import date, datetime, timezone
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporters.collector import PipelineCollector, PipelineState
-from models.config import Settings
-from streams.kpi.reviews import REVIEWS, ReviewDayKey
+from salespulse.exporters.collector import PipelineCollector, PipelineState
+from salespulse.models.config import Settings
+from salespulse.streams.kpi.reviews import REVIEWS, ReviewDayKey
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)  # window: the UTC days 2026-10-27 .. 2026-11-25

@@ -6,7 +6,7 @@ import pytest
 
 from pathlib import Path
 
-from exporters.metrics import ALL_METRICS, metrics_reference
+from salespulse.exporters.metrics import ALL_METRICS, metrics_reference
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from models.config import CONFIG_ENV, KafkaSettings, Settings, load_settings, month_index, parse_settings
-from models.errors import ConfigError
+from salespulse.models.config import CONFIG_ENV, KafkaSettings, Settings, load_settings, month_index, parse_settings
+from salespulse.models.errors import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from models.config import Settings
-from models.errors import REJECT_REASONS, RejectedEvent
-from models.events import (
+from salespulse.models.config import Settings
+from salespulse.models.errors import REJECT_REASONS, RejectedEvent
+from salespulse.models.events import (
     ActivityEvent,
     DealStageEvent,
     MysteryCheckEvent,
@@ -384,7 +384,7 @@ def test_committed_schemas_are_the_generated_ones() -> None:
     import json
     from pathlib import Path
 
-    from models.events import json_schemas
+    from salespulse.models.events import json_schemas
 
     folder = Path(__file__).resolve().parents[3] / "docs" / "schema"
     for name, schema in json_schemas().items():

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from models.config import Settings
-from models.errors import ConfigError
-from models.targets import TargetSet, in_force, iso_week_of, parse_targets, week_start
+from salespulse.models.config import Settings
+from salespulse.models.errors import ConfigError
+from salespulse.models.targets import TargetSet, in_force, iso_week_of, parse_targets, week_start
 
 SETTINGS = Settings(actions=("call", "cold_call"))
 GOOD = """\

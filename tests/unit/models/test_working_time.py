@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from models.working_time import WEEKDAYS, WorkingTime
+from salespulse.models.working_time import WEEKDAYS, WorkingTime
 
 
 def errors(**fields: Any) -> list[ErrorDetails]:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from models.config import Settings
-from models.errors import ConfigError
-from models.events import MysteryCheckEvent, parse_event
+from salespulse.models.config import Settings
+from salespulse.models.errors import ConfigError
+from salespulse.models.events import MysteryCheckEvent, parse_event
 from salespulse.mystery_sample import check_team_and_month, render_sample
 
 SETTINGS = Settings.model_validate(

@@ -7,8 +7,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from models.config import load_settings
-from models.events import (
+from salespulse.models.config import load_settings
+from salespulse.models.events import (
     ActivityEvent,
     DealStageEvent,
     MysteryCheckEvent,
@@ -16,8 +16,8 @@ from models.events import (
     SelfReportEvent,
     parse_event,
 )
-from models.targets import iso_week_of
-from streams.kpi.mystery import draw_sample
+from salespulse.models.targets import iso_week_of
+from salespulse.streams.kpi.mystery import draw_sample
 from salespulse.simulator import Floor
 
 REPO = Path(__file__).resolve().parents[3]

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from models.config import Settings
-from models.errors import ConfigError
+from salespulse.models.config import Settings
+from salespulse.models.errors import ConfigError
 from salespulse.weekly_report import (
     ActionRow,
     RepReview,

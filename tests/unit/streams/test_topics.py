@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from models.events import ActivityEvent, AnyEvent, DealStageEvent, ReviewEvent
-from streams.topics import TopicNames, event_key
+from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent, ReviewEvent
+from salespulse.streams.topics import TopicNames, event_key
 
 AT = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
 BASE = {"event_id": "e-1", "occurred_at": AT, "team_id": "nl", "rep_id": "ann", "source": "test"}

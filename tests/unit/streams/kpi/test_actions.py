@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streams.kpi.actions import (
+from salespulse.streams.kpi.actions import (
     ACTION_WINDOWS,
     SlotKey,
     count_windows,

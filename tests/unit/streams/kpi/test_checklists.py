@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.kpi.checklists import StageCheck, checks_in_window, earlier, missing_content, missing_process
+from salespulse.streams.kpi.checklists import StageCheck, checks_in_window, earlier, missing_content, missing_process
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 

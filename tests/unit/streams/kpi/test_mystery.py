@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streams.kpi.mystery import (
+from salespulse.streams.kpi.mystery import (
     MonthScore,
     active_deals,
     draw_sample,

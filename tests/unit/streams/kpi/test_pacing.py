@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.working_time import WorkingTime
-from streams.kpi.pacing import (
+from salespulse.models.working_time import WorkingTime
+from salespulse.streams.kpi.pacing import (
     expected_by_now,
     in_working_time,
     missing_to_pace,

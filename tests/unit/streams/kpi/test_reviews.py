@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from streams.kpi.reviews import (
+from salespulse.streams.kpi.reviews import (
     REVIEWS,
     ReviewDayKey,
     ScoreSum,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streams.kpi.self_reports import report_key, split_report_key, supersedes, window_weeks
+from salespulse.streams.kpi.self_reports import report_key, split_report_key, supersedes, window_weeks
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NYC = ZoneInfo("America/New_York")

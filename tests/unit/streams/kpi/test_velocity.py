@@ -9,7 +9,7 @@ from itertools import permutations
 
 import pytest
 
-from streams.kpi.velocity import (
+from salespulse.streams.kpi.velocity import (
     DealHistory,
     VelocityFigures,
     apply_deal_event,

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.targets import TargetSet
-from streams.kpi.actions import SlotKey, count_in_slots, iso_week_slots
-from streams.kpi.weeks import last_closed_week, missed_actions
+from salespulse.models.targets import TargetSet
+from salespulse.streams.kpi.actions import SlotKey, count_in_slots, iso_week_slots
+from salespulse.streams.kpi.weeks import last_closed_week, missed_actions
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NYC = ZoneInfo("America/New_York")

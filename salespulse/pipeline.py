@@ -16,20 +16,20 @@ from aiokafka.helpers import create_ssl_context
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 
-from exporters.collector import PipelineCollector, PipelineState
-from models.config import KafkaSettings, Settings
-from streams.actions import ActionCounts
-from streams.checklists import StageChecklists
-from streams.deadletter import DeadLetter
-from streams.ingest import Ingest, Routes
-from streams.lag import ConsumerLag
-from streams.mystery import MysteryChecks
-from streams.pacing import Pacing
-from streams.reviews import ReviewScores
-from streams.self_reports import SelfReports
-from streams.topics import TopicNames, internal_topic, rep_key
-from streams.velocity import DealVelocity
-from streams.weeks import WeekClosing
+from salespulse.exporters.collector import PipelineCollector, PipelineState
+from salespulse.models.config import KafkaSettings, Settings
+from salespulse.streams.actions import ActionCounts
+from salespulse.streams.checklists import StageChecklists
+from salespulse.streams.deadletter import DeadLetter
+from salespulse.streams.ingest import Ingest, Routes
+from salespulse.streams.lag import ConsumerLag
+from salespulse.streams.mystery import MysteryChecks
+from salespulse.streams.pacing import Pacing
+from salespulse.streams.reviews import ReviewScores
+from salespulse.streams.self_reports import SelfReports
+from salespulse.streams.topics import TopicNames, internal_topic, rep_key
+from salespulse.streams.velocity import DealVelocity
+from salespulse.streams.weeks import WeekClosing
 
 
 def utc_now() -> datetime:
