@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +10,7 @@ from typing import Any
 from prometheus_client.core import CollectorRegistry, Metric
 from prometheus_client.registry import Collector
 
+from salespulse.exporters.action_index import ActionIndex
 from salespulse.exporters.metrics import (
     ACTION_EXPECTED,
     ACTION_PACE_RATIO,
@@ -45,8 +45,6 @@ from salespulse.models.targets import TargetSet, in_force, named_reps
 from salespulse.streams.topics import rep_key
 from salespulse.streams.kpi.actions import (
     ActionWindow,
-    SlotKey,
-    count_windows,
     rep_action_key,
     split_rep_action_key,
     window_bounds,
@@ -83,6 +81,8 @@ class PipelineState:
     mystery_months: Mapping[str, MonthChecks] = field(default_factory=dict)
     # "team|rep|week" -> {"at", "event_id", "figures", "lessons"}
     self_reports: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The bucket keys changed since the last call; None reads every bucket at every scrape.
+    slot_changes: Callable[[], Iterable[str]] | None = None
 
 
 class PipelineCollector(Collector):
@@ -112,6 +112,7 @@ class PipelineCollector(Collector):
         self.state = state
         self.settings = settings
         self.clock = clock
+        self.index = ActionIndex(state.slot_counts, state.slot_changes)
         registry.register(self)
 
     def collect(self) -> Iterator[Metric]:
@@ -146,13 +147,10 @@ class PipelineCollector(Collector):
     def _window_counts(
         self, now: datetime, reps: set[tuple[str, str]]
     ) -> dict[tuple[str, str, str], dict[ActionWindow, int]]:
-        slots: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
-        for key, count in self.state.slot_counts.items():
-            bucket = SlotKey.decode(key)
-            slots[(bucket.team, bucket.rep, bucket.action)].append((bucket.slot, count))
+        self.index.refresh()
         bounds_by_team = {team: window_bounds(now, self.settings.timezone_of(team)) for team, _ in reps}
         return {
-            (team, rep, action): count_windows(slots.get((team, rep, action), ()), bounds_by_team[team])
+            (team, rep, action): self.index.windows((team, rep, action), bounds_by_team[team])
             for team, rep in reps
             for action in self.settings.actions
         }
@@ -186,6 +184,7 @@ class PipelineCollector(Collector):
         ratio = ACTION_PACE_RATIO.family()
         shortfall = ACTION_SHORTFALL.family()
         working = IN_WORKING_TIME.family()
+        targeted: set[tuple[str, str, str]] = set()
         for team in sorted({team for team, _ in reps} | {s.team for s in sets}):
             tz = self.settings.timezone_of(team)
             schedule = self.settings.working_time_of(team)
@@ -199,6 +198,7 @@ class PipelineCollector(Collector):
                     weekly = in_force_now.target_for(rep, action)
                     if weekly is None:
                         continue
+                    targeted.add((team, rep, action))
                     due = expected_by_now(weekly, elapsed, total)
                     labels = [team, rep, action]
                     target.add_metric(labels, weekly)
@@ -218,7 +218,10 @@ class PipelineCollector(Collector):
             if verdicts is None:
                 continue
             for action in self.settings.actions:
-                missed.add_metric([team, rep, action], sum(action in week for week in verdicts.values()))
+                weeks = sum(action in week for week in verdicts.values())
+                # A zero says something only where there is a target to miss.
+                if weeks or (team, rep, action) in targeted:
+                    missed.add_metric([team, rep, action], weeks)
         yield missed
         yield working
 
@@ -255,7 +258,10 @@ class PipelineCollector(Collector):
         empty = ScoreSum()
         for team, rep in sorted(reps):
             for subject, themes in self.settings.reviews.themes.items():
-                reviews.add_metric([team, rep, subject], sums.get((team, rep, subject, REVIEW_COUNT), empty).count)
+                count = sums.get((team, rep, subject, REVIEW_COUNT), empty).count
+                if not count:
+                    continue  # never reviewed in the window: no series rather than zeros
+                reviews.add_metric([team, rep, subject], count)
                 for theme in themes:
                     cell = sums.get((team, rep, subject, theme), empty)
                     combined.add_metric([team, rep, subject, theme], cell.sum)

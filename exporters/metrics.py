@@ -5,10 +5,12 @@ Dashboards, alert rules and the reference docs read names from here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.samples import Exemplar, Sample, Timestamp
 
 MetricType = Literal["gauge", "counter"]
 
@@ -27,11 +29,63 @@ class MetricSpec:
         """Name of the samples as Prometheus stores them (counters end in _total)."""
         return self.name + "_total" if self.type == "counter" else self.name
 
-    def family(self) -> GaugeMetricFamily | CounterMetricFamily:
+    def family(self) -> "GaugeRows | CounterRows":
         """Return a new, empty metric family to fill in one collect()."""
         if self.type == "counter":
-            return CounterMetricFamily(self.name, self.help, labels=self.labels)
-        return GaugeMetricFamily(self.name, self.help, labels=self.labels)
+            return CounterRows(self.name, self.help, labels=self.labels)
+        return GaugeRows(self.name, self.help, labels=self.labels)
+
+
+class RowFamily(Metric):
+    """A family that keeps each sample as (label values, value) until someone asks for Samples.
+
+    A scrape of a large floor adds tens of thousands of samples; building a Sample and a label
+    dict for each is most of the cost, and `exporters.exposition` needs neither.
+    """
+
+    rows: list[tuple[tuple[str, ...], float]]
+    row_name: str
+    labelnames: tuple[str, ...]
+
+    def add_row(self, labels: Sequence[str], value: float) -> None:
+        self.rows.append((tuple(labels), value))
+
+    @property
+    def samples(self) -> list[Sample]:
+        """The samples, built on demand (for `generate_latest` and `get_sample_value`)."""
+        return [Sample(self.row_name, dict(zip(self.labelnames, labels)), value, None, None) for labels, value in self.rows]
+
+    @samples.setter
+    def samples(self, value: list[Sample]) -> None:
+        # Metric.__init__ starts every family with an empty list; rows hold the samples.
+        self.rows = []
+
+
+class GaugeRows(RowFamily, GaugeMetricFamily):
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
+        super().__init__(name, documentation, labels=labels)
+        self.row_name = name
+        self.labelnames = labels
+
+    def add_metric(self, labels: Sequence[str], value: float, timestamp: Timestamp | float | None = None) -> None:
+        self.add_row(labels, value)
+
+
+class CounterRows(RowFamily, CounterMetricFamily):
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
+        super().__init__(name, documentation, labels=labels)
+        self.row_name = self.name + "_total"
+        self.labelnames = labels
+
+    def add_metric(
+        self,
+        labels: Sequence[str],
+        value: float,
+        created: float | None = None,
+        timestamp: Timestamp | float | None = None,
+        exemplar: Exemplar | None = None,
+    ) -> None:
+        self.add_row(labels, value)
 
 
 ACTIONS = MetricSpec(

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import faust
-from aiokafka.partitioner import murmur2
 from faust.types import TP
 from aiokafka.helpers import create_ssl_context
 from faust.web import Request, Response, View
-from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry
 
 from salespulse.exporters.collector import PipelineCollector, PipelineState
+from salespulse.exporters.exposition import render
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.checklists import StageChecklists
@@ -27,7 +27,7 @@ from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.pacing import Pacing
 from salespulse.streams.reviews import ReviewScores
 from salespulse.streams.self_reports import SelfReports
-from salespulse.streams.topics import TopicNames, internal_topic, rep_key
+from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
 from salespulse.streams.velocity import DealVelocity
 from salespulse.streams.weeks import WeekClosing
 
@@ -69,9 +69,8 @@ def rep_owner(app: faust.App, topics: TopicNames, partitions: int) -> Callable[[
     """
 
     def owns(team: str, rep: str) -> bool:
-        key = rep_key(team, rep).encode()
-        # The partition aiokafka's default partitioner gives this key, as the ingest agent sent it.
-        partition = (murmur2(key) & 0x7FFFFFFF) % partitions
+        # The partition the ingest agent (or a producer keying by rep) sent the rep's records to.
+        partition = partition_of(rep_key(team, rep), partitions)
         return TP(topics.activities_by_rep, partition) in app.assignor.assigned_actives()
 
     return owns
@@ -113,6 +112,14 @@ def build_pipeline(
         web_bind="0.0.0.0",
         datadir=data_dir or f"{settings.kafka.app_id}-data",
         autodiscover=False,
+        # Agents take records in batches of thousands: let the consumer keep that many in hand,
+        # and let one producer batch carry a whole partition's share of a batch's records.
+        stream_buffer_maxsize=32_768,
+        producer_max_batch_size=512 * 1024,
+        # A killed worker's partitions go to the others (or to its restart) after the session
+        # times out: 10 s, not Kafka's 45 s, so a crash costs seconds of lag, not a minute.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
     )
     duplicates: Counter[str] = Counter()
     topics = TopicNames(settings.kafka.app_id)
@@ -134,7 +141,7 @@ def build_pipeline(
         mystery_checks_by_team=mystery.topic,
         self_reports_by_rep=self_reports.topic,
     )
-    Ingest(app, settings, topics, dead_letter, routes, clock)
+    Ingest(app, settings, topics, dead_letter, routes, actions, clock)
     pacing = Pacing(app, kafka, topics)
     owns_rep = rep_owner(app, topics, settings.kafka.partitions)
     weeks = WeekClosing(app, settings, topics, actions, pacing, owns_rep, clock)
@@ -156,6 +163,7 @@ def build_pipeline(
             stage_checks=checklists.checks,
             mystery_months=mystery.months_to_checks,
             self_reports=self_reports.rep_weeks_to_reports,
+            slot_changes=actions.slots_to_count.take_changed,
         ),
         settings,
         clock,
@@ -166,6 +174,6 @@ def build_pipeline(
     class Metrics(View):
         async def get(self, request: Request) -> Response:
             # aiohttp refuses a charset inside content_type, so the full type goes in as a header.
-            return self.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+            return self.bytes(render(registry), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
     return Pipeline(app, actions, velocity, reviews, dead_letter, registry)

@@ -10,13 +10,20 @@ import faust
 
 from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent
+from salespulse.streams.family import Batch, KpiFamily, seen_ids, stamped_table
 from salespulse.streams.kpi.actions import SlotKey, expired_slot_limit, rep_action_key, slot_of
-from salespulse.streams.retention import SeenIds, expiring_changelog
+from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 
 
-class ActionCounts:
-    """Owns the re-keyed activity topic, the action tables and the `count_actions` agent."""
+class ActionCounts(KpiFamily):
+    """Owns the re-keyed activity topic, the action tables and the `count_actions` agent.
+
+    Activities a producer already keyed by rep reach this family straight from the ingest agent
+    (`fold_record` with the ingest topic as origin); others come through the re-keyed topic.
+    """
+
+    kind = "activity"
 
     def __init__(
         self,
@@ -26,37 +33,33 @@ class ActionCounts:
         duplicates: Counter[str],
         clock: Callable[[], datetime],
     ) -> None:
-        self.settings = settings
-        self.duplicates = duplicates
-        self.clock = clock
-        self.topic = internal_topic(app, topics.activities_by_rep)
         retention = settings.retention
-        self.slots_to_count = app.Table(
-            "slots_to_count",
-            default=int,
-            extra_topic_configs=expiring_changelog(retention.action_counts_days),
+        super().__init__(
+            app,
+            seen=seen_ids(app, "activity_ids_to_seen_at", extra_topic_configs=expiring_changelog(retention.dedup_days)),
+            duplicates=duplicates,
+            clock=clock,
+            dedup_days=retention.dedup_days,
         )
-        self.rep_actions_to_total = app.Table("rep_actions_to_total", default=int)
-        self.seen = SeenIds(app, "activity_ids_to_seen_at", retention.dedup_days, clock)
-        app.agent(self.topic, name="count_actions")(self.count_actions)
+        self.settings = settings
+        self.topic = internal_topic(app, topics.activities_by_rep)
+        self.slots_to_count = stamped_table(
+            app, "slots_to_count", default=int, extra_topic_configs=expiring_changelog(retention.action_counts_days)
+        )
+        self.rep_actions_to_total = stamped_table(app, "rep_actions_to_total", default=int)
+        app.agent(self.topic, name="count_actions")(self.run)
         app.timer(300.0, name="prune_actions")(self.prune)
 
-    async def count_actions(self, stream: faust.StreamT[bytes]) -> None:
-        """Count each activity once, in its all-time total and its quarter-hour bucket."""
-        async for raw in stream:
-            event = ActivityEvent.model_validate_json(raw)
-            if not self.seen.first_time(event.event_id):
-                self.duplicates["activity"] += 1
-                continue
-            self.rep_actions_to_total[rep_action_key(event.team_id, event.rep_id, event.action)] += 1
-            bucket = SlotKey(event.team_id, event.rep_id, event.action, slot_of(event.occurred_at))
-            self.slots_to_count[bucket.encode()] += 1
+    def decode(self, raw: bytes) -> ActivityEvent:
+        return ActivityEvent.model_validate_json(raw)
+
+    def fold(self, event: ActivityEvent, batch: Batch) -> None:
+        """Count the activity in its all-time total and its quarter-hour bucket."""
+        batch.add(self.rep_actions_to_total, rep_action_key(event.team_id, event.rep_id, event.action))
+        batch.add(self.slots_to_count, SlotKey(event.team_id, event.rep_id, event.action, slot_of(event.occurred_at)).encode())
 
     async def prune(self) -> None:
         """Forget buckets and event ids older than their retention (memory only)."""
-        now = self.clock()
-        first_kept = expired_slot_limit(now, self.settings.retention.action_counts_days)
-        store = self.slots_to_count.data
-        for key in [k for k in store.keys() if SlotKey.decode(k).slot < first_kept]:
-            del store[key]
-        self.seen.forget_old()
+        first_kept = expired_slot_limit(self.clock(), self.settings.retention.action_counts_days)
+        self.slots_to_count.forget([k for k in self.slots_to_count.data.keys() if SlotKey.decode(k).slot < first_kept])
+        self.forget_old_ids()

@@ -23,6 +23,18 @@ def changelog_topic(app_id: str, table: str) -> str:
     return f"{app_id}-{table}-changelog"
 
 
+# A stamped table's record (streams.family) holds its value beside the input offsets it reflects.
+VALUE = "~v"
+STAMPS = "~s"
+
+
+def unstamped(record: Any) -> Any:
+    """Return the table value a changelog record holds, stamped or not."""
+    if isinstance(record, dict) and VALUE in record:
+        return record[VALUE]
+    return record
+
+
 def _decode(raw: bytes) -> Any:
     try:
         return json.loads(raw)
@@ -65,7 +77,7 @@ async def read_table(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) 
                     if record.value is None:
                         table.pop(key, None)
                     else:
-                        table[key] = _decode(record.value)
+                        table[key] = unstamped(_decode(record.value))
             pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
         return table
     finally:

@@ -13,6 +13,7 @@ import faust
 from faust.types import EventT
 
 from salespulse.models.errors import RejectedEvent
+from salespulse.streams.family import Batch, Origin, batches, stamped_table, write_batch
 from salespulse.streams.topics import TopicNames, internal_topic
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,9 @@ class DeadLetter:
     """Routes rejected events and counts rejections by reason in a changelog-backed table."""
 
     def __init__(self, app: faust.App, topics: TopicNames) -> None:
+        self.app = app
         self.topic = internal_topic(app, topics.dead_letter)
-        self.reasons_to_rejected = app.Table(
-            "reasons_to_rejected", default=int
-        )
+        self.reasons_to_rejected = stamped_table(app, "reasons_to_rejected", default=int)
         app.agent(self.topic, name="count_rejections")(self.count_rejections)
 
     async def route(self, event: EventT, rejection: RejectedEvent) -> None:
@@ -54,6 +54,9 @@ class DeadLetter:
 
     async def count_rejections(self, stream: faust.StreamT[bytes]) -> None:
         """Count dead-letter records by reason, whoever put them there."""
-        async for event in stream.events():
-            reason = event.key if isinstance(event.key, str) else "unknown"
-            self.reasons_to_rejected[reason] += 1
+        async for events in batches(stream):
+            batch = Batch()
+            for event in events:
+                batch.origin = Origin.of(event)
+                batch.add(self.reasons_to_rejected, event.key if isinstance(event.key, str) else "unknown")
+            await write_batch(self.app, batch)

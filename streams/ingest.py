@@ -20,8 +20,10 @@ from salespulse.models.events import (
     parse_event,
 )
 from salespulse.models.errors import RejectedEvent
+from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.topics import TopicNames, event_key
+from salespulse.streams.family import Batch, Origin, Outbox, batches, write_batch
+from salespulse.streams.topics import TopicNames, event_key, partition_of
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,12 @@ class Routes:
 
 
 class Ingest:
-    """Owns the producer-facing topics and the agent that validates them."""
+    """Owns the producer-facing topics and the agent that validates them.
+
+    An activity whose producer keyed it by rep, onto the partition the worker would choose,
+    is already where its counts live: it is folded into the action counts here, and the re-keying
+    hop (a send, a second read and a second parse) is skipped.
+    """
 
     def __init__(
         self,
@@ -64,23 +71,42 @@ class Ingest:
         topics: TopicNames,
         dead_letter: DeadLetter,
         routes: Routes,
+        actions: ActionCounts,
         clock: Callable[[], datetime],
     ) -> None:
+        self.app = app
         self.settings = settings
         self.dead_letter = dead_letter
         self.routes = routes
+        self.actions = actions
         self.clock = clock
         self.topic = app.topic(*topics.ingest(), value_type=bytes, value_serializer="raw")
         app.agent(self.topic, name="validate_events")(self.validate_events)
 
     async def validate_events(self, stream: faust.StreamT[bytes]) -> None:
-        """Validate each event; route it to its KPI families or to the dead-letter topic."""
-        async for event in stream.events():
-            try:
-                parsed = parse_event(event.message.value or b"", self.settings, self.clock())
-            except RejectedEvent as rejection:
-                await self.dead_letter.route(event, rejection)
-                continue
-            value = parsed.model_dump_json().encode()
-            for topic, key in self.routes.of(parsed):
-                await topic.send(key=key, value=value)
+        """Validate each event; fold it, route it to its KPI families or to the dead-letter topic."""
+        partitions = self.settings.kafka.partitions
+        async for events in batches(stream):
+            now = self.clock()
+            batch = Batch()
+            outbox = Outbox()
+            for event in events:
+                message = event.message
+                try:
+                    parsed = parse_event(message.value or b"", self.settings, now)
+                except RejectedEvent as rejection:
+                    await self.dead_letter.route(event, rejection)
+                    continue
+                value = None
+                for topic, key in self.routes.of(parsed):
+                    if (
+                        topic is self.routes.activities_by_rep
+                        and message.key == key.encode()
+                        and partition_of(key, partitions) == message.partition
+                    ):
+                        batch.origin = Origin.of(event)
+                        self.actions.fold_event(parsed, batch, now.timestamp())
+                        continue
+                    value = value or parsed.model_dump_json().encode()
+                    outbox.put(topic.get_topic_name(), partition_of(key, partitions), key.encode(), value)
+            await write_batch(self.app, batch, self.actions.seen, outbox=outbox)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, assert_never
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.partitioner import murmur2
 from aiokafka.helpers import create_ssl_context
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -129,6 +131,13 @@ def internal_topic(app: faust.App, *names: str) -> faust.TopicT:
 def rep_key(team: str, rep: str) -> str:
     """Return the record key of a rep's activities."""
     return f"{team}|{rep}"
+
+
+@lru_cache(maxsize=65_536)
+def partition_of(key: str, partitions: int) -> int:
+    """Return the partition the producers' default partitioner gives a record key."""
+    # murmur2 is pure Python and keys (reps, deals) recur: the cache takes it off the hot path.
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 def event_key(event: AnyEvent) -> str:

@@ -5,18 +5,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import faust
 
 from salespulse.models.config import Settings
 from salespulse.models.events import DealStageEvent
 from salespulse.streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
-from salespulse.streams.retention import SeenIds, expiring_changelog
+from salespulse.streams.family import Batch, KpiFamily, seen_ids, stamped_table
+from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 
 
-class DealVelocity:
+class DealVelocity(KpiFamily):
     """Owns the re-keyed deal-stage topic, the deal tables and the `track_deals` agent."""
+
+    kind = "deal_stage"
 
     def __init__(
         self,
@@ -26,46 +30,48 @@ class DealVelocity:
         duplicates: Counter[str],
         clock: Callable[[], datetime],
     ) -> None:
-        self.settings = settings
-        self.duplicates = duplicates
-        self.clock = clock
-        self.topic = internal_topic(app, topics.deal_stages_by_deal)
         retention = settings.retention
-        self.deals_to_history = app.Table(
-            "deals_to_history",
-            extra_topic_configs=expiring_changelog(retention.deal_history_days),
+        super().__init__(
+            app,
+            seen=seen_ids(app, "deal_event_ids_to_seen_at", extra_topic_configs=expiring_changelog(retention.dedup_days)),
+            duplicates=duplicates,
+            clock=clock,
+            dedup_days=retention.dedup_days,
         )
-        self.seen = SeenIds(app, "deal_event_ids_to_seen_at", retention.dedup_days, clock)
-        app.agent(self.topic, name="track_deals")(self.track_deals)
+        self.settings = settings
+        self.topic = internal_topic(app, topics.deal_stages_by_deal)
+        self.deals_to_history = stamped_table(
+            app, "deals_to_history", extra_topic_configs=expiring_changelog(retention.deal_history_days)
+        )
+        app.agent(self.topic, name="track_deals")(self.run)
         app.timer(300.0, name="prune_deals")(self.prune)
 
     def histories(self) -> list[DealHistory]:
         """Return the history of every deal this worker holds."""
         return [DealHistory.from_json(value) for value in self.deals_to_history.values()]
 
-    async def track_deals(self, stream: faust.StreamT[bytes]) -> None:
-        """Fold each deal-stage event, once, into its deal's history."""
-        async for raw in stream:
-            event = DealStageEvent.model_validate_json(raw)
-            if not self.seen.first_time(event.event_id):
-                self.duplicates["deal_stage"] += 1
-                continue
-            stored = self.deals_to_history.get(event.deal_id)
-            history = apply_deal_event(
+    def decode(self, raw: bytes) -> DealStageEvent:
+        return DealStageEvent.model_validate_json(raw)
+
+    def fold(self, event: DealStageEvent, batch: Batch) -> None:
+        """Fold the deal-stage event into its deal's history."""
+
+        def apply(stored: dict[str, Any] | None) -> dict[str, Any]:
+            return apply_deal_event(
                 DealHistory.from_json(stored) if stored else None,
                 occurred_at=event.occurred_at,
                 stage=event.stage,
                 event_id=event.event_id,
                 team=event.team_id,
                 rep=event.rep_id,
-            )
-            self.deals_to_history[event.deal_id] = history.to_json()
+            ).to_json()
+
+        batch.update(self.deals_to_history, event.deal_id, apply)
 
     async def prune(self) -> None:
         """Forget deals quiet for longer than their retention, and old event ids (memory only)."""
         now = self.clock()
         days = self.settings.retention.deal_history_days
-        deals = self.deals_to_history.data
-        for key in [k for k, v in deals.items() if deal_expired(DealHistory.from_json(v), now, days)]:
-            del deals[key]
-        self.seen.forget_old()
+        deals = self.deals_to_history
+        deals.forget([k for k, v in deals.data.items() if deal_expired(DealHistory.from_json(v), now, days)])
+        self.forget_old_ids()

@@ -116,3 +116,54 @@ def iso_week_slots(week_monday: date, tz: ZoneInfo) -> tuple[int, int]:
 def count_in_slots(slot_counts: Mapping[str, int], team: str, rep: str, action: str, first: int, end: int) -> int:
     """Sum a rep's bucket counts of one action over the slot range [first, end)."""
     return sum(slot_counts.get(SlotKey(team, rep, action, slot).encode(), 0) for slot in range(first, end))
+
+
+class WindowedSlots:
+    """One rep's counts of one action per quarter hour, with the window sums kept current.
+
+    A bucket change updates the sums of the windows that hold it; a window that moves (the
+    rolling 7 days every quarter hour, the day at midnight) is shifted by the buckets that left
+    and entered it, or summed afresh when that is cheaper. A scrape then costs a few lookups
+    per rep and action, not a pass over every bucket.
+    """
+
+    __slots__ = ("slots", "sums")
+
+    def __init__(self) -> None:
+        self.slots: dict[int, int] = {}
+        self.sums: dict[ActionWindow, tuple[int, int, int]] = {}  # window -> (first, end, sum)
+
+    def set(self, slot: int, count: int) -> None:
+        """Set a bucket's count (0 removes it)."""
+        delta = count - self.slots.get(slot, 0)
+        if count:
+            self.slots[slot] = count
+        else:
+            self.slots.pop(slot, None)
+        if delta:
+            for window, (first, end, total) in self.sums.items():
+                if first <= slot < end:
+                    self.sums[window] = (first, end, total + delta)
+
+    def windows(self, bounds: Mapping[ActionWindow, tuple[int, int]]) -> dict[ActionWindow, int]:
+        """Return the sum of each window, as `count_windows` over every bucket would."""
+        result: dict[ActionWindow, int] = {}
+        for window, (first, end) in bounds.items():
+            cached = self.sums.get(window)
+            if cached is not None and cached[:2] == (first, end):
+                total = cached[2]
+            elif cached is not None and abs(first - cached[0]) + abs(end - cached[1]) < len(self.slots):
+                old_first, old_end, old_total = cached
+                total = old_total + self._signed_range(old_end, end) - self._signed_range(old_first, first)
+            else:
+                total = count_windows(self.slots.items(), {window: (first, end)})[window]
+            self.sums[window] = (first, end, total)
+            result[window] = total
+        return result
+
+    def _signed_range(self, start: int, stop: int) -> int:
+        """Sum the buckets of [start, stop), negated when stop lies before start."""
+        get = self.slots.get
+        if stop >= start:
+            return sum(get(slot, 0) for slot in range(start, stop))
+        return -sum(get(slot, 0) for slot in range(stop, start))

@@ -50,8 +50,11 @@ def _stamp(at: datetime, team: str, rng: random.Random) -> str:
     return at.astimezone(ZONES[team]).isoformat()
 
 
-def generate(now: datetime, seed: int = 42) -> DataSet:
-    """Build a shuffled JSONL data set with valid, duplicate, late, future and malformed lines."""
+def generate(now: datetime, seed: int = 42, activities_per_rep: int = 60, deals: int = 25) -> DataSet:
+    """Build a shuffled JSONL data set with valid, duplicate, late, future and malformed lines.
+
+    Duplicates are 5 % of the activities and 4 % of the deal events (12 and 4 by default).
+    """
     rng = random.Random(seed)
     good: list[bytes] = []
     ds = DataSet()
@@ -64,13 +67,13 @@ def generate(now: datetime, seed: int = 42) -> DataSet:
                 "rep_id": rep, "source": "test", "schema_version": 1, **fields}
 
     for team, rep in REPS:
-        for _ in range(60):
+        for _ in range(activities_per_rep):
             # Up to 40 days back: older than the 35-day bucket retention counts in totals only.
             at = now - timedelta(seconds=rng.uniform(60, 40 * 86400))
             body = event(team, rep, at, type="activity", action=rng.choice(ACTIONS), duration_s=round(rng.uniform(0, 600), 1))
             ds.activities.append(body)
             good.append(json.dumps(body).encode())
-    for number in range(25):
+    for number in range(deals):
         team, rep = rng.choice(REPS)
         deal = f"deal-{seed}-{number}"
         created = now - timedelta(seconds=rng.uniform(86400, 120 * 86400))
@@ -88,10 +91,10 @@ def generate(now: datetime, seed: int = 42) -> DataSet:
             body = event(team, rep, at, type="deal_stage", deal_id=deal, stage=stage, amount=1000.0, currency="EUR")
             ds.deal_events.append(body)
             good.append(json.dumps(body).encode())
-    for body in rng.sample(ds.activities, 12):
+    for body in rng.sample(ds.activities, len(ds.activities) // 20):
         good.append(json.dumps(body).encode())
         ds.duplicates["activity"] += 1
-    for body in rng.sample(ds.deal_events, 4):
+    for body in rng.sample(ds.deal_events, len(ds.deal_events) // 25):
         good.append(json.dumps(body).encode())
         ds.duplicates["deal_stage"] += 1
 

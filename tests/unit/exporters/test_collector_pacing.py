@@ -135,3 +135,16 @@ def test_stage_checks_are_exported_for_the_rolling_30_days() -> None:
     assert value(registry, "salespulse_stage_changes", completeness="incomplete", **labels) == 2
     assert value(registry, "salespulse_checklist_missing", kind="content", item="budget", **labels) == 2
     assert value(registry, "salespulse_checklist_missing", kind="content", item="company", **labels) == 1
+
+
+def test_missed_weeks_only_where_there_is_a_target_or_a_miss() -> None:
+    """Closed weeks without a miss: a 0 for the targeted action, nothing for the others."""
+    registry = CollectorRegistry()
+    verdicts = {"ams|bram": {"2026-W46": [], "2026-W47": []}}
+    state = PipelineState({}, {}, list, {}, {}, target_sets=lambda: TARGETS, week_verdicts=verdicts)
+    PipelineCollector(state, SETTINGS, lambda: NOW, registry)
+    assert value(registry, "salespulse_action_target_missed_total", team="ams", rep="bram", action="cold_call") == 0
+    untargeted = [a for a in SETTINGS.actions if a != "cold_call"]
+    assert untargeted  # the configuration has actions without a target
+    for action in untargeted:
+        assert value(registry, "salespulse_action_target_missed_total", team="ams", rep="bram", action=action) is None

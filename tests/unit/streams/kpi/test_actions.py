@@ -11,6 +11,7 @@ import pytest
 from salespulse.streams.kpi.actions import (
     ACTION_WINDOWS,
     SlotKey,
+    WindowedSlots,
     count_windows,
     expired_slot_limit,
     rep_action_key,
@@ -410,3 +411,48 @@ def test_expired_slot_limit_keeps_everything_a_35_day_rolling_window_needs() -> 
     now = utc(2026, 11, 25, 9)
     oldest_needed = min(first for first, _ in window_bounds(now, AMSTERDAM).values())
     assert expired_slot_limit(now, 35) <= oldest_needed
+
+
+# --- WindowedSlots: windows kept current, checked against count_windows over every bucket ---
+
+
+def test_windowed_slots_follow_bucket_changes() -> None:
+    slots = WindowedSlots()
+    bounds = {"today": (100, 196), "rolling_7d": (0, 150)}
+    for slot, count in [(99, 1), (100, 2), (150, 4), (195, 8), (196, 16)]:
+        slots.set(slot, count)
+    assert slots.windows(bounds) == {"today": 2 + 4 + 8, "rolling_7d": 1 + 2}
+    slots.set(150, 5)  # a bucket inside today only, already summed
+    slots.set(100, 0)  # a bucket in both, removed
+    assert slots.windows(bounds) == {"today": 5 + 8, "rolling_7d": 1}
+
+
+def test_windowed_slots_shift_with_moving_windows() -> None:
+    slots = WindowedSlots()
+    for slot in range(0, 400, 3):
+        slots.set(slot, slot % 7 + 1)
+    assert slots.windows({"rolling_7d": (10, 110)})["rolling_7d"] == sum(s % 7 + 1 for s in range(12, 110, 3))
+    # One quarter hour later, then a jump back and a jump far ahead.
+    assert slots.windows({"rolling_7d": (11, 111)})["rolling_7d"] == sum(s % 7 + 1 for s in range(12, 111, 3))
+    assert slots.windows({"rolling_7d": (0, 50)})["rolling_7d"] == sum(s % 7 + 1 for s in range(0, 50, 3))
+    assert slots.windows({"rolling_7d": (300, 500)})["rolling_7d"] == sum(s % 7 + 1 for s in range(300, 400, 3))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_windowed_slots_equal_a_full_count_after_any_sequence(seed: int) -> None:
+    rng = random.Random(seed)
+    slots = WindowedSlots()
+    reference: dict[int, int] = {}
+    start = 1_000
+    for _ in range(300):
+        if rng.random() < 0.7:
+            slot, count = rng.randrange(900, 1_800), rng.randrange(0, 5)
+            slots.set(slot, count)
+            if count:
+                reference[slot] = count
+            else:
+                reference.pop(slot, None)
+        else:
+            start += rng.choice((0, 1, 1, 4, 96, -3, 700))
+            bounds = {"today": (start, start + 96), "week": (start - 200, start + 472), "rolling_7d": (start - 672, start + 1)}
+            assert slots.windows(bounds) == count_windows(reference.items(), bounds)

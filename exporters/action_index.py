@@ -1,0 +1,48 @@
+"""The collector's view of the action buckets: per rep and action, windows kept current."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from salespulse.streams.kpi.actions import ActionWindow, SlotKey, WindowedSlots
+
+RepAction = tuple[str, str, str]
+
+
+class ActionIndex:
+    """Buckets grouped by (team, rep, action), updated from the keys that changed.
+
+    With `changes` (the table's changed keys), each scrape decodes only what changed since the
+    last one; without it (plain dicts in tests) every scrape reads every bucket afresh.
+    """
+
+    def __init__(self, slot_counts: Mapping[str, int], changes: Callable[[], Iterable[str]] | None) -> None:
+        self.slot_counts = slot_counts
+        self.changes = changes
+        self.by_rep_action: dict[RepAction, WindowedSlots] = {}
+        self.loaded = False
+
+    def refresh(self) -> None:
+        """Bring the index up to date with the table."""
+        if self.changes is None or not self.loaded:
+            if self.changes is not None:
+                self.changes()  # everything is read below
+            self.by_rep_action = {}
+            keys: Iterable[str] = list(self.slot_counts.keys())
+            self.loaded = True
+        else:
+            keys = self.changes()
+        counts = self.slot_counts
+        for key in keys:
+            bucket = SlotKey.decode(key)
+            slots = self.by_rep_action.get((bucket.team, bucket.rep, bucket.action))
+            if slots is None:
+                slots = self.by_rep_action[(bucket.team, bucket.rep, bucket.action)] = WindowedSlots()
+            slots.set(bucket.slot, counts.get(key, 0))
+
+    def windows(self, rep_action: RepAction, bounds: Mapping[ActionWindow, tuple[int, int]]) -> dict[ActionWindow, int]:
+        """Return each window's count for a rep's action (zeros when it has no bucket)."""
+        slots = self.by_rep_action.get(rep_action)
+        if slots is None:
+            return {window: 0 for window in bounds}
+        return slots.windows(bounds)

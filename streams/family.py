@@ -1,0 +1,339 @@
+"""The batched fold every KPI family shares, and its exactly-once effect per event.
+
+A family reads its topic in batches (`stream.take_events`), folds each event into its tables in
+memory, and at the end of the batch writes one changelog record per changed key and one record of
+de-duplication markers per input partition. That is the fast path, and it exists here once.
+
+Exactly once, across crashes, without Kafka transactions:
+
+- every changelog record of a table carries, beside the value, the input offset it reflects
+  (per input topic: a key belongs to one input partition); a replayed event whose offset a key
+  already reflects leaves that key alone, so a batch whose records reached Kafka only in part is
+  completed, never counted twice, when its events are read again after a crash;
+- a de-duplication marker names the record that set it (topic, partition, offset): the same
+  record read again is a replay, not a duplicate, and goes on to the keys it has not changed yet;
+  another record with the same `event_id` is a duplicate.
+
+Faust commits an input offset only after the producer has flushed, so every event is read again
+until all its records are in Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import faust
+import orjson
+from faust.types import EventT
+
+from salespulse.streams.changelogs import STAMPS, VALUE, unstamped
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 2_000
+BATCH_WITHIN_S = 0.25
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an event was read: its input topic, partition and offset."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    @classmethod
+    def of(cls, event: EventT) -> "Origin":
+        message = event.message
+        return cls(message.topic, message.partition, message.offset)
+
+    def token(self) -> str:
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
+
+class StampedTable(faust.Table):
+    """A table whose changelog records carry the input offsets each value reflects.
+
+    In memory the values are plain (readers such as the collector see no difference); the stamps
+    are kept beside them and come back from the changelog on recovery.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.stamps: dict[Any, dict[str, int]] = {}
+        # Keys changed since the last take_changed(), for readers that keep a view up to date.
+        self.changed: set[Any] = set()
+
+    def take_changed(self) -> set[Any]:
+        """Return the keys set, recovered or forgotten since the last call."""
+        changed, self.changed = self.changed, set()
+        return changed
+
+    def reflects(self, key: Any, origin: Origin) -> bool:
+        """Tell whether the key's value already includes the event read at `origin`."""
+        stamp = self.stamps.get(key)
+        return stamp is not None and stamp.get(origin.topic, -1) >= origin.offset
+
+    def put(self, key: Any, value: Any, origin: Origin) -> None:
+        """Set the value in memory and stamp it; the changelog record goes with the batch."""
+        self.data[key] = value
+        self.changed.add(key)
+        stamps = self.stamps.get(key)
+        if stamps is None:
+            self.stamps[key] = {origin.topic: origin.offset}
+        else:
+            stamps[origin.topic] = origin.offset
+        _note_partition(self.data, key, origin.partition)
+
+    def record(self, key: Any) -> bytes:
+        """Return the changelog record value of a key: its value and its stamps."""
+        return orjson.dumps({VALUE: self.data[key], STAMPS: self.stamps.get(key, {})})
+
+    def forget(self, keys: Iterable[Any]) -> None:
+        """Drop keys from memory (their changelog records expire by retention)."""
+        for key in keys:
+            self.data.pop(key, None)
+            self.stamps.pop(key, None)
+            self.changed.add(key)
+
+    def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
+        """Recover values and stamps; records written before stamps existed hold the bare value."""
+        data = self.data
+        for event in batch:
+            key = self._to_key(event.key)
+            record = event.value
+            _note_partition(data, key, event.message.partition)
+            self.changed.add(key)
+            if record is None:
+                data.pop(key, None)
+                self.stamps.pop(key, None)
+            else:
+                data[key] = unstamped(record)
+                if isinstance(record, dict) and VALUE in record:
+                    self.stamps[key] = record.get(STAMPS) or {}
+
+
+def _note_partition(store: Any, key: Any, partition: int) -> None:
+    # The in-memory store drops, after a rebalance, the keys of partitions the worker no longer
+    # holds, but it learns a key's partition only from recovery: live writes are noted here too.
+    key_partition = getattr(store, "_key_partition", None)
+    if key_partition is not None:
+        key_partition[key] = partition
+
+
+class SeenIds(faust.Table):
+    """The event ids a KPI family has counted, with the record that first carried each.
+
+    Markers are written as one changelog record per input partition and batch, not one per
+    event; in memory each id maps to [first seen (epoch s), origin token].
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # partition -> (origin of the first new id, {event id: marker})
+        self.pending: dict[int, tuple[str, dict[str, list[Any]]]] = {}
+
+    def first_time(self, event_id: str, origin: Origin, seen_at: float) -> bool:
+        """Tell whether the event is new (or a replay of the record that was new); mark it."""
+        marker = self.data.get(event_id)
+        token = origin.token()
+        if marker is not None:
+            return bool(marker[1] == token)
+        marker = [seen_at, token]
+        self.data[event_id] = marker
+        _note_partition(self.data, event_id, origin.partition)
+        self.pending.setdefault(origin.partition, (token, {}))[1][event_id] = marker
+        return True
+
+    def take_pending(self) -> Iterator[tuple[int, bytes, bytes]]:
+        """Yield (partition, record key, record value) for the markers set since the last call.
+
+        The key names the first record of the batch, so batches never overwrite each other.
+        """
+        pending, self.pending = self.pending, {}
+        for partition, (first, markers) in pending.items():
+            yield partition, orjson.dumps(first), orjson.dumps(markers)
+
+    def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
+        """Recover markers from batch records; a record of the per-event era holds one time."""
+        data = self.data
+        for event in batch:
+            record = event.value
+            partition = event.message.partition
+            if isinstance(record, dict):
+                for event_id, marker in record.items():
+                    data[event_id] = marker
+                    _note_partition(data, event_id, partition)
+            elif record is not None:
+                key = self._to_key(event.key)
+                data[key] = [record, ""]
+                _note_partition(data, key, partition)
+
+    def forget_older_than(self, limit: float) -> int:
+        """Drop ids first seen before `limit` (memory only); return how many went."""
+        store = self.data
+        stale = [key for key, marker in store.items() if marker[0] < limit]
+        for key in stale:
+            del store[key]
+        return len(stale)
+
+
+def stamped_table(app: faust.App, name: str, **options: Any) -> StampedTable:
+    """Create and register a stamped table."""
+    table = StampedTable(app, name=name, beacon=app.tables.beacon, **options)
+    app.tables.add(table)
+    return table
+
+
+def seen_ids(app: faust.App, name: str, **options: Any) -> SeenIds:
+    """Create and register a table of de-duplication markers."""
+    table = SeenIds(app, name=name, beacon=app.tables.beacon, **options)
+    app.tables.add(table)
+    return table
+
+
+def batches(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT]]:
+    """Return the stream's records in batches of up to BATCH_SIZE, or what came within BATCH_WITHIN_S."""
+    # take_events is on Faust's Stream, not on the StreamT interface agents are typed with.
+    return cast(faust.Stream, stream).take_events(BATCH_SIZE, BATCH_WITHIN_S)
+
+
+@dataclass
+class Batch:
+    """The changes one batch makes, written to the changelogs together at its end."""
+
+    origin: Origin = Origin("", 0, -1)
+    changed: dict[tuple[StampedTable, Any], int] = field(default_factory=dict)
+
+    def update(self, table: StampedTable, key: Any, change: Callable[[Any], Any]) -> None:
+        """Apply `change` to the key's value (None when absent), unless the key already has it."""
+        if table.reflects(key, self.origin):
+            return
+        table.put(key, change(table.data.get(key)), self.origin)
+        self.changed[(table, key)] = self.origin.partition
+
+    def add(self, table: StampedTable, key: Any, amount: int = 1) -> None:
+        """Add to a count."""
+        self.update(table, key, lambda value: (value or 0) + amount)
+
+
+class KpiFamily:
+    """A KPI family: reads one topic in batches, de-duplicates by event id, folds, writes back.
+
+    A family says how it decodes a record (`decode`), how an event changes its tables (`fold`)
+    and, for de-duplication, what an event's id is (`event_id`); this class does the rest.
+    """
+
+    kind: str = ""  # the event type, as counted in salespulse_events_duplicate_total
+
+    def __init__(
+        self,
+        app: faust.App,
+        *,
+        seen: SeenIds | None,
+        duplicates: Counter[str],
+        clock: Callable[[], datetime],
+        dedup_days: int,
+    ) -> None:
+        self.app = app
+        self.seen = seen
+        self.duplicates = duplicates
+        self.clock = clock
+        self.dedup_days = dedup_days
+
+    def decode(self, raw: bytes) -> Any:
+        """Return the event a record holds."""
+        raise NotImplementedError
+
+    def event_id(self, event: Any) -> str:
+        return str(event.event_id)
+
+    def fold(self, event: Any, batch: Batch) -> None:
+        """Apply one new event to the family's tables through `batch`."""
+        raise NotImplementedError
+
+    async def run(self, stream: faust.StreamT[bytes]) -> None:
+        """The agent: fold each batch of records and write what it changed."""
+        async for events in batches(stream):
+            batch = Batch()
+            self.fold_events(events, batch)
+            await write_batch(self.app, batch, self.seen)
+
+    def fold_events(self, events: Sequence[EventT], batch: Batch) -> None:
+        """Fold the events of one batch, each once."""
+        seen_at = self.clock().timestamp()
+        for record in events:
+            batch.origin = Origin.of(record)
+            self.fold_record(record.message.value or b"", batch, seen_at)
+
+    def fold_record(self, raw: bytes, batch: Batch, seen_at: float) -> None:
+        """Fold one record read at `batch.origin`, unless its event was counted already."""
+        self.fold_event(self.decode(raw), batch, seen_at)
+
+    def fold_event(self, event: Any, batch: Batch, seen_at: float) -> None:
+        """Fold one decoded event read at `batch.origin`, unless it was counted already."""
+        if self.seen is not None and not self.seen.first_time(self.event_id(event), batch.origin, seen_at):
+            self.duplicates[self.kind] += 1
+            return
+        self.fold(event, batch)
+
+    def forget_old_ids(self) -> int:
+        """Drop de-duplication ids older than the horizon (memory only)."""
+        if self.seen is None:
+            return 0
+        return self.seen.forget_older_than((self.clock() - timedelta(days=self.dedup_days)).timestamp())
+
+
+class Outbox:
+    """Records bound for Kafka, grouped by topic and partition, sent as whole producer batches.
+
+    Sending one record at a time costs a future, a log call and an accumulator look-up per
+    record; a batch per partition costs that once.
+    """
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
+
+    def put(self, topic: str, partition: int, key: bytes, value: bytes) -> None:
+        self.records.setdefault((topic, partition), []).append((key, value))
+
+    async def send(self, app: faust.App) -> None:
+        """Send every record and wait until Kafka has them all."""
+        # Faust's producer wraps aiokafka's; its batch API is not exposed by Faust itself.
+        producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+        sent = []
+        for (topic, partition), rows in self.records.items():
+            batch = producer.create_batch()
+            for key, value in rows:
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    sent.append(await producer.send_batch(batch, topic, partition=partition))
+                    batch = producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None)
+            sent.append(await producer.send_batch(batch, topic, partition=partition))
+        self.records = {}
+        if sent:
+            await asyncio.gather(*sent)
+
+
+async def write_batch(app: faust.App, batch: Batch, *seen: SeenIds | None, outbox: Outbox | None = None) -> None:
+    """Write one changelog record per changed key and the batch's de-duplication markers.
+
+    Records are serialized here and sent with whatever else is in `outbox`, all awaited together:
+    Faust's table write sends and awaits one record per event.
+    """
+    outbox = outbox or Outbox()
+    for (table, key), partition in batch.changed.items():
+        outbox.put(table.changelog_topic.get_topic_name(), partition, orjson.dumps(key), table.record(key))
+    for ids in seen:
+        if ids is None:
+            continue
+        topic = ids.changelog_topic.get_topic_name()
+        for partition, key, value in ids.take_pending():
+            outbox.put(topic, partition, key, value)
+    await outbox.send(app)

@@ -1,0 +1,148 @@
+"""The batched fold's exactly-once rules, without a broker: stamps, markers and recovery."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import orjson
+import pytest
+
+from salespulse.streams.family import Batch, KpiFamily, Origin, seen_ids, stamped_table
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Tick:
+    event_id: str
+    rep: str
+
+
+class Counting(KpiFamily):
+    """A family that counts ticks per rep and in all."""
+
+    kind = "tick"
+
+    def __init__(self, app: faust.App) -> None:
+        super().__init__(app, seen=seen_ids(app, "tick_ids"), duplicates=Counter(), clock=lambda: NOW, dedup_days=14)
+        self.per_rep = stamped_table(app, "reps_to_ticks", default=int)
+        self.everything = stamped_table(app, "all_ticks", default=int)
+
+    def decode(self, raw: bytes) -> Tick:
+        return Tick(**orjson.loads(raw))
+
+    def fold(self, event: Tick, batch: Batch) -> None:
+        batch.add(self.per_rep, event.rep)
+        batch.add(self.everything, "all")
+
+
+def record(event_id: str, rep: str) -> bytes:
+    return orjson.dumps({"event_id": event_id, "rep": rep})
+
+
+def fold(family: Counting, rows: list[tuple[int, bytes]], topic: str = "in", partition: int = 0) -> Batch:
+    batch = Batch()
+    for offset, raw in rows:
+        batch.origin = Origin(topic, partition, offset)
+        family.fold_record(raw, batch, NOW.timestamp())
+    return batch
+
+
+def changelog_events(batch: Batch, table: Any) -> list[Any]:
+    """The changelog records a batch writes for one table, as Faust hands them to recovery."""
+    return [
+        SimpleNamespace(key=key, value=orjson.loads(t.record(key)), message=SimpleNamespace(partition=partition))
+        for (t, key), partition in batch.changed.items()
+        if t is table
+    ]
+
+
+@pytest.fixture
+def family() -> Counting:
+    return Counting(faust.App(f"t{id(object())}", store="memory://"))
+
+
+def test_a_duplicate_event_id_on_another_record_counts_once(family: Counting) -> None:
+    fold(family, [(0, record("a", "ann")), (1, record("b", "bob")), (2, record("a", "ann"))])
+    assert dict(family.per_rep.data) == {"ann": 1, "bob": 1}
+    assert family.everything.data["all"] == 2
+    assert family.duplicates["tick"] == 1
+
+
+def test_a_replayed_batch_changes_nothing_it_already_changed(family: Counting) -> None:
+    rows = [(10, record("a", "ann")), (11, record("b", "ann")), (12, record("c", "bob"))]
+    fold(family, rows)
+    fold(family, rows)  # read again after a crash, every record already reflected
+    assert dict(family.per_rep.data) == {"ann": 2, "bob": 1}
+    assert family.everything.data["all"] == 3
+    assert family.duplicates["tick"] == 0
+
+
+def test_a_batch_that_reached_kafka_in_part_is_completed_on_replay(family: Counting) -> None:
+    """The markers and one table's records landed, the other table's did not; then a restart."""
+    rows = [(10, record("a", "ann")), (11, record("b", "bob"))]
+    batch = fold(family, rows)
+    landed = changelog_events(batch, family.per_rep)
+    markers = [
+        SimpleNamespace(key=key, value=orjson.loads(value), message=SimpleNamespace(partition=partition))
+        for partition, key, value in family.seen.take_pending()  # type: ignore[union-attr]
+    ]
+
+    restarted = Counting(faust.App(f"t{id(object())}", store="memory://"))
+    restarted.per_rep.apply_changelog_batch(landed)
+    restarted.seen.apply_changelog_batch(markers)  # type: ignore[union-attr]
+    fold(restarted, rows)
+    assert dict(restarted.per_rep.data) == {"ann": 1, "bob": 1}
+    assert restarted.everything.data["all"] == 2
+    assert restarted.duplicates["tick"] == 0
+
+
+def test_markers_landed_without_the_counts_still_count_on_replay(family: Counting) -> None:
+    rows = [(5, record("a", "ann"))]
+    fold(family, rows)
+    markers = [
+        SimpleNamespace(key=key, value=orjson.loads(value), message=SimpleNamespace(partition=partition))
+        for partition, key, value in family.seen.take_pending()  # type: ignore[union-attr]
+    ]
+    restarted = Counting(faust.App(f"t{id(object())}", store="memory://"))
+    restarted.seen.apply_changelog_batch(markers)  # type: ignore[union-attr]
+    fold(restarted, rows + [(6, record("a", "ann"))])
+    assert dict(restarted.per_rep.data) == {"ann": 1}
+    assert restarted.duplicates["tick"] == 1
+
+
+def test_stamps_are_per_input_topic(family: Counting) -> None:
+    """A key fed by the ingest topic and by the re-keyed topic keeps an offset for each."""
+    fold(family, [(100, record("a", "ann"))], topic="ingest")
+    fold(family, [(3, record("b", "ann"))], topic="by-rep")
+    assert family.per_rep.data["ann"] == 2
+    assert family.per_rep.stamps["ann"] == {"ingest": 100, "by-rep": 3}
+
+
+def test_recovery_reads_records_written_before_stamps(family: Counting) -> None:
+    legacy = [SimpleNamespace(key="ann", value=7, message=SimpleNamespace(partition=0))]
+    family.per_rep.apply_changelog_batch(legacy)
+    assert family.per_rep.data["ann"] == 7
+    fold(family, [(0, record("z", "ann"))])
+    assert family.per_rep.data["ann"] == 8
+
+
+def test_markers_from_several_partitions_are_one_record_each(family: Counting) -> None:
+    fold(family, [(0, record("a", "ann")), (1, record("b", "ann"))], partition=0)
+    fold(family, [(0, record("c", "bob"))], partition=3)
+    pending = {partition: orjson.loads(value) for partition, _, value in family.seen.take_pending()}  # type: ignore[union-attr]
+    assert set(pending) == {0, 3}
+    assert set(pending[0]) == {"a", "b"} and set(pending[3]) == {"c"}
+    assert list(family.seen.take_pending()) == []  # type: ignore[union-attr]
+
+
+def test_old_ids_are_forgotten_after_the_horizon(family: Counting) -> None:
+    fold(family, [(0, record("a", "ann"))])
+    family.seen.data["old"] = [NOW.timestamp() - 15 * 86_400, "in/0/0"]  # type: ignore[union-attr]
+    assert family.forget_old_ids() == 1
+    assert set(family.seen.data) == {"a"}  # type: ignore[union-attr]
