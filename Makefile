@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test unit integration typecheck docs bench clean
+.PHONY: venv demo test unit integration typecheck docs bench bench-e2e clean
 
 $(BIN)/salespulse: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +42,14 @@ docs: venv
 bench: venv
 	$(BIN)/python bench/run.py
 
+## The worker on a backlog beside a bare consumer, Faust and Quix Streams (bench/e2e.py; takes minutes).
+bench-e2e: venv bench/quix/.venv/bin/python
+	$(BIN)/python bench/e2e.py --out bench/e2e-results.json
+
+bench/quix/.venv/bin/python: bench/quix/requirements.txt
+	$(PYTHON) -m venv bench/quix/.venv
+	bench/quix/.venv/bin/pip install --quiet -r bench/quix/requirements.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache
+	rm -rf $(VENV) bench/quix/.venv *.egg-info .pytest_cache .mypy_cache

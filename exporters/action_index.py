@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from salespulse.streams.kpi.actions import ActionWindow, SlotKey, WindowedSlots
+from salespulse.streams.kpi.actions import ActionWindow, WindowedSlots, split_slot_key
 
 RepAction = tuple[str, str, str]
 
@@ -27,18 +27,24 @@ class ActionIndex:
         if self.changes is None or not self.loaded:
             if self.changes is not None:
                 self.changes()  # everything is read below
-            self.by_rep_action = {}
-            keys: Iterable[str] = list(self.slot_counts.keys())
+            self.by_rep_action = self._load_all()
             self.loaded = True
-        else:
-            keys = self.changes()
+            return
         counts = self.slot_counts
-        for key in keys:
-            bucket = SlotKey.decode(key)
-            slots = self.by_rep_action.get((bucket.team, bucket.rep, bucket.action))
+        index = self.by_rep_action
+        for key in self.changes():
+            team, rep, action, slot = split_slot_key(key)
+            slots = index.get((team, rep, action))
             if slots is None:
-                slots = self.by_rep_action[(bucket.team, bucket.rep, bucket.action)] = WindowedSlots()
-            slots.set(bucket.slot, counts.get(key, 0))
+                slots = index[(team, rep, action)] = WindowedSlots()
+            slots.set(slot, counts.get(key, 0))
+
+    def _load_all(self) -> dict[RepAction, WindowedSlots]:
+        grouped: dict[RepAction, dict[int, int]] = {}
+        for key, count in self.slot_counts.items():
+            team, rep, action, slot = split_slot_key(key)
+            grouped.setdefault((team, rep, action), {})[slot] = count
+        return {rep_action: WindowedSlots(slots) for rep_action, slots in grouped.items()}
 
     def windows(self, rep_action: RepAction, bounds: Mapping[ActionWindow, tuple[int, int]]) -> dict[ActionWindow, int]:
         """Return each window's count for a rep's action (zeros when it has no bucket)."""

@@ -174,14 +174,15 @@ ACTION_TARGET_MISSED = MetricSpec(
     "counter",
     ("team", "rep", "action"),
     "Weeks that closed with the action below the rep's target, judged once when the week ends "
-    "in the team's timezone (events logged for it later do not change the verdict).",
+    "in the team's timezone (events logged for it later do not change the verdict); absent for "
+    "an action that has no target and was never missed.",
 )
 REVIEWS = MetricSpec(
     "salespulse_reviews",
     "gauge",
     ("team", "rep", "subject"),
     "Reviews of the rep's work on the subject (e.g. call, proposal) in the rolling 30 days: the UTC "
-    "days whose 00:00 lies in (now - 30 days, now], by occurred_at.",
+    "days whose 00:00 lies in (now - 30 days, now], by occurred_at; absent when there was no review.",
 )
 REVIEW_SCORE_AVG = MetricSpec(
     "salespulse_review_score_avg",
@@ -195,7 +196,7 @@ REVIEW_SCORE_COMBINED = MetricSpec(
     "gauge",
     ("team", "rep", "subject", "theme"),
     "Sum of the theme's scores in the rolling 30 days; divide by salespulse_reviews after summing "
-    "both over reps for an exact team average.",
+    "both over reps for an exact team average; absent when there was no review.",
 )
 # Not `salespulse_working_hours`: promtool's lint reads an `_hours` suffix as a non-base unit.
 IN_WORKING_TIME = MetricSpec(

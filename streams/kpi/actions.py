@@ -47,6 +47,12 @@ class SlotKey:
         return cls(team, rep, action, int(slot))
 
 
+def split_slot_key(key: str) -> tuple[str, str, str, int]:
+    """Return (team, rep, action, slot) of a bucket key, without building a SlotKey."""
+    team, rep, action, slot = key.split(_SEP)
+    return team, rep, action, int(slot)
+
+
 def rep_action_key(team: str, rep: str, action: str) -> str:
     """Return the key of a rep's all-time count of one action."""
     return _SEP.join((team, rep, action))
@@ -129,8 +135,8 @@ class WindowedSlots:
 
     __slots__ = ("slots", "sums")
 
-    def __init__(self) -> None:
-        self.slots: dict[int, int] = {}
+    def __init__(self, slots: dict[int, int] | None = None) -> None:
+        self.slots: dict[int, int] = slots if slots is not None else {}
         self.sums: dict[ActionWindow, tuple[int, int, int]] = {}  # window -> (first, end, sum)
 
     def set(self, slot: int, count: int) -> None:

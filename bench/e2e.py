@@ -1,0 +1,514 @@
+"""End to end on the local broker: the worker on a backlog, beside a bare consumer and peers.
+
+    .venv/bin/python bench/e2e.py                       # 200,000 mixed events, 2,000 reps
+    .venv/bin/python bench/e2e.py --events 20000 --mix activities --skip quix
+
+Each run starts its own Apache Kafka broker on loopback, puts one backlog on the ingest topics and
+reads it, in the same run, with: a bare aiokafka consumer (the transport limit), a Faust agent that
+does nothing, Quix Streams counting the same (team, rep, action, quarter hour) buckets when its
+virtual environment is there (`bench/quix/requirements.txt`), and `salespulse worker` until every
+distinct event is counted on /metrics. Results go to stdout as a Markdown table and, with --out,
+as JSON. Timings are figures to compare within a run, never test assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from prometheus_client import CollectorRegistry
+
+from salespulse.exporters.collector import PipelineCollector, PipelineState
+from salespulse.exporters.exposition import render
+from salespulse.kafka_launcher import LocalKafka, free_port
+from salespulse.models.config import KafkaSettings, Settings
+from salespulse.streams.kpi.actions import SlotKey, rep_action_key, slot_of
+from salespulse.streams.topics import TopicNames, ensure_topics
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor import Record, expected_totals, floor_config, floor_events, utc_now  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+QUIX_PYTHON = BENCH / "quix" / ".venv" / "bin" / "python"
+TOTAL = re.compile(r"^salespulse_actions_total\{[^}]*\} ([0-9.e+]+)$", re.M)
+STAGES = re.compile(r"^salespulse_stage_changes\{[^}]*\} ([0-9.e+]+)$", re.M)
+
+
+async def produce(bootstrap: str, topics: TopicNames, records: list[Record]) -> float:
+    """Send the backlog keyed as `salespulse publish` keys it; return the seconds it took."""
+    topic_of = {"activity": topics.activities, "deal_stage": topics.deal_stages, "review": topics.reviews}
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256 * 1024)
+    await producer.start()
+    start = time.perf_counter()
+    try:
+        futures = [await producer.send(topic_of[r.kind], key=r.key, value=r.value) for r in records]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - start
+
+
+async def bare_consume(bootstrap: str, topics: list[str], n: int) -> float:
+    """Read `n` records with a plain consumer and no work; return records per second."""
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
+        group_id=f"bare-{time.time_ns()}",
+    )
+    await consumer.start()
+    try:
+        got = 0
+        start = 0.0
+        while got < n:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            if not start and batch:
+                start = time.perf_counter()
+            got += sum(len(records) for records in batch.values())
+        return n / (time.perf_counter() - start)
+    finally:
+        await consumer.stop()
+
+
+def run_peer(command: list[str], timeout: float) -> dict[str, Any] | None:
+    """Run a peer that prints one JSON line with its rate; None if it did not finish."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    for line in done.stdout.splitlines():
+        if "{" in line:  # the worker may put terminal control codes before it
+            return dict(json.loads(line[line.index("{"):]))
+    print(done.stderr[-2000:], file=sys.stderr)
+    return None
+
+
+def kinds_on_topic(records: list[Record], kind: str) -> int:
+    """Return how many records (duplicates included) go to the topic of one kind."""
+    return sum(1 for record in records if record.kind == kind)
+
+
+def scrape(url: str) -> str | None:
+    """Return /metrics, or None while the worker does not answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.read().decode()
+    except OSError:
+        return None
+
+
+def counted(text: str) -> tuple[int, int]:
+    """Return (activities counted, stage changes judged in the rolling 30 days) from an exposition.
+
+    Every distinct deal_stage event of the backlog is a stage change within the 30 days.
+    """
+    return (
+        int(sum(float(v) for v in TOTAL.findall(text))),
+        int(sum(float(v) for v in STAGES.findall(text))),
+    )
+
+
+async def group_lag(bootstrap: str, group: str, topics: list[str], partitions: int) -> int:
+    """Return how many records of `topics` the consumer group has not committed yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        tps = [TopicPartition(topic, p) for topic in topics for p in range(partitions)]
+        ends = await consumer.end_offsets(tps)
+        return sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+def steady_rate(progress: list[tuple[float, int]]) -> float | None:
+    """Return records per second from the first commit of the backlog to the last.
+
+    Start-up (joining the group, recovering tables) is left out; commits come every 2.8 s, so
+    short runs give rough figures.
+    """
+    started = [(t, lag) for t, lag in progress if lag > 0]
+    if len(started) < 2 or progress[-1][1] != 0:
+        return None
+    total = started[0][1]
+    moving = [(t, lag) for t, lag in started if lag < total]
+    if not moving:
+        return None
+    t0, lag0 = moving[0]
+    return lag0 / (progress[-1][0] - t0) if progress[-1][0] > t0 else None
+
+
+class Worker:
+    """A `salespulse worker` process of the benchmark."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, profile: Path | None = None) -> None:
+        port = free_port()
+        command = [sys.executable, "-m", "salespulse.cli", "worker", "--port", str(port),
+                   "--data-dir", str(workdir / "worker-data")]
+        if profile:
+            command = [str(Path(sys.executable).parent / "py-spy"), "record", "--rate", "100", "--format", "raw",
+                       "-o", str(profile), "--", *command]
+        self.profiled = profile is not None
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(command, env=env, stdout=open(workdir / "worker.log", "ab"),
+                                     stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}/metrics"
+
+    def peak_rss_bytes(self) -> int | None:
+        """Return the worker's peak resident memory (not known when it runs under py-spy)."""
+        if self.profiled:
+            return None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return None
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT if self.profiled else signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def until_serving(worker: Worker, timeout: float) -> float | None:
+    """Wait until /metrics answers; return seconds since the worker started."""
+    while time.perf_counter() - worker.started < timeout:
+        if scrape(worker.url) is not None:
+            return time.perf_counter() - worker.started
+        time.sleep(0.2)
+    return None
+
+
+def run_backlog(
+    worker: Worker, bootstrap: str, group: str, topics: list[str], partitions: int, want: tuple[int, int],
+    timeout: float,
+) -> dict[str, Any]:
+    """Wait until the worker has read the backlog; return its timings and what it counted.
+
+    Progress is read from the group's committed offsets, not from /metrics, so that the
+    benchmark does not load the worker with scrapes while it works.
+    """
+    ready = until_serving(worker, timeout)
+    progress: list[tuple[float, int]] = []
+    while time.perf_counter() - worker.started < timeout:
+        try:
+            lag = asyncio.run(group_lag(bootstrap, group, topics, partitions))
+        except KafkaError:  # the group's coordinator is not there yet
+            lag = -1
+        progress.append((round(time.perf_counter() - worker.started, 2), lag))
+        if lag == 0:
+            break
+        time.sleep(0.5)
+    done = time.perf_counter() - worker.started
+    scrape_start = time.perf_counter()
+    text = scrape(worker.url) or ""
+    scrape_s = time.perf_counter() - scrape_start
+    seen = counted(text)
+    return {
+        "ready_s": ready,
+        "done_s": done,
+        "counted": seen,
+        "wanted": want,
+        "complete": seen[0] == want[0] and seen[1] >= want[1],
+        "scrape_s": scrape_s,
+        "scrape_bytes": len(text.encode()),
+        "series": sum(1 for line in text.splitlines() if line and not line.startswith("#")),
+        "lag": progress,
+        "steady_per_s": steady_rate(progress),
+    }
+
+
+def run_restart(env: dict[str, str], workdir: Path, want: tuple[int, int], timeout: float) -> dict[str, Any]:
+    """Start a worker on recovered state; return seconds until /metrics holds every count."""
+    worker = Worker(env, workdir)
+    try:
+        serving = until_serving(worker, timeout)
+        while time.perf_counter() - worker.started < timeout:
+            seen = counted(scrape(worker.url) or "")
+            if seen[0] >= want[0] and seen[1] >= want[1]:
+                return {"serving_s": serving, "complete_s": time.perf_counter() - worker.started}
+            time.sleep(0.5)
+        return {"serving_s": serving, "complete_s": None}
+    finally:
+        worker.stop()
+
+
+def run_latency(
+    worker: Worker, bootstrap: str, topics: TopicNames, config: dict[str, Any], rate: float, seconds: float
+) -> dict[str, Any]:
+    """Send activities at `rate` per second; return how long a probe takes to show on /metrics.
+
+    A probe is one more activity for a rep of its own; it is visible when that rep's total on
+    /metrics has grown by one. The time includes the scrape that shows it.
+    """
+    team = next(iter(config["teams"]))
+    reps = list(config["teams"][team]["reps"])
+    probe_rep, load_reps = reps[0], reps[1:]
+    probe_key = f'salespulse_actions_total{{action="call",rep="{probe_rep}",team="{team}"}} '
+    stop = threading.Event()
+    sent_at: list[float] = []
+    loaded = [0]
+
+    def activity(rep: str, event_id: str, action: str) -> bytes:
+        return json.dumps({"event_id": event_id, "type": "activity", "occurred_at": utc_now().isoformat(),
+                           "team_id": team, "rep_id": rep, "source": "bench", "schema_version": 1,
+                           "action": action}).encode()
+
+    async def load() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+        await producer.start()
+        try:
+            n = 0
+            begin = time.perf_counter()
+            while not stop.is_set():
+                n += 1
+                rep = load_reps[n % len(load_reps)]
+                await producer.send(topics.activities, activity(rep, f"load-{n}", "cold_call"), key=f"{team}|{rep}".encode())
+                loaded[0] = n
+                await asyncio.sleep(max(0.0, begin + n / rate - time.perf_counter()))
+        finally:
+            await producer.stop()
+
+    def probe_total() -> float | None:
+        text = scrape(worker.url) or ""
+        at = text.find(probe_key)
+        return float(text[at + len(probe_key):text.index("\n", at)]) if at >= 0 else None
+
+    async def send_probe(n: int) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            sent_at.append(time.perf_counter())
+            await producer.send_and_wait(topics.activities, activity(probe_rep, f"probe-{n}", "call"),
+                                         key=f"{team}|{probe_rep}".encode())
+        finally:
+            await producer.stop()
+
+    loader = threading.Thread(target=lambda: asyncio.run(load()), daemon=True)
+    loader.start()
+    latencies = []
+    try:
+        base = probe_total() or 0.0
+        end = time.perf_counter() + seconds
+        n = 0
+        while time.perf_counter() < end:
+            n += 1
+            asyncio.run(send_probe(n))
+            while time.perf_counter() < end + 30:
+                total = probe_total()
+                if total is not None and total >= base + n:
+                    latencies.append(time.perf_counter() - sent_at[-1])
+                    break
+                time.sleep(0.1)  # a scrape costs the worker time too
+    finally:
+        stop.set()
+        loader.join(timeout=30)
+    latencies.sort()
+    return {
+        "rate_per_s": rate,
+        "load_sent": loaded[0],
+        "probes_sent": len(sent_at),
+        "probes": len(latencies),
+        "p50_s": latencies[len(latencies) // 2] if latencies else None,
+        "p99_s": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
+    }
+
+
+def scrape_figures(reps: int, per_rep_day: int, days: int = 14, repeat: int = 5) -> dict[str, Any]:
+    """Time /metrics over a floor's state, in process: the first scrape, then steady ones.
+
+    Between steady scrapes 1,000 buckets change, as live events change them.
+    """
+    rng = random.Random(3)
+    settings = Settings.model_validate(floor_config(max(1, reps // 100), 100))
+    named = [(team, rep) for team, spec in settings.teams.items() for rep in spec.reps]
+    now = utc_now()
+    slots: dict[str, int] = {}
+    totals: dict[str, int] = {}
+    for team, rep in named[:reps]:
+        for _ in range(days * per_rep_day):
+            at = now - timedelta(seconds=rng.uniform(0, days * 86_400))
+            action = rng.choice(settings.actions)
+            key = SlotKey(team, rep, action, slot_of(at)).encode()
+            slots[key] = slots.get(key, 0) + 1
+            total_key = rep_action_key(team, rep, action)
+            totals[total_key] = totals.get(total_key, 0) + 1
+    changed: set[str] = set()
+
+    def take_changed() -> set[str]:
+        nonlocal changed
+        taken, changed = changed, set()
+        return taken
+
+    registry = CollectorRegistry()
+    PipelineCollector(PipelineState(slots, totals, list, {}, {}, slot_changes=take_changed), settings, utc_now, registry)
+    start = time.perf_counter()
+    text = render(registry)
+    first = time.perf_counter() - start
+    keys = list(slots)
+    steady = []
+    for _ in range(repeat):
+        for key in rng.sample(keys, 1_000):
+            slots[key] += 1
+            changed.add(key)
+        start = time.perf_counter()
+        text = render(registry)
+        steady.append(time.perf_counter() - start)
+    return {
+        "reps": reps,
+        "buckets": len(slots),
+        "first_s": first,
+        "steady_s": statistics.median(steady),
+        "bytes": len(text),
+        "series": text.count(b"\n") - 2 * text.count(b"# TYPE"),
+    }
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """Return the results as a Markdown table, rates as ratios to the bare consumer of the run."""
+    bare = results.get("bare_per_s")
+
+    def rate(name: str, value: float | None) -> str:
+        if value is None:
+            return f"| {name} | – | – |"
+        ratio = f"{value / bare:.4f} ×" if bare else "–"
+        return f"| {name} | {value:,.0f} | {ratio} |"
+
+    lines = [
+        f"{results['events']:,} events ({results['distinct']}), {results['cpus']} CPUs",
+        "",
+        "| reader of the same backlog | events/s | × bare consume |",
+        "| --- | ---: | ---: |",
+        rate("bare aiokafka consumer, no work", bare),
+        rate("Quix Streams, same count (RocksDB + changelog)", results.get("quix_per_s")),
+        rate("Faust agent, no work (one event at a time)", results.get("faust_each_per_s")),
+        rate("Faust agent, no work (take_events batches)", results.get("faust_take_per_s")),
+        rate("Faust agent, one table write per event", results.get("faust_table_per_s")),
+        rate("salespulse worker, start to last event counted", results.get("worker_per_s")),
+        rate("salespulse worker, first commit to last", (results.get("worker") or {}).get("steady_per_s")),
+    ]
+    latency = results.get("latency")
+    if latency and latency.get("p50_s") is not None:
+        lines += ["", f"produce to visible on /metrics at {latency['rate_per_s']:.0f} events/s: "
+                  f"p50 {latency['p50_s']:.2f} s, p99 {latency['p99_s']:.2f} s ({latency['probes']} probes)"]
+    if results.get("worker_peak_rss_bytes"):
+        lines.append(f"worker peak RSS: {results['worker_peak_rss_bytes'] / 2**20:.0f} MiB")
+    restart = results.get("restart")
+    if restart:
+        lines.append(f"restart on recovered state: serving after {restart['serving_s']} s, "
+                     f"every count back after {restart['complete_s']} s")
+    for figures in results.get("scrape", []):
+        lines.append(f"scrape, {figures['reps']:,} reps, {figures['buckets']:,} buckets: first "
+                     f"{figures['first_s'] * 1e3:.0f} ms, then {figures['steady_s'] * 1e3:.0f} ms (median), "
+                     f"{figures['bytes'] / 1e6:.1f} MB, {figures['series']:,} series")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--mix", choices=("mixed", "activities"), default="mixed")
+    parser.add_argument("--teams", type=int, default=20)
+    parser.add_argument("--reps", type=int, default=100, help="reps per team")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--skip", action="append", default=[], choices=("bare", "faust", "quix", "worker", "latency", "restart", "scrape"))
+    parser.add_argument("--latency-s", type=float, default=30, help="seconds of steady load for the latency probes")
+    parser.add_argument("--scrape-reps", type=int, action="append", help="floor sizes for the scrape figures")
+    parser.add_argument("--profile", type=Path, help="py-spy raw profile of the worker to this file (pip install py-spy)")
+    parser.add_argument("--out", type=Path, help="write the results as JSON")
+    parser.add_argument("--workdir", type=Path, help="keep the configuration and worker logs here")
+    args = parser.parse_args()
+
+    config = floor_config(args.teams, args.reps)
+    config["kafka"] = {"app_id": f"bench{time.time_ns() % 10**8}", "partitions": args.partitions}
+    records = floor_events(config, args.events, now=utc_now(), mix=args.mix)
+    kinds = expected_totals(records)
+    results: dict[str, Any] = {"events": len(records), "distinct": dict(kinds), "cpus": os.cpu_count()}
+    if "scrape" not in args.skip:
+        results["scrape"] = [scrape_figures(reps, per_rep_day=40) for reps in args.scrape_reps or (1_000, 10_000)]
+
+    with tempfile.TemporaryDirectory(prefix="salespulse-e2e-") as tmp, LocalKafka() as broker:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "salespulse.yaml").write_text(yaml.safe_dump(config))
+        settings = Settings.model_validate(config)
+        topics = TopicNames(settings.kafka.app_id)
+        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap)
+        asyncio.run(ensure_topics(kafka, settings.kafka))
+        results["produce_s"] = asyncio.run(produce(broker.bootstrap, topics, records))
+        ingest = [topics.activities, topics.deal_stages, topics.reviews]
+        if "bare" not in args.skip:
+            results["bare_per_s"] = asyncio.run(bare_consume(broker.bootstrap, ingest, len(records)))
+        if "faust" not in args.skip:
+            for mode in ("each", "take", "table"):
+                peer = run_peer(
+                    [sys.executable, str(BENCH / "faust_peer.py"), "--bootstrap", broker.bootstrap,
+                     "--topics", ",".join(ingest), "--events", str(len(records)), "--mode", mode, "--partitions", str(args.partitions)],
+                    min(args.timeout, 600),
+                )
+                results[f"faust_{mode}_per_s"] = peer and peer["per_s"]
+        if "quix" not in args.skip:
+            if QUIX_PYTHON.exists():
+                peer = run_peer(
+                    [str(QUIX_PYTHON), str(BENCH / "quix" / "count.py"), "--bootstrap", broker.bootstrap,
+                     "--topic", topics.activities, "--events", str(kinds_on_topic(records, "activity"))],
+                    min(args.timeout, 600),
+                )
+                results["quix_per_s"] = peer and peer["per_s"]
+            else:
+                print(f"quix: no {QUIX_PYTHON}; make bench-e2e sets it up", file=sys.stderr)
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+               "SALESPULSE_CONFIG": str(workdir / "salespulse.yaml")}
+        if "worker" not in args.skip:
+            # Stage changes in the window: every distinct deal_stage event is recent enough.
+            want = (kinds["activity"], kinds["deal_stage"])
+            internal = [topics.activities_by_rep, topics.deal_stages_by_deal, topics.deal_activities_by_deal,
+                        topics.reviews_by_rep]
+            worker = Worker(env, workdir, args.profile)
+            try:
+                run = run_backlog(worker, broker.bootstrap, settings.kafka.app_id, ingest + internal,
+                                  args.partitions, want, args.timeout)
+                results["worker"] = run
+                if run["complete"]:
+                    results["worker_per_s"] = len(records) / run["done_s"]
+                if "latency" not in args.skip:
+                    results["latency"] = run_latency(worker, broker.bootstrap, topics, config, 500, args.latency_s)
+                results["worker_peak_rss_bytes"] = worker.peak_rss_bytes()
+            finally:
+                worker.stop()
+            if "restart" not in args.skip and results["worker"]["complete"]:
+                latency = results.get("latency", {})
+                sent = latency.get("probes_sent", 0) + latency.get("load_sent", 0)
+                results["restart"] = run_restart(env, workdir, (want[0] + sent, want[1]), args.timeout)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
