@@ -221,6 +221,10 @@ class Settings(_Frozen):
     checklists: dict[Identifier, Checklist] = Field(default_factory=dict)
     mystery: Mystery = Field(default_factory=Mystery)
     metrics_port: int = Field(default=6066, ge=1, le=65535)
+    metrics_bind: Annotated[str, StringConstraints(min_length=1, max_length=255)] = Field(
+        default="127.0.0.1",
+        description="Address the worker's HTTP server listens on; 0.0.0.0 for every interface.",
+    )
 
     @field_validator("actions", "stages")
     @classmethod
@@ -302,8 +306,22 @@ class KafkaSettings(_Frozen):
 
     @model_validator(mode="after")
     def _complete(self) -> "KafkaSettings":
+        sasl_given = self.sasl_mechanism or self.sasl_username or self.sasl_password
+        if sasl_given and not self.security_protocol.startswith("SASL_"):
+            # The client would connect without them and without a word: refuse instead.
+            raise ValueError(
+                f"KAFKA_SASL_* is set but KAFKA_SECURITY_PROTOCOL is {self.security_protocol}, so the "
+                "credentials would not be sent; set KAFKA_SECURITY_PROTOCOL=SASL_SSL"
+            )
+        if self.security_protocol.startswith("SASL_") and not self.sasl_mechanism:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs KAFKA_SASL_MECHANISM")
         if self.sasl_mechanism and not (self.sasl_username and self.sasl_password):
             raise ValueError("KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        if self.sasl_mechanism == "PLAIN" and self.security_protocol == "SASL_PLAINTEXT":
+            raise ValueError(
+                "KAFKA_SASL_MECHANISM=PLAIN over KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT sends the password "
+                "in clear text; use SASL_SSL, or a SCRAM mechanism"
+            )
         return self
 
     @classmethod

@@ -52,7 +52,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     kafka = KafkaSettings.from_env()
-    pipeline = build_pipeline(settings, kafka, port=args.port, data_dir=args.data_dir)
+    pipeline = build_pipeline(settings, kafka, port=args.port, bind=args.bind, data_dir=args.data_dir)
     asyncio.run(ensure_topics(kafka, settings.kafka, pipeline.changelog_topics()))
     worker = faust.Worker(pipeline.app, loglevel=args.loglevel, quiet=True)
     worker.execute_from_commandline()
@@ -315,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run the stream worker and its /metrics endpoint")
     worker.add_argument("--port", type=int, help="metrics port (default: metrics_port, 6066)")
+    worker.add_argument(
+        "--bind", help="address to listen on (default: metrics_bind, 127.0.0.1; 0.0.0.0 for every interface)"
+    )
     worker.add_argument("--data-dir", help="folder for the worker's local files")
     worker.add_argument("--loglevel", default="warn", choices=["crit", "error", "warn", "info", "debug"])
     worker.set_defaults(func=cmd_worker)

@@ -95,6 +95,7 @@ def build_pipeline(
     kafka: KafkaSettings,
     *,
     port: int | None = None,
+    bind: str | None = None,
     data_dir: str | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Pipeline:
@@ -109,7 +110,13 @@ def build_pipeline(
         # Standby copies would make a worker export partitions another worker owns.
         table_standby_replicas=0,
         web_port=port or settings.metrics_port,
-        web_bind="0.0.0.0",
+        web_bind=bind or settings.metrics_bind,
+        # Faust's own pages would show table contents (a rep's lessons learned) and routing to
+        # anyone who can reach the port: only /metrics is served.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
         datadir=data_dir or f"{settings.kafka.app_id}-data",
         autodiscover=False,
         # Agents take records in batches of thousands: let the consumer keep that many in hand,

@@ -12,6 +12,8 @@ import json
 import random
 import signal
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 
 import pytest
@@ -80,6 +82,12 @@ def test_sigkill_during_a_backlog_loses_nothing_and_counts_nothing_twice(make_pi
         + str(_differences(last.get("observed", {}), expected_kpis(ds, datetime.now(UTC)))),
     )
     compared = len(expected_kpis(ds, datetime.now(UTC)))
+    # Only /metrics is served: Faust's pages would show table contents to anyone on the port.
+    base = url.rsplit("/", 1)[0]
+    for page in ("/table/activity_ids_to_seen_at/", "/router/", "/graph/", "/stats/"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + page, timeout=5)
+        assert refused.value.code == 404, page
     print(
         f"\n{KILLS} SIGKILLs at {counted_at_kill} of {len(ds.activities)} activities counted, {len(good)} events ({sum(ds.duplicates.values())} duplicates), "
         f"{compared} series equal after {time.monotonic() - restarted:.1f} s"

@@ -313,6 +313,42 @@ def test_kafka_bad_value_names_the_variable(variable: str, value: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": "svc", "KAFKA_SASL_PASSWORD": "pw"},
+            "KAFKA_SASL_* is set but KAFKA_SECURITY_PROTOCOL is PLAINTEXT, so the credentials would not be sent; "
+            "set KAFKA_SECURITY_PROTOCOL=SASL_SSL",
+        ),
+        (
+            {"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SASL_USERNAME": "svc"},
+            "KAFKA_SASL_* is set but KAFKA_SECURITY_PROTOCOL is SSL, so the credentials would not be sent; "
+            "set KAFKA_SECURITY_PROTOCOL=SASL_SSL",
+        ),
+        ({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_SASL_MECHANISM"),
+        (
+            {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "PLAIN",
+             "KAFKA_SASL_USERNAME": "svc", "KAFKA_SASL_PASSWORD": "pw"},
+            "KAFKA_SASL_MECHANISM=PLAIN over KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT sends the password in clear "
+            "text; use SASL_SSL, or a SCRAM mechanism",
+        ),
+    ],
+)
+def test_sasl_settings_that_would_not_authenticate_safely_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        KafkaSettings.from_env(env)
+    assert str(info.value) == f"invalid Kafka environment settings:\n  {message}"
+
+
+def test_scram_over_sasl_plaintext_is_allowed() -> None:
+    kafka = KafkaSettings.from_env(
+        {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-256",
+         "KAFKA_SASL_USERNAME": "svc", "KAFKA_SASL_PASSWORD": "pw"}
+    )
+    assert kafka.sasl_mechanism == "SCRAM-SHA-256"
+
+
+@pytest.mark.parametrize(
     ("servers", "url"),
     [
         ("a:9092", "kafka://a:9092"),
