@@ -270,6 +270,20 @@ SELF_REPORT_SUBMITTED = MetricSpec(
     "1 when the rep has filed a self-report on the week (window week) or the week before "
     "(last_week), else 0.",
 )
+WORKER_READY = MetricSpec(
+    "salespulse_worker_ready",
+    "gauge",
+    (),
+    "1 when this worker's tables are recovered from their changelogs and every family is served; "
+    "0 while they recover, when only this family and salespulse_recovery_remaining are served "
+    "(so that no count is ever served lower than it is).",
+)
+RECOVERY_REMAINING = MetricSpec(
+    "salespulse_recovery_remaining",
+    "gauge",
+    (),
+    "Changelog records this worker still has to read before its tables are complete; 0 when ready.",
+)
 
 ALL_METRICS: tuple[MetricSpec, ...] = (
     ACTIONS,
@@ -298,6 +312,8 @@ ALL_METRICS: tuple[MetricSpec, ...] = (
     TEAM_REWARD_EARNED,
     SELF_REPORTED_ACTIONS,
     SELF_REPORT_SUBMITTED,
+    WORKER_READY,
+    RECOVERY_REMAINING,
 )
 
 

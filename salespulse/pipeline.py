@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry
 
 from salespulse.exporters.collector import PipelineCollector, PipelineState
 from salespulse.exporters.exposition import render
+from salespulse.exporters.readiness import ReadinessCollector
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.checklists import StageChecklists
@@ -74,6 +75,19 @@ def rep_owner(app: faust.App, topics: TopicNames, partitions: int) -> Callable[[
         return TP(topics.activities_by_rep, partition) in app.assignor.assigned_actives()
 
     return owns
+
+
+def tables_remaining(app: faust.App) -> Callable[[], int | None]:
+    """Return a reader of the changelog records left to recover: None once the tables are complete."""
+
+    def remaining() -> int | None:
+        # The table manager's recovery service is not on its typed interface.
+        recovery = app.tables.recovery  # type: ignore[attr-defined]
+        if recovery.completed.is_set() and not recovery.in_recovery:
+            return None
+        return int(recovery.active_remaining_total()) if recovery.in_recovery else 0
+
+    return remaining
 
 
 def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | ssl.SSLContext | None:
@@ -177,10 +191,14 @@ def build_pipeline(
         registry,
     )
 
+    recovering_registry = CollectorRegistry()
+    readiness = ReadinessCollector(tables_remaining(app), registry, recovering_registry)
+
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:
+            served = registry if readiness.ready() else recovering_registry
             # aiohttp refuses a charset inside content_type, so the full type goes in as a header.
-            return self.bytes(render(registry), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+            return self.bytes(render(served), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
     return Pipeline(app, actions, velocity, reviews, dead_letter, registry)

@@ -76,9 +76,15 @@ def fetch_pages(urls: Iterable[str], timeout_s: float = 10.0) -> list[str]:
     for url in urls:
         try:
             with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 (the user's URL)
-                pages.append(response.read().decode())
+                page = response.read().decode()
         except OSError as exc:
             raise ConfigError(f"--metrics-url {url}: cannot read the worker's metrics: {exc}") from None
+        if "\nsalespulse_worker_ready 0.0\n" in f"\n{page}":
+            raise ConfigError(
+                f"--metrics-url {url}: the worker is still recovering its tables from Kafka; "
+                "run the report again when salespulse_worker_ready is 1"
+            )
+        pages.append(page)
     return pages
 
 

@@ -75,13 +75,25 @@ def test_sigkill_during_a_backlog_loses_nothing_and_counts_nothing_twice(make_pi
     restarted = time.monotonic()
     url = pipeline.start_worker()
     last: dict = {}
+    served: list[tuple[bool, int]] = []  # (ready, activities counted) of every page served
+
+    def recovered_and_equal() -> bool:
+        text = scrape(url)
+        if text is not None:
+            served.append(("salespulse_worker_ready 1.0" in text, counted_in(text)))
+        return matches_at_scrape_time(url, ds, last)
+
     wait_for(
-        lambda: matches_at_scrape_time(url, ds, last),
+        recovered_and_equal,
         300,
         lambda: "every series equal to the independent count; differences: "
         + str(_differences(last.get("observed", {}), expected_kpis(ds, datetime.now(UTC)))),
     )
     compared = len(expected_kpis(ds, datetime.now(UTC)))
+    # While the tables recover, no count is served at all; once they are, never less than was
+    # seen before the kill: Prometheus must never read a counter reset.
+    assert all(n == 0 for ready, n in served if not ready), served
+    assert all(n >= counted_at_kill[-1] for ready, n in served if ready), served
     # Only /metrics is served: Faust's pages would show table contents to anyone on the port.
     base = url.rsplit("/", 1)[0]
     for page in ("/table/activity_ids_to_seen_at/", "/router/", "/graph/", "/stats/"):
@@ -97,8 +109,10 @@ def test_sigkill_during_a_backlog_loses_nothing_and_counts_nothing_twice(make_pi
 def counted(url: str, default: int = 0) -> int:
     """Return the activities counted so far, from /metrics (`default` when it does not answer)."""
     text = scrape(url)
-    if text is None:
-        return default
+    return default if text is None else counted_in(text)
+
+
+def counted_in(text: str) -> int:
     return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("salespulse_actions_total{")))
 
 

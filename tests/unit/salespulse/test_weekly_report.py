@@ -611,3 +611,31 @@ def test_output_paths_keep_a_dotted_team_id_whole(tmp_path) -> None:
         tmp_path / "weekly-review-nl.north-2026-W48.md",
         tmp_path / "weekly-review-nl.north-2026-W48.html",
     )
+
+
+def test_a_recovering_worker_is_not_reported_on() -> None:
+    import http.server
+    import threading
+
+    from salespulse.models.errors import ConfigError
+    from salespulse.weekly_report import fetch_pages
+
+    class Recovering(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the handler's API)
+            body = b"# HELP salespulse_worker_ready x\n# TYPE salespulse_worker_ready gauge\nsalespulse_worker_ready 0.0\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recovering)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+    try:
+        with pytest.raises(ConfigError, match="still recovering its tables"):
+            fetch_pages([url])
+    finally:
+        server.shutdown()
