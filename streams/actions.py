@@ -10,7 +10,7 @@ import faust
 
 from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent
-from salespulse.streams.family import Batch, KpiFamily, seen_ids, stamped_table
+from salespulse.streams.family import Batch, KpiFamily, stamped_table
 from salespulse.streams.kpi.actions import SlotKey, expired_slot_limit, rep_action_key, slot_of
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
@@ -35,11 +35,7 @@ class ActionCounts(KpiFamily):
     ) -> None:
         retention = settings.retention
         super().__init__(
-            app,
-            seen=seen_ids(app, "activity_ids_to_seen_at", extra_topic_configs=expiring_changelog(retention.dedup_days)),
-            duplicates=duplicates,
-            clock=clock,
-            dedup_days=retention.dedup_days,
+            app, clock=clock, seen_table="activity_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
         )
         self.settings = settings
         self.topic = internal_topic(app, topics.activities_by_rep)

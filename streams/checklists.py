@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -11,7 +10,7 @@ import faust
 from salespulse.models.config import Settings
 from salespulse.models.events import EVENT_ADAPTER, ActivityEvent, AnyEvent, DealStageEvent
 from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck, earlier, missing_content, missing_process
-from salespulse.streams.family import Batch, KpiFamily, seen_ids, stamped_table
+from salespulse.streams.family import Batch, KpiFamily, stamped_table
 from salespulse.streams.retention import expiring_changelog
 
 
@@ -29,13 +28,9 @@ class StageChecklists(KpiFamily):
         deal_events: faust.TopicT,
         clock: Callable[[], datetime],
     ) -> None:
-        dedup_days = settings.retention.dedup_days
+        # Duplicates of stage changes are counted by track_deals, which reads the same topic.
         super().__init__(
-            app,
-            seen=seen_ids(app, "stage_check_ids_to_seen_at", extra_topic_configs=expiring_changelog(dedup_days)),
-            duplicates=Counter(),  # duplicates of stage changes are counted by track_deals
-            clock=clock,
-            dedup_days=dedup_days,
+            app, clock=clock, seen_table="stage_check_ids_to_seen_at", dedup_days=settings.retention.dedup_days
         )
         self.settings = settings
         # A deal quiet for longer than the window has no check left to export.

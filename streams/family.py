@@ -33,6 +33,7 @@ import orjson
 from faust.types import EventT
 
 from salespulse.streams.changelogs import STAMPS, VALUE, unstamped
+from salespulse.streams.retention import expiring_changelog
 
 log = logging.getLogger(__name__)
 
@@ -236,14 +237,17 @@ class KpiFamily:
         self,
         app: faust.App,
         *,
-        seen: SeenIds | None,
-        duplicates: Counter[str],
         clock: Callable[[], datetime],
-        dedup_days: int,
+        seen_table: str | None = None,
+        dedup_days: int = 0,
+        duplicates: Counter[str] | None = None,
     ) -> None:
+        """Without `seen_table` a family does not de-duplicate (its fold is idempotent anyway)."""
         self.app = app
-        self.seen = seen
-        self.duplicates = duplicates
+        self.seen = (
+            seen_ids(app, seen_table, extra_topic_configs=expiring_changelog(dedup_days)) if seen_table else None
+        )
+        self.duplicates = Counter() if duplicates is None else duplicates
         self.clock = clock
         self.dedup_days = dedup_days
 

@@ -11,7 +11,7 @@ import faust
 from salespulse.models.config import Settings
 from salespulse.models.events import EVENT_ADAPTER, AnyEvent, MysteryCheckEvent
 from salespulse.streams.kpi.mystery import month_key, month_of, note_activity, record_check, split_month_key
-from salespulse.streams.family import Batch, KpiFamily, seen_ids, stamped_table
+from salespulse.streams.family import Batch, KpiFamily, stamped_table
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 
@@ -25,7 +25,7 @@ class DealMonths(KpiFamily):
         self, app: faust.App, settings: Settings, deal_events: faust.TopicT, clock: Callable[[], datetime]
     ) -> None:
         # Noting a month twice changes nothing: no de-duplication needed.
-        super().__init__(app, seen=None, duplicates=Counter(), clock=clock, dedup_days=0)
+        super().__init__(app, clock=clock)
         self.settings = settings
         # Read by `salespulse mystery sample` from its changelog, hence the module-level name.
         self.deals_to_active_months = stamped_table(
@@ -72,13 +72,12 @@ class MysteryChecks(KpiFamily):
         duplicates: Counter[str],
         clock: Callable[[], datetime],
     ) -> None:
-        dedup_days = settings.retention.dedup_days
         super().__init__(
             app,
-            seen=seen_ids(app, "mystery_check_ids_to_seen_at", extra_topic_configs=expiring_changelog(dedup_days)),
-            duplicates=duplicates,
             clock=clock,
-            dedup_days=dedup_days,
+            seen_table="mystery_check_ids_to_seen_at",
+            dedup_days=settings.retention.dedup_days,
+            duplicates=duplicates,
         )
         self.settings = settings
         self.topic = internal_topic(app, topics.mystery_checks_by_team)

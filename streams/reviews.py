@@ -12,7 +12,7 @@ import faust
 from salespulse.models.config import Settings
 from salespulse.models.events import ReviewEvent
 from salespulse.streams.kpi.reviews import ReviewDayKey, add_score, day_of, review_day_expired, review_increments
-from salespulse.streams.family import Batch, KpiFamily, seen_ids, stamped_table
+from salespulse.streams.family import Batch, KpiFamily, stamped_table
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 
@@ -32,11 +32,7 @@ class ReviewScores(KpiFamily):
     ) -> None:
         retention = settings.retention
         super().__init__(
-            app,
-            seen=seen_ids(app, "review_ids_to_seen_at", extra_topic_configs=expiring_changelog(retention.dedup_days)),
-            duplicates=duplicates,
-            clock=clock,
-            dedup_days=retention.dedup_days,
+            app, clock=clock, seen_table="review_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
         )
         self.settings = settings
         self.topic = internal_topic(app, topics.reviews_by_rep)

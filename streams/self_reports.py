@@ -12,7 +12,7 @@ from salespulse.models.config import Settings
 from salespulse.models.events import SelfReportEvent
 from salespulse.models.targets import week_start
 from salespulse.streams.kpi.self_reports import report_key, split_report_key, supersedes
-from salespulse.streams.family import Batch, KpiFamily, seen_ids, stamped_table
+from salespulse.streams.family import Batch, KpiFamily, stamped_table
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 
@@ -32,13 +32,12 @@ class SelfReports(KpiFamily):
         duplicates: Counter[str],
         clock: Callable[[], datetime],
     ) -> None:
-        dedup_days = settings.retention.dedup_days
         super().__init__(
             app,
-            seen=seen_ids(app, "self_report_ids_to_seen_at", extra_topic_configs=expiring_changelog(dedup_days)),
-            duplicates=duplicates,
             clock=clock,
-            dedup_days=dedup_days,
+            seen_table="self_report_ids_to_seen_at",
+            dedup_days=settings.retention.dedup_days,
+            duplicates=duplicates,
         )
         self.settings = settings
         self.topic = internal_topic(app, topics.self_reports_by_rep)

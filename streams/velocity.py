@@ -12,7 +12,7 @@ import faust
 from salespulse.models.config import Settings
 from salespulse.models.events import DealStageEvent
 from salespulse.streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
-from salespulse.streams.family import Batch, KpiFamily, seen_ids, stamped_table
+from salespulse.streams.family import Batch, KpiFamily, stamped_table
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 
@@ -32,11 +32,7 @@ class DealVelocity(KpiFamily):
     ) -> None:
         retention = settings.retention
         super().__init__(
-            app,
-            seen=seen_ids(app, "deal_event_ids_to_seen_at", extra_topic_configs=expiring_changelog(retention.dedup_days)),
-            duplicates=duplicates,
-            clock=clock,
-            dedup_days=retention.dedup_days,
+            app, clock=clock, seen_table="deal_event_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
         )
         self.settings = settings
         self.topic = internal_topic(app, topics.deal_stages_by_deal)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -12,7 +11,7 @@ import faust
 import orjson
 import pytest
 
-from salespulse.streams.family import Batch, KpiFamily, Origin, seen_ids, stamped_table
+from salespulse.streams.family import Batch, KpiFamily, Origin, stamped_table
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -29,7 +28,7 @@ class Counting(KpiFamily):
     kind = "tick"
 
     def __init__(self, app: faust.App) -> None:
-        super().__init__(app, seen=seen_ids(app, "tick_ids"), duplicates=Counter(), clock=lambda: NOW, dedup_days=14)
+        super().__init__(app, clock=lambda: NOW, seen_table="tick_ids", dedup_days=14)
         self.per_rep = stamped_table(app, "reps_to_ticks", default=int)
         self.everything = stamped_table(app, "all_ticks", default=int)
 
