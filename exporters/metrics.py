@@ -127,7 +127,9 @@ EVENTS_REJECTED = MetricSpec(
     "counter",
     ("reason",),
     "Events sent to the dead-letter topic, by reason: not_json, invalid, unknown_action, "
-    "unknown_stage, future, too_late, unknown_subject, unknown_theme, score_out_of_scale, self_review.",
+    "unknown_stage, future, too_late, unknown_subject, unknown_theme, score_out_of_scale, self_review, "
+    "unknown_rubric_item, points_out_of_range, self_check, not_the_checker, too_large (over "
+    "limits.max_event_bytes), too_deep (over limits.max_json_depth), unprocessable (an agent failed on it).",
 )
 EVENTS_DUPLICATE = MetricSpec(
     "salespulse_events_duplicate",

@@ -119,6 +119,9 @@ class Retention(_Frozen):
 
 class Limits(_Frozen):
     future_tolerance_s: int = Field(default=86_400, ge=0)
+    # Below Kafka's default 1 MB message size, so that a refused event still fits the dead-letter topic.
+    max_event_bytes: int = Field(default=65_536, ge=1_024, le=900_000)
+    max_json_depth: int = Field(default=32, ge=2, le=256)
 
 
 class KafkaTopology(_Frozen):

@@ -25,6 +25,9 @@ RejectReason = Literal[
     "points_out_of_range",
     "self_check",
     "not_the_checker",
+    "too_large",
+    "too_deep",
+    "unprocessable",
 ]
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 

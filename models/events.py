@@ -190,12 +190,36 @@ def _check_mystery(event: MysteryCheckEvent, settings: Settings) -> None:
         )
 
 
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2100
+
+
+def json_depth(value: Any) -> int:
+    """Return how deeply objects and arrays nest in a parsed JSON value (a scalar is 0)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def parse_event(raw: bytes, settings: Settings, now: datetime) -> AnyEvent:
     """Validate one raw event against the contract and the configuration, or raise RejectedEvent."""
+    limits = settings.limits
+    if len(raw) > limits.max_event_bytes:
+        raise RejectedEvent("too_large", f"{len(raw)} bytes, more than limits.max_event_bytes ({limits.max_event_bytes})")
     try:
         data: Any = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RejectedEvent("not_json", f"not a JSON document: {exc}") from None
+    except RecursionError:
+        raise RejectedEvent("too_deep", "JSON nested too deep to parse") from None
+    depth = json_depth(data)
+    if depth > limits.max_json_depth:
+        raise RejectedEvent("too_deep", f"JSON nested {depth} deep, more than limits.max_json_depth ({limits.max_json_depth})")
     try:
         event = EVENT_ADAPTER.validate_python(data)
     except ValidationError as exc:
@@ -218,6 +242,9 @@ def parse_event(raw: bytes, settings: Settings, now: datetime) -> AnyEvent:
             raise RejectedEvent(
                 "unknown_action", f"figures: {', '.join(unknown)} not one of {', '.join(settings.actions)}"
             )
+    if not EARLIEST_YEAR <= event.occurred_at.year <= LATEST_YEAR:
+        # Such dates pass the contract but overflow the windows' date arithmetic.
+        raise RejectedEvent("invalid", f"occurred_at: year {event.occurred_at.year} is outside {EARLIEST_YEAR}-{LATEST_YEAR}")
     ahead = (event.occurred_at - now).total_seconds()
     if ahead > settings.limits.future_tolerance_s:
         raise RejectedEvent("future", f"occurred_at is {ahead:.0f} s in the future")

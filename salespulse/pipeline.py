@@ -144,7 +144,7 @@ def build_pipeline(
     )
     duplicates: Counter[str] = Counter()
     topics = TopicNames(settings.kafka.app_id)
-    dead_letter = DeadLetter(app, topics)
+    dead_letter = DeadLetter(app, topics, settings.limits.max_event_bytes)
     actions = ActionCounts(app, settings, topics, duplicates, clock)
     velocity = DealVelocity(app, settings, topics, duplicates, clock)
     reviews = ReviewScores(app, settings, topics, duplicates, clock)
@@ -163,6 +163,8 @@ def build_pipeline(
         self_reports_by_rep=self_reports.topic,
     )
     Ingest(app, settings, topics, dead_letter, routes, actions, clock)
+    for family in (actions, velocity, reviews, checklists, mystery, mystery.deal_months, self_reports):
+        family.reject_to(dead_letter)
     pacing = Pacing(app, kafka, topics)
     owns_rep = rep_owner(app, topics, settings.kafka.partitions)
     weeks = WeekClosing(app, settings, topics, actions, pacing, owns_rep, clock)

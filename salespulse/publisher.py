@@ -13,7 +13,7 @@ from tqdm import tqdm
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.events import parse_event
 from salespulse.models.errors import ConfigError, RejectedEvent
-from salespulse.streams.deadletter import dead_letter_headers
+from salespulse.streams.deadletter import dead_letter_record
 from salespulse.streams.topics import TopicNames, ensure_topics, event_key, kafka_client_options
 
 
@@ -72,13 +72,11 @@ async def publish_file(
                 event = parse_event(raw, settings, clock())
             except RejectedEvent as rejection:
                 report.rejected.append(RejectedLine(number, rejection.reason, rejection.detail))
+                value, headers = dead_letter_record(
+                    raw, rejection, f"{path.name}:{number}", settings.limits.max_event_bytes
+                )
                 pending.append(
-                    await producer.send(
-                        topics.dead_letter,
-                        key=rejection.reason.encode(),
-                        value=raw,
-                        headers=dead_letter_headers(rejection, f"{path.name}:{number}"),
-                    )
+                    await producer.send(topics.dead_letter, key=rejection.reason.encode(), value=value, headers=headers)
                 )
                 continue
             pending.append(

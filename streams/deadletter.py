@@ -23,6 +23,9 @@ DETAIL_HEADER = "salespulse.detail"
 ORIGIN_HEADER = "salespulse.origin"
 
 
+TRUNCATED_HEADER = "salespulse.truncated"
+
+
 def dead_letter_headers(rejection: RejectedEvent, origin: str) -> list[tuple[str, bytes]]:
     """Return the headers of a dead-letter record."""
     return [
@@ -32,11 +35,27 @@ def dead_letter_headers(rejection: RejectedEvent, origin: str) -> list[tuple[str
     ]
 
 
+def dead_letter_record(
+    value: bytes, rejection: RejectedEvent, origin: str, max_bytes: int
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """Return the value and headers of a dead-letter record; a value over `max_bytes` is cut.
+
+    A record too large for the topic would make the send fail, and the event would be lost; its
+    first `max_bytes` are kept and its original size goes in a header.
+    """
+    headers = dead_letter_headers(rejection, origin)
+    if len(value) > max_bytes:
+        headers.append((TRUNCATED_HEADER, str(len(value)).encode()))
+        value = value[:max_bytes]
+    return value, headers
+
+
 class DeadLetter:
     """Routes rejected events and counts rejections by reason in a changelog-backed table."""
 
-    def __init__(self, app: faust.App, topics: TopicNames) -> None:
+    def __init__(self, app: faust.App, topics: TopicNames, max_bytes: int) -> None:
         self.app = app
+        self.max_bytes = max_bytes
         self.topic = internal_topic(app, topics.dead_letter)
         self.reasons_to_rejected = stamped_table(app, "reasons_to_rejected", default=int)
         app.agent(self.topic, name="count_rejections")(self.count_rejections)
@@ -46,11 +65,8 @@ class DeadLetter:
         message = event.message
         origin = f"{message.topic}[{message.partition}] offset {message.offset}"
         log.warning("rejected %s: %s", origin, rejection)
-        await self.topic.send(
-            key=rejection.reason,
-            value=message.value,
-            headers=dead_letter_headers(rejection, origin),
-        )
+        value, headers = dead_letter_record(message.value or b"", rejection, origin, self.max_bytes)
+        await self.topic.send(key=rejection.reason, value=value, headers=headers)
 
     async def count_rejections(self, stream: faust.StreamT[bytes]) -> None:
         """Count dead-letter records by reason, whoever put them there."""

@@ -24,14 +24,15 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import faust
 import orjson
 from faust.types import EventT
 
+from salespulse.models.errors import RejectedEvent
 from salespulse.streams.changelogs import STAMPS, VALUE, unstamped
 from salespulse.streams.retention import expiring_changelog
 
@@ -205,12 +206,25 @@ def batches(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT]]:
     return cast(faust.Stream, stream).take_events(BATCH_SIZE, BATCH_WITHIN_S)
 
 
+class RejectSink(Protocol):
+    """Where records an agent cannot process go: the dead-letter topic."""
+
+    async def route(self, event: EventT, rejection: RejectedEvent) -> None: ...
+
+
 @dataclass
 class Batch:
     """The changes one batch makes, written to the changelogs together at its end."""
 
     origin: Origin = Origin("", 0, -1)
     changed: dict[tuple[StampedTable, Any], int] = field(default_factory=dict)
+    # Records the fold raised on, with why: they go to the dead-letter topic, the batch goes on.
+    failed: list[tuple[EventT, RejectedEvent]] = field(default_factory=list)
+
+    def fail(self, record: EventT, where: str, exc: Exception) -> None:
+        """Set a record aside that could not be processed."""
+        log.exception("%s cannot process %s[%s] offset %s", where, *astuple(Origin.of(record)))
+        self.failed.append((record, RejectedEvent("unprocessable", f"{where}: {type(exc).__name__}: {exc}")))
 
     def update(self, table: StampedTable, key: Any, change: Callable[[Any], Any]) -> None:
         """Apply `change` to the key's value (None when absent), unless the key already has it."""
@@ -250,6 +264,11 @@ class KpiFamily:
         self.duplicates = Counter() if duplicates is None else duplicates
         self.clock = clock
         self.dedup_days = dedup_days
+        self.rejects: RejectSink | None = None
+
+    def reject_to(self, sink: RejectSink) -> None:
+        """Send the records this family fails on to `sink` (the dead-letter topic)."""
+        self.rejects = sink
 
     def decode(self, raw: bytes) -> Any:
         """Return the event a record holds."""
@@ -268,13 +287,17 @@ class KpiFamily:
             batch = Batch()
             self.fold_events(events, batch)
             await write_batch(self.app, batch, self.seen)
+            await route_failed(batch, self.rejects)
 
     def fold_events(self, events: Sequence[EventT], batch: Batch) -> None:
-        """Fold the events of one batch, each once."""
+        """Fold the events of one batch, each once; set aside those that raise."""
         seen_at = self.clock().timestamp()
         for record in events:
             batch.origin = Origin.of(record)
-            self.fold_record(record.message.value or b"", batch, seen_at)
+            try:
+                self.fold_record(record.message.value or b"", batch, seen_at)
+            except Exception as exc:  # one bad record must not stop the family or be lost
+                batch.fail(record, type(self).__name__, exc)
 
     def fold_record(self, raw: bytes, batch: Batch, seen_at: float) -> None:
         """Fold one record read at `batch.origin`, unless its event was counted already."""
@@ -292,6 +315,14 @@ class KpiFamily:
         if self.seen is None:
             return 0
         return self.seen.forget_older_than((self.clock() - timedelta(days=self.dedup_days)).timestamp())
+
+
+async def route_failed(batch: Batch, sink: RejectSink | None) -> None:
+    """Send the batch's failed records to the dead-letter topic (logged already, either way)."""
+    if sink is None:
+        return
+    for record, rejection in batch.failed:
+        await sink.route(record, rejection)
 
 
 class Outbox:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import assert_never
 
 import faust
+from faust.types import EventT
 
 from salespulse.models.config import Settings
 from salespulse.models.events import (
@@ -22,7 +23,7 @@ from salespulse.models.events import (
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.family import Batch, Origin, Outbox, batches, write_batch
+from salespulse.streams.family import Batch, Origin, Outbox, batches, route_failed, write_batch
 from salespulse.streams.topics import TopicNames, event_key, partition_of
 
 
@@ -91,22 +92,30 @@ class Ingest:
             batch = Batch()
             outbox = Outbox()
             for event in events:
-                message = event.message
                 try:
-                    parsed = parse_event(message.value or b"", self.settings, now)
-                except RejectedEvent as rejection:
-                    await self.dead_letter.route(event, rejection)
-                    continue
-                value = None
-                for topic, key in self.routes.of(parsed):
-                    if (
-                        topic is self.routes.activities_by_rep
-                        and message.key == key.encode()
-                        and partition_of(key, partitions) == message.partition
-                    ):
-                        batch.origin = Origin.of(event)
-                        self.actions.fold_event(parsed, batch, now.timestamp())
-                        continue
-                    value = value or parsed.model_dump_json().encode()
-                    outbox.put(topic.get_topic_name(), partition_of(key, partitions), key.encode(), value)
+                    await self.take(event, now, batch, outbox, partitions)
+                except Exception as exc:  # one bad record must not stop ingestion or be lost
+                    batch.fail(event, "validate_events", exc)
             await write_batch(self.app, batch, self.actions.seen, outbox=outbox)
+            await route_failed(batch, self.dead_letter)
+
+    async def take(self, event: EventT, now: datetime, batch: Batch, outbox: Outbox, partitions: int) -> None:
+        """Validate one record; fold it here, queue it for its families, or reject it."""
+        message = event.message
+        try:
+            parsed = parse_event(message.value or b"", self.settings, now)
+        except RejectedEvent as rejection:
+            await self.dead_letter.route(event, rejection)
+            return
+        value = None
+        for topic, key in self.routes.of(parsed):
+            if (
+                topic is self.routes.activities_by_rep
+                and message.key == key.encode()
+                and partition_of(key, partitions) == message.partition
+            ):
+                batch.origin = Origin.of(event)
+                self.actions.fold_event(parsed, batch, now.timestamp())
+                continue
+            value = value or parsed.model_dump_json().encode()
+            outbox.put(topic.get_topic_name(), partition_of(key, partitions), key.encode(), value)

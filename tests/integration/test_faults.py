@@ -119,3 +119,63 @@ def counted_in(text: str) -> int:
 def _differences(observed: dict, expected: dict) -> dict:
     keys = set(observed) | set(expected)
     return {k: (observed.get(k), expected.get(k)) for k in sorted(keys, key=str) if observed.get(k) != expected.get(k)}
+
+
+def test_poison_records_go_to_the_dead_letter_topic_and_the_next_event_counts(make_pipeline, kafka) -> None:
+    from tests.integration.test_pipeline import produce_raw, read_topic, samples
+
+    pipeline = make_pipeline(dataset.CONFIG)
+    assert pipeline.cli("publish", "/dev/null").returncode == 0
+    now = datetime.now(UTC)
+
+    def activity(event_id: str, occurred_at: str) -> bytes:
+        return json.dumps({"event_id": event_id, "type": "activity", "occurred_at": occurred_at, "team_id": "amsterdam",
+                           "rep_id": "anna", "source": "test", "schema_version": 1, "action": "call"}).encode()
+
+    poison = {
+        "too_large": b'{"event_id": "' + b"x" * 900_000 + b'"}',
+        "too_deep": b"[" * 20_000 + b"]" * 20_000,
+        "invalid": activity("ancient", "0001-01-01T00:00:00Z"),
+    }
+    good = activity("after-the-poison", now.isoformat())
+    asyncio.run(produce_raw(kafka.bootstrap, f"{pipeline.app_id}-activities", [*poison.values(), good]))
+
+    url = pipeline.start_worker()
+    last: dict = {}
+
+    def settled() -> bool:
+        scraped = samples(scrape(url) or "")
+        last["scraped"] = scraped
+        total = scraped.get(("salespulse_actions_total", frozenset({("team", "amsterdam"), ("rep", "anna"), ("action", "call")})))
+        rejected = {dict(labels)["reason"]: v for (name, labels), v in scraped.items() if name == "salespulse_events_rejected_total" and v}
+        return total == 1 and rejected == {reason: 1 for reason in poison}
+
+    wait_for(settled, 120, lambda: f"the good event counted and one rejection per poison record; last {last.get('scraped')}")
+    letters = asyncio.run(read_topic(kafka.bootstrap, f"{pipeline.app_id}-dead-letter", len(poison)))
+    by_reason = {dict(r.headers)["salespulse.reason"].decode(): r for r in letters}
+    assert set(by_reason) == set(poison)
+    big = by_reason["too_large"]
+    assert dict(big.headers)["salespulse.truncated"] == str(len(poison["too_large"])).encode()
+    assert big.value == poison["too_large"][:65_536]
+    assert by_reason["too_deep"].value == poison["too_deep"]
+    assert by_reason["invalid"].value == poison["invalid"]
+
+
+def test_publish_reports_poison_lines_and_sends_the_rest(make_pipeline, kafka, tmp_path) -> None:
+    from tests.integration.test_pipeline import read_topic
+
+    pipeline = make_pipeline(dataset.CONFIG)
+    good = json.dumps({"event_id": "fine", "type": "activity", "occurred_at": datetime.now(UTC).isoformat(),
+                       "team_id": "amsterdam", "rep_id": "anna", "source": "test", "schema_version": 1,
+                       "action": "call"}).encode()
+    lines = [b'{"event_id": "' + b"x" * 1_000_000 + b'"}', b"[" * 100_000 + b"]" * 100_000, good]
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join(lines) + b"\n")
+    published = pipeline.cli("publish", str(events), "--quiet")
+    assert published.returncode == 1, published.stderr
+    assert "events.jsonl:1: rejected (too_large)" in published.stderr
+    assert "events.jsonl:2: rejected (too_large)" in published.stderr  # 200,000 bytes, over the limit first
+    assert "published 1 events, rejected 2" in published.stdout
+    letters = asyncio.run(read_topic(kafka.bootstrap, f"{pipeline.app_id}-dead-letter", 2))
+    assert sorted(len(r.value) for r in letters) == [65_536, 65_536]
+    assert sorted(int(dict(r.headers)["salespulse.truncated"]) for r in letters) == sorted(map(len, lines[:2]))

@@ -273,6 +273,9 @@ def test_rejected_zeros_for_every_reason_with_empty_state() -> None:
         "points_out_of_range": 0,
         "self_check": 0,
         "not_the_checker": 0,
+        "too_large": 0,
+        "too_deep": 0,
+        "unprocessable": 0,
     }
     assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "activity"}) == 0
     assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "deal_stage"}) == 0

@@ -11,6 +11,7 @@ import pytest
 from salespulse.models.config import Settings
 from salespulse.models.errors import REJECT_REASONS, RejectedEvent
 from salespulse.models.events import (
+    json_depth,
     ActivityEvent,
     DealStageEvent,
     MysteryCheckEvent,
@@ -354,8 +355,51 @@ def test_every_reject_reason_is_reachable() -> None:
         raw(MYSTERY, points={"lead_profile": 51, "call_report": 100}),
         raw(MYSTERY, checker_id="ann"),
         raw(MYSTERY, checker_id="cas"),
+        raw(ACTIVITY, outcome="x" * 70_000),
+        b'{"a": ' * 40 + b"1" + b"}" * 40,
     ]
-    assert tuple(reason_of(p) for p in payloads) == REJECT_REASONS
+    # `unprocessable` is given by the agents, to records they fail on after validation.
+    assert tuple(reason_of(p) for p in payloads) == tuple(r for r in REJECT_REASONS if r != "unprocessable")
+
+
+# --- poison: size, nesting, dates the windows cannot hold -----------------------------------
+
+
+def test_a_line_over_the_size_limit_is_too_large_before_it_is_parsed() -> None:
+    line = b"{" + b" " * 70_000 + b"}"
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(line, SETTINGS, NOW)
+    assert (info.value.reason, info.value.detail) == ("too_large", "70002 bytes, more than limits.max_event_bytes (65536)")
+
+
+def test_nesting_over_the_limit_is_too_deep() -> None:
+    at_limit = json.dumps(json.loads(raw(ACTIVITY)) | {"outcome": None}).encode()
+    assert parse_event(at_limit, SETTINGS, NOW).event_id == "call-1"
+    deep = b"[" * 33 + b"]" * 33
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(deep, SETTINGS, NOW)
+    assert (info.value.reason, info.value.detail) == ("too_deep", "JSON nested 33 deep, more than limits.max_json_depth (32)")
+
+
+def test_nesting_beyond_what_python_parses_is_too_deep_not_a_crash() -> None:
+    roomy = Settings.model_validate({"limits": {"max_event_bytes": 900_000}})
+    line = b"[" * 200_000 + b"]" * 200_000
+    assert reason_of(line, roomy) == "too_deep"
+
+
+def test_json_depth_counts_objects_and_arrays() -> None:
+    assert json_depth(1) == 0
+    assert json_depth([]) == 1
+    assert json_depth({"a": [1, {"b": []}]}) == 4
+    assert json_depth([[1], [[2]], 3]) == 3
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "2101-01-01T00:00:00+01:00"])
+def test_dates_the_windows_cannot_hold_are_invalid(stamp: str) -> None:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(raw(ACTIVITY, occurred_at=stamp), Settings.model_validate({"limits": {"future_tolerance_s": 10**10}}), NOW)
+    assert info.value.reason == "invalid"
+    assert info.value.detail.startswith("occurred_at: year ")
 
 
 # --- json_schemas --------------------------------------------------------------------------

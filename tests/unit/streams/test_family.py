@@ -145,3 +145,38 @@ def test_old_ids_are_forgotten_after_the_horizon(family: Counting) -> None:
     family.seen.data["old"] = [NOW.timestamp() - 15 * 86_400, "in/0/0"]  # type: ignore[union-attr]
     assert family.forget_old_ids() == 1
     assert set(family.seen.data) == {"a"}  # type: ignore[union-attr]
+
+
+def test_a_record_the_fold_fails_on_is_set_aside_and_the_batch_goes_on(family: Counting) -> None:
+    records = [
+        SimpleNamespace(message=SimpleNamespace(topic="in", partition=0, offset=offset, value=value))
+        for offset, value in enumerate([record("a", "ann"), b"not json", record("b", "bob")])
+    ]
+    batch = Batch()
+    family.fold_events(records, batch)  # type: ignore[arg-type]
+    assert dict(family.per_rep.data) == {"ann": 1, "bob": 1}
+    ((failed, rejection),) = batch.failed
+    assert failed is records[1]
+    assert rejection.reason == "unprocessable"
+    assert rejection.detail.startswith("Counting: JSONDecodeError: ")
+
+
+def test_failed_records_go_to_the_sink() -> None:
+    import asyncio
+
+    from salespulse.streams.family import route_failed
+
+    routed = []
+
+    class Sink:
+        async def route(self, event: Any, rejection: Any) -> None:
+            routed.append((event, rejection.reason))
+
+    batch = Batch()
+    try:
+        raise OverflowError("date value out of range")
+    except OverflowError as exc:
+        batch.fail(SimpleNamespace(message=SimpleNamespace(topic="t", partition=1, offset=9)), "score_reviews", exc)  # type: ignore[arg-type]
+    asyncio.run(route_failed(batch, Sink()))
+    assert [reason for _, reason in routed] == ["unprocessable"]
+    assert batch.failed[0][1].detail == "score_reviews: OverflowError: date value out of range"

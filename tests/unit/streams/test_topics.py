@@ -47,3 +47,16 @@ def test_every_topic_the_worker_creates() -> None:
 def test_ingest_topic_and_key(event: AnyEvent, topic: str, key: str) -> None:
     assert TOPICS.ingest_topic(event) == topic
     assert event_key(event) == key
+
+
+def test_a_dead_letter_value_over_the_limit_is_cut_and_its_size_kept() -> None:
+    from salespulse.models.errors import RejectedEvent
+    from salespulse.streams.deadletter import TRUNCATED_HEADER, dead_letter_record
+
+    rejection = RejectedEvent("too_large", "1000000 bytes")
+    value, headers = dead_letter_record(b"x" * 1_000_000, rejection, "events.jsonl:7", 65_536)
+    assert len(value) == 65_536
+    assert dict(headers)[TRUNCATED_HEADER] == b"1000000"
+    assert dict(headers)["salespulse.reason"] == b"too_large"
+    small, small_headers = dead_letter_record(b"{}", rejection, "events.jsonl:8", 65_536)
+    assert small == b"{}" and TRUNCATED_HEADER not in dict(small_headers)
