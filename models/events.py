@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
@@ -23,7 +24,7 @@ from pydantic import (
 
 from salespulse.models.config import Identifier, Month, Settings
 from salespulse.models.targets import IsoWeek, week_start
-from salespulse.models.errors import RejectedEvent
+from salespulse.models.errors import RejectedEvent, RejectReason
 
 SCHEMA_VERSION: Literal[1] = 1
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -190,6 +191,24 @@ def _check_mystery(event: MysteryCheckEvent, settings: Settings) -> None:
         )
 
 
+class _NotStrictJson(ValueError):
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason: RejectReason = reason
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        twice = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+        raise _NotStrictJson("invalid", f"duplicate keys: {', '.join(twice)}")
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotStrictJson("not_json", f"not a JSON document: {name} is not a JSON number")
+
+
 EARLIEST_YEAR = 2000
 LATEST_YEAR = 2100
 
@@ -211,15 +230,25 @@ def parse_event(raw: bytes, settings: Settings, now: datetime) -> AnyEvent:
     limits = settings.limits
     if len(raw) > limits.max_event_bytes:
         raise RejectedEvent("too_large", f"{len(raw)} bytes, more than limits.max_event_bytes ({limits.max_event_bytes})")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise RejectedEvent("not_json", "not a JSON document: starts with a byte-order mark (JSON text has none)")
     try:
-        data: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # Decoded here: json.loads would also take UTF-16 and UTF-32, which the contract does not.
+        data: Any = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise RejectedEvent("not_json", f"not a JSON document: not UTF-8: {exc}") from None
+    except json.JSONDecodeError as exc:
         raise RejectedEvent("not_json", f"not a JSON document: {exc}") from None
+    except _NotStrictJson as exc:
+        raise RejectedEvent(exc.reason, str(exc)) from None
     except RecursionError:
         raise RejectedEvent("too_deep", "JSON nested too deep to parse") from None
     depth = json_depth(data)
     if depth > limits.max_json_depth:
         raise RejectedEvent("too_deep", f"JSON nested {depth} deep, more than limits.max_json_depth ({limits.max_json_depth})")
+    if isinstance(data, dict) and "occurred_at" in data and not isinstance(data["occurred_at"], str):
+        # Pydantic would read a number as seconds since the epoch; the contract says RFC 3339.
+        raise RejectedEvent("invalid", "occurred_at: must be an RFC 3339 string with an offset, not a number")
     try:
         event = EVENT_ADAPTER.validate_python(data)
     except ValidationError as exc:

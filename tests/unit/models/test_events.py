@@ -681,3 +681,48 @@ def test_future_self_report() -> None:
     # 2026-11-27T15:00Z is 2 days and 6 hours after NOW.
     assert reason_of(raw(SELF_REPORT), SETTINGS) == "future"
     assert quality_reason(raw(SELF_REPORT, occurred_at="2026-12-02T12:00:01Z"), SETTINGS) == "future"
+
+
+# --- the strict contract: UTF-8 JSON text, unique keys, RFC 3339 times, finite numbers ------
+
+
+def test_a_byte_order_mark_is_not_json() -> None:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(b"\xef\xbb\xbf" + raw(ACTIVITY), SETTINGS, NOW)
+    assert (info.value.reason, info.value.detail) == (
+        "not_json",
+        "not a JSON document: starts with a byte-order mark (JSON text has none)",
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "latin-1"])
+def test_text_that_is_not_utf8_is_not_json(encoding: str) -> None:
+    line = json.dumps(json.loads(raw(ACTIVITY)) | {"outcome": "réussi"}, ensure_ascii=False)
+    assert reason_of(line.encode(encoding)) == "not_json"
+
+
+def test_duplicate_keys_are_invalid_wherever_they_are() -> None:
+    doubled = raw(ACTIVITY)[:-1] + b', "action": "demo"}'
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(doubled, SETTINGS, NOW)
+    assert (info.value.reason, info.value.detail) == ("invalid", "duplicate keys: action")
+    nested = raw(DEAL)[:-1] + b', "fields": {"budget": "1", "budget": "2"}}'
+    assert reason_of(nested) == "invalid"
+
+
+def test_a_number_as_occurred_at_is_invalid() -> None:
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(raw(ACTIVITY, occurred_at=1_795_597_200), SETTINGS, NOW)
+    assert (info.value.reason, info.value.detail) == (
+        "invalid",
+        "occurred_at: must be an RFC 3339 string with an offset, not a number",
+    )
+
+
+@pytest.mark.parametrize("constant", [b"Infinity", b"-Infinity", b"NaN"])
+def test_non_finite_numbers_are_not_json(constant: str) -> None:
+    line = raw(ACTIVITY)[:-1] + b', "duration_s": ' + constant + b"}"
+    with pytest.raises(RejectedEvent) as info:
+        parse_event(line, SETTINGS, NOW)
+    assert info.value.reason == "not_json"
+    assert info.value.detail == f"not a JSON document: {constant.decode()} is not a JSON number"
