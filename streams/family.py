@@ -338,22 +338,40 @@ class Outbox:
     def put(self, topic: str, partition: int, key: bytes, value: bytes) -> None:
         self.records.setdefault((topic, partition), []).append((key, value))
 
-    async def send(self, app: faust.App) -> None:
-        """Send every record and wait until Kafka has them all."""
+    async def send(self, app: faust.App, serialized: Callable[[], None] = lambda: None) -> None:
+        """Send every record and wait until Kafka has them all.
+
+        `serialized` adds the batch's changelog records; it runs under the write lock, so that
+        records are handed to the producer in the order their values were read from memory.
+        """
         # Faust's producer wraps aiokafka's; its batch API is not exposed by Faust itself.
         producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
         sent = []
-        for (topic, partition), rows in self.records.items():
-            batch = producer.create_batch()
-            for key, value in rows:
-                if batch.append(key=key, value=value, timestamp=None) is None:
-                    sent.append(await producer.send_batch(batch, topic, partition=partition))
-                    batch = producer.create_batch()
-                    batch.append(key=key, value=value, timestamp=None)
-            sent.append(await producer.send_batch(batch, topic, partition=partition))
-        self.records = {}
+        async with _write_lock(app):
+            serialized()
+            for (topic, partition), rows in self.records.items():
+                batch = producer.create_batch()
+                for key, value in rows:
+                    if batch.append(key=key, value=value, timestamp=None) is None:
+                        sent.append(await producer.send_batch(batch, topic, partition=partition))
+                        batch = producer.create_batch()
+                        batch.append(key=key, value=value, timestamp=None)
+                sent.append(await producer.send_batch(batch, topic, partition=partition))
+            self.records = {}
         if sent:
             await asyncio.gather(*sent)
+
+
+def _write_lock(app: faust.App) -> asyncio.Lock:
+    # Two agents can change the same key (the ingest agent folds rep-keyed activities, count_actions
+    # the re-keyed ones). Each record holds the key's whole value, so a record read from memory
+    # earlier must never reach Kafka after one read later: it would hide the later change from
+    # recovery while the input offsets behind it are already committed.
+    lock = getattr(app, "_salespulse_write_lock", None)
+    if lock is None:
+        lock = asyncio.Lock()
+        app._salespulse_write_lock = lock  # type: ignore[attr-defined]
+    return lock
 
 
 async def write_batch(app: faust.App, batch: Batch, *seen: SeenIds | None, outbox: Outbox | None = None) -> None:
@@ -363,12 +381,15 @@ async def write_batch(app: faust.App, batch: Batch, *seen: SeenIds | None, outbo
     Faust's table write sends and awaits one record per event.
     """
     outbox = outbox or Outbox()
-    for (table, key), partition in batch.changed.items():
-        outbox.put(table.changelog_topic.get_topic_name(), partition, orjson.dumps(key), table.record(key))
-    for ids in seen:
-        if ids is None:
-            continue
-        topic = ids.changelog_topic.get_topic_name()
-        for partition, key, value in ids.take_pending():
-            outbox.put(topic, partition, key, value)
-    await outbox.send(app)
+
+    def serialize() -> None:
+        for (table, key), partition in batch.changed.items():
+            outbox.put(table.changelog_topic.get_topic_name(), partition, orjson.dumps(key), table.record(key))
+        for ids in seen:
+            if ids is None:
+                continue
+            topic = ids.changelog_topic.get_topic_name()
+            for partition, key, value in ids.take_pending():
+                outbox.put(topic, partition, key, value)
+
+    await outbox.send(app, serialize)
