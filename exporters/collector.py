@@ -148,7 +148,7 @@ class PipelineCollector(Collector):
         self, now: datetime, reps: set[tuple[str, str]]
     ) -> dict[tuple[str, str, str], dict[ActionWindow, int]]:
         self.index.refresh()
-        bounds_by_team = {team: window_bounds(now, self.settings.timezone_of(team)) for team, _ in reps}
+        bounds_by_team = {team: window_bounds(now, self.settings.timezone_of(team)) for team in {t for t, _ in reps}}
         return {
             (team, rep, action): self.index.windows((team, rep, action), bounds_by_team[team])
             for team, rep in reps

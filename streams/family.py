@@ -69,13 +69,18 @@ class StampedTable(faust.Table):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.stamps: dict[Any, dict[str, int]] = {}
-        # Keys changed since the last take_changed(), for readers that keep a view up to date.
-        self.changed: set[Any] = set()
+        # Keys changed since the last take_changed(), kept only once a reader has asked: a table
+        # nobody follows would otherwise hold every key it ever had, forgotten ones included.
+        self.changed: set[Any] | None = None
 
     def take_changed(self) -> set[Any]:
-        """Return the keys set, recovered or forgotten since the last call."""
-        changed, self.changed = self.changed, set()
+        """Return the keys set, recovered or forgotten since the last call (none at the first)."""
+        changed, self.changed = self.changed or set(), set()
         return changed
+
+    def _note_change(self, key: Any) -> None:
+        if self.changed is not None:
+            self.changed.add(key)
 
     def reflects(self, key: Any, origin: Origin) -> bool:
         """Tell whether the key's value already includes the event read at `origin`."""
@@ -85,7 +90,7 @@ class StampedTable(faust.Table):
     def put(self, key: Any, value: Any, origin: Origin) -> None:
         """Set the value in memory and stamp it; the changelog record goes with the batch."""
         self.data[key] = value
-        self.changed.add(key)
+        self._note_change(key)
         stamps = self.stamps.get(key)
         if stamps is None:
             self.stamps[key] = {origin.topic: origin.offset}
@@ -102,7 +107,7 @@ class StampedTable(faust.Table):
         for key in keys:
             self.data.pop(key, None)
             self.stamps.pop(key, None)
-            self.changed.add(key)
+            self._note_change(key)
 
     def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
         """Recover values and stamps; records written before stamps existed hold the bare value."""
@@ -111,7 +116,7 @@ class StampedTable(faust.Table):
             key = self._to_key(event.key)
             record = event.value
             _note_partition(data, key, event.message.partition)
-            self.changed.add(key)
+            self._note_change(key)
             if record is None:
                 data.pop(key, None)
                 self.stamps.pop(key, None)

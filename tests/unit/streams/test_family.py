@@ -180,3 +180,12 @@ def test_failed_records_go_to_the_sink() -> None:
     asyncio.run(route_failed(batch, Sink()))
     assert [reason for _, reason in routed] == ["unprocessable"]
     assert batch.failed[0][1].detail == "score_reviews: OverflowError: date value out of range"
+
+
+def test_changed_keys_are_kept_only_once_a_reader_follows_them(family: Counting) -> None:
+    fold(family, [(0, record("a", "ann"))])
+    assert family.per_rep.changed is None  # nobody asked: nothing is held
+    assert family.per_rep.take_changed() == set()
+    fold(family, [(1, record("b", "bob")), (2, record("c", "ann"))])
+    assert family.per_rep.take_changed() == {"bob", "ann"}
+    assert family.per_rep.take_changed() == set()
