@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +38,9 @@ from salespulse.exporters.metrics import (
     MYSTERY_SHARE,
     SELF_REPORT_SUBMITTED,
     SELF_REPORTED_ACTIONS,
+    SERIES_DROPPED,
     TEAM_REWARD_EARNED,
+    RowFamily,
 )
 from salespulse.models.config import Settings
 from salespulse.models.errors import REJECT_REASONS
@@ -55,6 +58,8 @@ from salespulse.streams.kpi.self_reports import report_key, split_report_key, wi
 from salespulse.streams.kpi.pacing import expected_by_now, in_working_time, missing_to_pace, pace_ratio, week_progress
 from salespulse.streams.kpi.reviews import REVIEWS as REVIEW_COUNT, DayCell, ReviewDayKey, ScoreSum, rolling_sums
 from salespulse.streams.kpi.velocity import DealHistory, velocity_windows
+
+log = logging.getLogger(__name__)
 
 EVENT_TYPES = ("activity", "deal_stage", "review", "mystery_check", "self_report")
 
@@ -113,10 +118,32 @@ class PipelineCollector(Collector):
         self.settings = settings
         self.clock = clock
         self.index = ActionIndex(state.slot_counts, state.slot_changes)
+        # Families over the series cap at the last scrape: warned about once, not at every scrape.
+        self.capped: set[str] = set()
         registry.register(self)
 
     def collect(self) -> Iterator[Metric]:
-        """Build every family afresh from the current state."""
+        """Build every family afresh from the current state, each cut to the series cap."""
+        cap = self.settings.limits.max_series_per_family
+        dropped = SERIES_DROPPED.family()
+        for family in self._families():
+            if not isinstance(family, RowFamily):
+                yield family
+                continue
+            name, over = family.row_name, len(family.rows) - cap
+            if over > 0:
+                # Rows are in label order: the cut keeps whole teams and reps where it can.
+                del family.rows[cap:]
+                if name not in self.capped:
+                    log.warning("%s has %d series more than limits.max_series_per_family (%d)", name, over, cap)
+                    self.capped.add(name)
+            else:
+                self.capped.discard(name)
+            dropped.add_metric([name], max(over, 0))
+            yield family
+        yield dropped
+
+    def _families(self) -> Iterator[Metric]:
         now = self.clock()
         sets = list(self.state.target_sets())
         candidates = named_reps(self.settings, sets) | self._reps_in_state()

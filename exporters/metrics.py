@@ -129,7 +129,8 @@ EVENTS_REJECTED = MetricSpec(
     "Events sent to the dead-letter topic, by reason: not_json, invalid, unknown_action, "
     "unknown_stage, future, too_late, unknown_subject, unknown_theme, score_out_of_scale, self_review, "
     "unknown_rubric_item, points_out_of_range, self_check, not_the_checker, too_large (over "
-    "limits.max_event_bytes), too_deep (over limits.max_json_depth), unprocessable (an agent failed on it).",
+    "limits.max_event_bytes), too_deep (over limits.max_json_depth), unprocessable (an agent failed on it), "
+    "unknown_rep (a team or rep the configuration does not name, with limits.unknown_reps: reject).",
 )
 EVENTS_DUPLICATE = MetricSpec(
     "salespulse_events_duplicate",
@@ -286,6 +287,14 @@ RECOVERY_REMAINING = MetricSpec(
     (),
     "Changelog records this worker still has to read before its tables are complete; 0 when ready.",
 )
+SERIES_DROPPED = MetricSpec(
+    "salespulse_series_dropped",
+    "gauge",
+    ("family",),
+    "Series of a metric family left out of this scrape because it had more than "
+    "limits.max_series_per_family; 0 for every family under the cap. Above 0, raise the cap or "
+    "find the producer adding reps (see limits.unknown_reps).",
+)
 
 ALL_METRICS: tuple[MetricSpec, ...] = (
     ACTIONS,
@@ -314,6 +323,7 @@ ALL_METRICS: tuple[MetricSpec, ...] = (
     TEAM_REWARD_EARNED,
     SELF_REPORTED_ACTIONS,
     SELF_REPORT_SUBMITTED,
+    SERIES_DROPPED,
     WORKER_READY,
     RECOVERY_REMAINING,
 )

@@ -122,6 +122,21 @@ class Limits(_Frozen):
     # Below Kafka's default 1 MB message size, so that a refused event still fits the dead-letter topic.
     max_event_bytes: int = Field(default=65_536, ge=1_024, le=900_000)
     max_json_depth: int = Field(default=32, ge=2, le=256)
+    unknown_reps: Literal["reject", "collect", "accept"] = Field(
+        default="reject",
+        description="An event of a team the file does not name (when it names teams), or of a rep a "
+        "team does not list (when it lists reps): reject sends it to the dead-letter topic as "
+        "unknown_rep; collect counts it under rep `other` (and team `other` for an unknown team); "
+        "accept counts it under its own ids. Every distinct rep adds series, so a producer's typo "
+        "or junk would otherwise grow /metrics without bound.",
+    )
+    max_series_per_family: int = Field(
+        default=500_000,
+        ge=1_000,
+        description="Hard cap on the series one metric family exports; past it the scrape keeps the "
+        "first ones in label order and salespulse_series_dropped says how many were cut. "
+        "A 10,000-rep floor exports 240,000 salespulse_actions series.",
+    )
 
 
 class KafkaTopology(_Frozen):

@@ -28,6 +28,7 @@ RejectReason = Literal[
     "too_large",
     "too_deep",
     "unprocessable",
+    "unknown_rep",
 ]
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 

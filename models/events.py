@@ -209,6 +209,31 @@ def _no_constant(name: str) -> Any:
     raise _NotStrictJson("not_json", f"not a JSON document: {name} is not a JSON number")
 
 
+OTHER = "other"
+
+
+def _known_rep(event: AnyEvent, settings: Settings) -> AnyEvent:
+    """Apply limits.unknown_reps to an event of a team or rep the configuration does not name.
+
+    A file that names no teams, or a team that lists no reps, leaves that level open.
+    """
+    policy = settings.limits.unknown_reps
+    if policy == "accept":
+        return event
+    team = settings.teams.get(event.team_id)
+    if settings.teams and team is None:
+        if policy == "reject":
+            raise RejectedEvent(
+                "unknown_rep", f"team {event.team_id!r} is not in the configuration ({', '.join(sorted(settings.teams))})"
+            )
+        return event.model_copy(update={"team_id": OTHER, "rep_id": OTHER})
+    if team is not None and team.reps and event.rep_id not in team.reps:
+        if policy == "reject":
+            raise RejectedEvent("unknown_rep", f"rep {event.rep_id!r} is not listed under team {event.team_id!r}")
+        return event.model_copy(update={"rep_id": OTHER})
+    return event
+
+
 EARLIEST_YEAR = 2000
 LATEST_YEAR = 2100
 
@@ -253,6 +278,7 @@ def parse_event(raw: bytes, settings: Settings, now: datetime) -> AnyEvent:
         event = EVENT_ADAPTER.validate_python(data)
     except ValidationError as exc:
         raise RejectedEvent("invalid", _describe(exc)) from None
+    event = _known_rep(event, settings)
     if isinstance(event, ActivityEvent) and event.action not in settings.actions:
         raise RejectedEvent(
             "unknown_action", f"action {event.action!r} is not one of {', '.join(settings.actions)}"

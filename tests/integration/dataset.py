@@ -24,6 +24,8 @@ CONFIG: dict[str, Any] = {
         "amsterdam": {"timezone": "Europe/Amsterdam", "reps": {"anna": {"name": "Anna de Vries"}, "bram": {"name": "Bram Jansen"}}},
         "new-york": {"timezone": "America/New_York", "reps": {"mike": {"name": "Mike Chen"}}},
     },
+    # A producer's team the file does not name, counted as is (the default rejects it).
+    "limits": {"unknown_reps": "accept"},
 }
 # "berlin" is absent from the configuration: its events are accepted and use the UTC default.
 REPS = [("amsterdam", "anna"), ("amsterdam", "bram"), ("new-york", "mike"), ("berlin", "lena")]

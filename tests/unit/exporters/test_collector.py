@@ -276,6 +276,7 @@ def test_rejected_zeros_for_every_reason_with_empty_state() -> None:
         "too_large": 0,
         "too_deep": 0,
         "unprocessable": 0,
+        "unknown_rep": 0,
     }
     assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "activity"}) == 0
     assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "deal_stage"}) == 0
@@ -319,4 +320,32 @@ def test_served_exposition_parses(registry: CollectorRegistry) -> None:
         # Reps never reviewed have no review series; known reps get a 0 for each week they
         # have not reported on.
         "salespulse_self_report_submitted",
+        "salespulse_series_dropped",
     }
+
+
+def test_a_family_over_the_series_cap_is_cut_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    # 1,200 reps of an open team, one action: 1,200 series of totals and of rep info,
+    # 4 x 1,200 of action windows and 2 x 1,200 of self-report flags.
+    totals = {f"zz|r{i:04d}|call": i + 1 for i in range(1_200)}
+    settings = Settings.model_validate({"actions": ["call"], "limits": {"max_series_per_family": 1_000}})
+    registry = CollectorRegistry()
+    PipelineCollector(PipelineState({}, totals, lambda: [], {}, {}), settings, lambda: NOW, registry)
+    over = {
+        "salespulse_actions": 3_800,
+        "salespulse_actions_total": 200,
+        "salespulse_rep_info": 200,
+        "salespulse_self_report_submitted": 1_400,
+    }
+    for _ in range(2):
+        samples = [s for m in registry.collect() for s in m.samples]
+        kept = {s.labels["rep"]: s.value for s in samples if s.name == "salespulse_actions_total"}
+        # Label order: r0000 .. r0999 stay, with their own values.
+        assert kept == {f"r{i:04d}": i + 1 for i in range(1_000)}
+        assert sum(s.name == "salespulse_actions" for s in samples) == 1_000
+        dropped = {s.labels["family"]: s.value for s in samples if s.name == "salespulse_series_dropped"}
+        assert {name: value for name, value in dropped.items() if value} == over
+        assert dropped["salespulse_events_rejected_total"] == 0
+    warnings = [r.getMessage() for r in caplog.records if "max_series_per_family" in r.getMessage()]
+    # Warned once per family, not at every scrape.
+    assert sorted(warnings) == sorted(f"{name} has {n} series more than limits.max_series_per_family (1000)" for name, n in over.items())

@@ -37,6 +37,7 @@ SAMPLE_NAMES = {
     "salespulse_team_reward_earned": "gauge",
     "salespulse_self_reported_actions": "gauge",
     "salespulse_self_report_submitted": "gauge",
+    "salespulse_series_dropped": "gauge",
     "salespulse_worker_ready": "gauge",
     "salespulse_recovery_remaining": "gauge",
 }

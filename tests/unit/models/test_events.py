@@ -25,7 +25,9 @@ UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 SETTINGS = Settings()
 # bob checks in November 2026, ann in December: 2026-11 is the 11th month from 2026-01.
-ROTATING = Settings.model_validate({"teams": {"nl": {"mystery_rotation": ["ann", "bob", "cas"]}}})
+ROTATING = Settings.model_validate({"teams": {"nl": {"mystery_rotation": ["ann", "bob", "cas"]}, "us": {}}})
+# nl lists its reps, us does not: any rep of us is accepted, only ann and bob of nl.
+NAMED = Settings.model_validate({"teams": {"nl": {"reps": {"ann": {"name": "Ann"}, "bob": {"name": "Bob"}}}, "us": {}}})
 
 ACTIVITY: dict[str, Any] = {
     "type": "activity",
@@ -358,8 +360,10 @@ def test_every_reject_reason_is_reachable() -> None:
         raw(ACTIVITY, outcome="x" * 70_000),
         b'{"a": ' * 40 + b"1" + b"}" * 40,
     ]
+    named = [raw(ACTIVITY, rep_id="zed")]
     # `unprocessable` is given by the agents, to records they fail on after validation.
-    assert tuple(reason_of(p) for p in payloads) == tuple(r for r in REJECT_REASONS if r != "unprocessable")
+    reasons = tuple(reason_of(p) for p in payloads) + tuple(reason_of(p, NAMED) for p in named)
+    assert reasons == tuple(r for r in REJECT_REASONS if r != "unprocessable")
 
 
 # --- poison: size, nesting, dates the windows cannot hold -----------------------------------
@@ -726,3 +730,55 @@ def test_non_finite_numbers_are_not_json(constant: str) -> None:
         parse_event(line, SETTINGS, NOW)
     assert info.value.reason == "not_json"
     assert info.value.detail == f"not a JSON document: {constant.decode()} is not a JSON number"
+
+
+# --- limits.unknown_reps: who may add series --------------------------------------------------
+
+
+def _with_policy(policy: str) -> Settings:
+    return NAMED.model_copy(update={"limits": NAMED.limits.model_copy(update={"unknown_reps": policy})})
+
+
+@pytest.mark.parametrize(
+    ("changes", "detail"),
+    [
+        ({"rep_id": "zed"}, "rep 'zed' is not listed under team 'nl'"),
+        ({"team_id": "de", "rep_id": "ann"}, "team 'de' is not in the configuration (nl, us)"),
+    ],
+)
+def test_an_unknown_rep_or_team_is_rejected_by_default(changes: dict[str, Any], detail: str) -> None:
+    for template in (ACTIVITY, DEAL, REVIEW, MYSTERY):
+        with pytest.raises(RejectedEvent) as info:
+            parse_event(raw(template, **changes), NAMED, NOW)
+        assert (info.value.reason, info.value.detail) == ("unknown_rep", detail)
+
+
+@pytest.mark.parametrize(("team", "rep"), [("nl", "ann"), ("nl", "bob"), ("us", "anyone"), ("us", "ann")])
+def test_named_reps_and_reps_of_a_team_without_a_list_pass(team: str, rep: str) -> None:
+    event = parse_event(raw(ACTIVITY, team_id=team, rep_id=rep), NAMED, NOW)
+    assert (event.team_id, event.rep_id) == (team, rep)
+
+
+def test_a_file_without_teams_accepts_every_team_and_rep() -> None:
+    event = parse_event(raw(ACTIVITY, team_id="xx", rep_id="yy"), SETTINGS, NOW)
+    assert (event.team_id, event.rep_id) == ("xx", "yy")
+
+
+@pytest.mark.parametrize(
+    ("team", "rep", "counted_as"),
+    [("nl", "zed", ("nl", "other")), ("de", "ann", ("other", "other")), ("nl", "bob", ("nl", "bob"))],
+)
+def test_collect_counts_unknown_reps_under_other(team: str, rep: str, counted_as: tuple[str, str]) -> None:
+    event = parse_event(raw(ACTIVITY, team_id=team, rep_id=rep), _with_policy("collect"), NOW)
+    assert (event.team_id, event.rep_id) == counted_as
+    assert event.event_id == "call-1"  # still de-duplicated by the producer's id
+
+
+def test_accept_keeps_unknown_ids() -> None:
+    event = parse_event(raw(ACTIVITY, team_id="de", rep_id="zed"), _with_policy("accept"), NOW)
+    assert (event.team_id, event.rep_id) == ("de", "zed")
+
+
+def test_the_unknown_rep_check_comes_before_the_other_checks() -> None:
+    # A junk producer's events are named for what they are, not for their secondary faults.
+    assert reason_of(raw(ACTIVITY, rep_id="zed", action="smoke_signal"), NAMED) == "unknown_rep"
