@@ -76,6 +76,8 @@ class PipelineState:
     target_sets: Callable[[], Iterable[TargetSet]] = list
     # Which (team, rep) this worker answers for; with several workers each rep has one owner.
     owns_rep: Callable[[str, str], bool] = lambda team, rep: True
+    # Whether this worker exports the series of no rep (a team's working time): one worker does.
+    owns_teams: Callable[[], bool] = lambda: True
     # "team|rep" -> {ISO week: actions that ended it below target}
     week_verdicts: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
     consumer_lag: Callable[[], Mapping[tuple[str, int], int]] = dict
@@ -212,10 +214,13 @@ class PipelineCollector(Collector):
         shortfall = ACTION_SHORTFALL.family()
         working = IN_WORKING_TIME.family()
         targeted: set[tuple[str, str, str]] = set()
-        for team in sorted({team for team, _ in reps} | {s.team for s in sets}):
+        owns_teams = self.state.owns_teams()
+        teams = {team for team, _ in reps} | {s.team for s in sets} | (set(self.settings.teams) if owns_teams else set())
+        for team in sorted(teams):
             tz = self.settings.timezone_of(team)
             schedule = self.settings.working_time_of(team)
-            working.add_metric([team], 1 if in_working_time(now, schedule, tz) else 0)
+            if owns_teams:
+                working.add_metric([team], 1 if in_working_time(now, schedule, tz) else 0)
             in_force_now = in_force(sets, team, now.astimezone(tz).date())
             if in_force_now is None:
                 continue

@@ -45,16 +45,16 @@ def _week_monday(week: str) -> date:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the Faust worker with the /metrics endpoint."""
-    import faust
-
-    from salespulse.pipeline import build_pipeline
+    from salespulse.pipeline import PipelineWorker, build_pipeline
     from salespulse.streams.topics import ensure_topics
 
     settings = _settings(args)
     kafka = KafkaSettings.from_env()
-    pipeline = build_pipeline(settings, kafka, port=args.port, bind=args.bind, data_dir=args.data_dir)
+    pipeline = build_pipeline(
+        settings, kafka, port=args.port, bind=args.bind, data_dir=args.data_dir, instance_id=args.instance_id
+    )
     asyncio.run(ensure_topics(kafka, settings.kafka, pipeline.changelog_topics()))
-    worker = faust.Worker(pipeline.app, loglevel=args.loglevel, quiet=True)
+    worker = PipelineWorker(pipeline.app, loglevel=args.loglevel, quiet=True)
     worker.execute_from_commandline()
     return 0
 
@@ -319,6 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--bind", help="address to listen on (default: metrics_bind, 127.0.0.1; 0.0.0.0 for every interface)"
     )
     worker.add_argument("--data-dir", help="folder for the worker's local files")
+    worker.add_argument(
+        "--instance-id",
+        default=os.environ.get("SALESPULSE_INSTANCE_ID") or None,
+        help="a stable name for this worker among the group's (env SALESPULSE_INSTANCE_ID), e.g. the pod "
+        "name of a StatefulSet: a restart under the same name within 10 s takes its partitions back "
+        "without a rebalance; unique per running worker",
+    )
     worker.add_argument("--loglevel", default="warn", choices=["crit", "error", "warn", "info", "debug"])
     worker.set_defaults(func=cmd_worker)
 

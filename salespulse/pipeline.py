@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 
 from collections import Counter
@@ -19,8 +20,10 @@ from salespulse.exporters.collector import PipelineCollector, PipelineState
 from salespulse.exporters.exposition import render
 from salespulse.exporters.readiness import ReadinessCollector
 from salespulse.models.config import KafkaSettings, Settings
+from salespulse.repeated_logs import RepeatedLines
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.checklists import StageChecklists
+from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.deadletter import DeadLetter
 from salespulse.streams.ingest import Ingest, Routes
 from salespulse.streams.lag import ConsumerLag
@@ -31,6 +34,16 @@ from salespulse.streams.self_reports import SelfReports
 from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
 from salespulse.streams.velocity import DealVelocity
 from salespulse.streams.weeks import WeekClosing
+
+
+class PipelineWorker(faust.Worker):
+    """Faust's worker, whose log holds back repeated warnings (see `salespulse.repeated_logs`)."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        for handler in logger.handlers:
+            # One filter per handler: a record passes every handler, and each must count it once.
+            handler.addFilter(RepeatedLines())
 
 
 def utc_now() -> datetime:
@@ -77,6 +90,19 @@ def rep_owner(app: faust.App, topics: TopicNames, partitions: int) -> Callable[[
     return owns
 
 
+def team_owner(app: faust.App, topics: TopicNames) -> Callable[[], bool]:
+    """Return a test of whether this worker exports the series of no rep (a team's working time).
+
+    The holder of the first partition of the re-keyed activities does, so that with several
+    workers each such series has one exporter, like every per-rep series.
+    """
+
+    def owns() -> bool:
+        return TP(topics.activities_by_rep, 0) in app.assignor.assigned_actives()
+
+    return owns
+
+
 def tables_remaining(app: faust.App) -> Callable[[], int | None]:
     """Return a reader of the changelog records left to recover: None once the tables are complete."""
 
@@ -111,6 +137,7 @@ def build_pipeline(
     port: int | None = None,
     bind: str | None = None,
     data_dir: str | None = None,
+    instance_id: str | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Pipeline:
     """Create the Faust app with every topic, table and agent, and the /metrics page."""
@@ -141,17 +168,21 @@ def build_pipeline(
         # times out: 10 s, not Kafka's 45 s, so a crash costs seconds of lag, not a minute.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
+        # Static membership: a worker restarted under the same id within the session timeout
+        # gets its partitions back without a rebalance of the whole group.
+        consumer_group_instance_id=instance_id,
     )
     duplicates: Counter[str] = Counter()
     topics = TopicNames(settings.kafka.app_id)
     dead_letter = DeadLetter(app, topics, settings.limits.max_event_bytes)
     actions = ActionCounts(app, settings, topics, duplicates, clock)
-    velocity = DealVelocity(app, settings, topics, duplicates, clock)
+    deal_figures = DealFigures(app, settings, topics, clock)
+    velocity = DealVelocity(app, settings, topics, duplicates, deal_figures, clock)
     reviews = ReviewScores(app, settings, topics, duplicates, clock)
     deal_activities = internal_topic(app, topics.deal_activities_by_deal)
     # A deal's stage changes and activities, read together by the families that judge deals.
     deal_events = internal_topic(app, topics.deal_stages_by_deal, topics.deal_activities_by_deal)
-    checklists = StageChecklists(app, settings, deal_events, clock)
+    checklists = StageChecklists(app, settings, deal_events, deal_figures, clock)
     mystery = MysteryChecks(app, settings, topics, deal_events, duplicates, clock)
     self_reports = SelfReports(app, settings, topics, duplicates, clock)
     routes = Routes(
@@ -163,7 +194,7 @@ def build_pipeline(
         self_reports_by_rep=self_reports.topic,
     )
     Ingest(app, settings, topics, dead_letter, routes, actions, clock)
-    for family in (actions, velocity, reviews, checklists, mystery, mystery.deal_months, self_reports):
+    for family in (actions, velocity, reviews, checklists, mystery, mystery.deal_months, self_reports, deal_figures):
         family.reject_to(dead_letter)
     pacing = Pacing(app, kafka, topics)
     owns_rep = rep_owner(app, topics, settings.kafka.partitions)
@@ -175,15 +206,16 @@ def build_pipeline(
         PipelineState(
             slot_counts=actions.slots_to_count,
             action_totals=actions.rep_actions_to_total,
-            deals=velocity.histories,
+            deals=deal_figures.histories,
             rejections=dead_letter.reasons_to_rejected,
             duplicates=duplicates,
             target_sets=pacing.target_sets,
             owns_rep=owns_rep,
+            owns_teams=team_owner(app, topics),
             week_verdicts=weeks.reps_to_verdicts,
             consumer_lag=lambda: lag.partitions_to_lag,
             review_days=reviews.review_days_to_scores,
-            stage_checks=checklists.checks,
+            stage_checks=deal_figures.checks,
             mystery_months=mystery.months_to_checks,
             self_reports=self_reports.rep_weeks_to_reports,
             slot_changes=actions.slots_to_count.take_changed,

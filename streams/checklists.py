@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import faust
 
 from salespulse.models.config import Settings
 from salespulse.models.events import EVENT_ADAPTER, ActivityEvent, AnyEvent, DealStageEvent
 from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck, earlier, missing_content, missing_process
-from salespulse.streams.family import Batch, KpiFamily, stamped_table
+from salespulse.streams.deal_figures import CHECKS, DealFigures
+from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
 from salespulse.streams.retention import expiring_changelog
 
 
@@ -26,6 +28,7 @@ class StageChecklists(KpiFamily):
         app: faust.App,
         settings: Settings,
         deal_events: faust.TopicT,
+        figures: DealFigures,
         clock: Callable[[], datetime],
     ) -> None:
         # Duplicates of stage changes are counted by track_deals, which reads the same topic.
@@ -33,6 +36,7 @@ class StageChecklists(KpiFamily):
             app, clock=clock, seen_table="stage_check_ids_to_seen_at", dedup_days=settings.retention.dedup_days
         )
         self.settings = settings
+        self.figures = figures
         # A deal quiet for longer than the window has no check left to export.
         retention_days = CHECK_WINDOW_DAYS + 5
         self.deals_to_stage_checks = stamped_table(
@@ -46,10 +50,6 @@ class StageChecklists(KpiFamily):
         )
         app.agent(deal_events, name="check_stages")(self.run)
         app.timer(300.0, name="prune_stage_checks")(self.prune)
-
-    def checks(self) -> list[StageCheck]:
-        """Return every stage check this worker holds."""
-        return [StageCheck.from_json(item) for value in self.deals_to_stage_checks.data.values() for item in value]
 
     def decode(self, raw: bytes) -> AnyEvent:
         return EVENT_ADAPTER.validate_json(raw)
@@ -86,6 +86,10 @@ class StageChecklists(KpiFamily):
 
     def note_action(self, deal_id: str, action: str, at: float, batch: Batch) -> None:
         """Remember the deal's earliest `action`; an earlier one re-judges the checks it completes."""
+        if deal_id in self.deals_to_stage_checks.data:
+            # Forwarded again even when unchanged: this may be the replay of a batch whose
+            # changelog records reached Kafka and whose forwarded figures did not.
+            batch.touched.add((self.deals_to_stage_checks, deal_id))
         changed = earlier(self.first_actions(deal_id), action, at)
         if changed is None:
             return  # a retried or later activity changes no verdict
@@ -97,6 +101,18 @@ class StageChecklists(KpiFamily):
         updated = [check.with_action(action, at) for check in checks]
         if updated != checks:
             batch.update(self.deals_to_stage_checks, deal_id, lambda _: [check.to_json() for check in updated])
+
+    def forward(self, batch: Batch, outbox: Outbox) -> None:
+        """Send each touched deal's checks to the reps they are credited to (each rep its own)."""
+        for table, deal_id in batch.touched:
+            if table is not self.deals_to_stage_checks:
+                continue
+            by_rep: dict[tuple[str, str], list[Any]] = {}
+            for item in self.deals_to_stage_checks.data.get(deal_id) or ():
+                check = StageCheck.from_json(item)
+                by_rep.setdefault((check.team, check.rep), []).append(item)
+            for (team, rep), items in by_rep.items():
+                self.figures.send(outbox, CHECKS, deal_id, team, rep, items)
 
     async def prune(self) -> None:
         """Forget deals whose every check is older than the window (memory only)."""

@@ -33,7 +33,7 @@ import orjson
 from faust.types import EventT
 
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.changelogs import STAMPS, VALUE, unstamped
+from salespulse.streams.changelogs import STAMPS, VALUE
 from salespulse.streams.retention import expiring_changelog
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,13 @@ class StampedTable(faust.Table):
             self._note_change(key)
 
     def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
-        """Recover values and stamps; records written before stamps existed hold the bare value."""
+        """Recover values and stamps; records written before stamps existed hold the bare value.
+
+        At every rebalance Faust reads again, for the partitions a worker keeps, the changelog
+        records written since its last recovery: its own. A batch may have changed memory since
+        and not be written yet; such a record is older than memory and must not replace it, or
+        the batch's changes are lost while its input offsets are committed.
+        """
         data = self.data
         for event in batch:
             key = self._to_key(event.key)
@@ -120,10 +126,19 @@ class StampedTable(faust.Table):
             if record is None:
                 data.pop(key, None)
                 self.stamps.pop(key, None)
+            elif isinstance(record, dict) and VALUE in record:
+                stamps = record.get(STAMPS) or {}
+                if key in data and _covers(self.stamps.get(key), stamps):
+                    continue
+                data[key] = record[VALUE]
+                self.stamps[key] = stamps
             else:
-                data[key] = unstamped(record)
-                if isinstance(record, dict) and VALUE in record:
-                    self.stamps[key] = record.get(STAMPS) or {}
+                data[key] = record
+
+
+def _covers(held: dict[str, int] | None, stamps: dict[str, int]) -> bool:
+    """Tell whether a value stamped `held` already includes everything one stamped `stamps` does."""
+    return held is not None and all(held.get(topic, -1) >= offset for topic, offset in stamps.items())
 
 
 def _note_partition(store: Any, key: Any, partition: int) -> None:
@@ -223,6 +238,9 @@ class Batch:
 
     origin: Origin = Origin("", 0, -1)
     changed: dict[tuple[StampedTable, Any], int] = field(default_factory=dict)
+    # Keys the batch's events reached, changed or already reflecting them (a replay after a
+    # crash): what a family forwards must be sent again for both.
+    touched: set[tuple[StampedTable, Any]] = field(default_factory=set)
     # Records the fold raised on, with why: they go to the dead-letter topic, the batch goes on.
     failed: list[tuple[EventT, RejectedEvent]] = field(default_factory=list)
 
@@ -233,6 +251,7 @@ class Batch:
 
     def update(self, table: StampedTable, key: Any, change: Callable[[Any], Any]) -> None:
         """Apply `change` to the key's value (None when absent), unless the key already has it."""
+        self.touched.add((table, key))
         if table.reflects(key, self.origin):
             return
         table.put(key, change(table.data.get(key)), self.origin)
@@ -291,8 +310,13 @@ class KpiFamily:
         async for events in batches(stream):
             batch = Batch()
             self.fold_events(events, batch)
-            await write_batch(self.app, batch, self.seen)
+            outbox = Outbox()
+            self.forward(batch, outbox)
+            await write_batch(self.app, batch, self.seen, outbox=outbox)
             await route_failed(batch, self.rejects)
+
+    def forward(self, batch: Batch, outbox: Outbox) -> None:
+        """Queue records for other families, sent with the batch's changelog records."""
 
     def fold_events(self, events: Sequence[EventT], batch: Batch) -> None:
         """Fold the events of one batch, each once; set aside those that raise."""

@@ -79,6 +79,10 @@ class TopicNames:
         return f"{self.app_id}-self-reports-by-rep"
 
     @property
+    def deal_figures_by_rep(self) -> str:
+        return f"{self.app_id}-deal-figures-by-rep"
+
+    @property
     def week_closings(self) -> str:
         return f"{self.app_id}-week-closings"
 
@@ -101,6 +105,7 @@ class TopicNames:
             self.reviews_by_rep,
             self.mystery_checks_by_team,
             self.self_reports_by_rep,
+            self.deal_figures_by_rep,
             self.week_closings,
         )
 

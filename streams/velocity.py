@@ -12,7 +12,8 @@ import faust
 from salespulse.models.config import Settings
 from salespulse.models.events import DealStageEvent
 from salespulse.streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
-from salespulse.streams.family import Batch, KpiFamily, stamped_table
+from salespulse.streams.deal_figures import VELOCITY, DealFigures
+from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 
@@ -28,6 +29,7 @@ class DealVelocity(KpiFamily):
         settings: Settings,
         topics: TopicNames,
         duplicates: Counter[str],
+        figures: DealFigures,
         clock: Callable[[], datetime],
     ) -> None:
         retention = settings.retention
@@ -35,16 +37,15 @@ class DealVelocity(KpiFamily):
             app, clock=clock, seen_table="deal_event_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
         )
         self.settings = settings
+        self.figures = figures
+        # deal -> (team, rep) its decision was credited to before this batch moved it
+        self.moved: dict[str, set[tuple[str, str]]] = {}
         self.topic = internal_topic(app, topics.deal_stages_by_deal)
         self.deals_to_history = stamped_table(
             app, "deals_to_history", extra_topic_configs=expiring_changelog(retention.deal_history_days)
         )
         app.agent(self.topic, name="track_deals")(self.run)
         app.timer(300.0, name="prune_deals")(self.prune)
-
-    def histories(self) -> list[DealHistory]:
-        """Return the history of every deal this worker holds."""
-        return [DealHistory.from_json(value) for value in self.deals_to_history.values()]
 
     def decode(self, raw: bytes) -> DealStageEvent:
         return DealStageEvent.model_validate_json(raw)
@@ -53,16 +54,33 @@ class DealVelocity(KpiFamily):
         """Fold the deal-stage event into its deal's history."""
 
         def apply(stored: dict[str, Any] | None) -> dict[str, Any]:
-            return apply_deal_event(
-                DealHistory.from_json(stored) if stored else None,
+            before = DealHistory.from_json(stored) if stored else None
+            after = apply_deal_event(
+                before,
                 occurred_at=event.occurred_at,
                 stage=event.stage,
                 event_id=event.event_id,
                 team=event.team_id,
                 rep=event.rep_id,
-            ).to_json()
+            )
+            credited = _credited(before)
+            if credited is not None and credited != _credited(after):
+                self.moved.setdefault(event.deal_id, set()).add(credited)
+            return after.to_json()
 
         batch.update(self.deals_to_history, event.deal_id, apply)
+
+    def forward(self, batch: Batch, outbox: Outbox) -> None:
+        """Send each touched deal's decision to the rep it is credited to, and withdraw moved credit."""
+        moved, self.moved = self.moved, {}
+        for table, deal_id in batch.touched:
+            stored = table.data.get(deal_id) if table is self.deals_to_history else None
+            history = DealHistory.from_json(stored) if stored else None
+            credited = _credited(history)
+            if history is not None and credited is not None:
+                self.figures.send(outbox, VELOCITY, deal_id, *credited, history.to_json())
+            for team, rep in moved.get(deal_id, set()) - {credited}:
+                self.figures.send(outbox, VELOCITY, deal_id, team, rep, None)
 
     async def prune(self) -> None:
         """Forget deals quiet for longer than their retention, and old event ids (memory only)."""
@@ -71,3 +89,10 @@ class DealVelocity(KpiFamily):
         deals = self.deals_to_history
         deals.forget([k for k, v in deals.data.items() if deal_expired(DealHistory.from_json(v), now, days)])
         self.forget_old_ids()
+
+
+def _credited(history: DealHistory | None) -> tuple[str, str] | None:
+    """Return the (team, rep) a deal's decision counts for, or None while it is open."""
+    if history is None or history.decided_at is None or history.team is None or history.rep is None:
+        return None
+    return history.team, history.rep

@@ -148,3 +148,18 @@ def test_missed_weeks_only_where_there_is_a_target_or_a_miss() -> None:
     assert untargeted  # the configuration has actions without a target
     for action in untargeted:
         assert value(registry, "salespulse_action_target_missed_total", team="ams", rep="bram", action=action) is None
+
+
+@pytest.mark.parametrize("owns_teams", [True, False])
+def test_one_worker_exports_the_working_time_of_every_configured_team(owns_teams: bool) -> None:
+    # A worker that holds no rep of nyc (owns_rep says so) still answers for nyc's working time
+    # when it is the one that exports team series; the others export none, so no series twice.
+    registry = CollectorRegistry()
+    state = PipelineState(
+        slot_counts={}, action_totals={"ams|anna|cold_call": 3}, deals=list, rejections={}, duplicates={},
+        owns_rep=lambda team, rep: team == "ams", owns_teams=lambda: owns_teams,
+    )
+    PipelineCollector(state, SETTINGS, lambda: NOW, registry)
+    working = {s.labels["team"]: s.value for m in registry.collect() for s in m.samples if s.name == "salespulse_in_working_time"}
+    assert working == ({"ams": 1, "nyc": 0} if owns_teams else {})
+    assert registry.get_sample_value("salespulse_actions_total", {"team": "ams", "rep": "anna", "action": "cold_call"}) == 3

@@ -123,6 +123,32 @@ def test_stamps_are_per_input_topic(family: Counting) -> None:
     assert family.per_rep.stamps["ann"] == {"ingest": 100, "by-rep": 3}
 
 
+def test_a_rebalance_reading_the_workers_own_older_records_keeps_memory(family: Counting) -> None:
+    """Faust reads again, for partitions a worker keeps, what it wrote since its last recovery.
+
+    Batch 1 is written; batch 2 is folded into memory and not written yet when the rebalance
+    replays batch 1's records: memory must keep batch 2, which is then written as it is.
+    """
+    first = fold(family, [(0, record("a", "ann")), (1, record("b", "bob"))])
+    written = changelog_events(first, family.per_rep) + changelog_events(first, family.everything)
+    second = fold(family, [(2, record("c", "ann"))])
+    family.per_rep.apply_changelog_batch(written[:2])
+    family.everything.apply_changelog_batch(written[2:])
+    assert dict(family.per_rep.data) == {"ann": 2, "bob": 1}
+    assert family.everything.data["all"] == 3
+    assert [(e.key, e.value["~v"]) for e in changelog_events(second, family.per_rep)] == [("ann", 2)]
+
+
+def test_recovery_takes_a_record_newer_than_memory(family: Counting) -> None:
+    """Another worker counted further while this one did not hold the partition."""
+    fold(family, [(0, record("a", "ann"))])
+    newer = [SimpleNamespace(key="ann", value={"~v": 5, "~s": {"in": 9}}, message=SimpleNamespace(partition=0))]
+    family.per_rep.apply_changelog_batch(newer)
+    assert family.per_rep.data["ann"] == 5
+    fold(family, [(9, record("j", "ann")), (10, record("k", "ann"))])
+    assert family.per_rep.data["ann"] == 6
+
+
 def test_recovery_reads_records_written_before_stamps(family: Counting) -> None:
     legacy = [SimpleNamespace(key="ann", value=7, message=SimpleNamespace(partition=0))]
     family.per_rep.apply_changelog_batch(legacy)

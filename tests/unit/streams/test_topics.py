@@ -28,6 +28,7 @@ def test_every_topic_the_worker_creates() -> None:
         "sp-reviews-by-rep",
         "sp-mystery-checks-by-team",
         "sp-self-reports-by-rep",
+        "sp-deal-figures-by-rep",
         "sp-week-closings",
     )
 

@@ -1,0 +1,94 @@
+"""Deal figures credited to reps: deal-keyed results re-keyed by rep, so one worker exports a rep.
+
+Deal velocity and stage checklists must read a deal's events together, so they run on topics keyed
+by deal, and with several workers a rep's deals are spread over all of them. Each of those families
+forwards, for every deal a batch touched, the deal's current figures to this family's topic, keyed
+by the rep they are credited to; this family keeps them in a table partitioned like the rep's
+activities, and the collector reads the rep's deal series from the rep's owner only.
+
+A record holds a figure's whole current value (or null when the credit moved to another rep), so
+applying it again changes nothing: a batch forwarded twice after a crash is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import faust
+import orjson
+
+from salespulse.models.config import Settings
+from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
+from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck
+from salespulse.streams.kpi.velocity import DealHistory, deal_expired
+from salespulse.streams.retention import expiring_changelog
+from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
+
+VELOCITY = "velocity"
+CHECKS = "checks"
+
+
+def figure_key(kind: str, deal_id: str, team: str, rep: str) -> str:
+    """Return the table key of one deal's figures of one kind credited to one rep."""
+    return f"{kind}|{team}|{rep}|{deal_id}"
+
+
+class DealFigures(KpiFamily):
+    """Owns the rep-keyed deal-figures topic, its table and the `credit_deals` agent."""
+
+    def __init__(self, app: faust.App, settings: Settings, topics: TopicNames, clock: Callable[[], datetime]) -> None:
+        super().__init__(app, clock=clock)
+        self.settings = settings
+        self.partitions = settings.kafka.partitions
+        self.topic = internal_topic(app, topics.deal_figures_by_rep)
+        self.reps_to_deal_figures = stamped_table(
+            app,
+            "reps_to_deal_figures",
+            extra_topic_configs=expiring_changelog(settings.retention.deal_history_days),
+        )
+        app.agent(self.topic, name="credit_deals")(self.run)
+        app.timer(300.0, name="prune_deal_figures")(self.prune)
+
+    def send(self, outbox: Outbox, kind: str, deal_id: str, team: str, rep: str, value: Any) -> None:
+        """Queue one figure (None: no longer credited to this rep) for the rep's partition."""
+        owner = rep_key(team, rep)
+        record = orjson.dumps({"key": figure_key(kind, deal_id, team, rep), "value": value})
+        outbox.put(self.topic.get_topic_name(), partition_of(owner, self.partitions), owner.encode(), record)
+
+    def decode(self, raw: bytes) -> dict[str, Any]:
+        return dict(orjson.loads(raw))
+
+    def fold_event(self, event: dict[str, Any], batch: Batch, seen_at: float) -> None:
+        """Keep the figure's latest value; no de-duplication, as a value applied twice is the same."""
+        value = event["value"]
+        batch.update(self.reps_to_deal_figures, str(event["key"]), lambda _: value)
+
+    def _values(self, kind: str) -> Iterable[Any]:
+        prefix = kind + "|"
+        return (v for k, v in self.reps_to_deal_figures.data.items() if v is not None and k.startswith(prefix))
+
+    def histories(self) -> list[DealHistory]:
+        """Return the decided deals credited to the reps this worker holds."""
+        return [DealHistory.from_json(value) for value in self._values(VELOCITY)]
+
+    def checks(self) -> list[StageCheck]:
+        """Return the stage checks credited to the reps this worker holds."""
+        return [StageCheck.from_json(item) for value in self._values(CHECKS) for item in value]
+
+    async def prune(self) -> None:
+        """Forget figures no window can show any more (memory only; the changelog expires them)."""
+        now = self.clock()
+        days = self.settings.retention.deal_history_days
+        check_limit = (now - timedelta(days=CHECK_WINDOW_DAYS + 1)).timestamp()
+
+        def stale(key: str, value: Any) -> bool:
+            if value is None:
+                return True
+            if key.startswith(VELOCITY + "|"):
+                return deal_expired(DealHistory.from_json(value), now, days)
+            return all(StageCheck.from_json(item).occurred_at < check_limit for item in value)
+
+        figures = self.reps_to_deal_figures
+        figures.forget([k for k, v in figures.data.items() if stale(k, v)])
