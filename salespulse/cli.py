@@ -45,13 +45,15 @@ def _week_monday(week: str) -> date:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the Faust worker with the /metrics endpoint."""
+    from salespulse.models.web_config import load_web_config
     from salespulse.pipeline import PipelineWorker, build_pipeline
     from salespulse.streams.topics import ensure_topics
 
     settings = _settings(args)
     kafka = KafkaSettings.from_env()
+    web = load_web_config(args.web_config) if args.web_config else None
     pipeline = build_pipeline(
-        settings, kafka, port=args.port, bind=args.bind, data_dir=args.data_dir, instance_id=args.instance_id
+        settings, kafka, port=args.port, bind=args.bind, data_dir=args.data_dir, instance_id=args.instance_id, web=web
     )
     asyncio.run(ensure_topics(kafka, settings.kafka, pipeline.changelog_topics()))
     worker = PipelineWorker(pipeline.app, loglevel=args.loglevel, quiet=True)
@@ -93,6 +95,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     )
     print(f"published {sent} simulated events")
+    return 0
+
+
+def cmd_web_password(args: argparse.Namespace) -> int:
+    """Print the bcrypt hash of a password, for basic_auth_users in the web configuration."""
+    import getpass
+
+    from salespulse.exporters.web_auth import hash_password
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("password: ")
+    if not password:
+        raise ConfigError("web-password: empty password")
+    print(hash_password(password))
     return 0
 
 
@@ -326,6 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
         "name of a StatefulSet: a restart under the same name within 10 s takes its partitions back "
         "without a rebalance; unique per running worker",
     )
+    worker.add_argument(
+        "--web-config",
+        help="web configuration file for /metrics: TLS and basic auth, in the Prometheus exporter-toolkit format "
+        "(see docs/cli.md)",
+    )
     worker.add_argument("--loglevel", default="warn", choices=["crit", "error", "warn", "info", "debug"])
     worker.set_defaults(func=cmd_worker)
 
@@ -346,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=6066)
     demo.add_argument("--rate", type=float, default=2.0)
     demo.set_defaults(func=cmd_demo)
+
+    web_password = sub.add_parser(
+        "web-password", help="print the bcrypt hash of a password (read from stdin) for --web-config basic_auth_users"
+    )
+    web_password.set_defaults(func=cmd_web_password)
 
     schema = sub.add_parser("schema", help="write the JSON Schema of every event type")
     schema.add_argument("--out", help="folder to write <type>.schema.json files into (default: stdout)")

@@ -19,7 +19,9 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry
 from salespulse.exporters.collector import PipelineCollector, PipelineState
 from salespulse.exporters.exposition import render
 from salespulse.exporters.readiness import ReadinessCollector
+from salespulse.exporters.web_auth import BasicAuth
 from salespulse.models.config import KafkaSettings, Settings
+from salespulse.models.web_config import WebConfig
 from salespulse.repeated_logs import RepeatedLines
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.checklists import StageChecklists
@@ -138,6 +140,7 @@ def build_pipeline(
     bind: str | None = None,
     data_dir: str | None = None,
     instance_id: str | None = None,
+    web: WebConfig | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Pipeline:
     """Create the Faust app with every topic, table and agent, and the /metrics page."""
@@ -158,6 +161,7 @@ def build_pipeline(
         web_tables_enabled=False,
         web_graph_enabled=False,
         web_stats_enabled=False,
+        web_ssl_context=web.ssl_context() if web else None,
         datadir=data_dir or f"{settings.kafka.app_id}-data",
         autodiscover=False,
         # Agents take records in batches of thousands: let the consumer keep that many in hand,
@@ -228,9 +232,15 @@ def build_pipeline(
     recovering_registry = CollectorRegistry()
     readiness = ReadinessCollector(tables_remaining(app), registry, recovering_registry)
 
+    auth = BasicAuth(web.basic_auth_users) if web and web.basic_auth_users else None
+
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:
+            if auth is not None and not auth.allows(request.headers.get("Authorization")):
+                return self.text(
+                    "unauthorized\n", status=401, headers={"WWW-Authenticate": 'Basic realm="salespulse"'}
+                )
             served = registry if readiness.ready() else recovering_registry
             # aiohttp refuses a charset inside content_type, so the full type goes in as a header.
             return self.bytes(render(served), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})

@@ -63,13 +63,13 @@ class Pipeline:
             timeout=timeout,
         )
 
-    def start_worker(self) -> str:
-        """Start a worker; return its /metrics URL."""
+    def start_worker(self, *options: str) -> str:
+        """Start a worker with extra command-line `options`; return its /metrics URL."""
         port = free_port()
         log = open(self.workdir / f"worker-{len(self.workers)}.log", "wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "salespulse.cli", "worker", "--port", str(port),
-             "--data-dir", str(self.workdir / f"worker-{len(self.workers)}")],
+             "--data-dir", str(self.workdir / f"worker-{len(self.workers)}"), *options],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
