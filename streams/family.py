@@ -16,6 +16,12 @@ Exactly once, across crashes, without Kafka transactions:
 
 Faust commits an input offset only after the producer has flushed, so every event is read again
 until all its records are in Kafka.
+
+Stamps hold the highest offset folded, so a partition must be folded in offset order. Faust does
+not always deliver it so: at a rebalance it drops the records waiting in its buffers, and a
+partition the worker keeps can go on with later records before the dropped ones come again.
+`InOrder` folds a record only when it is the next one of its partition, and otherwise reads the
+partition again from the offset it expected.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from typing import Any, Protocol, cast
 
 import faust
 import orjson
-from faust.types import EventT
+from mode.types.signals import BaseSignalT
+from faust.types import TP, EventT
 
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.changelogs import STAMPS, VALUE
@@ -57,6 +64,44 @@ class Origin:
 
     def token(self) -> str:
         return f"{self.topic}/{self.partition}/{self.offset}"
+
+
+class InOrder:
+    """Admits each input partition's records in offset order, whatever order Faust delivers them in."""
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+        self.expected: dict[TP, int] = {}
+        # partition -> offset to read it again from, at the end of the batch
+        self.behind: dict[TP, int] = {}
+        app.on_partitions_revoked.connect(self._revoked)
+
+    def _revoked(self, sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
+        # Another worker may fold these partitions meanwhile: expect nothing of them any more.
+        (revoked,) = args
+        for tp in revoked:
+            self.expected.pop(tp, None)
+
+    def admit(self, record: EventT) -> bool:
+        """Tell whether the record is the next of its partition (or a replay of an earlier one)."""
+        message = record.message
+        tp, offset = TP(message.topic, message.partition), message.offset
+        expected = self.expected.get(tp)
+        if expected is None:
+            # A partition just assigned starts at its committed offset; Faust keeps it unexposed.
+            expected = getattr(self.app.consumer, "_committed_offset", {}).get(tp)
+        if expected is not None and offset > expected:
+            self.behind.setdefault(tp, expected)
+            return False
+        self.expected[tp] = offset + 1
+        return True
+
+    async def read_again(self) -> None:
+        """Seek each partition that came out of order back to the record it expected."""
+        behind, self.behind = self.behind, {}
+        for tp, offset in behind.items():
+            log.warning("%s[%s]: records came before offset %s; reading again from it", tp.topic, tp.partition, offset)
+            await self.app.consumer.seek(tp, offset)
 
 
 class StampedTable(faust.Table):
@@ -289,6 +334,7 @@ class KpiFamily:
         self.clock = clock
         self.dedup_days = dedup_days
         self.rejects: RejectSink | None = None
+        self.order = InOrder(app)
 
     def reject_to(self, sink: RejectSink) -> None:
         """Send the records this family fails on to `sink` (the dead-letter topic)."""
@@ -314,6 +360,7 @@ class KpiFamily:
             self.forward(batch, outbox)
             await write_batch(self.app, batch, self.seen, outbox=outbox)
             await route_failed(batch, self.rejects)
+            await self.order.read_again()
 
     def forward(self, batch: Batch, outbox: Outbox) -> None:
         """Queue records for other families, sent with the batch's changelog records."""
@@ -322,6 +369,8 @@ class KpiFamily:
         """Fold the events of one batch, each once; set aside those that raise."""
         seen_at = self.clock().timestamp()
         for record in events:
+            if not self.order.admit(record):
+                continue
             batch.origin = Origin.of(record)
             try:
                 self.fold_record(record.message.value or b"", batch, seen_at)

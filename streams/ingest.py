@@ -23,7 +23,7 @@ from salespulse.models.events import (
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.family import Batch, Origin, Outbox, batches, route_failed, write_batch
+from salespulse.streams.family import Batch, InOrder, Origin, Outbox, batches, route_failed, write_batch
 from salespulse.streams.topics import TopicNames, event_key, partition_of
 
 
@@ -82,6 +82,7 @@ class Ingest:
         self.actions = actions
         self.clock = clock
         self.topic = app.topic(*topics.ingest(), value_type=bytes, value_serializer="raw")
+        self.order = InOrder(app)
         app.agent(self.topic, name="validate_events")(self.validate_events)
 
     async def validate_events(self, stream: faust.StreamT[bytes]) -> None:
@@ -92,12 +93,15 @@ class Ingest:
             batch = Batch()
             outbox = Outbox()
             for event in events:
+                if not self.order.admit(event):
+                    continue
                 try:
                     await self.take(event, now, batch, outbox, partitions)
                 except Exception as exc:  # one bad record must not stop ingestion or be lost
                     batch.fail(event, "validate_events", exc)
             await write_batch(self.app, batch, self.actions.seen, outbox=outbox)
             await route_failed(batch, self.dead_letter)
+            await self.order.read_again()
 
     async def take(self, event: EventT, now: datetime, batch: Batch, outbox: Outbox, partitions: int) -> None:
         """Validate one record; fold it here, queue it for its families, or reject it."""
