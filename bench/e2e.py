@@ -490,7 +490,7 @@ def main() -> int:
             # Stage changes in the window: every distinct deal_stage event is recent enough.
             want = (kinds["activity"], kinds["deal_stage"])
             internal = [topics.activities_by_rep, topics.deal_stages_by_deal, topics.deal_activities_by_deal,
-                        topics.reviews_by_rep]
+                        topics.reviews_by_rep, topics.deal_figures_by_rep]
             worker = Worker(env, workdir, args.profile)
             try:
                 run = run_backlog(worker, broker.bootstrap, settings.kafka.app_id, ingest + internal,
