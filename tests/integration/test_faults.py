@@ -12,6 +12,8 @@ import json
 import random
 import re
 import signal
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,9 +22,18 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from salespulse.kafka_launcher import LocalKafka
 from tests.integration import dataset
-from tests.integration.conftest import scrape, wait_for
-from tests.integration.test_pipeline import expected_kpis, matches_at_scrape_time
+from tests.integration.conftest import Pipeline, scrape, wait_for
+from tests.integration.test_pipeline import (
+    expected_kpis,
+    matches_at_scrape_time,
+    observed_kpis,
+    produce_raw,
+    read_topic,
+    same,
+    samples,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -47,14 +58,18 @@ async def produce_backlog(bootstrap: str, app_id: str, lines: list[bytes], seed:
         await producer.stop()
 
 
-def test_sigkill_during_a_backlog_loses_nothing_and_counts_nothing_twice(make_pipeline, kafka) -> None:
-    now = datetime.now(UTC)
-    ds = dataset.generate(now, seed=7, activities_per_rep=5_000, deals=600)
+def backlog(make_pipeline, kafka, seed: int, activities_per_rep: int, deals: int):
+    """A pipeline whose ingest topics hold the good lines of a data set before any worker starts."""
+    ds = dataset.generate(datetime.now(UTC), seed=seed, activities_per_rep=activities_per_rep, deals=deals)
     good = [line for number, line in enumerate(ds.lines, start=1) if number not in ds.bad]
     pipeline = make_pipeline(dataset.CONFIG)
-    # Topics first, so that the backlog is there before any worker starts.
-    assert pipeline.cli("publish", "/dev/null").returncode == 0
-    asyncio.run(produce_backlog(kafka.bootstrap, pipeline.app_id, good, seed=7))
+    assert pipeline.cli("publish", "/dev/null").returncode == 0  # creates the topics
+    asyncio.run(produce_backlog(kafka.bootstrap, pipeline.app_id, good, seed=seed))
+    return ds, good, pipeline
+
+
+def test_sigkill_during_a_backlog_loses_nothing_and_counts_nothing_twice(make_pipeline, kafka) -> None:
+    ds, good, pipeline = backlog(make_pipeline, kafka, seed=7, activities_per_rep=7_000, deals=600)
 
     rng = random.Random()
     counted_at_kill = []
@@ -64,7 +79,7 @@ def test_sigkill_during_a_backlog_loses_nothing_and_counts_nothing_twice(make_pi
         # Once this worker has counted something of its own, somewhere in the middle of whatever
         # batch it is folding or writing.
         wait_for(lambda: counted(url) > before, 120, "the worker to make progress on the backlog")
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, 1.0))
         seen = counted(url, default=before)
         worker = pipeline.workers[-1]
         worker.send_signal(signal.SIGKILL)
@@ -123,7 +138,6 @@ def _differences(observed: dict, expected: dict) -> dict:
 
 
 def test_poison_records_go_to_the_dead_letter_topic_and_the_next_event_counts(make_pipeline, kafka) -> None:
-    from tests.integration.test_pipeline import produce_raw, read_topic, samples
 
     pipeline = make_pipeline(dataset.CONFIG)
     assert pipeline.cli("publish", "/dev/null").returncode == 0
@@ -163,7 +177,6 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_next_event_counts(ma
 
 
 def test_publish_reports_poison_lines_and_sends_the_rest(make_pipeline, kafka, tmp_path) -> None:
-    from tests.integration.test_pipeline import read_topic
 
     pipeline = make_pipeline(dataset.CONFIG)
     good = json.dumps({"event_id": "fine", "type": "activity", "occurred_at": datetime.now(UTC).isoformat(),
@@ -194,20 +207,11 @@ def held_partitions(url: str) -> set[tuple[str, str]]:
 
 
 def _samples(url: str) -> dict:
-    from tests.integration.test_pipeline import samples
-
     return samples(scrape(url) or "")
 
 
 def test_two_workers_one_killed_fail_over_and_no_series_twice(make_pipeline, kafka) -> None:
-    from tests.integration.test_pipeline import observed_kpis, same
-
-    now = datetime.now(UTC)
-    ds = dataset.generate(now, seed=9, activities_per_rep=4_000, deals=400)
-    good = [line for number, line in enumerate(ds.lines, start=1) if number not in ds.bad]
-    pipeline = make_pipeline(dataset.CONFIG)
-    assert pipeline.cli("publish", "/dev/null").returncode == 0
-    asyncio.run(produce_backlog(kafka.bootstrap, pipeline.app_id, good, seed=9))
+    ds, good, pipeline = backlog(make_pipeline, kafka, seed=9, activities_per_rep=4_000, deals=400)
 
     survivor, victim = pipeline.start_worker(), pipeline.start_worker()
     wait_for(lambda: counted(survivor) > 0 and counted(victim) > 0, 180, "both workers to count part of the backlog")
@@ -230,8 +234,6 @@ def test_two_workers_one_killed_fail_over_and_no_series_twice(make_pipeline, kaf
         texts = [scrape(url) for url in urls]
         if None in texts or any("salespulse_worker_ready 1.0" not in text for text in texts):
             return {}, {"not ready"}
-        from tests.integration.test_pipeline import samples
-
         per_worker = [samples(text) for text in texts]  # type: ignore[arg-type]
         twice = {key for key in per_worker[0].keys() & per_worker[1].keys() if key[0] not in PER_PROCESS}
         kpis = [observed_kpis(text) for text in texts]  # type: ignore[arg-type]
@@ -266,12 +268,6 @@ def test_two_workers_one_killed_fail_over_and_no_series_twice(make_pipeline, kaf
 
 def test_broker_sigkill_while_publish_and_the_worker_run(tmp_path) -> None:
     """The broker dies mid-stream and comes back on the same data: nothing lost, nothing twice."""
-    import subprocess
-    import sys
-
-    from salespulse.kafka_launcher import LocalKafka
-    from tests.integration.conftest import Pipeline
-
     (tmp_path / "kafka").mkdir()
     broker = LocalKafka(data_dir=tmp_path / "kafka").start()
     pipeline = Pipeline(broker, tmp_path, dataset.CONFIG)
