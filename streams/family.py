@@ -20,8 +20,7 @@ until all its records are in Kafka.
 Stamps hold the highest offset folded, so a partition must be folded in offset order. Faust does
 not always deliver it so: at a rebalance it drops the records waiting in its buffers, and a
 partition the worker keeps can go on with later records before the dropped ones come again.
-`InOrder` folds a record only when it is the next one of its partition, and otherwise reads the
-partition again from the offset it expected.
+`InOrder` holds a record back until the ones before it in its partition have come.
 """
 
 from __future__ import annotations
@@ -67,41 +66,50 @@ class Origin:
 
 
 class InOrder:
-    """Admits each input partition's records in offset order, whatever order Faust delivers them in."""
+    """Hands each input partition's records to the fold in offset order, whatever order Faust delivers them in.
+
+    A record past the next expected offset is held back, not folded, until the records before it
+    come (Faust reads them again from the committed offset); the commit cannot pass them meanwhile,
+    as Faust commits only up to the first offset not acknowledged.
+    """
 
     def __init__(self, app: faust.App) -> None:
         self.app = app
         self.expected: dict[TP, int] = {}
-        # partition -> offset to read it again from, at the end of the batch
-        self.behind: dict[TP, int] = {}
+        self.held: dict[TP, dict[int, EventT]] = {}
         app.on_partitions_revoked.connect(self._revoked)
 
     def _revoked(self, sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
-        # Another worker may fold these partitions meanwhile: expect nothing of them any more.
+        # Another worker reads these partitions from their committed offsets now.
         (revoked,) = args
         for tp in revoked:
             self.expected.pop(tp, None)
+            self.held.pop(tp, None)
 
-    def admit(self, record: EventT) -> bool:
-        """Tell whether the record is the next of its partition (or a replay of an earlier one)."""
-        message = record.message
-        tp, offset = TP(message.topic, message.partition), message.offset
-        expected = self.expected.get(tp)
-        if expected is None:
-            # A partition just assigned starts at its committed offset; Faust keeps it unexposed.
-            expected = getattr(self.app.consumer, "_committed_offset", {}).get(tp)
-        if expected is not None and offset > expected:
-            self.behind.setdefault(tp, expected)
-            return False
-        self.expected[tp] = offset + 1
-        return True
-
-    async def read_again(self) -> None:
-        """Seek each partition that came out of order back to the record it expected."""
-        behind, self.behind = self.behind, {}
-        for tp, offset in behind.items():
-            log.warning("%s[%s]: records came before offset %s; reading again from it", tp.topic, tp.partition, offset)
-            await self.app.consumer.seek(tp, offset)
+    def arrange(self, records: Iterable[EventT]) -> list[EventT]:
+        """Return the records to fold now: each partition's next ones, replays, and held ones they free."""
+        ready: list[EventT] = []
+        for record in records:
+            message = record.message
+            tp, offset = TP(message.topic, message.partition), message.offset
+            expected = self.expected.get(tp)
+            if expected is None:
+                # A partition just assigned starts at its committed offset; Faust keeps it unexposed.
+                expected = getattr(self.app.consumer, "_committed_offset", {}).get(tp)
+            if expected is not None and offset > expected:
+                if tp not in self.held:
+                    log.warning("%s[%s]: offset %s came before %s; held until it comes", tp.topic, tp.partition, offset, expected)
+                self.held.setdefault(tp, {})[offset] = record
+                continue
+            ready.append(record)
+            self.expected[tp] = following = offset + 1
+            held = self.held.get(tp)
+            while held and following in held:
+                ready.append(held.pop(following))
+                self.expected[tp] = following = following + 1
+            if held is not None and not held:
+                del self.held[tp]
+        return ready
 
 
 class StampedTable(faust.Table):
@@ -360,7 +368,6 @@ class KpiFamily:
             self.forward(batch, outbox)
             await write_batch(self.app, batch, self.seen, outbox=outbox)
             await route_failed(batch, self.rejects)
-            await self.order.read_again()
 
     def forward(self, batch: Batch, outbox: Outbox) -> None:
         """Queue records for other families, sent with the batch's changelog records."""
@@ -368,9 +375,7 @@ class KpiFamily:
     def fold_events(self, events: Sequence[EventT], batch: Batch) -> None:
         """Fold the events of one batch, each once; set aside those that raise."""
         seen_at = self.clock().timestamp()
-        for record in events:
-            if not self.order.admit(record):
-                continue
+        for record in self.order.arrange(events):
             batch.origin = Origin.of(record)
             try:
                 self.fold_record(record.message.value or b"", batch, seen_at)

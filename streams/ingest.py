@@ -92,16 +92,13 @@ class Ingest:
             now = self.clock()
             batch = Batch()
             outbox = Outbox()
-            for event in events:
-                if not self.order.admit(event):
-                    continue
+            for event in self.order.arrange(events):
                 try:
                     await self.take(event, now, batch, outbox, partitions)
                 except Exception as exc:  # one bad record must not stop ingestion or be lost
                     batch.fail(event, "validate_events", exc)
             await write_batch(self.app, batch, self.actions.seen, outbox=outbox)
             await route_failed(batch, self.dead_letter)
-            await self.order.read_again()
 
     async def take(self, event: EventT, now: datetime, batch: Batch, outbox: Outbox, partitions: int) -> None:
         """Validate one record; fold it here, queue it for its families, or reject it."""
