@@ -21,8 +21,6 @@ log = logging.getLogger(__name__)
 REASON_HEADER = "salespulse.reason"
 DETAIL_HEADER = "salespulse.detail"
 ORIGIN_HEADER = "salespulse.origin"
-
-
 TRUNCATED_HEADER = "salespulse.truncated"
 
 

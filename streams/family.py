@@ -69,8 +69,9 @@ class InOrder:
     """Hands each input partition's records to the fold in offset order, whatever order Faust delivers them in.
 
     A record past the next expected offset is held back, not folded, until the records before it
-    come (Faust reads them again from the committed offset); the commit cannot pass them meanwhile,
-    as Faust commits only up to the first offset not acknowledged.
+    come (Faust reads them again from the committed offset). Faust commits up to the first offset
+    not acknowledged, but counts a jump its fetcher saw as a gap it may commit past: a crash before
+    the missing records come again can still lose them.
     """
 
     def __init__(self, app: faust.App) -> None:
