@@ -27,3 +27,20 @@ def test_faust_pages_that_show_tables_are_off(tmp_path: Path) -> None:
     assert not conf.web_router_enabled
     assert not conf.web_graph_enabled
     assert not conf.web_stats_enabled
+
+
+def test_a_static_member_keeps_its_url_across_ports(tmp_path: Path) -> None:
+    """The broker gives a restarted static member its last assignment, which names the URL."""
+    first = build_pipeline(Settings(), KafkaSettings(), port=7001, instance_id="floor-1", data_dir=str(tmp_path)).app
+    again = build_pipeline(Settings(), KafkaSettings(), port=7002, instance_id="floor-1", data_dir=str(tmp_path)).app
+    other = build_pipeline(Settings(), KafkaSettings(), port=7002, instance_id="floor-2", data_dir=str(tmp_path)).app
+    assert str(first.conf.canonical_url) == str(again.conf.canonical_url) == "http://floor-1"
+    assert str(other.conf.canonical_url) != str(first.conf.canonical_url)
+    assert first.conf.consumer_group_instance_id == "floor-1"
+
+
+def test_consumer_group_timeouts_allow_fail_over_within_seconds(tmp_path: Path) -> None:
+    conf = build_pipeline(Settings(), KafkaSettings(), data_dir=str(tmp_path)).app.conf
+    # 6 s is the smallest session a broker accepts by default (group.min.session.timeout.ms).
+    assert conf.broker_session_timeout == 6.0
+    assert conf.broker_heartbeat_interval * 3 <= conf.broker_session_timeout
