@@ -99,7 +99,8 @@ ACTIONS_TOTAL = MetricSpec(
     "salespulse_actions",
     "counter",
     ("team", "rep", "action"),
-    "Accepted, de-duplicated activity events since the pipeline began, whatever their age.",
+    "Accepted, de-duplicated activity events since the pipeline began, whatever their age; "
+    "kept while the rep is named in the configuration or has activity within retention.action_counts_days.",
 )
 DEALS_DECIDED = MetricSpec(
     "salespulse_deals_decided",

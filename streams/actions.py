@@ -7,13 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 import faust
+import orjson
 
 from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent
-from salespulse.streams.family import Batch, KpiFamily, stamped_table
-from salespulse.streams.kpi.actions import SlotKey, expired_slot_limit, rep_action_key, slot_of
+from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
+from salespulse.streams.kpi.actions import SlotKey, expired_slot_limit, rep_action_key, slot_of, split_rep_action_key
 from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames, internal_topic
+from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
 
 
 class ActionCounts(KpiFamily):
@@ -55,7 +56,35 @@ class ActionCounts(KpiFamily):
         batch.add(self.slots_to_count, SlotKey(event.team_id, event.rep_id, event.action, slot_of(event.occurred_at)).encode())
 
     async def prune(self) -> None:
-        """Forget buckets and event ids older than their retention (memory only)."""
+        """Forget buckets and event ids older than their retention (memory only), and retire the
+        all-time totals of reps that are gone."""
         first_kept = expired_slot_limit(self.clock(), self.settings.retention.action_counts_days)
         self.slots_to_count.forget([k for k in self.slots_to_count.data.keys() if SlotKey.decode(k).slot < first_kept])
         self.forget_old_ids()
+        await self.retire_totals()
+
+    async def retire_totals(self) -> None:
+        """Delete the totals of reps the configuration does not name and who have no bucket left.
+
+        A rep's totals last as long as the rep: named in the configuration, or active within the
+        action-count retention. Otherwise renamed or departed reps (and strangers, where unknown
+        reps are accepted) would keep series forever. Totals are deleted with tombstones, so a
+        restart does not bring them back.
+        """
+        table = self.rep_actions_to_total
+        outbox = Outbox()
+
+        def tombstones() -> None:
+            # Decided under the write lock: no batch can add to a total between this choice and
+            # its tombstone reaching the changelog.
+            named = {(team, rep) for team, cfg in self.settings.teams.items() for rep in cfg.reps}
+            active = {(slot.team, slot.rep) for slot in map(SlotKey.decode, self.slots_to_count.data.keys())}
+            kept = named | active
+            retired = [key for key in table.data.keys() if split_rep_action_key(key)[:2] not in kept]
+            topic = table.changelog_topic.get_topic_name()
+            for key in retired:
+                team, rep, _ = split_rep_action_key(key)
+                outbox.put(topic, partition_of(rep_key(team, rep), self.settings.kafka.partitions), orjson.dumps(key), None)
+            table.forget(retired)
+
+        await outbox.send(self.app, tombstones)

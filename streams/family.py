@@ -417,9 +417,10 @@ class Outbox:
     """
 
     def __init__(self) -> None:
-        self.records: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
+        self.records: dict[tuple[str, int], list[tuple[bytes, bytes | None]]] = {}
 
-    def put(self, topic: str, partition: int, key: bytes, value: bytes) -> None:
+    def put(self, topic: str, partition: int, key: bytes, value: bytes | None) -> None:
+        """Queue a record; a value of None is a tombstone."""
         self.records.setdefault((topic, partition), []).append((key, value))
 
     async def send(self, app: faust.App, serialized: Callable[[], None] = lambda: None) -> None:
@@ -468,6 +469,8 @@ async def write_batch(app: faust.App, batch: Batch, *seen: SeenIds | None, outbo
 
     def serialize() -> None:
         for (table, key), partition in batch.changed.items():
+            if key not in table.data:
+                continue  # dropped by a prune while the batch waited for the lock
             outbox.put(table.changelog_topic.get_topic_name(), partition, orjson.dumps(key), table.record(key))
         for ids in seen:
             if ids is None:

@@ -1,0 +1,92 @@
+"""All-time totals last as long as their rep: named, or active within the retention."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import orjson
+import pytest
+from aiokafka.partitioner import murmur2
+
+from salespulse.models.config import Settings
+from salespulse.streams.actions import ActionCounts
+from salespulse.streams.family import Batch, Origin, Outbox, write_batch
+from salespulse.streams.topics import TopicNames
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+SETTINGS = Settings.model_validate(
+    {"teams": {"nl": {"reps": {"anna": {"name": "Anna"}}}}, "limits": {"unknown_reps": "accept"}, "kafka": {"partitions": 4}}
+)
+
+
+def activity(event_id: str, rep: str, at: datetime) -> bytes:
+    return orjson.dumps({"event_id": event_id, "type": "activity", "occurred_at": at.isoformat(), "team_id": "nl",
+                         "rep_id": rep, "source": "test", "schema_version": 1, "action": "call"})
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, bytes, bytes | None]]:
+    """Records an Outbox would hand to Kafka, captured instead of sent."""
+    records: list[tuple[str, int, bytes, bytes | None]] = []
+
+    async def send(self: Outbox, app: Any, serialized: Any = lambda: None) -> None:
+        serialized()
+        records.extend((topic, partition, key, value) for (topic, partition), rows in self.records.items() for key, value in rows)
+
+    monkeypatch.setattr(Outbox, "send", send)
+    return records
+
+
+def counts() -> ActionCounts:
+    app = faust.App(f"t{id(object())}", store="memory://")
+    return ActionCounts(app, SETTINGS, TopicNames(app.conf.id), Counter(), lambda: NOW)
+
+
+def test_totals_of_unnamed_reps_without_a_bucket_left_are_deleted(sent: list) -> None:
+    actions = counts()
+    batch = Batch()
+    long_ago = NOW - timedelta(days=60)
+    rows = [activity("1", "anna", long_ago), activity("2", "zed", long_ago), activity("3", "zed", long_ago),
+            activity("4", "yan", NOW - timedelta(hours=1))]
+    for offset, raw in enumerate(rows):
+        batch.origin = Origin("in", 0, offset)
+        actions.fold_record(raw, batch, NOW.timestamp())
+    assert dict(actions.rep_actions_to_total.data) == {"nl|anna|call": 1, "nl|zed|call": 2, "nl|yan|call": 1}
+
+    asyncio.run(actions.prune())
+
+    # anna is named, yan counted an hour ago; zed is neither, and the 60-day-old buckets are gone.
+    assert dict(actions.rep_actions_to_total.data) == {"nl|anna|call": 1, "nl|yan|call": 1}
+    topic = actions.rep_actions_to_total.changelog_topic.get_topic_name()
+    # The producers' partitioner (murmur2 of the rep key), as the family's input topic uses it.
+    partition = (murmur2(b"nl|zed") & 0x7FFFFFFF) % 4
+    assert sent == [(topic, partition, b'"nl|zed|call"', None)]
+
+    # A restart reads the tombstone and does not bring the total back.
+    recovered = counts()
+    recovered.rep_actions_to_total.apply_changelog_batch([
+        SimpleNamespace(key="nl|zed|call", value={"~v": 2, "~s": {"in": 2}}, message=SimpleNamespace(partition=partition)),
+        SimpleNamespace(key="nl|zed|call", value=None, message=SimpleNamespace(partition=partition)),
+    ])
+    assert dict(recovered.rep_actions_to_total.data) == {}
+
+
+def test_a_batch_whose_key_was_pruned_while_it_waited_writes_the_rest(sent: list) -> None:
+    actions = counts()
+    batch = Batch()
+    for offset, raw in enumerate([activity("1", "zed", NOW - timedelta(days=60)), activity("2", "anna", NOW)]):
+        batch.origin = Origin("in", 0, offset)
+        actions.fold_record(raw, batch, NOW.timestamp())
+    asyncio.run(actions.prune())  # zed's total and its expired bucket go before the batch is written
+    sent.clear()
+
+    asyncio.run(write_batch(actions.app, batch))
+
+    written = {orjson.loads(key) for _, _, key, value in sent if value is not None and b"nl|" in key}
+    assert "nl|zed|call" not in written
+    assert "nl|anna|call" in written
