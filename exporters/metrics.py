@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Exemplar, Sample, Timestamp
 
@@ -330,6 +331,43 @@ ALL_METRICS: tuple[MetricSpec, ...] = (
 )
 
 
+# The gateway's own metrics, served by `salespulse gateway` at /metrics (prometheus-client
+# instruments: the gateway counts as requests come, it keeps no tables to collect from).
+GATEWAY_REQUESTS = (
+    "salespulse_gateway_requests",
+    "counter",
+    ("source", "outcome"),
+    "Webhook requests by source and outcome: accepted, unauthorized (bad or missing signature, "
+    "stale), replayed, bad_request, unsupported_media_type, too_large, unavailable (Kafka did not "
+    "acknowledge: 503), not_found (no such source configured).",
+)
+GATEWAY_SECONDS = (
+    "salespulse_gateway_request_seconds",
+    "histogram",
+    ("source",),
+    "Time from a request's arrival to its answer, Kafka's acknowledgement included.",
+)
+GATEWAY_EVENTS = (
+    "salespulse_gateway_events",
+    "counter",
+    ("source", "result"),
+    "Items of acknowledged requests: accepted (sent to the ingest topics), rejected (broke the "
+    "event contract), unmapped (dead-letter topic, see `dead-letter replay`), ignored (by the mapping).",
+)
+GATEWAY_METRICS = (GATEWAY_REQUESTS, GATEWAY_SECONDS, GATEWAY_EVENTS)
+
+
+def gateway_metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram, Counter]:
+    """Create the gateway's instruments in `registry`."""
+    requests, seconds, events = GATEWAY_METRICS
+    return (
+        Counter(requests[0], requests[3], requests[2], registry=registry),
+        Histogram(seconds[0], seconds[3], seconds[2], registry=registry,
+                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)),
+        Counter(events[0], events[3], events[2], registry=registry),
+    )
+
+
 def metrics_reference() -> str:
     """Render the metric list as the Markdown page docs/metrics.md."""
     rows = [
@@ -355,4 +393,17 @@ def metrics_reference() -> str:
     for spec in ALL_METRICS:
         labels = ", ".join(f"`{label}`" for label in spec.labels)
         rows.append(f"| `{spec.sample_name}` | {spec.type} | {labels} | {spec.help} |")
+    rows += [
+        "",
+        "## Gateway",
+        "",
+        "Served by `salespulse gateway` at `http://HOST:8088/metrics`.",
+        "",
+        "| metric | type | labels | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, kind, labelnames, meaning in GATEWAY_METRICS:
+        labels = ", ".join(f"`{label}`" for label in labelnames)
+        shown = f"{name}_total" if kind == "counter" else f"{name}_bucket`, `{name}_sum`, `{name}_count"
+        rows.append(f"| `{shown}` | {kind} | {labels} | {meaning} |")
     return "\n".join(rows) + "\n"

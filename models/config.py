@@ -6,6 +6,7 @@ Everything is validated once, at start-up; a mistake is reported with the key an
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,9 +25,11 @@ from pydantic import (
 )
 
 from salespulse.models.errors import ConfigError
+from salespulse.models.gateway import Sources
 from salespulse.models.working_time import WorkingTime
 
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")]
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.:@-]{1,64}$"
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 
 DEFAULT_ACTIONS = (
     "call",
@@ -238,6 +241,7 @@ class Settings(_Frozen):
     reviews: Reviews = Field(default_factory=Reviews)
     checklists: dict[Identifier, Checklist] = Field(default_factory=dict)
     mystery: Mystery = Field(default_factory=Mystery)
+    sources: Sources = Field(default_factory=Sources)
     metrics_port: int = Field(default=6066, ge=1, le=65535)
     metrics_bind: Annotated[str, StringConstraints(min_length=1, max_length=255)] = Field(
         default="127.0.0.1",
@@ -275,6 +279,36 @@ class Settings(_Frozen):
                 raise ValueError(
                     f"checklists.{stage}.process: unknown actions {', '.join(actions)}; actions: {', '.join(self.actions)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _sources_name_known_reps(self) -> "Settings":
+        problems = []
+        for source, mapping in self.sources.configured().items():
+            for key, owner in mapping.owners.items():
+                where = f"sources.{source}.owners.{key}"
+                team = self.teams.get(owner.team)
+                if self.teams and team is None:
+                    problems.append(f"{where}.team: {owner.team!r} is not a configured team ({', '.join(sorted(self.teams))})")
+                elif team is not None and team.reps and owner.rep not in team.reps:
+                    problems.append(f"{where}.rep: {owner.rep!r} is not listed under teams.{owner.team}.reps")
+                else:
+                    # Where the file lists no teams or reps any ids go, but events need identifiers.
+                    for part in (owner.team, owner.rep):
+                        if not re.fullmatch(IDENTIFIER_PATTERN, part):
+                            problems.append(f"{where}: {part!r} is not an identifier (A-Z a-z 0-9 _ . : @ -)")
+            for key, stage in mapping.stages.items():
+                if stage not in self.all_stages:
+                    problems.append(
+                        f"sources.{source}.stages.{key}: {stage!r} is not one of {', '.join(self.all_stages)}"
+                    )
+            for key, action in mapping.actions.items():
+                if action not in self.actions:
+                    problems.append(
+                        f"sources.{source}.actions.{key}: {action!r} is not one of {', '.join(self.actions)}"
+                    )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property

@@ -29,6 +29,11 @@ RejectReason = Literal[
     "too_deep",
     "unprocessable",
     "unknown_rep",
+    # The gateway's: a vendor item it cannot map (see docs/sources).
+    "unmapped_owner",
+    "unmapped_stage",
+    "unmapped_action",
+    "unsupported_object",
 ]
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 

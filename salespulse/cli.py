@@ -14,11 +14,15 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiokafka.errors import KafkaError
 
 from salespulse.models.config import KafkaSettings, Settings, load_settings
 from salespulse.models.errors import ConfigError, SalespulseError
+
+if TYPE_CHECKING:
+    from salespulse.gateway.redrive import Redrive
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
 
@@ -76,6 +80,52 @@ def cmd_publish(args: argparse.Namespace) -> int:
         f"(sent to the dead-letter topic), skipped {report.blank} blank lines"
     )
     return 1 if report.rejected else 0
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    """Serve the vendors' webhooks and put their events on Kafka."""
+    from aiohttp import web
+
+    from salespulse.gateway.server import Gateway, read_secrets
+
+    settings = _settings(args)
+    if not settings.sources.configured():
+        raise ConfigError(f"{args.config}: sources: no source is configured; see docs/sources")
+    gateway = Gateway(
+        settings, KafkaSettings.from_env(), read_secrets(settings), _now,
+        public_url=args.public_url, max_body_bytes=args.max_body_bytes,
+    )
+    logging.basicConfig(level=args.loglevel.upper(), format="[%(asctime)s] [%(levelname)s] %(message)s")
+    print(f"gateway on http://{args.bind}:{args.port}/hooks/<source> for {', '.join(sorted(settings.sources.configured()))}")
+    web.run_app(gateway.application(), host=args.bind, port=args.port, print=None)
+    return 0
+
+
+def _print_redrive(report: "Redrive", verb: str) -> int:
+    for where, reason, detail in report.problems:
+        print(f"{where}: not sent ({reason}): {detail}", file=sys.stderr)
+    print(f"{verb} {report.sent} events, {len(report.problems)} not sent, {report.ignored} ignored by the mapping")
+    return 1 if report.problems else 0
+
+
+def cmd_dead_letter_replay(args: argparse.Namespace) -> int:
+    """Send dead-letter records of some reasons again, mapped with the configuration as it is now."""
+    from salespulse.gateway.redrive import replay_dead_letters
+
+    report = asyncio.run(
+        replay_dead_letters(_settings(args), KafkaSettings.from_env(), _now, set(args.reason), source=args.source)
+    )
+    return _print_redrive(report, "replayed")
+
+
+def cmd_import_csv(args: argparse.Namespace) -> int:
+    """Import a vendor's CSV export of history."""
+    from salespulse.gateway.redrive import import_csv
+
+    report = asyncio.run(
+        import_csv(Path(args.file), args.source, _settings(args), KafkaSettings.from_env(), _now, show_progress=not args.quiet)
+    )
+    return _print_redrive(report, "imported")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -353,6 +403,31 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("file")
     publish.add_argument("--quiet", action="store_true", help="no progress bar")
     publish.set_defaults(func=cmd_publish)
+
+    gateway = sub.add_parser("gateway", help="receive CRM and dialer webhooks and put their events on Kafka")
+    gateway.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    gateway.add_argument("--port", type=int, default=8088, help="port to listen on (default 8088)")
+    gateway.add_argument(
+        "--public-url", help="the base URL vendors call, e.g. https://hooks.example.com, when a proxy ends TLS "
+        "(HubSpot signs the URL it called)"
+    )
+    gateway.add_argument("--max-body-bytes", type=int, default=512 * 1024, help="larger requests get 413 (default 524288)")
+    gateway.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+    gateway.set_defaults(func=cmd_gateway)
+
+    dead_letter = sub.add_parser("dead-letter", help="the dead-letter topic").add_subparsers(dest="dead_letter", required=True)
+    replay = dead_letter.add_parser("replay", help="send records of the given reasons again, e.g. after a mapping fix")
+    replay.add_argument("--reason", action="append", required=True, help="a reason to replay, e.g. unmapped_owner (repeatable)")
+    replay.add_argument("--source", choices=["hubspot", "pipedrive", "aircall", "salesforce", "generic"],
+                        help="only records the gateway received from this source")
+    replay.set_defaults(func=cmd_dead_letter_replay)
+
+    importer = sub.add_parser("import", help="import history").add_subparsers(dest="import_kind", required=True)
+    import_csv = importer.add_parser("csv", help="import a vendor's CSV export through the gateway's mapping")
+    import_csv.add_argument("file", help="the CSV file")
+    import_csv.add_argument("--source", required=True, choices=["hubspot", "pipedrive", "aircall", "generic"])
+    import_csv.add_argument("--quiet", action="store_true", help="no progress bar")
+    import_csv.set_defaults(func=cmd_import_csv)
 
     simulate = sub.add_parser("simulate", help="publish a simulated sales floor")
     simulate.add_argument("--rate", type=float, default=2.0, help="live events per second for the floor")

@@ -277,6 +277,10 @@ def test_rejected_zeros_for_every_reason_with_empty_state() -> None:
         "too_deep": 0,
         "unprocessable": 0,
         "unknown_rep": 0,
+        "unmapped_owner": 0,
+        "unmapped_stage": 0,
+        "unmapped_action": 0,
+        "unsupported_object": 0,
     }
     assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "activity"}) == 0
     assert registry.get_sample_value("salespulse_events_duplicate_total", {"type": "deal_stage"}) == 0

@@ -43,16 +43,32 @@ SAMPLE_NAMES = {
 }
 
 
-def rows() -> list[list[str]]:
+def rows(section: int = 0) -> list[list[str]]:
+    """The rows of the reference's `section`-th table (0: the worker's, 1: the gateway's)."""
     lines = metrics_reference().splitlines()
-    start = lines.index("| metric | type | labels | meaning |")
+    starts = [i for i, line in enumerate(lines) if line == "| metric | type | labels | meaning |"]
+    start = starts[section]
     assert lines[start + 1] == "| --- | --- | --- | --- |"
-    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines[start + 2 :]]
+    table = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        table.append([cell.strip() for cell in line.strip("|").split(" | ")])
+    return table
 
 
 def test_reference_lists_every_sample_name_with_its_type() -> None:
     assert {r[0]: r[1] for r in rows()} == {f"`{n}`": t for n, t in SAMPLE_NAMES.items()}
     assert len(rows()) == len(SAMPLE_NAMES)
+
+
+def test_reference_lists_the_gateways_metrics_in_a_table_of_their_own() -> None:
+    assert {r[0]: (r[1], r[2]) for r in rows(1)} == {
+        "`salespulse_gateway_requests_total`": ("counter", "`source`, `outcome`"),
+        "`salespulse_gateway_request_seconds_bucket`, `salespulse_gateway_request_seconds_sum`, "
+        "`salespulse_gateway_request_seconds_count`": ("histogram", "`source`"),
+        "`salespulse_gateway_events_total`": ("counter", "`source`, `result`"),
+    }
 
 
 def test_reference_ends_with_a_newline() -> None:

@@ -1,0 +1,215 @@
+"""Sending events again: dead-letter records whose mapping is fixed, and vendors' CSV exports.
+
+Both go through the same adapters and the same event ids as the webhooks, so a record sent
+twice, or a row imported twice, is a duplicate the worker counts once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
+from tqdm import tqdm
+
+from salespulse.gateway.adapters import ADAPTERS, CSV_MAPPERS, csv_header_problem
+from salespulse.gateway.adapters.common import Mapped, Refused, Request
+from salespulse.gateway.server import CONTENT_TYPE_HEADER, RECEIVED_HEADER, SOURCE_HEADER, URL_HEADER
+from salespulse.models.config import KafkaSettings, Settings
+from salespulse.models.errors import ConfigError, RejectedEvent
+from salespulse.models.events import parse_event
+from salespulse.publisher import make_producer
+from salespulse.streams.deadletter import REASON_HEADER, TRUNCATED_HEADER, dead_letter_headers
+from salespulse.streams.topics import TopicNames, ensure_topics, event_key, kafka_client_options
+
+
+@dataclass
+class Redrive:
+    """What a replay or an import did."""
+
+    sent: int = 0
+    ignored: int = 0
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (where, reason, detail)
+
+
+class Sender:
+    """Validates events and sends them to the ingest topics; rejected ones go to the dead-letter topic."""
+
+    def __init__(self, producer: AIOKafkaProducer, settings: Settings, clock: Callable[[], datetime]) -> None:
+        self.producer, self.settings, self.clock = producer, settings, clock
+        self.topics = TopicNames(settings.kafka.app_id)
+        self.pending: list[Any] = []
+
+    async def send(self, event: dict[str, Any], where: str, report: Redrive) -> None:
+        raw = json.dumps(event, separators=(",", ":")).encode()
+        await self.send_raw(raw, where, report)
+
+    async def send_raw(self, raw: bytes, where: str, report: Redrive) -> None:
+        try:
+            parsed = parse_event(raw, self.settings, self.clock())
+        except RejectedEvent as rejection:
+            report.problems.append((where, rejection.reason, rejection.detail))
+            headers = dead_letter_headers(rejection, where)
+            value = raw[: self.settings.limits.max_event_bytes]
+            self.pending.append(await self.producer.send(self.topics.dead_letter, value, key=rejection.reason.encode(), headers=headers))
+            return
+        self.pending.append(await self.producer.send(self.topics.ingest_topic(parsed), raw, key=event_key(parsed).encode()))
+        report.sent += 1
+
+    async def flush(self) -> None:
+        await asyncio.gather(*self.pending)
+        self.pending = []
+
+
+async def _with_sender(kafka: KafkaSettings, settings: Settings, clock: Callable[[], datetime], work: Callable[[Sender], Any]) -> None:
+    await ensure_topics(kafka, settings.kafka)
+    producer = make_producer(kafka)
+    await producer.start()
+    try:
+        sender = Sender(producer, settings, clock)
+        await work(sender)
+        await sender.flush()
+    finally:
+        await producer.stop()
+
+
+async def replay_dead_letters(
+    settings: Settings,
+    kafka: KafkaSettings,
+    clock: Callable[[], datetime],
+    reasons: set[str],
+    source: str | None = None,
+) -> Redrive:
+    """Send again the dead-letter records of the given reasons, as they stand in the topic now.
+
+    A gateway record holds the vendor's whole request body and is mapped again with the current
+    mapping (its signature was checked when it came); any other record holds one event.
+    Records that still cannot be sent are reported and stay where they are.
+    """
+    report = Redrive()
+    mappings = settings.sources.configured()
+
+    async def work(sender: Sender) -> None:
+        for record in await _dead_letters(kafka, TopicNames(settings.kafka.app_id).dead_letter):
+            headers = {key: value.decode(errors="replace") for key, value in record.headers}
+            if headers.get(REASON_HEADER) not in reasons or (source and headers.get(SOURCE_HEADER) != source):
+                continue
+            where = f"dead-letter[{record.partition}] offset {record.offset}"
+            if TRUNCATED_HEADER in headers:
+                report.problems.append((where, "too_large", f"cut to {len(record.value)} of {headers[TRUNCATED_HEADER]} bytes"))
+                continue
+            vendor = headers.get(SOURCE_HEADER)
+            if vendor is None:
+                await sender.send_raw(record.value, where, report)
+                continue
+            if vendor not in mappings:
+                report.problems.append((where, "unknown_source", f"sources.{vendor} is not in the configuration"))
+                continue
+            request = Request(
+                "POST",
+                headers.get(URL_HEADER, ""),
+                {"Content-Type": headers.get(CONTENT_TYPE_HEADER, "")},
+                record.value,
+                datetime.fromisoformat(headers[RECEIVED_HEADER]),
+            )
+            try:
+                mapped = ADAPTERS[vendor].map(request, mappings[vendor], settings)
+            except Refused as refused:
+                report.problems.append((where, refused.reason, refused.detail))
+                continue
+            await _send_mapped(sender, mapped, where, report)
+
+    await _with_sender(kafka, settings, clock, work)
+    return report
+
+
+async def _send_mapped(sender: Sender, mapped: Mapped, where: str, report: Redrive) -> None:
+    for event in mapped.events:
+        await sender.send(event, where, report)
+    report.problems.extend((where, item.reason, item.detail) for item in mapped.unmapped)
+    report.ignored += mapped.ignored
+
+
+async def _dead_letters(kafka: KafkaSettings, topic: str, timeout_s: float = 60.0) -> list[Any]:
+    """Read the dead-letter topic from its start to where it ends now."""
+    consumer = AIOKafkaConsumer(
+        **kafka_client_options(kafka), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"  # type: ignore[arg-type]
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        if topic not in await consumer.topics():
+            return records
+        # Without a group, a subscribed consumer is assigned every partition of the topic.
+        consumer.subscribe([topic])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not consumer.assignment():
+            if loop.time() > deadline:
+                raise KafkaTimeoutError(f"no partition of {topic} assigned within {timeout_s:g} s")
+            await asyncio.sleep(0.1)
+        tps = sorted(consumer.assignment())
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        pending = {tp for tp in tps if ends[tp] > 0}
+        while pending:
+            if loop.time() > deadline:
+                raise KafkaTimeoutError(f"{topic} not read to its end within {timeout_s:g} s")
+            batch = await consumer.getmany(*pending, timeout_ms=1000)
+            for tp, rows in batch.items():
+                records.extend(row for row in rows if row.offset < ends[tp])
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+        return records
+    finally:
+        await consumer.stop()
+
+
+def _rows(path: Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Read a CSV export, refusing a file whose header fits none of the source's exports."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    problem = csv_header_problem(source, reader.fieldnames or ())
+    if problem:
+        raise ConfigError(f"{path}:1: {problem}")
+    for row in reader:
+        yield reader.line_num, row
+
+
+async def import_csv(
+    path: Path,
+    source: str,
+    settings: Settings,
+    kafka: KafkaSettings,
+    clock: Callable[[], datetime],
+    show_progress: bool = True,
+) -> Redrive:
+    """Map every row of a vendor's CSV export and send the events."""
+    mapping = settings.sources.configured().get(source)
+    if mapping is None:
+        raise ConfigError(f"sources.{source}: no mapping in the configuration; an import needs its owners and stages")
+    rows = list(_rows(path, source))
+    report = Redrive()
+
+    async def work(sender: Sender) -> None:
+        for line, row in tqdm(rows, unit="row", disable=not show_progress):
+            where = f"{path.name}:{line}"
+            try:
+                mapped = CSV_MAPPERS[source](row, line, mapping, settings)
+            except Refused as refused:
+                report.problems.append((where, refused.reason, refused.detail))
+                continue
+            await _send_mapped(sender, mapped, where, report)
+
+    await _with_sender(kafka, settings, clock, work)
+    return report
