@@ -6,11 +6,19 @@
       dashboards/<uid>.json                    one file per dashboard
       provisioning/datasources/salespulse.yml  the Prometheus datasource, uid salespulse-prometheus
       provisioning/dashboards/salespulse.yml   a file provider for the dashboards folder below
-      playlist.json                            body for POST /api/playlists (per-team wallboards)
+      playlist.json                            the per-team wallboards' playlist, for Grafana's API
 
 Mount `out/dashboards` at /var/lib/grafana/dashboards/salespulse and `out/provisioning` at
-/etc/grafana/provisioning. The output depends only on the configuration: a new action or team
-shows up on the next run, and the wallboard of a removed team is deleted.
+/etc/grafana/provisioning. Grafana has no file provisioning for playlists: `playlist.json` is
+POSTed to /apis/playlist.grafana.app/v0alpha1/namespaces/default/playlists (docker-compose.yml
+does so once Grafana is up). The output depends only on the
+configuration: a new action or team shows up on the next run, and the wallboard of a removed
+team is deleted. The dashboards are built with grafana-foundation-sdk's Grafana 11.6 models, the
+Grafana that docker-compose.yml runs.
+
+`kiosk_urls()` gives the address of each board for a TV: Grafana 11's `kiosk` hides the menus and
+the title, and the `_dash.hide*` options hide the time picker, the variable bar and the links,
+which would otherwise push a 1080-pixel board into scrolling.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import yaml
 from salespulse.dashboards.common import BASE_TAGS, DATASOURCE_UID, dashboard_json
 from salespulse.dashboards.pipeline_health import pipeline_health
 from salespulse.dashboards.rep_drilldown import rep_drilldown
-from salespulse.dashboards.wallboard import wallboard, wallboard_playlist, wallboards_per_team
+from salespulse.dashboards.wallboard import PLAYLIST_UID, wallboard, wallboard_playlist, wallboards_per_team
 from salespulse.dashboards.weekly_review import weekly_review
 from salespulse.models.config import Settings
 
@@ -34,6 +42,11 @@ GRAFANA_DASHBOARDS_PATH = "/var/lib/grafana/dashboards/salespulse"
 # Matches the scrape interval of deploy/prometheus/prometheus.yml, so $__rate_interval is right.
 SCRAPE_INTERVAL = "10s"
 FOLDER = "Salespulse"
+DEFAULT_GRAFANA_URL = "http://localhost:3000"
+# Kiosk mode without the time picker and links; boards whose variables are all fixed hide the
+# variable bar too, those with a picker (team, rep) keep it.
+KIOSK = "kiosk&_dash.hideTimePicker=true&_dash.hideLinks=true"
+KIOSK_FIXED = f"{KIOSK}&_dash.hideVariables=true"
 
 
 def build_all(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -42,6 +55,21 @@ def build_all(settings: Settings) -> dict[str, dict[str, Any]]:
     builders.extend(wallboards_per_team(settings).values())
     boards = [dashboard_json(builder) for builder in builders]
     return {f"{board['uid']}.json": board for board in boards}
+
+
+def _has_picker(board: dict[str, Any]) -> bool:
+    variables = (board.get("templating") or {}).get("list") or []
+    return any(variable.get("type") != "constant" for variable in variables)
+
+
+def kiosk_urls(settings: Settings, grafana_url: str = DEFAULT_GRAFANA_URL) -> list[tuple[str, str]]:
+    """Return (title, kiosk URL) of the wallboard playlist and of every dashboard, in build order."""
+    base = grafana_url.rstrip("/")
+    urls = [("Salespulse wallboards (playlist)", f"{base}/playlists/play/{PLAYLIST_UID}?{KIOSK_FIXED}")]
+    for board in build_all(settings).values():
+        options = KIOSK if _has_picker(board) else KIOSK_FIXED
+        urls.append((str(board["title"]), f"{base}/d/{board['uid']}?{options}"))
+    return urls
 
 
 def datasource_provisioning(prometheus_url: str = DEFAULT_PROMETHEUS_URL) -> dict[str, Any]:
@@ -146,8 +174,10 @@ def panel_queries(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
     """Return (panel title, PromQL expression) for every Prometheus query of a dashboard JSON."""
     queries = []
     for panel in _panels(dashboard):
+        # Wallboard panels have no title (their heading is a panel of its own): name them by id.
+        name = str(panel.get("title") or f"panel {panel.get('id')}")
         for target in panel.get("targets") or []:
             source = target.get("datasource") or panel.get("datasource") or {}
             if source.get("type") == "prometheus" and target.get("expr"):
-                queries.append((str(panel.get("title", "")), str(target["expr"])))
+                queries.append((name, str(target["expr"])))
     return queries

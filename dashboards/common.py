@@ -56,9 +56,31 @@ REF_IDS = string.ascii_uppercase
 # Grafana refuses dashboard uids longer than 40 characters.
 UID_MAX = 40
 
-# Pace and attainment colours: red below 80 %, amber up to 100 %, green at or above target.
 RED, AMBER, GREEN = "red", "#EAB839", "green"
-PACE_STEPS: tuple[tuple[float | None, str], ...] = ((None, RED), (0.8, AMBER), (1.0, GREEN))
+# Neutral: nothing to judge yet (no ratio, nothing due). Grafana colours a missing value with the
+# first threshold step, so that step is never red.
+GREY = "#8E8E8E"
+# A table cell without a value (a stage nobody moved a deal into) stays blank, not coloured.
+TRANSPARENT = "transparent"
+# Pace and attainment: red below PACE_AMBER_FROM, amber up to PACE_GREEN_FROM, green at or above.
+# Defined once, for every view that colours pace or attainment.
+PACE_AMBER_FROM = 0.8
+PACE_GREEN_FROM = 1.0
+PACE_STEPS: tuple[tuple[float | None, str], ...] = (
+    (None, GREY),
+    (0.0, RED),
+    (PACE_AMBER_FROM, AMBER),
+    (PACE_GREEN_FROM, GREEN),
+)
+# The value a pace query gives where targets exist but nothing is due yet (Monday before the first
+# working hour): shown as NOTHING_DUE_TEXT in grey, never as a red 0 % or a "no target".
+NOTHING_DUE = -1
+NOTHING_DUE_TEXT = "nothing due yet"
+NO_TARGET_TEXT = "no target set"
+# Whole numbers in full ("1,683"): the `short` unit would round them to "2 K".
+COUNT_UNIT = units.LocaleFormat
+# Where Prometheus and the PromQL engine add labels that no reader needs in a table column.
+SERVER_LABELS = ("__name__", "instance", "job")
 
 
 def stable_uid(*parts: str) -> str:
@@ -112,6 +134,13 @@ def pace(selector: str, by: str) -> str:
     return f"{done} / ({due} > 0)"
 
 
+def pace_or_nothing_due(selector: str, by: str) -> str:
+    """Pace per group, or NOTHING_DUE for groups whose targets expect nothing yet."""
+    due = f"sum by ({by}) ({ACTION_EXPECTED.sample_name}{{{selector}}})"
+    # `(due == 0) + NOTHING_DUE` keeps the group's labels; groups without any target stay absent.
+    return f"({pace(selector, by)}) or (({due} == 0) + {NOTHING_DUE})"
+
+
 def checklist_completeness(selector: str, by: str) -> str:
     """Stage changes that met their stage's checklists over all stage changes, rolling 30 days."""
     complete = f'{STAGE_CHANGES.sample_name}{{{selector}, completeness="complete"}}'
@@ -127,6 +156,17 @@ def thresholds(steps: Iterable[tuple[float | None, str]]) -> dashboard.Threshold
         .mode(ThresholdsMode.ABSOLUTE)
         .steps([Threshold(value=value, color=color) for value, color in steps])
     )
+
+
+def blank_base(steps: Iterable[tuple[float | None, str]]) -> tuple[tuple[float | None, str], ...]:
+    """Return `steps` with the base colour transparent: an empty cell is left blank."""
+    return tuple((value, TRANSPARENT if value is None else colour) for value, colour in steps)
+
+
+def nothing_due_mappings() -> list[ValueMapping]:
+    """Show NOTHING_DUE as words in grey."""
+    result = ValueMappingResult(text=NOTHING_DUE_TEXT, color=GREY, index=0)
+    return [ValueMap({str(NOTHING_DUE): result})]
 
 
 def threshold_colours() -> dashboard.FieldColor:
@@ -187,7 +227,7 @@ def default_stat(value_size: int = 60, title_size: int = 24) -> stat.Panel:
     return (
         stat.Panel()
         .datasource(DATASOURCE)
-        .unit(units.Short)
+        .unit(COUNT_UNIT)
         .decimals(0)
         .graph_mode(common.BigValueGraphMode.NONE)
         .color_mode(common.BigValueColorMode.VALUE)
@@ -199,17 +239,19 @@ def default_stat(value_size: int = 60, title_size: int = 24) -> stat.Panel:
 
 
 def default_bargauge(value_size: int = 28) -> bargauge.Panel:
-    """Return a horizontal bar gauge, one bar per series, in query order."""
+    """Return a horizontal bar gauge, one bar per series, in query order, names above the bars."""
     return (
         bargauge.Panel()
         .datasource(DATASOURCE)
-        .unit(units.Short)
+        .unit(COUNT_UNIT)
         .decimals(0)
         .min(0)
         .orientation(common.VizOrientation.HORIZONTAL)
         .display_mode(common.BarGaugeDisplayMode.BASIC)
         .value_mode(common.BarGaugeValueMode.COLOR)
         .show_unfilled(True)
+        # Names on their own line above each bar: beside it they are cut to the bar's label width.
+        .name_placement(common.BarGaugeNamePlacement.TOP)
         .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
         .text(common_builder.VizTextDisplayOptions().title_size(value_size).value_size(value_size))
     )
@@ -217,12 +259,26 @@ def default_bargauge(value_size: int = 28) -> bargauge.Panel:
 
 def default_table() -> table.Panel:
     """Return a table with a header and no footer."""
-    return table.Panel().datasource(DATASOURCE).show_header(True).cell_height(common.TableCellHeight.SM)
+    # Alignment and inspect are Grafana's defaults, written out so that the JSON is what Grafana keeps.
+    return (
+        table.Panel()
+        .datasource(DATASOURCE)
+        .show_header(True)
+        .cell_height(common.TableCellHeight.SM)
+        .align(common.FieldTextAlignment.AUTO)
+        .inspect(False)
+    )
 
 
 def text_panel(title: str, content: str) -> text.Panel:
     """Return a Markdown text panel."""
     return text.Panel().title(title).mode(TextMode.MARKDOWN).content(content)
+
+
+def heading_panel(heading: str) -> text.Panel:
+    """Return a panel that shows `heading` as a Markdown level-1 heading, without a frame."""
+    # Grafana draws panel titles at 14 px, whatever the panel's size; a Markdown heading is 28 px.
+    return text.Panel().mode(TextMode.MARKDOWN).content(f"# {heading}").transparent(True)
 
 
 def team_variable(preset: str | None = None) -> dashboard.QueryVariable:

@@ -12,6 +12,7 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 
 from salespulse.dashboards.common import (
+    COUNT_UNIT,
     GREEN,
     RED,
     base_dashboard,
@@ -89,7 +90,7 @@ def consumer_lag_stat() -> stat.Panel:
         default_stat()
         .title("Consumer lag")
         .with_target(prometheus_query(f"sum({CONSUMER_LAG.sample_name})", "Lag", instant=True))
-        .unit(units.Short)
+        .unit(COUNT_UNIT)
         .color_scheme(threshold_colours())
         .thresholds(thresholds([(None, GREEN), (1000.0, "orange"), (10000.0, RED)]))
         .span(6)

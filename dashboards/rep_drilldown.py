@@ -1,7 +1,8 @@
 """One rep, in detail: actions over time, pace per action, deals decided and deal velocity.
 
-Picked with two variables, `team` then `rep` (the reps of that team that export rep info). The
-rep's name comes from `salespulse_rep_info`, so panels show names, never ids alone.
+Picked with two variables, `team` then `rep` (the reps of that team that export rep info): the
+picker lists the reps' names and passes their ids. The rep's name comes from
+`salespulse_rep_info`, so panels show names, never ids alone; legends name windows in words.
 """
 
 from __future__ import annotations
@@ -12,19 +13,24 @@ from grafana_foundation_sdk.models import common, units
 from grafana_foundation_sdk.models.dashboard import VariableRefresh, VariableSort
 
 from salespulse.dashboards.common import (
+    COUNT_UNIT,
     DATASOURCE,
+    NO_TARGET_TEXT,
+    NOTHING_DUE,
     PACE_STEPS,
     base_dashboard,
     decision_time,
     default_bargauge,
     default_stat,
     default_timeseries,
+    nothing_due_mappings,
     prometheus_query,
     team_variable,
     threshold_colours,
     thresholds,
 )
 from salespulse.exporters.metrics import (
+    ACTION_EXPECTED,
     ACTION_PACE_RATIO,
     ACTION_SHORTFALL,
     ACTIONS,
@@ -37,16 +43,21 @@ REP_DRILLDOWN_UID = "salespulse-rep-drilldown"
 REFRESH = "1m"
 TIME_FROM = "now-7d"
 REP = 'team="$team", rep="$rep"'
-DEAL_WINDOWS = ("rolling_30d", "rolling_90d")
+DEAL_WINDOWS = (("rolling_30d", "30 days"), ("rolling_90d", "90 days"))
+# query_result() lists whole series as `name{label="value",...}`, labels in alphabetical order
+# (instance, job, name, rep, team). The named groups give Grafana the text to show (the name)
+# and the value to use (the rep id).
+REP_NAME_REGEX = '/[{,]name="(?<text>[^"]*)",rep="(?<value>[^"]*)"/'
 
 
 def rep_variable() -> dashboard.QueryVariable:
-    """Return the `rep` variable: rep ids of the selected team, shown with their names."""
+    """Return the `rep` variable: the selected team's reps by name, their ids as the value."""
     return (
         dashboard.QueryVariable("rep")
         .label("Rep")
         .datasource(DATASOURCE)
-        .query(f'label_values({REP_INFO.sample_name}{{team="$team"}}, rep)')
+        .query(f'query_result({REP_INFO.sample_name}{{team="$team"}})')
+        .regex(REP_NAME_REGEX)
         .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
         .sort(VariableSort.ALPHABETICAL_ASC)
     )
@@ -83,7 +94,7 @@ def action_shortfall_stat() -> stat.Panel:
         .with_target(prometheus_query(f"sum({ACTION_SHORTFALL.sample_name}{{{REP}}})", "Short", instant=True))
         .color_scheme(threshold_colours())
         .thresholds(thresholds([(None, "green"), (1.0, "red")]))
-        .no_value("no targets set")
+        .no_value(NO_TARGET_TEXT)
         .span(8)
         .height(4)
     )
@@ -96,7 +107,7 @@ def actions_timeseries() -> timeseries.Panel:
         default_timeseries()
         .title("Actions today, per action")
         .with_target(prometheus_query(expr, "{{action}}"))
-        .unit(units.Short)
+        .unit(COUNT_UNIT)
         .decimals(0)
         .span(12)
         .height(9)
@@ -126,7 +137,7 @@ def action_pace_ratio_timeseries() -> timeseries.Panel:
         .unit(units.PercentUnit)
         .thresholds(thresholds(PACE_STEPS))
         .thresholds_style(
-            common_builder.GraphThresholdsStyleConfig().mode(common.GraphTresholdsStyleMode.DASHED)
+            common_builder.GraphThresholdsStyleConfig().mode(common.GraphThresholdsStyleMode.DASHED)
         )
         .span(16)
         .height(9)
@@ -134,17 +145,19 @@ def action_pace_ratio_timeseries() -> timeseries.Panel:
 
 
 def action_pace_ratio_bargauge() -> bargauge.Panel:
-    """The rep's current pace per action, red, amber or green."""
-    expr = f"sort_desc({ACTION_PACE_RATIO.sample_name}{{{REP}}})"
+    """The rep's current pace per action, red, amber or green; grey while nothing is due."""
+    nothing_due = f"({ACTION_EXPECTED.sample_name}{{{REP}}} == 0) + {NOTHING_DUE}"
+    expr = f"sort_desc({ACTION_PACE_RATIO.sample_name}{{{REP}}} or {nothing_due})"
     return (
         default_bargauge(20)
         .title("Pace now")
         .with_target(prometheus_query(expr, "{{action}}", instant=True))
         .unit(units.PercentUnit)
         .max(1.5)
+        .mappings(nothing_due_mappings())
         .color_scheme(threshold_colours())
         .thresholds(thresholds(PACE_STEPS))
-        .no_value("no targets set")
+        .no_value(NO_TARGET_TEXT)
         .span(8)
         .height(9)
     )
@@ -153,20 +166,20 @@ def action_pace_ratio_bargauge() -> bargauge.Panel:
 def deals_decided_bargauge() -> bargauge.Panel:
     """Deals the rep decided, by outcome, over 30 and 90 days."""
     panel = default_bargauge(20).title("Deals decided").span(12).height(8)
-    for window in DEAL_WINDOWS:
-        expr = f'sum by (outcome, window) ({DEALS_DECIDED.sample_name}{{{REP}, window="{window}"}})'
-        panel = panel.with_target(prometheus_query(expr, "{{outcome}}, {{window}}", instant=True))
+    for window, label in DEAL_WINDOWS:
+        expr = f'sum by (outcome) ({DEALS_DECIDED.sample_name}{{{REP}, window="{window}"}})'
+        panel = panel.with_target(prometheus_query(expr, f"{{{{outcome}}}}, {label}", instant=True))
     return panel.color_scheme(threshold_colours()).thresholds(thresholds([(None, "blue")]))
 
 
 def deal_decision_seconds_bargauge() -> bargauge.Panel:
     """The rep's average time to a decision, by outcome, over 30 and 90 days."""
-    expr = decision_time(REP, "outcome, window")
+    panel = default_bargauge(20).title("Time to decision")
+    for window, label in DEAL_WINDOWS:
+        expr = decision_time(f'{REP}, window="{window}"', "outcome")
+        panel = panel.with_target(prometheus_query(expr, f"{{{{outcome}}}}, {label}", instant=True))
     return (
-        default_bargauge(20)
-        .title("Time to decision")
-        .with_target(prometheus_query(expr, "{{outcome}}, {{window}}", instant=True))
-        .unit(units.Seconds)
+        panel.unit(units.Seconds)
         .decimals(1)
         .color_scheme(threshold_colours())
         .thresholds(thresholds([(None, "blue")]))

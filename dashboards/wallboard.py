@@ -1,28 +1,35 @@
 """The sales-floor wallboard: one team's live actions, pace, deals and execution quality on a TV.
 
-Everything fits one 1920x1080 screen without scrolling (24 columns x 27 grid rows), with fonts
-readable from five metres. A playlist rotates the per-team copies: Grafana playlists cannot set a
-variable in a dashboard's URL, so `wallboards_per_team()` generates one dashboard per configured
-team with `team` fixed, all tagged `salespulse-wallboard`, and the playlist picks them by tag.
+Everything fits one 1920x1080 screen without scrolling (24 columns x 27 grid rows), readable from
+five metres. Kiosk mode hides the dashboard title, so the board names its team and week itself,
+and Grafana draws panel titles at 14 px whatever the panel's size: each panel's heading is a
+28 px Markdown heading above it instead (`HEADING_HEIGHT` rows), and the panels have no title.
+A playlist rotates the per-team copies: Grafana playlists cannot set a variable in a dashboard's
+URL, so `wallboards_per_team()` generates one dashboard per configured team with `team` fixed,
+all tagged `salespulse-wallboard`, and the playlist picks them by tag.
 
-Layout, in grid units:
+Layout, in grid units (each band is a row of headings over a row of panels):
 
-    y=0   h=5   [team actions 6] [team pace 6] [deals won 6] [time to decision 6]
-    y=5   h=12  [actions today 8] [actions this week 8] [pace vs target 8]
-    y=17  h=10  [checklists complete 8] [mystery check 8] [team reward 4] [review score 4]
+    y=0   h=2   [team and week 24]
+    y=2   h=2+4 [team actions 6] [team pace 6] [deals won 6] [time to decision 6]
+    y=8   h=2+8 [actions today 8] [actions this week 8] [pace vs target 8]
+    y=18  h=2+7 [checklists complete 8] [mystery check 8] [team reward 4] [review score 4]
+
+Pace reads "nothing due yet" in grey while the team's targets expect nothing (Monday before the
+first working hour), and "no target set" in grey only where no target exists at all.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from grafana_foundation_sdk.builders import bargauge, dashboard, stat
-from grafana_foundation_sdk.builders.playlist import Playlist, PlaylistItem
-from grafana_foundation_sdk.models import units
+from grafana_foundation_sdk.builders import bargauge, dashboard, stat, text
+from grafana_foundation_sdk.models import common, units
 
 from salespulse.dashboards.common import (
     AMBER,
     GREEN,
+    NO_TARGET_TEXT,
     PACE_STEPS,
     RED,
     TEAM,
@@ -32,7 +39,9 @@ from salespulse.dashboards.common import (
     default_bargauge,
     default_stat,
     flag_mappings,
-    pace,
+    heading_panel,
+    nothing_due_mappings,
+    pace_or_nothing_due,
     prometheus_query,
     stable_uid,
     team_actions,
@@ -53,20 +62,28 @@ from salespulse.models.config import Settings
 WALLBOARD_UID = "salespulse-wallboard"
 WALLBOARD_TAG = "salespulse-wallboard"
 PLAYLIST_UID = "salespulse-wallboards"
+# Grafana 11's resource API for playlists: POST /apis/<group>/namespaces/default/playlists.
+PLAYLIST_API_VERSION = "playlist.grafana.app/v0alpha1"
 REFRESH = "10s"
 TIME_FROM = "now-24h"
 # Grid rows on a 1080p TV with Grafana's kiosk mode: 27 rows of 30 px plus margins.
 SCREEN_ROWS = 27
-STAT_HEIGHT = 5
-QUALITY_HEIGHT = 10
-BOARD_HEIGHT = SCREEN_ROWS - STAT_HEIGHT - QUALITY_HEIGHT
+HEADER_HEIGHT = 2
+HEADING_HEIGHT = 2
+STAT_HEIGHT = 4
+QUALITY_HEIGHT = 7
+BOARD_HEIGHT = SCREEN_ROWS - HEADER_HEIGHT - 3 * HEADING_HEIGHT - STAT_HEIGHT - QUALITY_HEIGHT
 # Deals are few per week; a rolling 30 days keeps the number meaningful on Monday morning.
 DEALS_WINDOW = "rolling_30d"
-BIG_VALUE = 80
+BIG_VALUE = 64
+# Two durations ("won 12.3 day", "lost 4.1 day") side by side in 6 columns.
+DECISION_VALUE = 40
 STAT_TITLE = 28
 BAR_TEXT = 34
 # The quality stats are 4 columns wide: "Not yet" at 48 px fits, at 80 px it would not.
 QUALITY_VALUE = 48
+# The ISO week of the viewer's browser clock, as Grafana formats ${__to:date:...} (moment.js).
+WEEK_FORMAT = "GGGG-[W]WW"
 
 
 def _month_label(year: str, month: str) -> str:
@@ -100,7 +117,7 @@ def team_actions_stat() -> stat.Panel:
     """Team total of actions today and this week."""
     return (
         default_stat(BIG_VALUE, STAT_TITLE)
-        .title("Team actions")
+        .description("Every action of the team today and this week, in the team's timezone.")
         .with_target(prometheus_query(team_actions("today", "team"), "Today", instant=True))
         .with_target(prometheus_query(team_actions("week", "team"), "This week", instant=True))
         .color_scheme(threshold_colours())
@@ -111,16 +128,20 @@ def team_actions_stat() -> stat.Panel:
 
 
 def action_pace_ratio_stat() -> stat.Panel:
-    """Team pace this week over every targeted action: red, amber or green."""
+    """Team pace this week over every targeted action: red, amber or green; grey before it starts."""
     return (
         default_stat(BIG_VALUE, STAT_TITLE)
-        .title("Team pace")
-        .description("This week's actions / expected by now, over the actions that have a target.")
-        .with_target(prometheus_query(pace(TEAM, "team"), "Pace", instant=True))
+        .description(
+            "This week's actions / expected by now, over the actions that have a target. "
+            "Nothing is due before the team's first working hour of the week."
+        )
+        .with_target(prometheus_query(pace_or_nothing_due(TEAM, "team"), "Pace", instant=True))
+        .text_mode(common.BigValueTextMode.VALUE)
         .unit(units.PercentUnit)
+        .mappings(nothing_due_mappings())
         .color_scheme(threshold_colours())
         .thresholds(thresholds(PACE_STEPS))
-        .no_value("no target")
+        .no_value(NO_TARGET_TEXT)
         .span(6)
         .height(STAT_HEIGHT)
     )
@@ -131,8 +152,9 @@ def deals_decided_stat() -> stat.Panel:
     expr = f'sum({DEALS_DECIDED.sample_name}{{{TEAM}, outcome="won", window="{DEALS_WINDOW}"}})'
     return (
         default_stat(BIG_VALUE, STAT_TITLE)
-        .title("Deals won (30 days)")
+        .description("Deals the team won in the last 30 days.")
         .with_target(prometheus_query(expr, "Won", instant=True))
+        .text_mode(common.BigValueTextMode.VALUE)
         .color_scheme(threshold_colours())
         .thresholds(thresholds([(None, GREEN)]))
         .no_value("0")
@@ -145,9 +167,11 @@ def deal_decision_seconds_stat() -> stat.Panel:
     """Team's average time to a decision, won and lost, over 30 days."""
     selector = f'{TEAM}, window="{DEALS_WINDOW}"'
     return (
-        default_stat(BIG_VALUE // 2, STAT_TITLE)
-        .title("Time to decision (30 days)")
-        .description("A fast no is good too: it frees time for a lead that will say yes.")
+        default_stat(DECISION_VALUE, STAT_TITLE)
+        .description(
+            "Average time from a deal's first event to its decision, won and lost, last 30 days. "
+            "A fast no is good too: it frees time for a lead that will say yes."
+        )
         .with_target(prometheus_query(decision_time(selector, "outcome"), "{{outcome}}", instant=True))
         .unit(units.Seconds)
         .decimals(1)
@@ -159,12 +183,12 @@ def deal_decision_seconds_stat() -> stat.Panel:
     )
 
 
-def _leaderboard(title: str, window: str) -> bargauge.Panel:
+def _leaderboard(description: str, window: str) -> bargauge.Panel:
     # Instant query sorted by the server: bar gauges keep the order of the series.
     expr = f"sort_desc({with_rep_names(team_actions(window, 'team, rep'))})"
     return (
         default_bargauge(BAR_TEXT)
-        .title(title)
+        .description(description)
         .with_target(prometheus_query(expr, "{{name}}", instant=True))
         .color_scheme(threshold_colours())
         .thresholds(thresholds([(None, "blue")]))
@@ -175,16 +199,15 @@ def _leaderboard(title: str, window: str) -> bargauge.Panel:
 
 def actions_today_bargauge() -> bargauge.Panel:
     """Leaderboard of each rep's actions today."""
-    return _leaderboard("Actions today", "today")
+    return _leaderboard("Each rep's actions today, in the team's timezone.", "today")
 
 
 def actions_week_bargauge() -> bargauge.Panel:
     """Leaderboard of each rep's actions this week."""
-    return _leaderboard("Actions this week", "week")
+    return _leaderboard("Each rep's actions this week, from Monday 00:00 in the team's timezone.", "week")
 
 
 def _rep_ratio_bargauge(
-    title: str,
     description: str,
     ratio: str,
     steps: tuple[tuple[float | None, str], ...],
@@ -197,7 +220,6 @@ def _rep_ratio_bargauge(
     expr = f"sort_desc({with_rep_names(ratio)})"
     return (
         default_bargauge(BAR_TEXT)
-        .title(title)
         .description(description)
         .with_target(prometheus_query(expr, "{{name}}", instant=True))
         .unit(units.PercentUnit)
@@ -213,20 +235,19 @@ def _rep_ratio_bargauge(
 def action_pace_ratio_bargauge() -> bargauge.Panel:
     """Each rep's pace against target: red below 80 %, amber below 100 %, green on pace."""
     return _rep_ratio_bargauge(
-        "Pace vs target",
-        "This week's actions / expected by now, over each rep's targeted actions.",
-        pace(TEAM, "team, rep"),
+        "This week's actions / expected by now, over each rep's targeted actions. Nothing is due "
+        "before the team's first working hour of the week.",
+        pace_or_nothing_due(TEAM, "team, rep"),
         PACE_STEPS,
         maximum=1.5,
-        no_value="no targets set",
+        no_value=NO_TARGET_TEXT,
         height=BOARD_HEIGHT,
-    )
+    ).mappings(nothing_due_mappings())
 
 
 def checklist_completeness_bargauge() -> bargauge.Panel:
     """Each rep's share of stage changes that met the stage's checklists, over 30 days."""
     return _rep_ratio_bargauge(
-        "Checklists complete (30 days)",
         "Stage changes that met the stage's content and process checklists / all stage changes.",
         checklist_completeness(TEAM, "team, rep"),
         PACE_STEPS,
@@ -240,7 +261,6 @@ def mystery_share_bargauge(reward_share: float) -> bargauge.Panel:
     """Each rep's mystery-check share this month: red below the team reward's share, else green."""
     share = f"{MYSTERY_SHARE.sample_name}{{{TEAM}}} and on (team, month) ({reward_month()})"
     return _rep_ratio_bargauge(
-        "Mystery check this month",
         f"Points / most points of the rep's checked deals; the team reward needs {reward_share:.0%} "
         "from every rep due a check. Last month's until this month's first check.",
         share,
@@ -255,7 +275,6 @@ def team_reward_earned_stat(reward_share: float) -> stat.Panel:
     """Whether the team has earned this month's mystery-check reward, named by its month."""
     return (
         default_stat(QUALITY_VALUE, STAT_TITLE)
-        .title("Team reward")
         .description(
             f"Earned when every rep due a mystery check reached {reward_share:.0%} of their most "
             "points. Last month's until this month's first check."
@@ -280,9 +299,8 @@ def review_score_stat(scale_min: int, scale_max: int) -> stat.Panel:
     expr = f"avg by (subject) ({combined} / on (subject) group_left () ({reviews} > 0))"
     return (
         default_stat(QUALITY_VALUE, STAT_TITLE)
-        .title("Review score (30 days)")
         .description(
-            f"The team's average score over every theme of the subject's reviews, on the "
+            f"Last 30 days: the team's average score over every theme of the subject's reviews, on the "
             f"{scale_min} to {scale_max} scale."
         )
         .with_target(prometheus_query(expr, "{{subject}}", instant=True))
@@ -295,33 +313,68 @@ def review_score_stat(scale_min: int, scale_max: int) -> stat.Panel:
     )
 
 
+def header_panel(team: str) -> text.Panel:
+    """The team and the ISO week on screen, since kiosk mode hides the dashboard's title."""
+    week = "${__to:date:" + WEEK_FORMAT + "}"
+    return heading_panel(f"{team} · week {week}").span(24).height(HEADER_HEIGHT)
+
+
+def _band(
+    builder: dashboard.Dashboard, panels: list[tuple[str, stat.Panel | bargauge.Panel, int]]
+) -> dashboard.Dashboard:
+    # A row of headings over a row of panels of the same widths: Grafana wraps full rows of 24.
+    for heading, _, width in panels:
+        builder = builder.with_panel(heading_panel(heading).span(width).height(HEADING_HEIGHT))
+    for _, panel, width in panels:
+        builder = builder.with_panel(panel.span(width))
+    return builder
+
+
 def _wallboard(
     title: str,
     uid: str,
     tags: list[str],
     team: dashboard.QueryVariable | dashboard.ConstantVariable,
+    team_name: str,
     settings: Settings,
 ) -> dashboard.Dashboard:
-    return (
+    reward_share = settings.mystery.reward_share
+    builder = (
         base_dashboard(title, uid, ["wallboard", *tags], refresh=REFRESH, time_from=TIME_FROM)
         .with_variable(team)
-        .with_panel(team_actions_stat())
-        .with_panel(action_pace_ratio_stat())
-        .with_panel(deals_decided_stat())
-        .with_panel(deal_decision_seconds_stat())
-        .with_panel(actions_today_bargauge())
-        .with_panel(actions_week_bargauge())
-        .with_panel(action_pace_ratio_bargauge())
-        .with_panel(checklist_completeness_bargauge())
-        .with_panel(mystery_share_bargauge(settings.mystery.reward_share))
-        .with_panel(team_reward_earned_stat(settings.mystery.reward_share))
-        .with_panel(review_score_stat(settings.reviews.scale_min, settings.reviews.scale_max))
+        .with_panel(header_panel(team_name))
+    )
+    builder = _band(
+        builder,
+        [
+            ("Team actions", team_actions_stat(), 6),
+            ("Team pace", action_pace_ratio_stat(), 6),
+            ("Deals won (30 days)", deals_decided_stat(), 6),
+            ("Time to decision (30 days)", deal_decision_seconds_stat(), 6),
+        ],
+    )
+    builder = _band(
+        builder,
+        [
+            ("Actions today", actions_today_bargauge(), 8),
+            ("Actions this week", actions_week_bargauge(), 8),
+            ("Pace vs target", action_pace_ratio_bargauge(), 8),
+        ],
+    )
+    return _band(
+        builder,
+        [
+            ("Checklists complete (30 days)", checklist_completeness_bargauge(), 8),
+            ("Mystery check this month", mystery_share_bargauge(reward_share), 8),
+            ("Team reward", team_reward_earned_stat(reward_share), 4),
+            ("Review score", review_score_stat(settings.reviews.scale_min, settings.reviews.scale_max), 4),
+        ],
     )
 
 
 def wallboard(settings: Settings) -> dashboard.Dashboard:
     """Return the wallboard with a team picker, for ad-hoc use; it is not in the playlist."""
-    return _wallboard("Salespulse wallboard", WALLBOARD_UID, [], team_variable(), settings)
+    return _wallboard("Salespulse wallboard", WALLBOARD_UID, [], team_variable(), "$team", settings)
 
 
 def team_wallboard(team: str, settings: Settings) -> dashboard.Dashboard:
@@ -330,7 +383,7 @@ def team_wallboard(team: str, settings: Settings) -> dashboard.Dashboard:
     # the team has exported any series.
     fixed = dashboard.ConstantVariable("team").value(team)
     uid = stable_uid(WALLBOARD_UID, team)
-    return _wallboard(f"Salespulse wallboard: {team}", uid, [WALLBOARD_TAG], fixed, settings)
+    return _wallboard(f"Salespulse wallboard: {team}", uid, [WALLBOARD_TAG], fixed, team, settings)
 
 
 def wallboards_per_team(settings: Settings) -> dict[str, dashboard.Dashboard]:
@@ -339,18 +392,16 @@ def wallboards_per_team(settings: Settings) -> dict[str, dashboard.Dashboard]:
 
 
 def wallboard_playlist() -> dict[str, Any]:
-    """Return the playlist for Grafana's /api/playlists: every per-team wallboard, a minute each."""
-    model = (
-        Playlist()
-        .uid(PLAYLIST_UID)
-        .name("Salespulse wallboards")
-        .interval("1m")
-        .items([PlaylistItem().type("dashboard_by_tag").value(WALLBOARD_TAG)])
-        .build()
-    )
+    """Return the playlist of every per-team wallboard, a minute each, as a Grafana 11 API resource."""
+    # Grafana cannot provision playlists from files, and its older /api/playlists ignores a given
+    # uid; the resource API keeps the uid, so the playlist's kiosk URL is known in advance.
     return {
-        "uid": model.uid,
-        "name": model.name,
-        "interval": model.interval,
-        "items": [item.to_json() for item in model.items or []],
+        "apiVersion": PLAYLIST_API_VERSION,
+        "kind": "Playlist",
+        "metadata": {"name": PLAYLIST_UID},
+        "spec": {
+            "title": "Salespulse wallboards",
+            "interval": "1m",
+            "items": [{"type": "dashboard_by_tag", "value": WALLBOARD_TAG}],
+        },
     }

@@ -27,11 +27,15 @@ from grafana_foundation_sdk.models.dashboard import (
 
 from salespulse.dashboards.common import (
     AMBER,
+    COUNT_UNIT,
     GREEN,
+    GREY,
     PACE_STEPS,
     RED,
+    SERVER_LABELS,
     TEAM,
     base_dashboard,
+    blank_base,
     checklist_completeness,
     decision_time,
     default_bargauge,
@@ -83,12 +87,17 @@ def _rep_actions(action: str, window: str) -> str:
     return _by_rep(f'{ACTIONS.sample_name}{{{TEAM}, action="{action}", window="{window}"}}')
 
 
+# Columns no reader needs: the time of the instant query, the label ids, and the labels that
+# Prometheus adds (the scrape's `instance` and `job`, and `__name__` of an unaggregated selector).
+HIDDEN_COLUMNS = ("Time", "team", "rep", *SERVER_LABELS)
+
+
 def _columns(renames: dict[str, str]) -> DataTransformerConfig:
-    # Keep, order and rename the columns named in `renames`; Time and the label ids go.
+    # Keep, order and rename the columns named in `renames`; HIDDEN_COLUMNS go.
     return DataTransformerConfig(
         id_val="organize",
         options={
-            "excludeByName": {"Time": True, "team": True, "rep": True},
+            "excludeByName": {column: True for column in HIDDEN_COLUMNS},
             "indexByName": {field: index for index, field in enumerate(renames)},
             "renameByName": renames,
         },
@@ -100,12 +109,17 @@ def _merge_columns(renames: dict[str, str]) -> list[DataTransformerConfig]:
     return [DataTransformerConfig(id_val="merge", options={}), _columns(renames)]
 
 
-def _matrix(row: str, column: str) -> DataTransformerConfig:
-    # One row per rep, one column per action or outcome, instead of one row per series.
-    return DataTransformerConfig(
-        id_val="groupingToMatrix",
-        options={"rowField": row, "columnField": column, "valueField": "Value"},
-    )
+def _matrix(column: str) -> list[DataTransformerConfig]:
+    # One row per rep, one column per action, stage, theme or outcome, instead of one row per
+    # series. Grafana heads the first column "<row field>\<column field>" ("name\action"):
+    # it is renamed "Rep".
+    return [
+        DataTransformerConfig(
+            id_val="groupingToMatrix",
+            options={"rowField": "name", "columnField": column, "valueField": "Value"},
+        ),
+        DataTransformerConfig(id_val="organize", options={"renameByName": {f"name\\{column}": "Rep"}}),
+    ]
 
 
 def actions_week_table(action: str) -> table.Panel:
@@ -124,7 +138,7 @@ def actions_week_table(action: str) -> table.Panel:
                 {"name": "Rep", "Value #A": "This week", "Value #B": "Last week", "Value #C": "Change"}
             )
         )
-        .unit(units.Short)
+        .unit(COUNT_UNIT)
         .decimals(0)
         .override_by_name("Change", threshold_cells(CHANGE_STEPS))
         .sort_by([common_builder.TableSortByFieldState().display_name("This week").desc(True)])
@@ -134,16 +148,17 @@ def actions_week_table(action: str) -> table.Panel:
 
 
 def _ratio_table(title: str, description: str, ratio: str, column: str) -> table.Panel:
-    # One row per rep, one column per `column` value, cells coloured like pace.
+    # One row per rep, one column per `column` value, cells coloured like pace; a cell without a
+    # value (no stage change, no target) stays blank rather than red like 0 %.
     return (
         default_table()
         .title(title)
         .description(description)
         .with_target(prometheus_query(with_rep_names(ratio), "", instant=True, table_format=True))
-        .with_transformation(_matrix("name", column))
+        .transformations(_matrix(column))
         .unit(units.PercentUnit)
         .decimals(0)
-        .override_by_field_type("number", threshold_cells(PACE_STEPS, "color-background"))
+        .override_by_field_type("number", threshold_cells(blank_base(PACE_STEPS), "color-background"))
         .span(24)
         .height(8)
     )
@@ -166,7 +181,7 @@ def action_target_table() -> table.Panel:
 def deal_decision_seconds_bargauge() -> bargauge.Panel:
     """Team's average time to a decision by outcome, over 30 and 90 days."""
     panel = (
-        default_bargauge()
+        default_bargauge(20)
         .title("Time to decision, team")
         .description("Sum of times to decision / deals decided, over all the team's reps.")
         .unit(units.Seconds)
@@ -191,7 +206,7 @@ def deal_decision_seconds_table() -> table.Panel:
         default_table()
         .title(f"Time to decision per rep ({label})")
         .with_target(prometheus_query(expr, "", instant=True, table_format=True))
-        .with_transformation(_matrix("name", "outcome"))
+        .transformations(_matrix("outcome"))
         .unit(units.Seconds)
         .decimals(1)
         .span(16)
@@ -207,7 +222,7 @@ def review_score_avg_table(subject: str, width: int = 12) -> table.Panel:
         .title(f"Review scores: {subject} (30 days)")
         .description("Average score per theme on the configured scale; reviews by teammates.")
         .with_target(prometheus_query(expr, "", instant=True, table_format=True))
-        .with_transformation(_matrix("name", "theme"))
+        .transformations(_matrix("theme"))
         .decimals(1)
         .span(width)
         .height(8)
@@ -238,7 +253,7 @@ def checklist_missing_table() -> table.Panel:
         .with_transformation(
             _columns({"name": "Rep", "kind": "Kind", "item": "Item", "Value": "Stage changes"})
         )
-        .unit(units.Short)
+        .unit(COUNT_UNIT)
         .decimals(0)
         .sort_by([common_builder.TableSortByFieldState().display_name("Stage changes").desc(True)])
         .span(24)
@@ -275,7 +290,7 @@ def mystery_points_table(reward_share: float) -> table.Panel:
                 }
             )
         )
-        .unit(units.Short)
+        .unit(COUNT_UNIT)
         .decimals(0)
         .override_by_name("Share", share_cells)
         .sort_by([common_builder.TableSortByFieldState().display_name("Month").desc(True)])
@@ -358,7 +373,7 @@ def self_reported_actions_table() -> table.Panel:
                 }
             )
         )
-        .unit(units.Short)
+        .unit(COUNT_UNIT)
         .decimals(0)
         .override_by_name("Week", _report_window_names())
         .override_by_name("Difference", threshold_cells(GAP_STEPS))
@@ -366,6 +381,14 @@ def self_reported_actions_table() -> table.Panel:
         .span(16)
         .height(10)
     )
+
+
+def _filed_cells(not_filed: str, colour: str) -> list[DynamicConfigValue]:
+    # Override properties: 1 is "filed" in green, 0 is `not_filed` in `colour`, as coloured text.
+    return [
+        DynamicConfigValue(id_val="mappings", value=flag_mappings("filed", not_filed, colour)),
+        DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
+    ]
 
 
 def self_report_submitted_table() -> table.Panel:
@@ -381,10 +404,10 @@ def self_report_submitted_table() -> table.Panel:
         .with_target(prometheus_query(week, "", instant=True, table_format=True))
         .with_target(prometheus_query(last_week, "", instant=True, table_format=True))
         .transformations(_merge_columns({"name": "Rep", "Value #A": "This week", "Value #B": "Last week"}))
-        .mappings(flag_mappings("filed", "missing"))
-        .override_by_field_type(
-            "number", [DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"})]
-        )
+        # Reps file during the week: until then this week's report is "not yet", in grey. Only a
+        # past week without a report is missing, in amber: a question for the meeting, not an alarm.
+        .override_by_name("This week", _filed_cells("not yet", GREY))
+        .override_by_name("Last week", _filed_cells("missing", AMBER))
         .sort_by([common_builder.TableSortByFieldState().display_name("This week").desc(False)])
         .span(8)
         .height(10)

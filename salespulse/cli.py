@@ -256,12 +256,16 @@ def cmd_alerts_build(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboards_build(args: argparse.Namespace) -> int:
-    """Write the Grafana dashboards, provisioning files and playlist."""
-    from salespulse.dashboards.build import write_provisioning
+    """Write the Grafana dashboards, provisioning files and playlist; print the kiosk URLs."""
+    from salespulse.dashboards.build import kiosk_urls, write_provisioning
 
-    written = write_provisioning(Path(args.out), _settings(args), prometheus_url=args.prometheus_url)
+    settings = _settings(args)
+    written = write_provisioning(Path(args.out), settings, prometheus_url=args.prometheus_url)
     for path in written:
         print(path)
+    print("\nOn a TV (kiosk mode, no variable bar):")
+    for title, url in kiosk_urls(settings, args.grafana_url):
+        print(f"  {title}: {url}")
     return 0
 
 
@@ -286,12 +290,53 @@ def cmd_dev_kafka(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_prometheus(settings: Settings, metrics_port: int, port: int, data_dir: Path) -> subprocess.Popen[bytes] | None:
+    """Start Prometheus on loopback, scraping the demo worker with the generated rules; None without it."""
+    import shutil
+
+    import yaml
+
+    from salespulse.exporters.alert_rules import render_rules
+
+    binary = shutil.which("prometheus")
+    if binary is None:
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    rules = data_dir / "salespulse.rules.yml"
+    rules.write_text(render_rules(settings.alerts))
+    config = data_dir / "prometheus.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                # The interval of deploy/prometheus/prometheus.yml; the job name the dashboards read.
+                "global": {"scrape_interval": "10s", "evaluation_interval": "10s"},
+                "rule_files": [str(rules)],
+                "scrape_configs": [
+                    {"job_name": "salespulse", "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}
+                ],
+            }
+        )
+    )
+    log = open(data_dir / "prometheus.log", "wb")
+    return subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={data_dir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run broker, worker and simulator together."""
+    """Run broker, worker and simulator together, and Prometheus when it is installed."""
     from salespulse.kafka_launcher import LocalKafka
 
     config = args.config or os.environ.get("SALESPULSE_CONFIG") or str(DEMO_CONFIG)
-    team = next(iter(load_settings(config).teams), "<team>")
+    settings = load_settings(config)
+    team = next(iter(settings.teams), "<team>")
     with LocalKafka() as broker:
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "SALESPULSE_CONFIG": config}
         base = [sys.executable, "-m", "salespulse.cli"]
@@ -304,10 +349,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
         simulator = subprocess.Popen(
             base + ["simulate", "--rate", str(args.rate), "--always-open"], env=env
         )
+        prometheus = (
+            None
+            if args.no_prometheus
+            else _demo_prometheus(settings, args.port, args.prometheus_port, broker.data_dir / "prometheus")
+        )
+        if prometheus is not None:
+            url = f"http://127.0.0.1:{args.prometheus_port}"
+            graphs = (
+                f"  Prometheus: {url}  (scrapes the worker every 10 s with the generated alert rules)\n"
+                f"    pacing alerts, pending then firing: {url}/alerts\n"
+                f"    a graph: {url}/graph?g0.expr=salespulse_action_pace_ratio&g0.tab=0\n"
+            )
+        else:
+            graphs = "  Prometheus: not started (install Debian's `prometheus` package to see graphs and alerts)\n"
         week = _now().strftime("%G-W%V")
         print(
             f"\nSalespulse demo\n  Kafka:    {broker.bootstrap}\n"
-            f"  metrics:  http://127.0.0.1:{args.port}/metrics\n  config:   {config}\n"
+            f"  metrics:  http://127.0.0.1:{args.port}/metrics\n  config:   {config}\n{graphs}"
+            "The wallboard itself needs Grafana: `docker compose up` brings it, with the dashboards\n"
+            "provisioned, at http://localhost:3000.\n"
             "The weekly review of a team, in another shell once the floor is back-filled:\n"
             f"  KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap} SALESPULSE_CONFIG={config} \\\n"
             f"    {sys.argv[0]} report weekly --team {team} --week {week} "
@@ -315,16 +376,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "Ctrl-C stops everything.\n",
             flush=True,
         )
+        children = [simulator, worker] + ([prometheus] if prometheus is not None else [])
         try:
             while worker.poll() is None and simulator.poll() is None:
                 time.sleep(1)
         except KeyboardInterrupt:
             pass
         finally:
-            for proc in (simulator, worker):
+            for proc in children:
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGINT)
-            for proc in (simulator, worker):
+            for proc in children:
                 try:
                     proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:
@@ -437,9 +499,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--always-open", action="store_true", help="live events outside office hours too")
     simulate.set_defaults(func=cmd_simulate)
 
-    demo = sub.add_parser("demo", help="run a local broker, the worker and the simulator together")
+    demo = sub.add_parser(
+        "demo", help="run a local broker, the worker, the simulator and, when installed, Prometheus together"
+    )
     demo.add_argument("--port", type=int, default=6066)
     demo.add_argument("--rate", type=float, default=2.0)
+    demo.add_argument("--prometheus-port", type=int, default=9090, help="port of the local Prometheus (default 9090)")
+    demo.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus even when installed")
     demo.set_defaults(func=cmd_demo)
 
     web_password = sub.add_parser(
@@ -468,6 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     dash_build = dashboards.add_parser("build", help="write dashboards and Grafana provisioning for the configuration")
     dash_build.add_argument("--out", default="grafana", help="folder to write into (default: grafana)")
     dash_build.add_argument("--prometheus-url", default="http://prometheus:9090", help="Prometheus URL for the data source")
+    dash_build.add_argument(
+        "--grafana-url", default="http://localhost:3000", help="Grafana's address in the printed kiosk URLs"
+    )
     dash_build.set_defaults(func=cmd_dashboards_build)
 
     mystery = sub.add_parser("mystery", help="monthly mystery checks").add_subparsers(dest="mystery", required=True)

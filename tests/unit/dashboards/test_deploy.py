@@ -31,3 +31,24 @@ def test_compose_mounts_the_provisioning_where_the_provider_looks() -> None:
     provider_path = dashboard_provisioning()["providers"][0]["options"]["path"]
     assert f"./deploy/grafana/dashboards:{provider_path}:ro" in volumes
     assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in volumes
+
+
+def test_compose_applies_the_example_targets_once() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    targets = compose["services"]["targets"]
+    assert targets["command"] == ["targets", "apply", "/config/targets.yaml"]
+    assert "./examples/targets.yaml:/config/targets.yaml:ro" in targets["volumes"]
+    assert targets["restart"] == "on-failure"
+
+
+def test_compose_loads_the_generated_playlist_into_grafana_once_it_is_healthy() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    playlist = compose["services"]["playlist"]
+    assert "./deploy/grafana/playlist.json:/playlist.json:ro" in playlist["volumes"]
+    assert playlist["depends_on"] == {"grafana": {"condition": "service_healthy"}}
+    (script,) = playlist["command"]
+    assert "/apis/playlist.grafana.app/v0alpha1/namespaces/default/playlists" in script
+    assert "--data @/playlist.json" in script
+    committed = json.loads((DEPLOY / "playlist.json").read_text())
+    assert committed["metadata"]["name"] == "salespulse-wallboards"
+    assert "healthcheck" in compose["services"]["grafana"]

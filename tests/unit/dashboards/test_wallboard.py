@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from salespulse.dashboards.build import panel_queries
-from salespulse.dashboards.common import dashboard_json
+from salespulse.dashboards.common import dashboard_json, pace_or_nothing_due
 from salespulse.dashboards.wallboard import (
     LAST_MONTH,
     SCREEN_ROWS,
@@ -23,6 +23,7 @@ from salespulse.dashboards.wallboard import (
     wallboards_per_team,
 )
 from salespulse.models.config import parse_settings
+from tests.unit.dashboards.grafana_display import display, is_red
 from tests.unit.exporters.test_alert_rules import promtool
 
 SECONDS = {"s": 1, "m": 60, "h": 3600}
@@ -34,8 +35,25 @@ def boards() -> list[dict[str, Any]]:
     return [dashboard_json(wallboard(SETTINGS)), dashboard_json(team_wallboard("amsterdam", SETTINGS))]
 
 
-def panel(title: str) -> dict[str, Any]:
-    return next(p for p in dashboard_json(wallboard(SETTINGS))["panels"] if p["title"] == title)
+def headed(board: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return the board's data panels by the Markdown heading right above them (same x and width)."""
+    panels = board["panels"]
+    headings = {
+        (p["gridPos"]["x"], p["gridPos"]["w"], p["gridPos"]["y"] + p["gridPos"]["h"]): p["options"]["content"]
+        for p in panels
+        if p["type"] == "text"
+    }
+    by_heading = {}
+    for p in panels:
+        if p["type"] != "text":
+            content = headings[(p["gridPos"]["x"], p["gridPos"]["w"], p["gridPos"]["y"])]
+            assert content.startswith("# "), content
+            by_heading[content[2:]] = p
+    return by_heading
+
+
+def panel(heading: str) -> dict[str, Any]:
+    return headed(dashboard_json(wallboard(SETTINGS)))[heading]
 
 
 def seconds(duration: str) -> int:
@@ -66,30 +84,122 @@ def test_every_panel_fits_one_screen_without_overlap(board: dict[str, Any]) -> N
 @pytest.mark.parametrize("board", boards(), ids=["picker", "per-team"])
 def test_values_are_big_enough_to_read_across_the_floor(board: dict[str, Any]) -> None:
     for panel in board["panels"]:
-        assert panel["options"]["text"]["valueSize"] >= 34, panel["title"]
+        if panel["type"] != "text":
+            assert panel["options"]["text"]["valueSize"] >= 34, panel["id"]
+
+
+@pytest.mark.parametrize("board", boards(), ids=["picker", "per-team"])
+def test_headings_are_28_px_markdown_not_14_px_panel_titles(board: dict[str, Any]) -> None:
+    # Grafana draws a panel title at 14 px whatever the panel's size; a Markdown level-1 heading
+    # in a text panel is 28 px in Grafana's theme.
+    for panel in board["panels"]:
+        assert not panel.get("title"), f"panel {panel['id']} has a 14 px title: {panel['title']}"
+        if panel["type"] == "text":
+            assert panel["options"]["mode"] == "markdown"
+            assert re.fullmatch(r"# [^\n]+", panel["options"]["content"]), panel["options"]["content"]
+            assert panel["transparent"] is True
+        elif panel["type"] == "stat" and panel["options"]["textMode"] != "value":
+            # Series names inside a stat (Today, This week, won, lost) are titles too.
+            assert panel["options"]["text"]["titleSize"] >= 24, panel["id"]
+    assert len(headed(board)) == 11
+
+
+def test_team_and_iso_week_are_on_screen_in_kiosk_mode() -> None:
+    per_team = dashboard_json(team_wallboard("amsterdam", SETTINGS))["panels"][0]
+    picker = dashboard_json(wallboard(SETTINGS))["panels"][0]
+    assert per_team["gridPos"] == {"x": 0, "y": 0, "w": 24, "h": 2}
+    # Grafana formats ${__to:date:<moment.js format>} in the browser's time; GGGG-[W]WW is the
+    # ISO week-numbering year and week, e.g. 2026-W49.
+    assert per_team["options"]["content"] == "# amsterdam · week ${__to:date:GGGG-[W]WW}"
+    assert picker["options"]["content"] == "# $team · week ${__to:date:GGGG-[W]WW}"
 
 
 def test_layout_is_the_documented_grid() -> None:
-    layout = {p["title"]: tuple(p["gridPos"][k] for k in "xywh") for p in dashboard_json(wallboard(SETTINGS))["panels"]}
+    board = dashboard_json(wallboard(SETTINGS))
+    layout = {heading: tuple(p["gridPos"][k] for k in "xywh") for heading, p in headed(board).items()}
     assert layout == {
-        "Team actions": (0, 0, 6, 5),
-        "Team pace": (6, 0, 6, 5),
-        "Deals won (30 days)": (12, 0, 6, 5),
-        "Time to decision (30 days)": (18, 0, 6, 5),
-        "Actions today": (0, 5, 8, 12),
-        "Actions this week": (8, 5, 8, 12),
-        "Pace vs target": (16, 5, 8, 12),
-        "Checklists complete (30 days)": (0, 17, 8, 10),
-        "Mystery check this month": (8, 17, 8, 10),
-        "Team reward": (16, 17, 4, 10),
-        "Review score (30 days)": (20, 17, 4, 10),
+        "Team actions": (0, 4, 6, 4),
+        "Team pace": (6, 4, 6, 4),
+        "Deals won (30 days)": (12, 4, 6, 4),
+        "Time to decision (30 days)": (18, 4, 6, 4),
+        "Actions today": (0, 10, 8, 8),
+        "Actions this week": (8, 10, 8, 8),
+        "Pace vs target": (16, 10, 8, 8),
+        "Checklists complete (30 days)": (0, 20, 8, 7),
+        "Mystery check this month": (8, 20, 8, 7),
+        "Team reward": (16, 20, 4, 7),
+        "Review score": (20, 20, 4, 7),
     }
-    assert 17 + 10 == SCREEN_ROWS
+    assert 20 + 7 == SCREEN_ROWS
+
+
+def test_counts_are_shown_in_full_not_in_thousands() -> None:
+    # Unit `short` rounds 1,683 to "2 K"; `locale` writes every digit with thousands separators.
+    for heading in ("Team actions", "Deals won (30 days)", "Actions today", "Actions this week"):
+        defaults = panel(heading)["fieldConfig"]["defaults"]
+        assert (defaults["unit"], defaults["decimals"]) == ("locale", 0), heading
+
+
+@pytest.mark.parametrize("heading", ["Team pace", "Pace vs target"])
+def test_pace_is_grey_while_nothing_is_due_and_says_no_target_set_only_without_targets(heading: str) -> None:
+    field_config = panel(heading)["fieldConfig"]
+    # The queries give -1 while targets exist but expect nothing yet (Monday 00:30).
+    assert display(field_config, -1) == ("nothing due yet", "#8E8E8E")
+    text, colour = display(field_config, None)
+    assert text == "no target set" and not is_red(colour)
+    assert [display(field_config, value)[1] for value in (0.0, 0.5, 0.79, 0.8, 0.99, 1.0, 1.4)] == [
+        "red", "red", "red", "#EAB839", "#EAB839", "green", "green",
+    ]
+
+
+def test_pace_queries_give_nothing_due_on_monday_morning_in_a_real_promql_engine(tmp_path: Path) -> None:
+    # nl on Monday 00:30: targets, nothing expected yet. be: mid-week, 6 of 8 expected calls done
+    # by ann and 2 of 4 by bo. us: no targets at all, only actions.
+    def series(metric: str, team: str, rep: str, value: float, window: str | None = None) -> dict[str, str]:
+        extra = "" if window is None else f',window="{window}"'
+        return {"series": f'{metric}{{team="{team}",rep="{rep}",action="call"{extra}}}', "values": f"{value}x10"}
+
+    inputs = [
+        series("salespulse_action_expected", "nl", "anna", 0),
+        series("salespulse_action_expected", "nl", "bram", 0),
+        series("salespulse_actions", "nl", "anna", 1, "week"),
+        series("salespulse_action_expected", "be", "ann", 8),
+        series("salespulse_action_expected", "be", "bo", 4),
+        series("salespulse_actions", "be", "ann", 6, "week"),
+        series("salespulse_actions", "be", "bo", 2, "week"),
+        series("salespulse_actions", "us", "sam", 9, "week"),
+    ]
+
+    def case(team: str, by: str, expected: list[tuple[str, float]]) -> dict[str, Any]:
+        return {
+            "expr": pace_or_nothing_due(f'team="{team}"', by),
+            "eval_time": "5m",
+            "exp_samples": [{"labels": labels, "value": value} for labels, value in expected],
+        }
+
+    tests = {
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": inputs,
+                "promql_expr_test": [
+                    case("nl", "team", [('{team="nl"}', -1)]),
+                    case("nl", "team, rep", [('{team="nl",rep="anna"}', -1), ('{team="nl",rep="bram"}', -1)]),
+                    case("be", "team", [('{team="be"}', 8 / 12)]),
+                    case("be", "team, rep", [('{team="be",rep="ann"}', 0.75), ('{team="be",rep="bo"}', 0.5)]),
+                    case("us", "team", []),
+                ],
+            }
+        ]
+    }
+    (tmp_path / "tests.yml").write_text(yaml.safe_dump(tests, sort_keys=False))
+    result = promtool("test", "rules", "tests.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_leaderboards_show_rep_names_sorted_by_the_server() -> None:
     board = dashboard_json(wallboard(SETTINGS))
-    by_title = {panel["title"]: panel for panel in board["panels"]}
+    by_title = headed(board)
     titles = ("Actions today", "Actions this week", "Pace vs target", "Checklists complete (30 days)", "Mystery check this month")
     for title in titles:
         target = by_title[title]["targets"][0]
@@ -100,16 +210,16 @@ def test_leaderboards_show_rep_names_sorted_by_the_server() -> None:
 
 
 def test_pace_is_coloured_red_amber_green() -> None:
-    board = dashboard_json(wallboard(SETTINGS))
-    pace = next(p for p in board["panels"] if p["title"] == "Pace vs target")
+    pace = panel("Pace vs target")
     steps = [(s["value"], s["color"]) for s in pace["fieldConfig"]["defaults"]["thresholds"]["steps"]]
-    assert [value for value, _ in steps] == [None, 0.8, 1.0]
-    assert steps[0][1] == "red" and steps[2][1] == "green"
+    # Red from 0: the base step (no value, nothing due) is grey.
+    assert [value for value, _ in steps] == [None, 0.0, 0.8, 1.0]
+    assert steps[1][1] == "red" and steps[3][1] == "green" and not is_red(steps[0][1])
 
 
 def test_velocity_is_a_ratio_of_team_sums() -> None:
-    queries = dict(panel_queries(dashboard_json(wallboard(SETTINGS))))
-    expr = queries["Time to decision (30 days)"]
+    (target,) = panel("Time to decision (30 days)")["targets"]
+    expr = target["expr"]
     assert "salespulse_deal_decision_seconds_avg" not in expr
     assert "sum by (outcome) (salespulse_deal_decision_seconds_combined" in expr
 
@@ -122,7 +232,7 @@ def test_checklist_bars_divide_complete_by_all_stage_changes_per_rep() -> None:
     ]
     defaults = bars["fieldConfig"]["defaults"]
     assert (defaults["unit"], defaults["max"]) == ("percentunit", 1.0)
-    assert [s["value"] for s in defaults["thresholds"]["steps"]] == [None, 0.8, 1.0]
+    assert [s["value"] for s in defaults["thresholds"]["steps"]] == [None, 0.0, 0.8, 1.0]
 
 
 def test_mystery_bars_show_the_reward_month_red_below_the_reward_share() -> None:
@@ -207,7 +317,7 @@ def test_reward_month_picks_the_right_month_in_a_real_promql_engine(tmp_path: Pa
 
 
 def test_review_score_is_a_ratio_of_team_sums_per_subject() -> None:
-    score = panel("Review score (30 days)")
+    score = panel("Review score")
     (target,) = score["targets"]
     assert target["expr"] == (
         'avg by (subject) (sum by (subject, theme) (salespulse_review_score_combined{team="$team"}) '
@@ -237,9 +347,14 @@ def test_one_wallboard_per_configured_team_with_the_team_fixed() -> None:
 
 
 def test_playlist_rotates_the_wallboards_by_tag() -> None:
+    # A resource of Grafana 11's playlist API, which keeps the uid (the older /api/playlists does not).
     assert wallboard_playlist() == {
-        "uid": "salespulse-wallboards",
-        "name": "Salespulse wallboards",
-        "interval": "1m",
-        "items": [{"type": "dashboard_by_tag", "value": WALLBOARD_TAG}],
+        "apiVersion": "playlist.grafana.app/v0alpha1",
+        "kind": "Playlist",
+        "metadata": {"name": "salespulse-wallboards"},
+        "spec": {
+            "title": "Salespulse wallboards",
+            "interval": "1m",
+            "items": [{"type": "dashboard_by_tag", "value": WALLBOARD_TAG}],
+        },
     }

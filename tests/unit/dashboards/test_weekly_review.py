@@ -12,6 +12,7 @@ from salespulse.dashboards.build import panel_queries
 from salespulse.dashboards.common import dashboard_json
 from salespulse.dashboards.weekly_review import weekly_review
 from salespulse.models.config import DEFAULT_ACTIONS, parse_settings
+from tests.unit.dashboards.grafana_display import display, is_red
 from tests.unit.exporters.test_alert_rules import promtool
 
 REP_NAMES = "* on (team, rep) group_left (name) salespulse_rep_info"
@@ -280,10 +281,89 @@ def test_self_reports_filed_lists_every_rep_missing_ones_first() -> None:
         for window in ("week", "last_week")
     ]
     assert organize(table)["renameByName"] == {"name": "Rep", "Value #A": "This week", "Value #B": "Last week"}
-    (mapping,) = table["fieldConfig"]["defaults"]["mappings"]
-    assert {value: (m["text"], m["color"]) for value, m in mapping["options"].items()} == {
-        "0": ("missing", "red"),
-        "1": ("filed", "green"),
-    }
-    # Ascending: 0 (missing) before 1 (filed).
+    # Ascending: 0 (not filed) before 1 (filed).
     assert table["options"]["sortBy"] == [{"displayName": "This week", "desc": False}]
+
+
+def test_self_reports_not_filed_yet_are_grey_and_last_weeks_missing_ones_amber_never_red() -> None:
+    table = quality()["Self-reports filed"]
+    words = {}
+    for override in table["fieldConfig"]["overrides"]:
+        (mapping,) = next(p["value"] for p in override["properties"] if p["id"] == "mappings")
+        words[override["matcher"]["options"]] = {v: (m["text"], m["color"]) for v, m in mapping["options"].items()}
+    assert words == {
+        "This week": {"0": ("not yet", "#8E8E8E"), "1": ("filed", "green")},
+        "Last week": {"0": ("missing", "#EAB839"), "1": ("filed", "green")},
+    }
+
+
+def all_tables(board: dict[str, Any]) -> list[dict[str, Any]]:
+    panels = [p for top in board["panels"] for p in [top, *top.get("panels", [])]]
+    return [p for p in panels if p["type"] == "table"]
+
+
+def test_no_table_shows_instance_job_or_metric_name_columns() -> None:
+    # Prometheus adds `instance` and `job` to every scraped series and keeps `__name__` on a plain
+    # selector; in table format each label becomes a column.
+    for table in all_tables(review(DEFAULT_ACTIONS)):
+        ids = [t["id"] for t in table["transformations"]]
+        if "groupingToMatrix" in ids:
+            # A matrix keeps only its row, column and value fields.
+            continue
+        excluded = {name for name, hidden in organize(table)["excludeByName"].items() if hidden}
+        assert {"instance", "job", "__name__", "Time"} <= excluded, table["title"]
+
+
+def test_matrix_tables_head_their_first_column_rep_not_name_backslash_column() -> None:
+    expected = {
+        "Target attainment this week": "action",
+        "Time to decision per rep (30 days)": "outcome",
+        "Checklist completeness (30 days)": "stage",
+        "Review scores: call (30 days)": "theme",
+    }
+    tables = {t["title"]: t for t in all_tables(review(("call",)))}
+    for title, column in expected.items():
+        matrix, rename = tables[title]["transformations"]
+        assert matrix == {
+            "id": "groupingToMatrix",
+            "options": {"rowField": "name", "columnField": column, "valueField": "Value"},
+        }
+        assert rename == {"id": "organize", "options": {"renameByName": {f"name\\{column}": "Rep"}}}
+
+
+def test_stages_without_changes_are_blank_cells_and_zero_percent_is_red() -> None:
+    for title in ("Checklist completeness (30 days)", "Target attainment this week"):
+        table = next(t for t in all_tables(review(("call",))) if t["title"] == title)
+        (override,) = table["fieldConfig"]["overrides"]
+        assert override["matcher"] == {"id": "byType", "options": "number"}
+        properties = {p["id"]: p["value"] for p in override["properties"]}
+        cells = {"defaults": {"thresholds": properties["thresholds"]}}
+        assert display(cells, None)[1] == "transparent"
+        assert [display(cells, v)[1] for v in (0.0, 0.79, 0.8, 1.0)] == ["red", "red", "#EAB839", "green"]
+
+
+def test_team_decision_time_names_sit_above_the_bars_so_values_are_not_cut() -> None:
+    board = review(("call",))
+    bars = next(p for p in board["panels"] if p["title"] == "Time to decision, team")
+    assert bars["options"]["namePlacement"] == "top"
+    assert bars["options"]["text"]["valueSize"] <= 20
+    assert [t["legendFormat"] for t in bars["targets"]] == ["{{outcome}}, 30 days", "{{outcome}}, 90 days"]
+
+
+def test_counts_in_tables_are_shown_in_full() -> None:
+    for table in all_tables(review(("call",))):
+        unit = table["fieldConfig"]["defaults"].get("unit")
+        assert unit in {"locale", "percentunit", "s", None}, (table["title"], unit)
+        if unit == "locale":
+            assert table["fieldConfig"]["defaults"]["decimals"] == 0
+
+
+def test_no_empty_cell_is_red() -> None:
+    # An empty cell takes the first threshold step's colour: red there would read as 0 % or a fall.
+    for table in all_tables(review(DEFAULT_ACTIONS)):
+        for override in table["fieldConfig"]["overrides"]:
+            properties = {p["id"]: p["value"] for p in override["properties"]}
+            if "thresholds" in properties and properties.get("custom.cellOptions", {}).get("type") == "color-background":
+                colour = display({"defaults": {"thresholds": properties["thresholds"]}}, None)[1]
+                if override["matcher"]["options"] != "Share":  # a share exists wherever its row does
+                    assert not is_red(colour), table["title"]
