@@ -407,24 +407,41 @@ def cmd_mystery_sample(args: argparse.Namespace) -> int:
 
 def cmd_report_weekly(args: argparse.Namespace) -> int:
     """Write a team's weekly review as Markdown and HTML."""
+    from salespulse.report_html import render_html
+    from salespulse.report_text import render_markdown
     from salespulse.streams.changelogs import changelog_topic, read_table
     from salespulse.streams.self_reports import REPORTS_TABLE
-    from salespulse.weekly_report import (
-        Samples,
-        build_review,
-        fetch_pages,
-        output_paths,
-        render_html,
-        render_markdown,
-    )
+    from salespulse.streams.targets import read_targets
+    from salespulse.streams.topics import TopicNames, ensure_topics
+    from salespulse.weekly_history import History, read_week_counts, weeks_up_to
+    from salespulse.weekly_report import Samples, build_review, fetch_pages, output_paths
 
     settings = _settings(args)
     settings.require_team(args.team)
     _week_monday(args.week)
+    if not 1 <= args.trend_weeks <= 26:
+        raise ConfigError(f"--trend-weeks: {args.trend_weeks} is not between 1 and 26")
+    now = _now()
     samples = Samples(fetch_pages(args.metrics_url or [f"http://127.0.0.1:{settings.metrics_port}/metrics"]))
-    topic = changelog_topic(settings.kafka.app_id, REPORTS_TABLE)
-    reports = asyncio.run(read_table(KafkaSettings.from_env(), topic))
-    review = build_review(settings, args.team, args.week, _now(), samples, {str(k): v for k, v in reports.items()})
+    kafka = KafkaSettings.from_env()
+
+    async def read() -> tuple[dict, list]:
+        await ensure_topics(kafka, settings.kafka)
+        reports = await read_table(kafka, changelog_topic(settings.kafka.app_id, REPORTS_TABLE))
+        targets = await read_targets(kafka, TopicNames(settings.kafka.app_id).targets)
+        return reports, list(targets.sets.values())
+
+    reports, target_sets = asyncio.run(read())
+    counts = {}
+    if args.prometheus_url:
+        weeks = weeks_up_to(args.week, args.trend_weeks)
+        counts = read_week_counts(args.prometheus_url, args.team, weeks, settings.timezone_of(args.team), now)
+    else:
+        print("no --prometheus-url: the review holds only the weeks /metrics holds, without older trends", file=sys.stderr)
+    history = History(counts, target_sets, args.prometheus_url)
+    review = build_review(
+        settings, args.team, args.week, now, samples, {str(k): v for k, v in reports.items()}, history, args.trend_weeks
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     markdown, page = output_paths(out, args.team, args.week)
@@ -551,6 +568,14 @@ def build_parser() -> argparse.ArgumentParser:
     weekly.add_argument("--week", required=True, help="the team's current or last ISO week, e.g. 2026-W48")
     weekly.add_argument(
         "--metrics-url", action="append", help="a worker's /metrics URL; repeat for each worker (default: this host's)"
+    )
+    weekly.add_argument(
+        "--prometheus-url",
+        help="Prometheus that scrapes the workers, e.g. http://127.0.0.1:9090: the weeks before last week "
+        "and the trends come from there (without it the review holds only this week and last week)",
+    )
+    weekly.add_argument(
+        "--trend-weeks", type=int, default=8, help="weeks before the reviewed one in the trends (default: 8)"
     )
     weekly.add_argument("--out", default=".", help="folder to write into (default: the current one)")
     weekly.set_defaults(func=cmd_report_weekly)

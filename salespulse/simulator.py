@@ -1,8 +1,13 @@
 """`salespulse simulate`: a sales floor that publishes realistic events.
 
-Each rep works the team's office hours in the team's timezone with a rhythm of their own (some
-call a lot, some write more e-mails); deals move through the stages over days and end won, or
-lost, often quickly. Before a stage change a rep usually, not always, does what the stage's
+Each rep works the team's office hours in the team's timezone at the weekly rates of an
+inside-sales funnel (`FUNNEL`): a rep has a level of their own, from a weak to a strong
+performer, and each week each action's rate is drawn around that level within the funnel's
+range, so that against targets near the top of the ranges a floor shows a mix of reps ahead,
+close to and behind pace. Activities are spread over the working time of the week: by any
+moment a rep has done about the week's rate times the share of the week's working time gone
+(all of the week's time with `--always-open`). Deals move through the stages over days and end
+won, or lost, often quickly. Before a stage change a rep usually, not always, does what the stage's
 process checklist asks for the deal (a summary e-mail, a meeting). Now and then a teammate
 listens in or reads along and reviews the rep's work, scoring each configured theme on the
 configured scale. Each working day the month's mystery checker checks one of the deals drawn
@@ -18,7 +23,8 @@ import json
 import random
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +34,7 @@ from salespulse.models.config import KafkaSettings, Settings, Team, TERMINAL_STA
 from salespulse.models.events import EVENT_ADAPTER
 from salespulse.models.targets import iso_week_of
 from salespulse.streams.kpi.mystery import draw_sample, month_of
-from salespulse.streams.kpi.pacing import in_working_time
+from salespulse.streams.kpi.pacing import in_working_time, week_bounds, working_seconds
 from salespulse.streams.topics import TopicNames, ensure_topics, event_key
 from salespulse.publisher import make_producer
 
@@ -43,6 +49,25 @@ LESSONS = (
 MYSTERY_AT = (14, 0)
 SELF_REPORT_AT = (16, 30)
 
+# Weekly rates of one inside-sales rep, (fewest, most) a week; the demo's targets
+# (examples/targets.yaml) sit near the top of each range.
+FUNNEL: dict[str, tuple[int, int]] = {
+    "call": (40, 60),
+    "cold_call": (20, 30),
+    "outbound_email": (40, 60),
+    "summary_email": (10, 20),
+    "meeting": (6, 10),
+    "demo": (3, 6),
+    "proposal_sent": (2, 5),
+    "follow_up": (15, 25),
+}
+# A configured action the funnel does not name.
+OTHER_ACTION = (5, 15)
+# How far a rep's week strays from their level, as a share of the range (standard deviation).
+WEEKLY_SPREAD = 0.2
+# A cold call that opens a deal: about 2-3 new deals a rep a week.
+DEAL_PER_COLD_CALL = 0.1
+
 DEMO_FLOOR: dict[str, dict[str, Any]] = {
     "amsterdam": {"timezone": "Europe/Amsterdam", "reps": {"anna": "Anna de Vries", "bram": "Bram Jansen", "sara": "Sara Bakker"}},
     "new-york": {"timezone": "America/New_York", "reps": {"mike": "Mike Chen", "olivia": "Olivia Brown", "raj": "Raj Patel"}},
@@ -54,9 +79,23 @@ class SimRep:
     team: str
     rep: str
     tz: ZoneInfo
-    # Relative weight of each action for this rep: their rhythm.
-    mix: dict[str, float]
-    pace: float
+    # Where in each funnel range the rep's weeks centre: 0 the weakest, 1 the strongest.
+    level: float
+
+
+def funnel_range(action: str) -> tuple[int, int]:
+    """Return the (fewest, most) weekly count of an action for one rep."""
+    return FUNNEL.get(action, OTHER_ACTION)
+
+
+def weekly_rates(actions: Iterable[str], level: float, rng: random.Random) -> dict[str, float]:
+    """Draw one rep's rate of each action for one week, around their level, inside the funnel."""
+    rates = {}
+    for action in actions:
+        fewest, most = funnel_range(action)
+        position = min(1.0, max(0.0, rng.gauss(level, WEEKLY_SPREAD)))
+        rates[action] = fewest + (most - fewest) * position
+    return rates
 
 
 @dataclass
@@ -80,8 +119,13 @@ class Floor:
     # (team, month) -> rep -> deals active that month, as the worker records them for the draw
     active: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=dict)
     checked: set[tuple[str, str]] = field(default_factory=set)  # (month, deal id)
-    # (team, rep, ISO week) -> action -> count, for the reps' own figures
+    # (team, rep, ISO week) -> action -> count, for the reps' own figures and the funnel's budget
     week_counts: dict[tuple[str, str, str], Counter[str]] = field(default_factory=dict)
+    seed: int = 0
+    # (team, rep, ISO week) -> action -> the week's drawn rate
+    rates: dict[tuple[str, str, str], dict[str, float]] = field(default_factory=dict)
+    # (team, rep, ISO week, action, occurred_at) of the activities of the step being made
+    step_activities: list[tuple[str, str, str, str, datetime]] = field(default_factory=list)
     # The seed fixes the floor's behaviour; ids must still differ between runs, or a restarted
     # simulator's new events would be dropped as duplicates of the previous run's.
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
@@ -94,13 +138,45 @@ class Floor:
             name: Team.model_validate({"timezone": t["timezone"], "reps": {r: {"name": n} for r, n in t["reps"].items()}})
             for name, t in DEMO_FLOOR.items()
         }
-        floor = cls(settings, rng)
+        floor = cls(settings, rng, seed=seed)
         for team_id, team in sorted(teams.items()):
             tz = ZoneInfo(team.timezone or settings.defaults.timezone)
             for rep_id in sorted(team.reps):
-                mix = {a: rng.uniform(0.2, 1.0) for a in settings.actions}
-                floor.reps.append(SimRep(team_id, rep_id, tz, mix, rng.uniform(0.6, 1.4)))
+                floor.reps.append(SimRep(team_id, rep_id, tz, rng.uniform(0.0, 1.0)))
         return floor
+
+    def rates_of(self, rep: SimRep, week: str) -> dict[str, float]:
+        """Return the rep's rate of each action in an ISO week, the same whatever order weeks are asked in."""
+        key = (rep.team, rep.rep, week)
+        if key not in self.rates:
+            rng = random.Random(f"{self.seed}|{rep.team}|{rep.rep}|{week}")
+            self.rates[key] = weekly_rates(self.settings.actions, rep.level, rng)
+        return self.rates[key]
+
+    def _week_share(self, rep: SimRep, at: datetime) -> float:
+        """Return the share of the rep's week gone by `at`: working time, or all time when always open."""
+        start, end = week_bounds(at, rep.tz)
+        if not self.office_hours_only:
+            return (at - start) / (end - start)
+        schedule = self.settings.working_time_of(rep.team)
+        total = working_seconds(start, end, schedule, rep.tz)
+        return working_seconds(start, at, schedule, rep.tz) / total if total else 0.0
+
+    def _due(self, rep: SimRep, end: datetime) -> list[str]:
+        """Return the activities the rep still owes by `end` to keep to the week's rates, shuffled."""
+        # The week of the step's last instant; a step ending on Monday 00:00 closes the week before.
+        week = iso_week_of((end - timedelta(microseconds=1)).astimezone(rep.tz).date())
+        share = self._week_share(rep, end) if week_bounds(end, rep.tz)[0] < end else 1.0
+        done = self.week_counts.get((rep.team, rep.rep, week), Counter())
+        due = []
+        for action, rate in self.rates_of(rep, week).items():
+            owed = rate * share - done[action]
+            whole = int(owed) if owed > 0 else 0
+            # The fraction is drawn, so that a week ends on whole counts around the rate.
+            whole += 1 if owed > whole and self.rng.random() < owed - whole else 0
+            due += [action] * whole
+        self.rng.shuffle(due)
+        return due
 
     def _event(self, kind: str, rep: SimRep, at: datetime, **fields: Any) -> dict[str, Any]:
         self.serial += 1
@@ -124,6 +200,7 @@ class Floor:
     def _activity(self, rep: SimRep, at: datetime, action: str, **fields: Any) -> dict[str, Any]:
         week = iso_week_of(at.astimezone(rep.tz).date())
         self.week_counts.setdefault((rep.team, rep.rep, week), Counter())[action] += 1
+        self.step_activities.append((rep.team, rep.rep, week, action, at))
         if "deal_id" in fields:
             return self._deal_event("activity", rep, at, action=action, **fields)
         return self._event("activity", rep, at, action=action, **fields)
@@ -133,23 +210,21 @@ class Floor:
             return True
         return in_working_time(at, self.settings.working_time_of(rep.team), rep.tz)
 
-    def step(self, start: datetime, end: datetime, rate_per_rep_hour: float) -> Iterator[dict[str, Any]]:
+    def step(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         """Yield the events of [start, end), in time order per rep."""
         seconds = (end - start).total_seconds()
+        self.step_activities.clear()
         for rep in self.reps:
-            expected = rate_per_rep_hour * rep.pace * seconds / 3600
-            count = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
-            times = sorted(start + timedelta(seconds=self.rng.uniform(0, seconds)) for _ in range(count))
-            for at in times:
-                if not self._working(rep, at):
-                    continue
-                actions = list(rep.mix)
-                action = self.rng.choices(actions, weights=[rep.mix[a] for a in actions])[0]
+            due = self._due(rep, end)
+            # Placed at random in the step's working time; none when the step holds none.
+            tries = (start + timedelta(seconds=self.rng.uniform(0, seconds)) for _ in range(20 * len(due)))
+            working = [at for at in tries if self._working(rep, at)][: len(due)]
+            for action, at in zip(due, sorted(working)):
                 fields: dict[str, Any] = {"outcome": self.rng.choice(["connected", "voicemail", "sent", "held"])}
                 if action in ("call", "cold_call", "meeting", "demo"):
                     fields["duration_s"] = round(self.rng.uniform(30, 1800), 1)
                 yield self._activity(rep, at, action, **fields)
-                if action == "cold_call" and self.rng.random() < 0.15:
+                if action == "cold_call" and self.rng.random() < DEAL_PER_COLD_CALL:
                     yield from self._open_deal(rep, at)
                 if self.rng.random() < 0.03:
                     yield from self._review(rep, at)
@@ -165,7 +240,11 @@ class Floor:
 
     def _self_report(self, rep: SimRep, at: datetime) -> dict[str, Any]:
         week = iso_week_of(at.astimezone(rep.tz).date())
-        counts = self.week_counts.get((rep.team, rep.rep, week), Counter())
+        # What the rep had done by the time of the report, not what the rest of the step brings.
+        counts = self.week_counts.get((rep.team, rep.rep, week), Counter()) - Counter(
+            action for team, rep_id, of, action, done_at in self.step_activities
+            if (team, rep_id, of) == (rep.team, rep.rep, week) and done_at >= at
+        )
         # Reps report from memory: mostly right, sometimes a little generous or modest.
         figures = {action: max(0, n + self.rng.choice((-1, 0, 0, 0, 1, 2))) for action, n in sorted(counts.items())}
         return self._event("self_report", rep, at, week=week, figures=figures, lessons=self.rng.choice(LESSONS))
@@ -197,8 +276,8 @@ class Floor:
             return  # nobody to review a rep who works alone; never a self review
         reviews = self.settings.reviews
         subject = self.rng.choice(sorted(reviews.themes))
-        # A rep's scores hover around a level of their own, as their pace does.
-        level = reviews.scale_min + (reviews.scale_max - reviews.scale_min) * min(rep.pace / 1.4, 1.0)
+        # A rep's scores hover around their level, as their activity does.
+        level = reviews.scale_min + (reviews.scale_max - reviews.scale_min) * rep.level
         scores = {
             theme: max(reviews.scale_min, min(reviews.scale_max, round(level + self.rng.uniform(-1.5, 1.5))))
             for theme in reviews.themes[subject]
@@ -274,7 +353,11 @@ async def run_simulation(
     now: datetime,
     always_open: bool = False,
 ) -> int:
-    """Back-fill history, then publish live until `duration_s` has passed (forever if None)."""
+    """Back-fill history, then publish live until `duration_s` has passed (forever if None).
+
+    Live, the floor keeps to the funnel's rates in real time; `rate` caps the events published in
+    a second (the rest wait for the next seconds), which only a large floor reaches.
+    """
     floor = Floor.create(settings, seed)
     topics = TopicNames(settings.kafka.app_id)
     await ensure_topics(kafka, settings.kafka)
@@ -294,18 +377,22 @@ async def run_simulation(
         cursor = now - timedelta(days=backfill_days)
         while cursor < now:
             step_end = min(cursor + timedelta(hours=1), now)
-            await publish(floor.step(cursor, step_end, rate_per_rep_hour=6.0))
+            await publish(floor.step(cursor, step_end))
             cursor = step_end
         print(f"back-filled {backfill_days:g} days: {sent} events", flush=True)
         floor.office_hours_only = not always_open
         loop = asyncio.get_running_loop()
         started = loop.time()
+        waiting: deque[dict[str, Any]] = deque()
+        allowance = 0.0
         while duration_s is None or loop.time() - started < duration_s:
             await asyncio.sleep(1.0)
             step_end = cursor + timedelta(seconds=1)
-            # `rate` is events per second for the whole floor, spread over the reps.
-            per_rep_hour = rate * 3600 / max(len(floor.reps), 1)
-            await publish(floor.step(cursor, step_end, per_rep_hour))
+            waiting.extend(floor.step(cursor, step_end))
+            allowance = min(allowance + rate, max(rate, 1.0))
+            ready = min(len(waiting), int(allowance))
+            allowance -= ready
+            await publish(iter([waiting.popleft() for _ in range(ready)]))
             cursor = step_end
     finally:
         await producer.stop()

@@ -1,10 +1,14 @@
 """`salespulse report weekly`: the weekly review of a team, as Markdown and HTML.
 
-Every figure comes from the workers' /metrics pages, scraped once, so the report says what the
-wallboard says at the same moment; only the lessons learned (free text, not a metric) are read
-from the self-report table's changelog. /metrics holds the team's current ISO week and the one
-before, so a report is for one of those two weeks: for the current week each action is shown
-against last week, for last week the week before is not available.
+The review opens with the team (totals against the team's targets, the reps by attainment and
+what each is behind on, the team reward, the week's lessons learned), then shows each rep.
+
+The figures of the team's current ISO week and the one before come from the workers' /metrics
+pages, scraped once, so the report says what the wallboard says at the same moment; a report is
+for one of those two weeks. Older weeks (the week before last week, the trends) come from
+Prometheus (`salespulse.weekly_history`), and each week's attainment is against the targets in
+force in that week, read from the targets topic. The lessons learned (free text, not a metric)
+are read from the self-report table's changelog.
 
 Series that several workers export (deal-keyed figures) are summed over the pages, as Prometheus
 would sum them over instances.
@@ -12,7 +16,6 @@ would sum them over instances.
 
 from __future__ import annotations
 
-import html
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -24,6 +27,8 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from salespulse.exporters.metrics import (
+    ACTION_EXPECTED,
+    ACTION_PACE_RATIO,
     ACTION_TARGET,
     ACTIONS,
     CHECKLIST_MISSING,
@@ -43,6 +48,7 @@ from salespulse.models.config import Settings
 from salespulse.models.errors import ConfigError
 from salespulse.models.targets import week_start
 from salespulse.streams.kpi.self_reports import report_key, window_weeks
+from salespulse.weekly_history import History, weeks_up_to
 
 Labels = frozenset[tuple[str, str]]
 
@@ -100,10 +106,8 @@ class ActionRow:
 
     @property
     def trend(self) -> str:
-        """▲ more than the week before, ▼ fewer, = the same, empty when unknown."""
-        if self.previous is None:
-            return ""
-        return "▲" if self.this > self.previous else "▼" if self.this < self.previous else "="
+        """▲ more than the week before, ▼ fewer, = the same, – when unknown."""
+        return arrow(self.this, self.previous)
 
     @property
     def attainment(self) -> float | None:
@@ -116,6 +120,27 @@ class ActionRow:
         return None if self.reported is None else self.reported - self.this
 
 
+def arrow(this: int, previous: int | None) -> str:
+    """Return ▲ for a rise from `previous`, ▼ for a fall, = for the same, – when unknown."""
+    if previous is None:
+        return "–"
+    return "▲" if this > previous else "▼" if this < previous else "="
+
+
+@dataclass(frozen=True)
+class WeekCell:
+    """One action's count in one week of the trend, and the target in force in that week."""
+
+    week: str
+    count: int | None
+    target: int | None
+
+    @property
+    def attainment(self) -> float | None:
+        """The count over the target, when both are known and the target is positive."""
+        return self.count / self.target if self.count is not None and self.target else None
+
+
 @dataclass
 class RepReview:
     """Everything the review shows for one rep."""
@@ -123,6 +148,10 @@ class RepReview:
     rep: str
     name: str
     actions: list[ActionRow]
+    # action -> the weeks of the trend, oldest first, ending with the review's week
+    weeks: dict[str, list[WeekCell]] = field(default_factory=dict)
+    # action -> (done this week over expected by now, expected by now), in the team's current week
+    pace: dict[str, tuple[float, float]] = field(default_factory=dict)
     # outcome -> (deals decided in the rolling 30 days, their summed seconds to decision)
     decided: dict[str, tuple[int, float]] = field(default_factory=dict)
     stage_changes: int = 0
@@ -149,6 +178,10 @@ class WeeklyReview:
     month: str
     reward: bool | None
     reps: list[RepReview]
+    current: bool = True  # the week is the team's current one (figures so far, judged on pace)
+    trend_weeks: list[str] = field(default_factory=list)
+    history_source: str | None = None  # the Prometheus the older weeks came from
+    metrics_weeks: list[str] = field(default_factory=list)  # the weeks of the trend read from /metrics
 
 
 def _int(value: float | None) -> int | None:
@@ -156,41 +189,82 @@ def _int(value: float | None) -> int | None:
 
 
 def build_review(
-    settings: Settings, team: str, week: str, now: datetime, samples: Samples, reports: Mapping[str, Any]
+    settings: Settings,
+    team: str,
+    week: str,
+    now: datetime,
+    samples: Samples,
+    reports: Mapping[str, Any],
+    history: History | None = None,
+    trend_weeks: int = 8,
 ) -> WeeklyReview:
-    """Assemble the review of `week` from scraped samples and the self-report table."""
+    """Assemble the review of `week` from scraped samples, the self-report table and the history.
+
+    Without `history`, targets come from /metrics (the current week's only); without counts from
+    Prometheus (`history.source`), the trends hold only the weeks /metrics holds.
+    """
     tz = settings.timezone_of(team)
     weeks = window_weeks(now, tz)
     if week == weeks["week"]:
-        this, previous, previous_week = "week", "last_week", weeks["last_week"]
+        this, previous = "week", "last_week"
     elif week == weeks["last_week"]:
-        this, previous, previous_week = "last_week", None, None
+        this, previous = "last_week", None
     else:
         raise ConfigError(
             f"--week: {week} is neither team {team}'s current week ({weeks['week']}) nor last week "
             f"({weeks['last_week']}); /metrics holds only those two (older weeks: the weekly review dashboard)"
         )
+    current = this == "week"
+    trend = weeks_up_to(week, trend_weeks)
+    previous_week = trend[-2]
+    # The weeks /metrics holds, by window; older ones come from Prometheus.
+    scraped = {weeks["week"]: "week", weeks["last_week"]: "last_week"}
+    prometheus = history is not None and history.source is not None
+    if not prometheus:
+        trend = [w for w in trend if w in scraped]
     month = (week_start(week) + timedelta(days=6)).strftime("%Y-%m")
     configured = settings.teams.get(team)
     reps = set(configured.reps if configured else ()) | {lab["rep"] for lab, _ in samples.select(REP_INFO.name, team=team)}
+
+    def count(rep: str, action: str, of: str) -> int | None:
+        if of in scraped:
+            found = samples.one(ACTIONS.name, team=team, rep=rep, action=action, window=scraped[of])
+            # A rep without series (named but never seen): nothing in the reviewed week, any other unknown.
+            return _int(found) if found is not None or of == week else None
+        return history.count(of, rep, action) if history else None
+
+    def target(rep: str, action: str, of: str) -> int | None:
+        if history is not None:
+            return history.target(team, of, rep, action)
+        return _int(samples.one(ACTION_TARGET.name, team=team, rep=rep, action=action)) if of == weeks["week"] else None
+
     reviews = []
     for rep in sorted(reps):
         who = {"team": team, "rep": rep}
         rows = [
             ActionRow(
                 action,
-                _int(samples.one(ACTIONS.name, **who, action=action, window=this)) or 0,
-                _int(samples.one(ACTIONS.name, **who, action=action, window=previous)) if previous else None,
-                _int(samples.one(ACTION_TARGET.name, **who, action=action)),
+                count(rep, action, week) or 0,
+                count(rep, action, previous_week) if previous or prometheus else None,
+                target(rep, action, week),
                 _int(samples.one(SELF_REPORTED_ACTIONS.name, **who, action=action, window=this)),
             )
             for action in settings.actions
         ]
         review = RepReview(rep, settings.rep_name(team, rep), rows)
+        for row in rows:
+            review.weeks[row.action] = [
+                WeekCell(of, row.this if of == week else count(rep, row.action, of), target(rep, row.action, of))
+                for of in trend
+            ]
+            ratio = samples.one(ACTION_PACE_RATIO.name, **who, action=row.action)
+            expected = samples.one(ACTION_EXPECTED.name, **who, action=row.action)
+            if current and ratio is not None and expected is not None:
+                review.pace[row.action] = (ratio, expected)
         for outcome in ("won", "lost"):
             window = {"outcome": outcome, "window": "rolling_30d"}
-            count = _int(samples.one(DEALS_DECIDED.name, **who, **window)) or 0
-            review.decided[outcome] = (count, samples.one(DECISION_SECONDS_COMBINED.name, **who, **window) or 0.0)
+            decided = _int(samples.one(DEALS_DECIDED.name, **who, **window)) or 0
+            review.decided[outcome] = (decided, samples.one(DECISION_SECONDS_COMBINED.name, **who, **window) or 0.0)
         review.stage_changes = _int(samples.one(STAGE_CHANGES.name, **who)) or 0
         review.complete = _int(samples.one(STAGE_CHANGES.name, **who, completeness="complete")) or 0
         missing: dict[tuple[str, str], int] = defaultdict(int)
@@ -198,13 +272,13 @@ def build_review(
             missing[(lab["kind"], lab["item"])] += int(value)
         review.missing = [(kind, item, n) for (kind, item), n in sorted(missing.items()) if n]
         for subject, themes in settings.reviews.themes.items():
-            count = _int(samples.one(REVIEWS.name, **who, subject=subject)) or 0
+            reviewed = _int(samples.one(REVIEWS.name, **who, subject=subject)) or 0
             averages = {
                 theme: avg
                 for theme in themes
                 if (avg := samples.one(REVIEW_SCORE_AVG.name, **who, subject=subject, theme=theme)) is not None
             }
-            review.reviews[subject] = (count, averages)
+            review.reviews[subject] = (reviewed, averages)
         points = samples.one(MYSTERY_POINTS.name, **who, month=month)
         maximum = samples.one(MYSTERY_POINTS_MAX.name, **who, month=month)
         share = samples.one(MYSTERY_SHARE.name, **who, month=month)
@@ -214,115 +288,20 @@ def build_review(
         review.lessons = str(report.get("lessons", "")) if isinstance(report, dict) else None
         reviews.append(review)
     reward = samples.one(TEAM_REWARD_EARNED.name, team=team, month=month)
-    return WeeklyReview(team, week, previous_week, month, None if reward is None else reward >= 1, reviews)
-
-
-def _num(value: int | None) -> str:
-    return "–" if value is None else str(value)
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}"
-
-
-def _signed(value: int | None) -> str:
-    return "–" if value is None else f"{value:+d}"
-
-
-def _action_table(review: WeeklyReview, rep: RepReview) -> tuple[list[str], list[list[str]]]:
-    head = ["action", review.week, review.previous_week or "week before", "", "target", "attainment", "self-reported", "difference"]
-    body = [
-        [row.action, str(row.this), _num(row.previous), row.trend, _num(row.target), _pct(row.attainment),
-         _num(row.reported), _signed(row.difference)]
-        for row in rep.actions
-    ]
-    return head, body
-
-
-def _velocity_line(rep: RepReview) -> str:
-    parts = []
-    for outcome, (count, seconds) in rep.decided.items():
-        average = f", {seconds / count / 86400:.1f} days to decision on average" if count else ""
-        parts.append(f"{count} {outcome}{average}")
-    return "Deals decided (30 days): " + "; ".join(parts)
-
-
-def _quality_lines(review: WeeklyReview, rep: RepReview) -> list[str]:
-    lines = [
-        _velocity_line(rep),
-        f"Checklist completeness (30 days): {_pct(rep.completeness)} of {rep.stage_changes} stage changes"
-        + (f"; missing: {', '.join(f'{item} ({kind}) ×{n}' for kind, item, n in rep.missing)}" if rep.missing else "")
-    ]
-    for subject, (count, averages) in rep.reviews.items():
-        scores = ", ".join(f"{theme} {avg:.1f}" for theme, avg in averages.items()) or "no scores"
-        lines.append(f"Review scores, {subject} (30 days, {count} reviews): {scores}")
-    if rep.mystery:
-        points, maximum, share = rep.mystery
-        lines.append(f"Mystery check {review.month}: {points} of {maximum} points ({_pct(share)})")
-    else:
-        lines.append(f"Mystery check {review.month}: not checked")
-    return lines
-
-
-def _reward_line(review: WeeklyReview) -> str:
-    if review.reward is None:
-        return f"Team reward {review.month}: no mystery checks yet"
-    return f"Team reward {review.month}: {'earned' if review.reward else 'not earned (yet)'}"
+    return WeeklyReview(
+        team,
+        week,
+        previous_week if (previous or prometheus) else None,
+        month,
+        None if reward is None else reward >= 1,
+        reviews,
+        current=current,
+        trend_weeks=trend,
+        history_source=history.source if history else None,
+        metrics_weeks=[w for w in trend if w in scraped],
+    )
 
 
 def output_paths(folder: Path, team: str, week: str) -> tuple[Path, Path]:
     """Return the Markdown and HTML paths of a team's review (not with_suffix: ids may hold dots)."""
     return tuple(folder / f"weekly-review-{team}-{week}.{ext}" for ext in ("md", "html"))  # type: ignore[return-value]
-
-
-def _lessons(rep: RepReview) -> str:
-    if rep.lessons is None:
-        return "(no self-report for the week)"
-    return rep.lessons.strip() or "(a self-report without lessons learned)"
-
-
-def _markdown_quote(text: str) -> str:
-    # Every line stays inside the quote, and a rep's "<word>" is shown, not taken for an HTML tag.
-    return "\n".join(f"> {line}".rstrip().replace("<", "\\<") for line in text.splitlines())
-
-
-def render_markdown(review: WeeklyReview) -> str:
-    """Return the review as Markdown."""
-    out = [f"# Weekly review: {review.team}, {review.week}", "", _reward_line(review), ""]
-    for rep in review.reps:
-        out += [f"## {rep.name} ({rep.rep})", ""]
-        head, body = _action_table(review, rep)
-        out.append("| " + " | ".join(head) + " |")
-        out.append("|" + "|".join(" --- " for _ in head) + "|")
-        out += ["| " + " | ".join(row) + " |" for row in body]
-        out.append("")
-        out += [f"- {line}" for line in _quality_lines(review, rep)]
-        out += ["", "Lessons learned:", "", _markdown_quote(_lessons(rep)), ""]
-    return "\n".join(out)
-
-
-def render_html(review: WeeklyReview) -> str:
-    """Return the review as a standalone HTML page."""
-    e = html.escape
-    out = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Weekly review: {e(review.team)}, {e(review.week)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
-        "blockquote{color:#444;border-left:4px solid #ccc;margin-left:0;padding-left:1em}</style>",
-        "</head><body>",
-        f"<h1>Weekly review: {e(review.team)}, {e(review.week)}</h1>",
-        f"<p>{e(_reward_line(review))}</p>",
-    ]
-    for rep in review.reps:
-        head, body = _action_table(review, rep)
-        out.append(f"<h2>{e(rep.name)} ({e(rep.rep)})</h2>")
-        out.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>")
-        out += ["<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in body]
-        out.append("</table>")
-        out.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in _quality_lines(review, rep)) + "</ul>")
-        lessons = e(_lessons(rep)).replace("\n", "<br>")
-        out.append(f"<p>Lessons learned:</p><blockquote>{lessons}</blockquote>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"

@@ -14,7 +14,7 @@ import urllib.request
 import json
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from pathlib import Path
 
@@ -63,14 +63,15 @@ class Pipeline:
             timeout=timeout,
         )
 
-    def start_worker(self, *options: str) -> str:
-        """Start a worker with extra command-line `options`; return its /metrics URL."""
+    def start_worker(self, *options: str, env: Mapping[str, str] | None = None) -> str:
+        """Start a worker with extra command-line `options` and environment variables `env`;
+        return its /metrics URL."""
         port = free_port()
         log = open(self.workdir / f"worker-{len(self.workers)}.log", "wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "salespulse.cli", "worker", "--port", str(port),
              "--data-dir", str(self.workdir / f"worker-{len(self.workers)}"), *options],
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

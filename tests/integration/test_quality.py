@@ -233,7 +233,8 @@ def test_self_reports_and_the_weekly_review_match_metrics(make_pipeline, tmp_pat
     assert "## Bram (bram)" in markdown and "> (no self-report for the week)" in markdown
     assert "<blockquote>Budget &lt;first&gt; &amp; then the demo.</blockquote>" in page
     assert "<h2>Anna &lt;A&amp;B&gt; (anna)</h2>" in page
-    assert "<td>call</td><td>3</td><td>1</td><td>▲</td><td>10</td><td>30%</td><td>5</td><td>+2</td>" in page
+    # The same cells, the attainment coloured as on the wallboard (30 % is red).
+    assert '<td>call</td><td>3</td><td>1</td><td>▲</td><td>10</td><td class="red">30%</td><td>5</td><td>+2</td>' in page
 
     stale = pipeline.cli("report", "weekly", "--team", "floor", "--week", "2020-W01", "--metrics-url", url)
     assert stale.returncode == 2 and "neither team floor's current week" in stale.stderr

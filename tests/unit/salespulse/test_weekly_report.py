@@ -14,16 +14,20 @@ import pytest
 
 from salespulse.models.config import Settings
 from salespulse.models.errors import ConfigError
+from salespulse.models.targets import TargetSet
+from salespulse.report_html import render_html
+from salespulse.report_text import render_markdown
+from salespulse.weekly_history import History
 from salespulse.weekly_report import (
     ActionRow,
     RepReview,
     Samples,
+    WeekCell,
     WeeklyReview,
     build_review,
     output_paths,
-    render_html,
-    render_markdown,
 )
+from salespulse.weekly_team import behind_on, ranked, rep_attainment, team_rows, team_weeks
 
 SETTINGS = Settings.model_validate(
     {
@@ -261,7 +265,7 @@ def test_no_page_no_samples() -> None:
 
 @pytest.mark.parametrize(
     ("this", "previous", "trend"),
-    [(3, 1, "▲"), (1, 3, "▼"), (2, 2, "="), (0, 0, "="), (1, 0, "▲"), (0, 1, "▼"), (5, None, "")],
+    [(3, 1, "▲"), (1, 3, "▼"), (2, 2, "="), (0, 0, "="), (1, 0, "▲"), (0, 1, "▼"), (5, None, "–")],
 )
 def test_trend_against_the_week_before(this: int, previous: int | None, trend: str) -> None:
     assert ActionRow("call", this, previous, None, None).trend == trend
@@ -335,12 +339,16 @@ def test_last_week_has_no_week_before() -> None:
     review = build_review(SETTINGS, "nl", "2026-W47", NOW, samples(), REPORTS)
 
     assert (review.week, review.previous_week, review.month) == ("2026-W47", None, "2026-11")
+    assert (review.current, review.trend_weeks, review.history_source) == (False, ["2026-W47"], None)
     ann = review.reps[0]
-    assert ann.actions == [ActionRow("call", 1, None, 10, 1), ActionRow("meeting", 2, None, 0, None)]
-    assert [row.trend for row in ann.actions] == ["", ""]
+    # /metrics has this week's targets only: last week's is unknown without the targets' history.
+    assert ann.actions == [ActionRow("call", 1, None, None, 1), ActionRow("meeting", 2, None, None, None)]
+    assert [row.trend for row in ann.actions] == ["–", "–"]
     assert ann.lessons == "Call earlier"
     bob = review.reps[1]
-    assert bob.actions == [ActionRow("call", 4, None, 20, None), ActionRow("meeting", 0, None, 4, None)]
+    assert bob.actions == [ActionRow("call", 4, None, None, None), ActionRow("meeting", 0, None, None, None)]
+    # A closed week is judged on target, not on this week's pace.
+    assert ann.pace == {} and bob.pace == {}
 
 
 def test_reps_of_another_team_stay_out() -> None:
@@ -454,10 +462,17 @@ def test_a_partial_mystery_score_counts_as_not_checked() -> None:
 
 
 def small_review(previous_week: str | None = "2026-W47", reward: bool | None = True) -> WeeklyReview:
+    trend = ["2026-W46", "2026-W47", "2026-W48"]
+
+    def weeks(*cells: tuple[int | None, int | None]) -> list[WeekCell]:
+        return [WeekCell(week, count, target) for week, (count, target) in zip(trend, cells)]
+
     ann = RepReview(
         "ann",
         "Ann de Vries",
         [ActionRow("call", 3, 1, 10, 5), ActionRow("meeting", 2, 2, 0, None)],
+        weeks={"call": weeks((2, 8), (1, 10), (3, 10)), "meeting": weeks((None, 0), (2, 0), (2, 0))},
+        pace={"call": (0.75, 4.0)},
         decided={"won": (2, 518_400.0), "lost": (0, 0.0)},
         stage_changes=9,
         complete=6,
@@ -470,24 +485,70 @@ def small_review(previous_week: str | None = "2026-W47", reward: bool | None = T
         "bob",
         "Bob <&> Jansen",
         [ActionRow("call", 0, 4, 20, None), ActionRow("meeting", 1, None, None, 3)],
+        weeks={"call": weeks((5, 20), (4, 20), (0, 20)), "meeting": weeks((None, None), (None, None), (1, None))},
+        pace={"call": (0.0, 8.0)},
         decided={"won": (0, 0.0), "lost": (1, 129_600.0)},
         reviews={"call": (0, {})},
     )
-    return WeeklyReview("nl", "2026-W48", previous_week, "2026-11", reward, [ann, bob])
+    return WeeklyReview(
+        "nl", "2026-W48", previous_week, "2026-11", reward, [ann, bob],
+        trend_weeks=trend, history_source="http://prometheus:9090", metrics_weeks=trend[1:],
+    )
 
 
 def test_render_markdown_exactly() -> None:
     assert render_markdown(small_review()).split("\n") == [
         "# Weekly review: nl, 2026-W48",
         "",
+        "## Team",
+        "",
         "Team reward 2026-11: earned",
+        "",
+        "| action | 2026-W48 | 2026-W47 | change | target | attainment |",
+        "| --- | --- | --- | --- | --- | --- |",
+        # 3 + 0 calls against 10 + 20; 1 + 4 the week before.
+        "| call | 3 | 5 | -2 ▼ | 30 | 10% |",
+        # bob has no meeting target: the team has none; his meetings the week before are unknown.
+        "| meeting | 3 | 2 | +1 ▲ | – | – |",
+        "",
+        "### Reps by attainment",
+        "",
+        "| rep | 2026-W48 | 2026-W47 | behind pace on |",
+        "| --- | --- | --- | --- |",
+        # Over the actions with a positive target: ann's calls 3 of 10, 1 of 10 the week before.
+        "| Ann de Vries (ann) | 30% | 10% | call 3 of 4.0 due by now (75%) |",
+        "| Bob \\<&> Jansen (bob) | 0% | 20% | call 0 of 8.0 due by now (0%) |",
+        "",
+        "### Lessons learned",
+        "",
+        "- Ann de Vries: Ask for the \\<budget> & timeline first",
+        "- Bob \\<&> Jansen: (no self-report for the week)",
+        "",
+        "### Trends",
+        "",
+        "Weeks 2026-W46 to 2026-W48: 2026-W47 and 2026-W48 from /metrics, the weeks before from Prometheus "
+        "(http://prometheus:9090); in brackets the attainment against the targets in force in each week; "
+        "– where Prometheus holds nothing of the week.",
+        "",
+        "| action | W46 | W47 | W48 |",
+        "| --- | --- | --- | --- |",
+        # 2 + 5 of 8 + 20; 1 + 4 of 10 + 20; 3 + 0 of 10 + 20.
+        "| call | 7 (25%) | 5 (17%) | 3 (10%) |",
+        "| meeting | – | 2 | 3 |",
         "",
         "## Ann de Vries (ann)",
         "",
-        "| action | 2026-W48 | 2026-W47 |  | target | attainment | self-reported | difference |",
+        "| action | 2026-W48 | 2026-W47 | trend | target | attainment | self-reported | difference |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
         "| call | 3 | 1 | ▲ | 10 | 30% | 5 | +2 |",
         "| meeting | 2 | 2 | = | 0 | – | – | – |",
+        "",
+        "Weeks:",
+        "",
+        "| action | W46 | W47 | W48 |",
+        "| --- | --- | --- | --- |",
+        "| call | 2 (25%) | 1 (10%) | 3 (30%) |",
+        "| meeting | – | 2 | 2 |",
         "",
         # 518400 s / 2 deals / 86400 = 3.0 days.
         "- Deals decided (30 days): 2 won, 3.0 days to decision on average; 0 lost",
@@ -502,10 +563,17 @@ def test_render_markdown_exactly() -> None:
         "",
         "## Bob <&> Jansen (bob)",
         "",
-        "| action | 2026-W48 | 2026-W47 |  | target | attainment | self-reported | difference |",
+        "| action | 2026-W48 | 2026-W47 | trend | target | attainment | self-reported | difference |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
         "| call | 0 | 4 | ▼ | 20 | 0% | – | – |",
-        "| meeting | 1 | – |  | – | – | 3 | +2 |",
+        "| meeting | 1 | – | – | – | – | 3 | +2 |",
+        "",
+        "Weeks:",
+        "",
+        "| action | W46 | W47 | W48 |",
+        "| --- | --- | --- | --- |",
+        "| call | 5 (25%) | 4 (20%) | 0 (0%) |",
+        "| meeting | – | – | 1 |",
         "",
         # 129600 s / 1 deal = 1.5 days.
         "- Deals decided (30 days): 0 won; 1 lost, 1.5 days to decision on average",
@@ -529,13 +597,14 @@ def test_render_markdown_exactly() -> None:
     ],
 )
 def test_the_reward_line(reward: bool | None, line: str) -> None:
-    assert render_markdown(small_review(reward=reward)).split("\n")[2] == line
+    assert render_markdown(small_review(reward=reward)).split("\n")[4] == line
     assert f"<p>{line}</p>" in render_html(small_review(reward=reward)).split("\n")
 
 
 def test_last_weeks_table_has_no_week_before() -> None:
     lines = render_markdown(small_review(previous_week=None)).split("\n")
-    assert lines[6] == "| action | 2026-W48 | week before |  | target | attainment | self-reported | difference |"
+    assert lines[6] == "| action | 2026-W48 | week before | change | target | attainment |"
+    assert "| action | 2026-W48 | week before | trend | target | attainment | self-reported | difference |" in lines
 
 
 def test_markdown_of_a_built_review() -> None:
@@ -546,8 +615,9 @@ def test_markdown_of_a_built_review() -> None:
     # bob: 1 meeting against a target of 4, none the week before.
     assert "| meeting | 1 | 0 | ▲ | 4 | 25% | – | – |" in lines
     assert "| call | 7 | 7 | = | – | – | – | – |" in lines
-    assert "| call | 0 | – |  | – | – | – | – |" in lines
+    assert "| call | 0 | – | – | – | – | – | – |" in lines
     assert [line for line in lines if line.startswith("## ")] == [
+        "## Team",
         "## Ann de Vries (ann)",
         "## Bob <&> Jansen (bob)",
         "## cy (cy)",
@@ -565,27 +635,29 @@ def test_render_html_escapes_names_and_lessons() -> None:
     assert page.endswith("</body></html>\n")
     assert "<title>Weekly review: nl, 2026-W48</title>" in lines
     assert "<h1>Weekly review: nl, 2026-W48</h1>" in lines
-    assert "<h2>Ann de Vries (ann)</h2>" in lines
-    assert "<h2>Bob &lt;&amp;&gt; Jansen (bob)</h2>" in lines
+    assert '<section class="rep"><h2>Ann de Vries (ann)</h2>' in page
+    assert '<section class="rep"><h2>Bob &lt;&amp;&gt; Jansen (bob)</h2>' in page
     assert (
-        "<table><tr><th>action</th><th>2026-W48</th><th>2026-W47</th><th></th><th>target</th>"
+        "<table><tr><th>action</th><th>2026-W48</th><th>2026-W47</th><th>trend</th><th>target</th>"
         "<th>attainment</th><th>self-reported</th><th>difference</th></tr>"
-    ) in lines
-    assert "<tr><td>call</td><td>3</td><td>1</td><td>▲</td><td>10</td><td>30%</td><td>5</td><td>+2</td></tr>" in lines
-    assert "<tr><td>meeting</td><td>1</td><td>–</td><td></td><td>–</td><td>–</td><td>3</td><td>+2</td></tr>" in lines
+    ) in page
+    # The Markdown's cells, the attainment coloured: 30 % is below the wallboard's amber bound.
+    assert '<tr><td>call</td><td>3</td><td>1</td><td>▲</td><td>10</td><td class="red">30%</td><td>5</td><td>+2</td></tr>' in page
+    assert "<tr><td>meeting</td><td>1</td><td>–</td><td>–</td><td>–</td><td>–</td><td>3</td><td>+2</td></tr>" in page
     assert (
         "<ul><li>Deals decided (30 days): 2 won, 3.0 days to decision on average; 0 lost</li>"
         "<li>Checklist completeness (30 days): 67% of 9 stage changes; missing: budget (content) ×3, "
         "summary_email (process) ×1</li>"
         "<li>Review scores, call (30 days, 2 reviews): opening 3.5, closing 4.0</li>"
         "<li>Mystery check 2026-11: 120 of 150 points (80%)</li></ul>"
-    ) in lines
-    assert "<p>Lessons learned:</p><blockquote>Ask for the &lt;budget&gt; &amp; timeline first</blockquote>" in lines
-    assert "<p>Lessons learned:</p><blockquote>(no self-report for the week)</blockquote>" in lines
+    ) in page
+    assert "<p>Lessons learned:</p><blockquote>Ask for the &lt;budget&gt; &amp; timeline first</blockquote>" in page
+    assert "<p>Lessons learned:</p><blockquote>(no self-report for the week)</blockquote>" in page
+    assert "<li><b>Bob &lt;&amp;&gt; Jansen</b>: (no self-report for the week)</li>" in page
     # Nothing of the rep's text gets through as markup.
     assert "<budget>" not in page
     assert "<&>" not in page
-    assert page.count("<h2>") == 2
+    assert page.count("<h2>") == 3
 
 
 def test_lessons_over_several_lines_stay_inside_the_quote() -> None:
@@ -639,3 +711,81 @@ def test_a_recovering_worker_is_not_reported_on() -> None:
             fetch_pages([url])
     finally:
         server.shutdown()
+
+
+# --- with the history: Prometheus' weeks and the targets then in force ------------------------
+
+
+def history() -> History:
+    sets = [
+        TargetSet(team="nl", effective_from="2026-W01", actions={"call": 8, "meeting": 2}),
+        TargetSet(team="nl", effective_from="2026-W47", actions={"call": 10}, reps={"ann": {"call": 12}}),
+    ]
+    counts = {
+        "2026-W45": {("ann", "call"): 6, ("bob", "call"): 9},
+        "2026-W46": {("ann", "call"): 2, ("bob", "call"): 5, ("bob", "meeting"): 3},
+        # What Prometheus says of the weeks /metrics holds is not used: /metrics says it now.
+        "2026-W47": {("ann", "call"): 99},
+        "2026-W48": {("ann", "call"): 99},
+    }
+    return History(counts, sets, "http://prometheus:9090")
+
+
+def test_last_week_against_the_week_before_from_prometheus_and_its_own_targets() -> None:
+    review = build_review(SETTINGS, "nl", "2026-W47", NOW, samples(), REPORTS, history(), trend_weeks=2)
+
+    assert (review.week, review.previous_week, review.current) == ("2026-W47", "2026-W46", False)
+    assert (review.trend_weeks, review.history_source) == (["2026-W45", "2026-W46", "2026-W47"], "http://prometheus:9090")
+    # /metrics holds 2026-W48 and 2026-W47; the trend ends with the reviewed week.
+    assert review.metrics_weeks == ["2026-W47"]
+    ann, bob = review.reps[0], review.reps[1]
+    # 1 call last week (/metrics), 2 the week before (Prometheus), against ann's own 12 in force from W47.
+    assert ann.actions == [ActionRow("call", 1, 2, 12, 1), ActionRow("meeting", 2, None, None, None)]
+    assert ann.weeks["call"] == [WeekCell("2026-W45", 6, 8), WeekCell("2026-W46", 2, 8), WeekCell("2026-W47", 1, 12)]
+    assert ann.weeks["meeting"] == [WeekCell("2026-W45", None, 2), WeekCell("2026-W46", None, 2), WeekCell("2026-W47", 2, None)]
+    assert bob.actions == [ActionRow("call", 4, 5, 10, None), ActionRow("meeting", 0, 3, None, None)]
+    assert bob.weeks["call"] == [WeekCell("2026-W45", 9, 8), WeekCell("2026-W46", 5, 8), WeekCell("2026-W47", 4, 10)]
+
+
+def test_the_current_week_takes_both_weeks_of_metrics_and_older_ones_from_prometheus() -> None:
+    review = build_review(SETTINGS, "nl", "2026-W48", NOW, samples(), REPORTS, history(), trend_weeks=3)
+
+    assert review.trend_weeks == ["2026-W45", "2026-W46", "2026-W47", "2026-W48"]
+    ann = review.reps[0]
+    assert ann.actions[0] == ActionRow("call", 3, 1, 12, 5)
+    assert [(c.count, c.target) for c in ann.weeks["call"]] == [(6, 8), (2, 8), (1, 12), (3, 12)]
+
+
+def test_team_totals_trends_and_who_is_behind_on_a_closed_week() -> None:
+    review = build_review(SETTINGS, "nl", "2026-W47", NOW, samples(), REPORTS, history(), trend_weeks=2)
+    rows = {row.action: row for row in team_rows(review)}
+    # ann 1 + bob 4 + cy 7 + dan 0 calls; the week before 2 + 5 (cy and dan unknown to Prometheus).
+    assert (rows["call"].this, rows["call"].previous, rows["call"].change) == (12, 7, 5)
+    # Targets 12 + 10 + 10 + 10: every rep has one from the team's set.
+    assert (rows["call"].target, rows["call"].attainment) == (42, 12 / 42)
+    assert (rows["meeting"].this, rows["meeting"].previous, rows["meeting"].target) == (2, 3, None)
+    call_weeks = team_weeks(review)["call"]
+    assert [(c.count, c.target) for c in call_weeks] == [(15, 32), (7, 32), (12, 42)]
+    # A closed week is judged against its target: ann 1 of 12, bob 4 of 10, cy 7 of 10, dan 0 of 10.
+    ann, bob, cy, dan = review.reps
+    assert [(b.action, b.done, b.due) for b in behind_on(review, ann)] == [("call", 1, 12)]
+    assert [rep.rep for rep in ranked(review)] == ["cy", "bob", "ann", "dan"]
+    assert rep_attainment(cy) == 0.7 and rep_attainment(dan) == 0.0
+    # The week before: bob 5 + 3 of 8 + 2; ann's meetings and cy's calls, targeted then, are
+    # unknown to Prometheus, so they have no attainment.
+    assert (rep_attainment(bob, -2), rep_attainment(ann, -2), rep_attainment(cy, -2)) == (0.8, None, None)
+
+
+def test_the_current_week_is_judged_on_pace() -> None:
+    page = WORKER_1 + (
+        "# TYPE salespulse_action_pace_ratio gauge\n"
+        'salespulse_action_pace_ratio{action="call",rep="ann",team="nl"} 0.75\n'
+        'salespulse_action_pace_ratio{action="meeting",rep="ann",team="nl"} 1.5\n'
+        "# TYPE salespulse_action_expected gauge\n"
+        'salespulse_action_expected{action="call",rep="ann",team="nl"} 4.0\n'
+        'salespulse_action_expected{action="meeting",rep="ann",team="nl"} 1.333\n'
+    )
+    review = build_review(SETTINGS, "nl", "2026-W48", NOW, Samples([page]), {}, history())
+    ann = review.reps[0]
+    assert ann.pace == {"call": (0.75, 4.0), "meeting": (1.5, 1.333)}
+    assert [(b.action, b.done, b.due, b.ratio) for b in behind_on(review, ann)] == [("call", 3, 4.0, 0.75)]
