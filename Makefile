@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test unit integration typecheck docs bench bench-e2e clean
+.PHONY: venv demo test unit integration typecheck docs bench bench-e2e bench-gateway clean
 
 $(BIN)/salespulse: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ bench: venv
 ## The worker on a backlog beside a bare consumer, Faust and Quix Streams (bench/e2e.py; takes minutes).
 bench-e2e: venv bench/quix/.venv/bin/python
 	$(BIN)/python bench/e2e.py --out bench/e2e-results.json
+
+## The webhook gateway beside a bare aiohttp handler on a local broker (bench/gateway.py).
+bench-gateway: venv
+	$(BIN)/python bench/gateway.py
 
 bench/quix/.venv/bin/python: bench/quix/requirements.txt
 	$(PYTHON) -m venv bench/quix/.venv

@@ -142,6 +142,8 @@ def test_basic_auth_user_has_no_colon() -> None:
     assert "basic auth user names cannot contain ':'" in error({"pipedrive": {"basic_auth_user": "a:b"}})
 
 
-def test_the_demo_configuration_still_loads() -> None:
+def test_the_demo_configuration_loads_with_the_generic_source_only() -> None:
     demo = Path(__file__).resolve().parents[3] / "examples" / "demo.yaml"
-    assert load_settings(demo).sources == Sources()
+    sources = load_settings(demo).sources
+    assert list(sources.configured()) == ["generic"]
+    assert sources.generic is not None and sources.generic.secret_env == "SALESPULSE_GATEWAY_SECRET"
