@@ -364,6 +364,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         else:
             graphs = "  Prometheus: not started (install Debian's `prometheus` package to see graphs and alerts)\n"
         week = _now().strftime("%G-W%V")
+        trends = f" --prometheus-url http://127.0.0.1:{args.prometheus_port}" if prometheus is not None else ""
         print(
             f"\nSalespulse demo\n  Kafka:    {broker.bootstrap}\n"
             f"  metrics:  http://127.0.0.1:{args.port}/metrics\n  config:   {config}\n{graphs}"
@@ -372,7 +373,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "The weekly review of a team, in another shell once the floor is back-filled:\n"
             f"  KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap} SALESPULSE_CONFIG={config} \\\n"
             f"    {sys.argv[0]} report weekly --team {team} --week {week} "
-            f"--metrics-url http://127.0.0.1:{args.port}/metrics\n"
+            f"--metrics-url http://127.0.0.1:{args.port}/metrics{trends}\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

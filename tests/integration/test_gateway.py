@@ -197,3 +197,33 @@ def test_no_acknowledgement_without_kafka(tmp_path: Path) -> None:
             gateway.terminate()
             gateway.wait(timeout=30)
         broker.stop()
+
+
+def test_a_csv_export_imported_twice_counts_once_and_its_bad_rows_are_reported(make_pipeline, kafka, tmp_path) -> None:
+    pipeline = make_pipeline({**dataset.CONFIG, "sources": SOURCES})
+    assert pipeline.cli("publish", "/dev/null").returncode == 0
+    worker = pipeline.start_worker()
+    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    export = tmp_path / "calls.csv"
+    export.write_text(
+        "Call ID (internal),Call direction,Answered,Unanswered Call Reason,Started at,User ID,User\n"
+        f"9001,Outbound,Yes,,{day} 09:00:00,1001,Anna\n"
+        f"9002,Outbound,No,no_answer,{day} 09:10:00,1001,Anna\n"
+        f"9003,Inbound,No,no_answer,{day} 09:20:00,1001,Anna\n"  # inbound_unanswered: ignored
+        f"9004,Outbound,Yes,,{day} 09:30:00,3003,Nobody\n"  # an owner the mapping lacks
+        f"9005,Sideways,Yes,,{day} 09:40:00,1001,Anna\n"  # not a direction
+    )
+    for _ in range(2):
+        imported = pipeline.cli("import", "csv", str(export), "--source", "aircall", "--quiet")
+        assert imported.returncode == 1, imported.stderr
+        assert "imported 2 events, 2 not sent, 1 ignored by the mapping" in imported.stdout, imported.stdout
+        assert "calls.csv:5: not sent (unmapped_owner)" in imported.stderr, imported.stderr
+        assert "calls.csv:6: not sent (not_vendor_format)" in imported.stderr, imported.stderr
+    wait_for(lambda: totals(worker) == {("anna", "call"): 2}, 120, lambda: f"totals {totals(worker)}")
+    time.sleep(5)  # what a second count of the second import would need to show
+    assert totals(worker) == {("anna", "call"): 2}
+
+    wrong = tmp_path / "deals.csv"
+    wrong.write_text("Deal ID,Stage\n1,won\n")
+    refused = pipeline.cli("import", "csv", str(wrong), "--source", "aircall")
+    assert refused.returncode == 2 and "deals.csv:1: not a" in refused.stderr, refused.stderr
