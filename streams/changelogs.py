@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaTimeoutError
 
 from salespulse.models.config import KafkaSettings
@@ -42,19 +43,18 @@ def _decode(raw: bytes) -> Any:
         return raw.decode(errors="replace")
 
 
-async def read_table(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) -> dict[Any, Any]:
-    """Return the table's current content: the last value of every key, tombstones applied.
+async def read_to_end(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) -> AsyncIterator[ConsumerRecord]:
+    """Yield every record of a topic, from its start to where it ends when reading begins.
 
-    A topic that does not exist yet (no worker ever ran) reads as an empty table.
+    A topic that does not exist yet yields nothing.
     """
-    table: dict[Any, Any] = {}
     consumer = AIOKafkaConsumer(
         **kafka_client_options(kafka), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"  # type: ignore[arg-type]
     )
     await consumer.start()
     try:
         if topic not in await consumer.topics():
-            return table
+            return
         # Without a group, a subscribed consumer is assigned every partition of the topic.
         consumer.subscribe([topic])
         loop = asyncio.get_running_loop()
@@ -71,14 +71,25 @@ async def read_table(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) 
             if loop.time() > deadline:
                 raise KafkaTimeoutError(f"{topic} not read to its end within {timeout_s:g} s")
             batch = await consumer.getmany(*pending, timeout_ms=1000)
-            for records in batch.values():
+            for tp, records in batch.items():
                 for record in records:
-                    key = _decode(record.key) if record.key is not None else None
-                    if record.value is None:
-                        table.pop(key, None)
-                    else:
-                        table[key] = unstamped(_decode(record.value))
+                    if record.offset < ends[tp]:
+                        yield record
             pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
-        return table
     finally:
         await consumer.stop()
+
+
+async def read_table(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) -> dict[Any, Any]:
+    """Return the table's current content: the last value of every key, tombstones applied.
+
+    A topic that does not exist yet (no worker ever ran) reads as an empty table.
+    """
+    table: dict[Any, Any] = {}
+    async for record in read_to_end(kafka, topic, timeout_s):
+        key = _decode(record.key) if record.key is not None else None
+        if record.value is None:
+            table.pop(key, None)
+        else:
+            table[key] = unstamped(_decode(record.value))
+    return table

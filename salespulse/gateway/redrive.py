@@ -16,8 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.errors import KafkaTimeoutError
+from aiokafka import AIOKafkaProducer
 from tqdm import tqdm
 
 from salespulse.gateway.adapters import ADAPTERS, CSV_MAPPERS, csv_header_problem
@@ -27,8 +26,9 @@ from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import ConfigError, RejectedEvent
 from salespulse.models.events import parse_event
 from salespulse.publisher import make_producer
+from salespulse.streams.changelogs import read_to_end
 from salespulse.streams.deadletter import REASON_HEADER, TRUNCATED_HEADER, dead_letter_headers
-from salespulse.streams.topics import TopicNames, ensure_topics, event_key, kafka_client_options
+from salespulse.streams.topics import TopicNames, ensure_topics, event_key
 
 
 @dataclass
@@ -98,7 +98,7 @@ async def replay_dead_letters(
     mappings = settings.sources.configured()
 
     async def work(sender: Sender) -> None:
-        for record in await _dead_letters(kafka, TopicNames(settings.kafka.app_id).dead_letter):
+        async for record in read_to_end(kafka, TopicNames(settings.kafka.app_id).dead_letter, timeout_s=120):
             headers = {key: value.decode(errors="replace") for key, value in record.headers}
             if headers.get(REASON_HEADER) not in reasons or (source and headers.get(SOURCE_HEADER) != source):
                 continue
@@ -120,56 +120,23 @@ async def replay_dead_letters(
                 record.value,
                 datetime.fromisoformat(headers[RECEIVED_HEADER]),
             )
-            try:
-                mapped = ADAPTERS[vendor].map(request, mappings[vendor], settings)
-            except Refused as refused:
-                report.problems.append((where, refused.reason, refused.detail))
-                continue
-            await _send_mapped(sender, mapped, where, report)
+            await _map_and_send(sender, lambda: ADAPTERS[vendor].map(request, mappings[vendor], settings), where, report)
 
     await _with_sender(kafka, settings, clock, work)
     return report
 
 
-async def _send_mapped(sender: Sender, mapped: Mapped, where: str, report: Redrive) -> None:
+async def _map_and_send(sender: Sender, map_item: Callable[[], Mapped], where: str, report: Redrive) -> None:
+    """Map one record or row and send its events; what cannot be mapped goes in the report."""
+    try:
+        mapped = map_item()
+    except Refused as refused:
+        report.problems.append((where, refused.reason, refused.detail))
+        return
     for event in mapped.events:
         await sender.send(event, where, report)
     report.problems.extend((where, item.reason, item.detail) for item in mapped.unmapped)
     report.ignored += mapped.ignored
-
-
-async def _dead_letters(kafka: KafkaSettings, topic: str, timeout_s: float = 60.0) -> list[Any]:
-    """Read the dead-letter topic from its start to where it ends now."""
-    consumer = AIOKafkaConsumer(
-        **kafka_client_options(kafka), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"  # type: ignore[arg-type]
-    )
-    await consumer.start()
-    records: list[Any] = []
-    try:
-        if topic not in await consumer.topics():
-            return records
-        # Without a group, a subscribed consumer is assigned every partition of the topic.
-        consumer.subscribe([topic])
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while not consumer.assignment():
-            if loop.time() > deadline:
-                raise KafkaTimeoutError(f"no partition of {topic} assigned within {timeout_s:g} s")
-            await asyncio.sleep(0.1)
-        tps = sorted(consumer.assignment())
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
-        while pending:
-            if loop.time() > deadline:
-                raise KafkaTimeoutError(f"{topic} not read to its end within {timeout_s:g} s")
-            batch = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, rows in batch.items():
-                records.extend(row for row in rows if row.offset < ends[tp])
-            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
-        return records
-    finally:
-        await consumer.stop()
 
 
 def _rows(path: Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -204,12 +171,7 @@ async def import_csv(
     async def work(sender: Sender) -> None:
         for line, row in tqdm(rows, unit="row", disable=not show_progress):
             where = f"{path.name}:{line}"
-            try:
-                mapped = CSV_MAPPERS[source](row, line, mapping, settings)
-            except Refused as refused:
-                report.problems.append((where, refused.reason, refused.detail))
-                continue
-            await _send_mapped(sender, mapped, where, report)
+            await _map_and_send(sender, lambda: CSV_MAPPERS[source](row, line, mapping, settings), where, report)
 
     await _with_sender(kafka, settings, clock, work)
     return report

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from salespulse.gateway.adapters.common import Refused, Unmapped
+from salespulse.gateway.adapters.common import Refused, Request, Unmapped, check_age, digits, header
 
 if TYPE_CHECKING:
     from salespulse.models.config import Settings
@@ -87,6 +87,19 @@ def from_epoch(value: object, vendor: str, what: str, *, per_second: int = 1) ->
 
 def _unit(per_second: int) -> str:
     return "seconds" if per_second == 1 else "milliseconds"
+
+
+def timed_signature(
+    request: Request, vendor: str, signature: str, timestamp: str, max_age_s: int, *, per_second: int = 1
+) -> tuple[str, str]:
+    """Return a request's signature and timestamp headers; refuse them missing, malformed or stale."""
+    given, stamp = header(request, signature), header(request, timestamp)
+    if not given or not stamp:
+        raise Refused(401, "missing_signature", f"{signature} and {timestamp} are required")
+    if not digits(stamp):
+        raise Refused(401, "bad_signature", f"{timestamp} is not {_unit(per_second)} since the epoch: {stamp[:40]!r}")
+    check_age(from_epoch(int(stamp), vendor, timestamp, per_second=per_second), request.received_at, max_age_s, vendor)
+    return given, stamp
 
 
 def parse_moment(text: str, zone: ZoneInfo | timezone, what: str) -> datetime:

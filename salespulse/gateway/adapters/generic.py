@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from salespulse.gateway.adapters import canonical, exports
@@ -21,9 +20,6 @@ from salespulse.gateway.adapters.common import (
     Mapped,
     Refused,
     Request,
-    check_age,
-    digits,
-    header,
     not_format,
     parse_json,
     require_content_type,
@@ -57,13 +53,7 @@ class Generic:
         """Check the signature and its timestamp; the signature is the replay key."""
         require_content_type(request, VENDOR, "application/json")
         key = require_secret(secret, VENDOR)
-        given, timestamp = header(request, SIGNATURE), header(request, TIMESTAMP)
-        if not given or not timestamp:
-            raise Refused(401, "missing_signature", f"{SIGNATURE} and {TIMESTAMP} are required")
-        if not digits(timestamp):
-            raise Refused(401, "bad_signature", f"{TIMESTAMP} is not seconds since the epoch: {timestamp[:40]!r}")
-        sent_at: datetime = canonical.from_epoch(int(timestamp), VENDOR, TIMESTAMP)
-        check_age(sent_at, request.received_at, max_age_s, VENDOR)
+        given, timestamp = canonical.timed_signature(request, VENDOR, SIGNATURE, TIMESTAMP, max_age_s)
         if not same_secret(given.strip().lower(), signature(key, timestamp, request.body)):
             raise Refused(401, "bad_signature", f"{SIGNATURE} does not match the body, timestamp and secret")
         return f"{SOURCE}:{given.strip().lower()}"

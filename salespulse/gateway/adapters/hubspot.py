@@ -27,9 +27,6 @@ from salespulse.gateway.adapters.common import (
     Request,
     Tally,
     Unmapped,
-    check_age,
-    digits,
-    header,
     not_format,
     parse_json,
     require_content_type,
@@ -79,13 +76,7 @@ class HubSpot:
         """Check signature v3 and its timestamp; the signature is the replay key."""
         require_content_type(request, VENDOR, "application/json")
         key = require_secret(secret, VENDOR)
-        given, timestamp = header(request, SIGNATURE), header(request, TIMESTAMP)
-        if not given or not timestamp:
-            raise Refused(401, "missing_signature", f"{SIGNATURE} and {TIMESTAMP} are required")
-        if not digits(timestamp):
-            raise Refused(401, "bad_signature", f"{TIMESTAMP} is not milliseconds since the epoch: {timestamp[:40]!r}")
-        sent_at = canonical.from_epoch(int(timestamp), VENDOR, TIMESTAMP, per_second=1000)
-        check_age(sent_at, request.received_at, max_age_s, VENDOR)
+        given, timestamp = canonical.timed_signature(request, VENDOR, SIGNATURE, TIMESTAMP, max_age_s, per_second=1000)
         if not same_secret(given, signature(key, request.method.upper(), request.url, request.body, timestamp)):
             raise Refused(401, "bad_signature", f"{SIGNATURE} does not match the body, URL and client secret")
         return f"{SOURCE}:{given}"
