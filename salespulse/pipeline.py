@@ -168,12 +168,14 @@ def build_pipeline(
         # and let one producer batch carry a whole partition's share of a batch's records.
         stream_buffer_maxsize=32_768,
         producer_max_batch_size=512 * 1024,
-        # A killed worker's partitions go to the others (or to its restart) after the session
-        # times out: 6 s (the broker's default minimum), not Kafka's 45 s, so a crash costs
-        # seconds of lag, not a minute. Heartbeats come from the consumer's own thread, so a
-        # long batch or scrape on the event loop does not let the session lapse.
-        broker_session_timeout=6.0,
-        broker_heartbeat_interval=1.5,
+        # A killed worker's partitions go to the others after the session times out: 10 s, not
+        # Kafka's 45 s, so a crash costs seconds of lag, not a minute. Not shorter: a broker that
+        # restarts takes longer than 6 s, and a session that lapses meanwhile makes the group
+        # rebalance while agents still wait for the broker to take their changelog records, which
+        # stalled a worker for good in the broker fault test. A restart under --instance-id does
+        # not wait for the session at all.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
         # Static membership: a worker restarted under the same id within the session timeout
         # gets its partitions back without a rebalance of the whole group.
         consumer_group_instance_id=instance_id,
