@@ -10,6 +10,7 @@ holds it to that).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from math import copysign
 
 from prometheus_client.core import Metric
 
@@ -65,12 +66,25 @@ def _row_lines(family: RowFamily) -> Iterable[str]:
     order = sorted(range(len(names)), key=names.__getitem__)
     pairs = ",".join(f'{names[i]}="%s"' for i in order)
     template = f"{family.row_name}{{{pairs}}} %s\n"
+    # Label values (teams, reps, actions, windows) and values (small counts) repeat across tens of
+    # thousands of rows: each is escaped or formatted once per family.
+    escaped: dict[str, str] = {}
+    formatted: dict[float, str] = {}
     for labels, value in family.rows:
-        values = [labels[i] for i in order]
-        for i, text in enumerate(values):
-            if "\\" in text or '"' in text or "\n" in text:
-                values[i] = _escape_value(text)
-        values.append(floatToGoString(value))
+        values = []
+        for i in order:
+            text = labels[i]
+            done = escaped.get(text)
+            if done is None:
+                done = escaped[text] = _escape_value(text)
+            values.append(done)
+        if value:
+            number = formatted.get(value)
+            if number is None:
+                number = formatted[value] = floatToGoString(value)
+        else:  # 0.0 and -0.0 are equal keys but print differently
+            number = "0.0" if copysign(1.0, value) > 0 else "-0.0"
+        values.append(number)
         yield template % tuple(values)
 
 

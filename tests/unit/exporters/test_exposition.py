@@ -23,10 +23,20 @@ class Awkward:
         info = REP_INFO.family()
         info.add_metric(["nl", "ann", 'Ann "the closer" de Vries'], 1)
         info.add_metric(["nl", "bob", "Bob\\Jansen\nsecond line"], 1)
+        info.add_metric(["be", "bob", "Bob\\Jansen\nsecond line"], 1)  # a value escaped before
         yield info
         windows = ACTIONS.family()
         windows.add_metric(["nl", "ann", "call", "today"], 3)
         windows.add_metric(["nl", "ann", "call", "week"], 1e21)
+        # Values seen before, and the ones a cache keyed by value would confuse or misprint.
+        windows.add_metric(["nl", "bob", "call", "today"], 3)
+        windows.add_metric(["nl", "bob", "call", "week"], 0)
+        windows.add_metric(["nl", "cas", "call", "today"], -0.0)
+        windows.add_metric(["nl", "cas", "call", "week"], 0.0)
+        windows.add_metric(["nl", "dan", "call", "today"], 1_234_567.0)
+        windows.add_metric(["nl", "dan", "call", "week"], float("nan"))
+        windows.add_metric(["nl", "eve", "call", "today"], float("nan"))
+        windows.add_metric(["nl", "eve", "call", "week"], True)
         yield windows
         totals = ACTIONS_TOTAL.family()
         totals.add_metric(["nl", "ann", "call"], 958)
