@@ -29,6 +29,7 @@ from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.deadletter import DeadLetter
 from salespulse.streams.ingest import Ingest, Routes
 from salespulse.streams.lag import ConsumerLag
+from salespulse.streams.recovery import tables_remaining
 from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.pacing import Pacing
 from salespulse.streams.reviews import ReviewScores
@@ -103,19 +104,6 @@ def team_owner(app: faust.App, topics: TopicNames) -> Callable[[], bool]:
         return TP(topics.activities_by_rep, 0) in app.assignor.assigned_actives()
 
     return owns
-
-
-def tables_remaining(app: faust.App) -> Callable[[], int | None]:
-    """Return a reader of the changelog records left to recover: None once the tables are complete."""
-
-    def remaining() -> int | None:
-        # The table manager's recovery service is not on its typed interface.
-        recovery = app.tables.recovery  # type: ignore[attr-defined]
-        if recovery.completed.is_set() and not recovery.in_recovery:
-            return None
-        return int(recovery.active_remaining_total()) if recovery.in_recovery else 0
-
-    return remaining
 
 
 def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | ssl.SSLContext | None:

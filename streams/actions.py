@@ -12,6 +12,7 @@ import orjson
 from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent
 from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
+from salespulse.streams.recovery import tables_remaining
 from salespulse.streams.kpi.actions import SlotKey, expired_slot_limit, rep_action_key, slot_of, split_rep_action_key
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
@@ -73,10 +74,14 @@ class ActionCounts(KpiFamily):
         """
         table = self.rep_actions_to_total
         outbox = Outbox()
+        remaining = tables_remaining(self.app)
 
         def tombstones() -> None:
             # Decided under the write lock: no batch can add to a total between this choice and
-            # its tombstone reaching the changelog.
+            # its tombstone reaching the changelog. Never while tables recover: totals recovered
+            # before their rep's buckets would look like a rep with no bucket left.
+            if remaining() is not None:
+                return
             named = {(team, rep) for team, cfg in self.settings.teams.items() for rep in cfg.reps}
             active = {(slot.team, slot.rep) for slot in map(SlotKey.decode, self.slots_to_count.data.keys())}
             kept = named | active

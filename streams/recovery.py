@@ -1,0 +1,20 @@
+"""Whether a worker's tables are complete: recovered from their changelogs, no rebalance under way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import faust
+
+
+def tables_remaining(app: faust.App) -> Callable[[], int | None]:
+    """Return a reader of the changelog records left to recover: None once the tables are complete."""
+
+    def remaining() -> int | None:
+        # The table manager's recovery service is not on its typed interface.
+        recovery = app.tables.recovery  # type: ignore[attr-defined]
+        if recovery.completed.is_set() and not recovery.in_recovery:
+            return None
+        return int(recovery.active_remaining_total()) if recovery.in_recovery else 0
+
+    return remaining
