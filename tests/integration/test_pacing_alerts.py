@@ -73,11 +73,17 @@ def test_rep_behind_pace_fires_in_prometheus_only_in_working_time(make_pipeline,
 
     def worker_ready() -> bool:
         text = scrape(metrics_url)
-        return bool(text) and samples(text).get(
-            ("salespulse_action_target", frozenset({("team", "floor-a"), ("rep", "anna"), ("action", "cold_call")}))
-        ) == 700
+        if not text:
+            return False
+        anna_cold_calls = frozenset({("team", "floor-a"), ("rep", "anna"), ("action", "cold_call")})
+        seen = samples(text)
+        # The targets are known and both of anna's calls counted (they were published first, but
+        # a loaded machine may scrape before the worker has read them).
+        return seen.get(("salespulse_action_target", anna_cold_calls)) == 700 and seen.get(
+            ("salespulse_actions_total", anna_cold_calls)
+        ) == 2
 
-    wait_for(worker_ready, 90, "the worker to know the applied targets")
+    wait_for(worker_ready, 90, "the worker to know the applied targets and count anna's two calls")
     scraped = samples(scrape(metrics_url) or "")
     anna = frozenset({("team", "floor-a"), ("rep", "anna"), ("action", "cold_call")})
     # Scraped a moment after `now`: expected grows by 700 / (7 * 86340 s) per second, under 0.01 a minute.
