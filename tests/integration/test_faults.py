@@ -69,7 +69,7 @@ def backlog(make_pipeline, kafka, seed: int, activities_per_rep: int, deals: int
 
 
 def test_sigkill_during_a_backlog_loses_nothing_and_counts_nothing_twice(make_pipeline, kafka) -> None:
-    ds, good, pipeline = backlog(make_pipeline, kafka, seed=7, activities_per_rep=7_000, deals=600)
+    ds, good, pipeline = backlog(make_pipeline, kafka, seed=7, activities_per_rep=10_000, deals=600)
 
     rng = random.Random()
     counted_at_kill = []
@@ -83,7 +83,9 @@ def test_sigkill_during_a_backlog_loses_nothing_and_counts_nothing_twice(make_pi
         # batch it is folding or writing.
         wait_for(lambda: counted(url) > before, 120, "the worker to make progress on the backlog")
         resumed_s.append(time.monotonic() - started)
-        time.sleep(rng.uniform(0.0, 1.0))
+        # A batch fills for up to 0.25 s and is then written: anywhere in that cycle. Longer, and
+        # a fast life (10,000 counted in one CI run) could finish the backlog before the last kill.
+        time.sleep(rng.uniform(0.0, 0.3))
         seen = counted(url, default=before)
         worker = pipeline.workers[-1]
         worker.send_signal(signal.SIGKILL)
