@@ -217,7 +217,7 @@ CONSUMER_LAG = MetricSpec(
     "gauge",
     ("topic", "partition"),
     "Records of an input partition this worker has not fetched yet (highwater - position), "
-    "sampled every 2 s; one series per partition the worker holds.",
+    "sampled every 5 s; one series per partition the worker holds.",
 )
 
 STAGE_CHANGES = MetricSpec(

@@ -14,7 +14,7 @@ from salespulse.streams.topics import TopicNames
 class ConsumerLag:
     """Keeps, per assigned input partition, highwater minus the consumer's position."""
 
-    def __init__(self, app: faust.App, topics: TopicNames, interval_s: float = 2.0) -> None:
+    def __init__(self, app: faust.App, topics: TopicNames, interval_s: float = 5.0) -> None:
         self.app = app
         self.inputs = set(topics.all())
         self.partitions_to_lag: dict[tuple[str, int], int] = {}
