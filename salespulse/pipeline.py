@@ -27,6 +27,7 @@ from salespulse.streams.actions import ActionCounts
 from salespulse.streams.checklists import StageChecklists
 from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.deadletter import DeadLetter
+from salespulse.streams.in_order import use_in_order_consumer
 from salespulse.streams.ingest import Ingest, Routes
 from salespulse.streams.lag import ConsumerLag
 from salespulse.streams.recovery import tables_remaining
@@ -173,6 +174,7 @@ def build_pipeline(
         # URL names the worker and nothing connects to it.
         canonical_url=f"http://{instance_id}" if instance_id else None,
     )
+    use_in_order_consumer(app)
     duplicates: Counter[str] = Counter()
     topics = TopicNames(settings.kafka.app_id)
     dead_letter = DeadLetter(app, topics, settings.limits.max_event_bytes)

@@ -17,10 +17,8 @@ Exactly once, across crashes, without Kafka transactions:
 Faust commits an input offset only after the producer has flushed, so every event is read again
 until all its records are in Kafka.
 
-Stamps hold the highest offset folded, so a partition must be folded in offset order. Faust does
-not always deliver it so: at a rebalance it drops the records waiting in its buffers, and a
-partition the worker keeps can go on with later records before the dropped ones come again.
-`InOrder` holds a record back until the ones before it in its partition have come.
+Stamps hold the highest offset folded, so a partition must be folded in offset order, and its
+offsets committed no further than folded: `in_order.InOrder` sees to both.
 """
 
 from __future__ import annotations
@@ -35,11 +33,11 @@ from typing import Any, Protocol, cast
 
 import faust
 import orjson
-from mode.types.signals import BaseSignalT
-from faust.types import TP, EventT
+from faust.types import EventT
 
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.changelogs import STAMPS, VALUE
+from salespulse.streams.in_order import InOrder
 from salespulse.streams.retention import expiring_changelog
 
 log = logging.getLogger(__name__)
@@ -63,54 +61,6 @@ class Origin:
 
     def token(self) -> str:
         return f"{self.topic}/{self.partition}/{self.offset}"
-
-
-class InOrder:
-    """Hands each input partition's records to the fold in offset order, whatever order Faust delivers them in.
-
-    A record past the next expected offset is held back, not folded, until the records before it
-    come (Faust reads them again from the committed offset). Faust commits up to the first offset
-    not acknowledged, but counts a jump its fetcher saw as a gap it may commit past: a crash before
-    the missing records come again can still lose them.
-    """
-
-    def __init__(self, app: faust.App) -> None:
-        self.app = app
-        self.expected: dict[TP, int] = {}
-        self.held: dict[TP, dict[int, EventT]] = {}
-        app.on_partitions_revoked.connect(self._revoked)
-
-    def _revoked(self, sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
-        # Another worker reads these partitions from their committed offsets now.
-        (revoked,) = args
-        for tp in revoked:
-            self.expected.pop(tp, None)
-            self.held.pop(tp, None)
-
-    def arrange(self, records: Iterable[EventT]) -> list[EventT]:
-        """Return the records to fold now: each partition's next ones, replays, and held ones they free."""
-        ready: list[EventT] = []
-        for record in records:
-            message = record.message
-            tp, offset = TP(message.topic, message.partition), message.offset
-            expected = self.expected.get(tp)
-            if expected is None:
-                # A partition just assigned starts at its committed offset; Faust keeps it unexposed.
-                expected = getattr(self.app.consumer, "_committed_offset", {}).get(tp)
-            if expected is not None and offset > expected:
-                if tp not in self.held:
-                    log.warning("%s[%s]: offset %s came before %s; held until it comes", tp.topic, tp.partition, offset, expected)
-                self.held.setdefault(tp, {})[offset] = record
-                continue
-            ready.append(record)
-            self.expected[tp] = following = offset + 1
-            held = self.held.get(tp)
-            while held and following in held:
-                ready.append(held.pop(following))
-                self.expected[tp] = following = following + 1
-            if held is not None and not held:
-                del self.held[tp]
-        return ready
 
 
 class StampedTable(faust.Table):

@@ -23,7 +23,8 @@ from salespulse.models.events import (
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.family import Batch, InOrder, Origin, Outbox, batches, route_failed, write_batch
+from salespulse.streams.family import Batch, Origin, Outbox, batches, route_failed, write_batch
+from salespulse.streams.in_order import InOrder
 from salespulse.streams.topics import TopicNames, event_key, partition_of
 
 

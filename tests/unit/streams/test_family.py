@@ -8,7 +8,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import faust
-from faust.types import TP
 import orjson
 import pytest
 
@@ -216,34 +215,3 @@ def test_changed_keys_are_kept_only_once_a_reader_follows_them(family: Counting)
     fold(family, [(1, record("b", "bob")), (2, record("c", "ann"))])
     assert family.per_rep.take_changed() == {"bob", "ann"}
     assert family.per_rep.take_changed() == set()
-
-
-def test_records_past_a_gap_wait_until_the_ones_before_them_come(family: Counting) -> None:
-    """After a rebalance Faust can deliver offsets 5, 6 before 2..4 (dropped from its buffers).
-
-    Folded out of order, 2..4 would look reflected by the stamp of 6 and never count.
-    """
-    family.order.app = SimpleNamespace(consumer=SimpleNamespace(_committed_offset={}))  # type: ignore[assignment]
-
-    def records(offsets: list[int]) -> list[Any]:
-        return [SimpleNamespace(message=SimpleNamespace(topic="in", partition=0, offset=o, value=record(f"e{o}", "ann")))
-                for o in offsets]
-
-    family.fold_events(records([0, 1, 5, 6]), Batch())
-    assert family.per_rep.data["ann"] == 2  # 5 and 6 held back
-    # 2..4 come again; 5 and 6 follow them from the held ones, then come again themselves (replays).
-    family.fold_events(records([2, 3, 4, 5, 6, 7]), Batch())
-    assert family.per_rep.data["ann"] == 8
-    assert family.per_rep.stamps["ann"] == {"in": 7}
-    assert family.order.held == {}
-
-
-def test_a_partition_just_assigned_starts_at_its_committed_offset(family: Counting) -> None:
-    family.order.app = SimpleNamespace(consumer=SimpleNamespace(_committed_offset={TP("in", 0): 40}))  # type: ignore[assignment]
-    first = [SimpleNamespace(message=SimpleNamespace(topic="in", partition=0, offset=45, value=record("x", "ann")))]
-    family.fold_events(first, Batch())
-    assert family.per_rep.data.get("ann") is None
-    assert list(family.order.held[TP("in", 0)]) == [45]
-    # Revoked: another worker reads it from the committed offset; nothing is kept of it here.
-    family.order._revoked(None, {TP("in", 0)}, signal=None)  # type: ignore[arg-type]
-    assert (family.order.expected, family.order.held) == ({}, {})

@@ -1,0 +1,222 @@
+"""Offset order per partition: what is folded, what is set aside unacknowledged, when a partition is read again."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import orjson
+from faust.types import TP
+from intervaltree import IntervalTree
+
+from salespulse.streams.family import Batch, KpiFamily
+from salespulse.streams.in_order import CONFIRM_S, CONFIRM_SEEKS, Consumer, InOrder
+
+PART = TP("in", 0)
+
+
+class Message:
+    """The part of a Faust message InOrder touches: its place and its reference count."""
+
+    def __init__(self, offset: int, partition: int = 0, value: bytes = b"") -> None:
+        self.topic, self.partition, self.offset, self.value = "in", partition, offset, value
+        self.refcount = 1
+
+    def incref(self) -> None:
+        self.refcount += 1
+
+
+class FakeConsumer:
+    def __init__(self, committed: dict[TP, int] | None = None) -> None:
+        self._committed_offset = committed or {}
+        self._unacked_messages: set[Message] = set()
+        self.seeks: list[dict[TP, int]] = []
+        self.skipped: list[tuple[TP, int, int]] = []
+
+    async def seek_wait(self, partitions: dict[TP, int]) -> None:
+        self.seeks.append(dict(partitions))
+
+    def skip(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        self.skipped.append((tp, offset_from, offset_to))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def in_order(consumer: FakeConsumer, clock: Clock | None = None) -> InOrder:
+    app = SimpleNamespace(consumer=consumer, on_partitions_revoked=SimpleNamespace(connect=lambda receiver: None))
+    return InOrder(app, clock or Clock())  # type: ignore[arg-type]
+
+
+def events(consumer: FakeConsumer, offsets: list[int], partition: int = 0) -> list[Any]:
+    """Records as Faust hands them to an agent, each tracked as unfinished by the consumer."""
+    records = [SimpleNamespace(message=Message(offset, partition)) for offset in offsets]
+    consumer._unacked_messages.update(record.message for record in records)
+    return records
+
+
+def offsets(records: list[Any]) -> list[int]:
+    return [record.message.offset for record in records]
+
+
+async def settle() -> None:
+    """Let the seek tasks a batch started run."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_records_in_offset_order_are_all_folded_and_the_next_offset_expected() -> None:
+    consumer = FakeConsumer({PART: 10})
+    order = in_order(consumer)
+    assert offsets(order.arrange(events(consumer, [10, 11, 12]))) == [10, 11, 12]
+    assert order.expected == {PART: 13}
+
+
+def test_a_record_past_the_expected_offset_is_set_aside_unacknowledged_and_read_again() -> None:
+    async def scenario() -> tuple[list[int], list[Any], FakeConsumer]:
+        consumer = FakeConsumer({PART: 10})
+        order = in_order(consumer)
+        records = events(consumer, [10, 11, 15, 16])
+        ready = order.arrange(records)
+        await settle()
+        return offsets(ready), records, consumer
+
+    ready, records, consumer = asyncio.run(scenario())
+    assert ready == [10, 11]
+    # Faust's take_events acknowledges every record of a batch by one decrement: 15 and 16 keep a
+    # reference, so they are never acknowledged and Faust commits no further than 12.
+    assert [record.message.refcount for record in records] == [1, 1, 2, 2]
+    # Out of Faust's unfinished set, so a rebalance does not wait for them.
+    assert consumer._unacked_messages == {records[0].message, records[1].message}
+    assert consumer.seeks == [{PART: 12}]
+
+
+def test_a_hole_filled_within_the_batch_needs_no_seek() -> None:
+    async def scenario() -> tuple[list[int], FakeConsumer, InOrder]:
+        consumer = FakeConsumer({PART: 10})
+        order = in_order(consumer)
+        # 11 handed on from a fetch before a seek, then 10 and 11 fetched again.
+        ready = order.arrange(events(consumer, [11, 10, 11, 12]))
+        await settle()
+        return offsets(ready), consumer, order
+
+    ready, consumer, order = asyncio.run(scenario())
+    assert ready == [10, 11, 12]
+    assert consumer.seeks == []
+    assert order.holes == {}
+
+
+def test_replays_of_earlier_offsets_are_folded_without_moving_the_expected_offset_back() -> None:
+    consumer = FakeConsumer({PART: 10})
+    order = in_order(consumer)
+    order.arrange(events(consumer, [10, 11, 12]))
+    assert offsets(order.arrange(events(consumer, [11, 12, 13]))) == [11, 12, 13]
+    assert order.expected == {PART: 14}
+
+
+def test_a_partition_never_committed_starts_wherever_its_records_start() -> None:
+    consumer = FakeConsumer()
+    order = in_order(consumer)
+    assert offsets(order.arrange(events(consumer, [7, 8]))) == [7, 8]
+
+
+def test_partitions_are_ordered_independently() -> None:
+    async def scenario() -> tuple[list[int], FakeConsumer]:
+        consumer = FakeConsumer({PART: 0, TP("in", 1): 0})
+        order = in_order(consumer)
+        records = events(consumer, [0, 1], partition=1) + events(consumer, [3], partition=0)
+        ready = order.arrange(records)
+        await settle()
+        return offsets(ready), consumer
+
+    ready, consumer = asyncio.run(scenario())
+    assert ready == [0, 1]
+    assert consumer.seeks == [{PART: 0}]
+
+
+def test_a_hole_that_stays_after_every_seek_is_skipped_and_faust_may_commit_past_it() -> None:
+    """Records removed by retention before the worker read them never come, however often it asks."""
+
+    async def scenario() -> tuple[list[list[int]], FakeConsumer]:
+        consumer = FakeConsumer({PART: 100})
+        clock = Clock()
+        order = in_order(consumer, clock)
+        folded = []
+        rounds = 0
+        while not folded or not folded[-1]:
+            folded.append(offsets(order.arrange(events(consumer, [140, 141]))))
+            clock.now += 1.0
+            await settle()
+            rounds += 1
+            assert rounds < 20
+        return folded, consumer
+
+    folded, consumer = asyncio.run(scenario())
+    assert folded[-1] == [140, 141]
+    assert all(batch == [] for batch in folded[:-1])
+    assert len(consumer.seeks) >= CONFIRM_SEEKS
+    assert len(folded) - 1 >= CONFIRM_S  # one batch a (fake) second before it gave up waiting
+    assert consumer.skipped == [(PART, 100, 139)]
+
+
+def test_revoked_partitions_are_forgotten() -> None:
+    consumer = FakeConsumer({PART: 10})
+    order = in_order(consumer)
+    order.arrange(events(consumer, [10]))
+    order.holes[PART] = object()  # type: ignore[assignment]
+    order._revoked(None, {PART}, signal=None)  # type: ignore[arg-type]
+    assert (order.expected, order.holes) == ({}, {})
+
+
+def test_the_consumer_commits_past_only_the_offsets_reported_absent() -> None:
+    consumer = SimpleNamespace(_committed_offset={PART: 100}, _gap={PART: IntervalTree()})
+    # A jump the fetcher saw is not recorded: it may be records handed on from before a seek.
+    asyncio.run(Consumer._add_gap(consumer, PART, 101, 139))  # type: ignore[arg-type]
+    assert not consumer._gap[PART]
+    Consumer.skip(consumer, PART, 100, 139)  # type: ignore[arg-type]
+    # Faust's committed offset is the next to read; it counts the one after it as its own.
+    assert sorted((i.begin, i.end) for i in consumer._gap[PART]) == [(101, 140)]
+
+
+class Ticks(KpiFamily):
+    def __init__(self, app: faust.App) -> None:
+        super().__init__(app, clock=lambda: datetime(2026, 11, 25, tzinfo=UTC))
+        self.seen_offsets: list[int] = []
+
+    def decode(self, raw: bytes) -> Any:
+        return orjson.loads(raw)
+
+    def fold(self, event: Any, batch: Batch) -> None:
+        self.seen_offsets.append(batch.origin.offset)
+
+
+def test_a_family_folds_what_comes_after_a_hole_only_once_the_hole_is_read_again() -> None:
+    """After a rebalance Faust can deliver offsets 5, 6 before 2..4: folded out of order, the stamp of 6
+    would make 2..4 look counted already."""
+
+    async def scenario() -> list[int]:
+        family = Ticks(faust.App(f"t{id(object())}", store="memory://"))
+        consumer = FakeConsumer({PART: 0})
+        family.order = in_order(consumer)
+
+        def batch(offsets: list[int]) -> list[Any]:
+            records = events(consumer, offsets)
+            for record in records:
+                record.message.value = b"{}"
+            return records
+
+        family.fold_events(batch([0, 1, 5, 6]), Batch())
+        await settle()
+        assert consumer.seeks == [{PART: 2}]
+        family.fold_events(batch([2, 3, 4, 5, 6, 7]), Batch())
+        return family.seen_offsets
+
+    assert asyncio.run(scenario()) == [0, 1, 2, 3, 4, 5, 6, 7]
