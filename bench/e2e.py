@@ -241,9 +241,11 @@ def run_backlog(
     }
 
 
-def run_restart(env: dict[str, str], workdir: Path, want: tuple[int, int], timeout: float) -> dict[str, Any]:
+def run_restart(
+    env: dict[str, str], workdir: Path, want: tuple[int, int], timeout: float, profile: Path | None = None
+) -> dict[str, Any]:
     """Start a worker on recovered state; return seconds until /metrics holds every count."""
-    worker = Worker(env, workdir)
+    worker = Worker(env, workdir, profile)
     try:
         serving = until_serving(worker, timeout)
         while time.perf_counter() - worker.started < timeout:
@@ -442,6 +444,7 @@ def main() -> int:
     parser.add_argument("--latency-s", type=float, default=30, help="seconds of steady load for the latency probes")
     parser.add_argument("--scrape-reps", type=int, action="append", help="floor sizes for the scrape figures")
     parser.add_argument("--profile", type=Path, help="py-spy raw profile of the worker to this file (pip install py-spy)")
+    parser.add_argument("--profile-restart", type=Path, help="py-spy raw profile of the restarted worker to this file")
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     parser.add_argument("--workdir", type=Path, help="keep the configuration and worker logs here")
     args = parser.parse_args()
@@ -507,7 +510,8 @@ def main() -> int:
             if "restart" not in args.skip and results["worker"]["complete"]:
                 latency = results.get("latency", {})
                 sent = latency.get("probes_sent", 0) + latency.get("load_sent", 0)
-                results["restart"] = run_restart(env, workdir, (want[0] + sent, want[1]), args.timeout)
+                results["restart"] = run_restart(env, workdir, (want[0] + sent, want[1]), args.timeout,
+                                                 args.profile_restart)
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
     print(markdown(results))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from salespulse.models.config import KafkaSettings, Settings
-from salespulse.pipeline import build_pipeline
+from salespulse.pipeline import PipelineWorker, build_pipeline
 
 
 def test_the_worker_listens_on_loopback_by_default(tmp_path: Path) -> None:
@@ -44,3 +45,19 @@ def test_consumer_group_timeouts_allow_fail_over_within_seconds(tmp_path: Path) 
     # Far below Kafka's 45 s, above a broker restart (see build_pipeline).
     assert conf.broker_session_timeout == 10.0
     assert conf.broker_heartbeat_interval * 3 <= conf.broker_session_timeout
+
+
+def test_debug_lines_are_not_made_at_the_warn_level(tmp_path: Path) -> None:
+    """Faust's spinner would set the root logger to DEBUG, so every library debug line is formatted."""
+    app = build_pipeline(Settings(), KafkaSettings(), data_dir=str(tmp_path)).app
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        root.handlers = [logging.NullHandler()]
+        root.setLevel(logging.WARNING)
+        PipelineWorker(app, loglevel="warn", quiet=True).on_setup_root_logger(root, logging.WARNING)
+        assert root.level == logging.WARNING
+        assert not logging.getLogger("faust.tables.recovery").isEnabledFor(logging.DEBUG)
+        assert not any(type(handler).__name__ == "SpinnerHandler" for handler in root.handlers)
+    finally:
+        root.handlers, root.level = handlers, level
