@@ -13,7 +13,8 @@ import faust
 from faust.types import EventT
 
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.family import Batch, Origin, batches, stamped_table, write_batch
+from salespulse.streams.family import Batch, Origin, Writes, batches, stamped_table, write_batch
+from salespulse.streams.in_order import InOrder
 from salespulse.streams.topics import TopicNames, internal_topic
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class DeadLetter:
         self.max_bytes = max_bytes
         self.topic = internal_topic(app, topics.dead_letter)
         self.reasons_to_rejected = stamped_table(app, "reasons_to_rejected", default=int)
+        self.order = InOrder(app)
         app.agent(self.topic, name="count_rejections")(self.count_rejections)
 
     async def route(self, event: EventT, rejection: RejectedEvent) -> None:
@@ -68,9 +70,11 @@ class DeadLetter:
 
     async def count_rejections(self, stream: faust.StreamT[bytes]) -> None:
         """Count dead-letter records by reason, whoever put them there."""
+        writes = Writes()
         async for events in batches(stream):
             batch = Batch()
-            for event in events:
+            taken = self.order.arrange(events)
+            for event in taken:
                 batch.origin = Origin.of(event)
                 batch.add(self.reasons_to_rejected, event.key if isinstance(event.key, str) else "unknown")
-            await write_batch(self.app, batch)
+            await writes.submit(taken, write_batch(self.app, batch))

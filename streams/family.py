@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 2_000
 BATCH_WITHIN_S = 0.25
+# Longer than the producer's own retries (aiokafka's request timeout is 40 s), and than a broker
+# restart: a write still pending after this waits on a producer that will not recover.
+WRITE_TIMEOUT_S = 120.0
+EXIT_WRITE_FAILED = 75  # EX_TEMPFAIL: restart the worker
 
 
 @dataclass(frozen=True)
@@ -311,27 +316,33 @@ class KpiFamily:
         raise NotImplementedError
 
     async def run(self, stream: faust.StreamT[bytes]) -> None:
-        """The agent: fold each batch of records and write what it changed."""
+        """The agent: fold each batch of records and write what it changed, behind the next fold."""
+        writes = Writes()
         async for events in batches(stream):
             batch = Batch()
-            self.fold_events(events, batch)
+            folded = self.fold_events(events, batch)
             outbox = Outbox()
             self.forward(batch, outbox)
-            await write_batch(self.app, batch, self.seen, outbox=outbox)
-            await route_failed(batch, self.rejects)
+            await writes.submit(folded, self.write(batch, outbox))
+
+    async def write(self, batch: Batch, outbox: Outbox) -> None:
+        await write_batch(self.app, batch, self.seen, outbox=outbox)
+        await route_failed(batch, self.rejects)
 
     def forward(self, batch: Batch, outbox: Outbox) -> None:
         """Queue records for other families, sent with the batch's changelog records."""
 
-    def fold_events(self, events: Sequence[EventT], batch: Batch) -> None:
-        """Fold the events of one batch, each once; set aside those that raise."""
+    def fold_events(self, events: Sequence[EventT], batch: Batch) -> list[EventT]:
+        """Fold the events of one batch, each once; set aside those that raise. Return those taken in order."""
         seen_at = self.clock().timestamp()
-        for record in self.order.arrange(events):
+        taken = self.order.arrange(events)
+        for record in taken:
             batch.origin = Origin.of(record)
             try:
                 self.fold_record(record.message.value or b"", batch, seen_at)
             except Exception as exc:  # one bad record must not stop the family or be lost
                 batch.fail(record, type(self).__name__, exc)
+        return taken
 
     def fold_record(self, raw: bytes, batch: Batch, seen_at: float) -> None:
         """Fold one record read at `batch.origin`, unless its event was counted already."""
@@ -349,6 +360,47 @@ class KpiFamily:
         if self.seen is None:
             return 0
         return self.seen.forget_older_than((self.clock() - timedelta(days=self.dedup_days)).timestamp())
+
+
+class Writes:
+    """An agent's batch writes, each running while the next batch is folded.
+
+    `take_events` acknowledges a batch's records as soon as the agent asks for the next batch.
+    Each record keeps one more reference until every record its batch sends is in Kafka, so Faust
+    commits no input offset whose changes are not there yet, and a rebalance waits for them.
+
+    A write that fails or does not finish within `timeout_s` ends the worker (exit code
+    `EXIT_WRITE_FAILED`): its records are not acknowledged, and a restarted worker reads them
+    again onto state recovered from Kafka, which the stamps keep exact. Going on instead would
+    leave memory ahead of the changelog, and waiting would stall the group's next rebalance.
+    """
+
+    def __init__(self, timeout_s: float = WRITE_TIMEOUT_S, exit: Callable[[int], Any] = os._exit) -> None:
+        self.timeout_s = timeout_s
+        self.exit = exit
+        self.writing: asyncio.Future[None] | None = None
+
+    async def submit(self, records: Sequence[EventT], write: Coroutine[Any, Any, None]) -> None:
+        """Start writing one batch, once the batch before it is written."""
+        for record in records:
+            record.message.incref()
+        previous, self.writing = self.writing, None
+        if previous is not None:
+            await previous
+        self.writing = asyncio.ensure_future(self._write(records, write))
+
+    async def _write(self, records: Sequence[EventT], write: Coroutine[Any, Any, None]) -> None:
+        try:
+            await asyncio.wait_for(write, self.timeout_s)
+        except asyncio.CancelledError:
+            raise  # the worker stops: its records stay unacknowledged and are read again
+        except BaseException as exc:
+            log.critical("a batch's records did not reach Kafka within %.0f s (%r); the worker exits with code %s "
+                         "and reads them again when restarted", self.timeout_s, exc, EXIT_WRITE_FAILED)
+            self.exit(EXIT_WRITE_FAILED)
+            return
+        for record in records:
+            record.ack()
 
 
 async def route_failed(batch: Batch, sink: RejectSink | None) -> None:

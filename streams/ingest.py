@@ -23,7 +23,7 @@ from salespulse.models.events import (
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.family import Batch, Origin, Outbox, batches, route_failed, write_batch
+from salespulse.streams.family import Batch, Origin, Outbox, Writes, batches, route_failed, write_batch
 from salespulse.streams.in_order import InOrder
 from salespulse.streams.topics import TopicNames, event_key, partition_of
 
@@ -89,17 +89,22 @@ class Ingest:
     async def validate_events(self, stream: faust.StreamT[bytes]) -> None:
         """Validate each event; fold it, route it to its KPI families or to the dead-letter topic."""
         partitions = self.settings.kafka.partitions
+        writes = Writes()
         async for events in batches(stream):
             now = self.clock()
             batch = Batch()
             outbox = Outbox()
-            for event in self.order.arrange(events):
+            taken = self.order.arrange(events)
+            for event in taken:
                 try:
                     await self.take(event, now, batch, outbox, partitions)
                 except Exception as exc:  # one bad record must not stop ingestion or be lost
                     batch.fail(event, "validate_events", exc)
-            await write_batch(self.app, batch, self.actions.seen, outbox=outbox)
-            await route_failed(batch, self.dead_letter)
+            await writes.submit(taken, self.write(batch, outbox))
+
+    async def write(self, batch: Batch, outbox: Outbox) -> None:
+        await write_batch(self.app, batch, self.actions.seen, outbox=outbox)
+        await route_failed(batch, self.dead_letter)
 
     async def take(self, event: EventT, now: datetime, batch: Batch, outbox: Outbox, partitions: int) -> None:
         """Validate one record; fold it here, queue it for its families, or reject it."""

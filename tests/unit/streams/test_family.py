@@ -215,3 +215,89 @@ def test_changed_keys_are_kept_only_once_a_reader_follows_them(family: Counting)
     fold(family, [(1, record("b", "bob")), (2, record("c", "ann"))])
     assert family.per_rep.take_changed() == {"bob", "ann"}
     assert family.per_rep.take_changed() == set()
+
+
+class Held:
+    """A record as an agent holds it: Faust's take_events acknowledges it once; the write holds one more reference."""
+
+    def __init__(self) -> None:
+        self.message = SimpleNamespace(refcount=1, incref=self._incref)
+        self.final_acks = 0
+
+    def _incref(self) -> None:
+        self.message.refcount += 1
+
+    def ack(self) -> None:
+        self.message.refcount -= 1
+        if self.message.refcount == 0:
+            self.final_acks += 1
+
+
+def test_a_batch_is_acknowledged_only_once_its_write_is_done_and_writes_go_one_after_another() -> None:
+    import asyncio
+
+    from salespulse.streams.family import Writes
+
+    async def scenario() -> list[str]:
+        steps: list[str] = []
+        first, second = [Held(), Held()], [Held()]
+        release = asyncio.Event()
+
+        async def write(name: str, wait: bool) -> None:
+            steps.append(f"{name} starts")
+            if wait:
+                await release.wait()
+            steps.append(f"{name} written")
+
+        writes = Writes(exit=lambda code: steps.append(f"exit {code}"))
+        await writes.submit(first, write("first", wait=True))
+        for record in first:
+            record.ack()  # take_events, when the agent asks for the next batch
+        for _ in range(3):
+            await asyncio.sleep(0)
+        steps.append(f"first acknowledged: {sum(r.final_acks for r in first)}")
+        submitting = asyncio.ensure_future(writes.submit(second, write("second", wait=False)))
+        await asyncio.sleep(0)
+        steps.append(f"second waits: {not submitting.done()}")
+        release.set()
+        await submitting
+        await writes.writing  # type: ignore[misc]
+        steps.append(f"acknowledged: {sum(r.final_acks for r in first)}, {second[0].message.refcount}")
+        return steps
+
+    assert asyncio.run(scenario()) == [
+        "first starts",
+        "first acknowledged: 0",
+        "second waits: True",
+        "first written",
+        "second starts",
+        "second written",
+        # The second batch keeps take_events' reference until the agent asks for the batch after it.
+        "acknowledged: 2, 1",
+    ]
+
+
+@pytest.mark.parametrize("failure", ["raises", "hangs"])
+def test_a_write_that_fails_or_hangs_ends_the_worker_and_acknowledges_nothing(failure: str) -> None:
+    import asyncio
+
+    from salespulse.streams.family import EXIT_WRITE_FAILED, Writes
+
+    async def scenario() -> tuple[list[int], Held]:
+        exits: list[int] = []
+        record = Held()
+
+        async def write() -> None:
+            if failure == "raises":
+                raise OSError("producer closed")
+            await asyncio.sleep(60)
+
+        writes = Writes(timeout_s=0.05, exit=exits.append)
+        await writes.submit([record], write())
+        record.ack()
+        await writes.writing  # type: ignore[misc]
+        return exits, record
+
+    exits, record = asyncio.run(scenario())
+    assert exits == [EXIT_WRITE_FAILED]
+    assert (record.final_acks, record.message.refcount) == (0, 1)
