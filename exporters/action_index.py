@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from salespulse.streams.kpi.actions import ActionWindow, WindowedSlots, split_slot_key
 
 RepAction = tuple[str, str, str]
+Bounds = Mapping[ActionWindow, tuple[int, int]]
 
 
 class ActionIndex:
@@ -20,6 +21,13 @@ class ActionIndex:
         self.slot_counts = slot_counts
         self.changes = changes
         self.by_rep_action: dict[RepAction, WindowedSlots] = {}
+        # The windows last returned for each rep action, and the bounds they were for. Between two
+        # scrapes few rep actions see a bucket change, and the bounds move once a quarter hour:
+        # the rest are answered from here, as asking WindowedSlots again stores new sums, which
+        # puts each of its dicts back in the garbage collector's care. Two dicts rather than
+        # (bounds, windows) pairs, which the garbage collector would go on tracking.
+        self.answers: dict[RepAction, Mapping[ActionWindow, int]] = {}
+        self.answered_for: dict[RepAction, Bounds] = {}
         self.loaded = False
 
     def refresh(self) -> None:
@@ -28,16 +36,20 @@ class ActionIndex:
             if self.changes is not None:
                 self.changes()  # everything is read below
             self.by_rep_action = self._load_all()
+            self.answers.clear()
+            self.answered_for.clear()
             self.loaded = True
             return
         counts = self.slot_counts
         index = self.by_rep_action
         for key in self.changes():
             team, rep, action, slot = split_slot_key(key)
-            slots = index.get((team, rep, action))
+            rep_action = (team, rep, action)
+            slots = index.get(rep_action)
             if slots is None:
-                slots = index[(team, rep, action)] = WindowedSlots()
+                slots = index[rep_action] = WindowedSlots()
             slots.set(slot, counts.get(key, 0))
+            self.answered_for.pop(rep_action, None)  # its answer is stale
 
     def _load_all(self) -> dict[RepAction, WindowedSlots]:
         grouped: dict[RepAction, dict[int, int]] = {}
@@ -46,9 +58,12 @@ class ActionIndex:
             grouped.setdefault((team, rep, action), {})[slot] = count
         return {rep_action: WindowedSlots(slots) for rep_action, slots in grouped.items()}
 
-    def windows(self, rep_action: RepAction, bounds: Mapping[ActionWindow, tuple[int, int]]) -> dict[ActionWindow, int]:
+    def windows(self, rep_action: RepAction, bounds: Bounds) -> Mapping[ActionWindow, int]:
         """Return each window's count for a rep's action (zeros when it has no bucket)."""
+        if self.answered_for.get(rep_action) == bounds:
+            return self.answers[rep_action]
         slots = self.by_rep_action.get(rep_action)
-        if slots is None:
-            return {window: 0 for window in bounds}
-        return slots.windows(bounds)
+        windows = {window: 0 for window in bounds} if slots is None else slots.windows(bounds)
+        self.answers[rep_action] = windows
+        self.answered_for[rep_action] = bounds
+        return windows

@@ -149,7 +149,7 @@ class PipelineCollector(Collector):
         now = self.clock()
         sets = list(self.state.target_sets())
         candidates = named_reps(self.settings, sets) | self._reps_in_state()
-        reps = {(team, rep) for team, rep in candidates if self.state.owns_rep(team, rep)}
+        reps = sorted((team, rep) for team, rep in candidates if self.state.owns_rep(team, rep))
         counts = self._window_counts(now, reps)
         yield from self._actions(reps, counts)
         yield from self._pacing(now, reps, counts, sets)
@@ -174,8 +174,9 @@ class PipelineCollector(Collector):
         return reps
 
     def _window_counts(
-        self, now: datetime, reps: set[tuple[str, str]]
-    ) -> dict[tuple[str, str, str], dict[ActionWindow, int]]:
+        self, now: datetime, reps: list[tuple[str, str]]
+    ) -> dict[tuple[str, str, str], Mapping[ActionWindow, int]]:
+        """Return each rep action's windows, in the order of `reps`, then of the configured actions."""
         self.index.refresh()
         bounds_by_team = {team: window_bounds(now, self.settings.timezone_of(team)) for team in {t for t, _ in reps}}
         return {
@@ -185,18 +186,21 @@ class PipelineCollector(Collector):
         }
 
     def _actions(
-        self, reps: set[tuple[str, str]], counts: Mapping[tuple[str, str, str], Mapping[ActionWindow, int]]
+        self, reps: list[tuple[str, str]], counts: Mapping[tuple[str, str, str], Mapping[ActionWindow, int]]
     ) -> Iterator[Metric]:
         windows = ACTIONS.family()
         totals = ACTIONS_TOTAL.family()
         info = REP_INFO.family()
-        for team, rep in sorted(reps):
-            info.add_metric([team, rep, self.settings.rep_name(team, rep)], 1)
-            for action in self.settings.actions:
-                for window, value in counts[(team, rep, action)].items():
-                    windows.add_metric([team, rep, action, window], value)
-                total = self.state.action_totals.get(rep_action_key(team, rep, action), 0)
-                totals.add_metric([team, rep, action], total)
+        for team, rep in reps:
+            info.add_row(team, rep, self.settings.rep_name(team, rep), 1)
+        # The largest family of a scrape, a row per rep, action and window: add_row rather than
+        # add_metric, without a list of labels and a copy of it per row.
+        all_time = self.state.action_totals
+        add_window, add_total = windows.add_row, totals.add_row
+        for (team, rep, action), by_window in counts.items():
+            for window, value in by_window.items():
+                add_window(team, rep, action, window, value)
+            add_total(team, rep, action, all_time.get(rep_action_key(team, rep, action), 0))
         yield windows
         yield totals
         yield info
@@ -204,7 +208,7 @@ class PipelineCollector(Collector):
     def _pacing(
         self,
         now: datetime,
-        reps: set[tuple[str, str]],
+        reps: list[tuple[str, str]],
         counts: Mapping[tuple[str, str, str], Mapping[ActionWindow, int]],
         sets: list[TargetSet],
     ) -> Iterator[Metric]:
@@ -215,7 +219,10 @@ class PipelineCollector(Collector):
         working = IN_WORKING_TIME.family()
         targeted: set[tuple[str, str, str]] = set()
         owns_teams = self.state.owns_teams()
-        teams = {team for team, _ in reps} | {s.team for s in sets} | (set(self.settings.teams) if owns_teams else set())
+        reps_of: dict[str, list[str]] = {}  # each in order, as `reps` is
+        for team, rep in reps:
+            reps_of.setdefault(team, []).append(rep)
+        teams = set(reps_of) | {s.team for s in sets} | (set(self.settings.teams) if owns_teams else set())
         for team in sorted(teams):
             tz = self.settings.timezone_of(team)
             schedule = self.settings.working_time_of(team)
@@ -225,7 +232,7 @@ class PipelineCollector(Collector):
             if in_force_now is None:
                 continue
             elapsed, total = week_progress(now, schedule, tz)
-            for rep in sorted(rep for t, rep in reps if t == team):
+            for rep in reps_of.get(team, []):
                 for action in self.settings.actions:
                     weekly = in_force_now.target_for(rep, action)
                     if weekly is None:
@@ -245,7 +252,7 @@ class PipelineCollector(Collector):
         yield ratio
         yield shortfall
         missed = ACTION_TARGET_MISSED.family()
-        for team, rep in sorted(reps):
+        for team, rep in reps:
             verdicts = self.state.week_verdicts.get(rep_key(team, rep))
             if verdicts is None:
                 continue
@@ -282,13 +289,13 @@ class PipelineCollector(Collector):
         yield average
         yield combined
 
-    def _reviews(self, now: datetime, reps: set[tuple[str, str]]) -> Iterator[Metric]:
+    def _reviews(self, now: datetime, reps: list[tuple[str, str]]) -> Iterator[Metric]:
         sums = rolling_sums(self.state.review_days.items(), now)
         reviews = REVIEWS.family()
         average = REVIEW_SCORE_AVG.family()
         combined = REVIEW_SCORE_COMBINED.family()
         empty = ScoreSum()
-        for team, rep in sorted(reps):
+        for team, rep in reps:
             for subject, themes in self.settings.reviews.themes.items():
                 count = sums.get((team, rep, subject, REVIEW_COUNT), empty).count
                 if not count:
@@ -326,13 +333,14 @@ class PipelineCollector(Collector):
         yield share
         yield reward
 
-    def _self_reports(self, now: datetime, reps: set[tuple[str, str]]) -> Iterator[Metric]:
+    def _self_reports(self, now: datetime, reps: list[tuple[str, str]]) -> Iterator[Metric]:
         figures = SELF_REPORTED_ACTIONS.family()
         submitted = SELF_REPORT_SUBMITTED.family()
-        for team, rep in sorted(reps):
-            for window, week in window_weeks(now, self.settings.timezone_of(team)).items():
+        weeks_by_team = {team: window_weeks(now, self.settings.timezone_of(team)) for team in {t for t, _ in reps}}
+        for team, rep in reps:
+            for window, week in weeks_by_team[team].items():
                 report = self.state.self_reports.get(report_key(team, rep, week))
-                submitted.add_metric([team, rep, window], 0 if report is None else 1)
+                submitted.add_row(team, rep, window, 0 if report is None else 1)
                 for action, count in sorted((report or {}).get("figures", {}).items()):
                     figures.add_metric([team, rep, action, window], count)
         yield figures

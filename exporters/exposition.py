@@ -10,7 +10,9 @@ holds it to that).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain, repeat
 from math import copysign
+from operator import itemgetter
 
 from prometheus_client.core import Metric
 
@@ -27,7 +29,7 @@ def _escape_value(value: str) -> str:
     return value
 
 
-def _family_lines(metric: Metric) -> Iterable[str]:
+def _family_text(metric: Metric) -> str:
     name, kind = metric.name, metric.type
     if kind == "counter":
         name += "_total"
@@ -36,10 +38,13 @@ def _family_lines(metric: Metric) -> Iterable[str]:
     elif kind == "unknown":
         kind = "untyped"
     help_text = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
-    yield f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n"
+    header = f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n"
     if isinstance(metric, RowFamily):
-        yield from _row_lines(metric)
-        return
+        return header + _rows_text(metric)
+    return header + "".join(_sample_lines(metric, help_text))
+
+
+def _sample_lines(metric: Metric, help_text: str) -> Iterable[str]:
     created = []
     for sample in metric.samples:
         labels = sample.labels
@@ -57,37 +62,52 @@ def _family_lines(metric: Metric) -> Iterable[str]:
         yield from created
 
 
-def _row_lines(family: RowFamily) -> Iterable[str]:
+class _ValueText(dict[float, str]):
+    """Each value as the format prints it, formatted once per distinct value of a family.
+
+    Rows are small counts that repeat across tens of thousands of rows, so most look-ups are hits.
+    """
+
+    def __missing__(self, value: float) -> str:
+        if not value:  # 0.0 and -0.0 are equal keys but print differently: zeros are not kept
+            return "0.0" if copysign(1.0, value) > 0 else "-0.0"
+        text = self[value] = floatToGoString(value)
+        return text
+
+
+def _rows_text(family: RowFamily) -> str:
+    rows = family.rows
+    if not rows:
+        return ""
+    # Column by column rather than row by row, so that the loops run in C. itemgetter, not
+    # zip(*rows): that would make an iterator per row for the garbage collector to count.
+    numbers = list(map(_ValueText().__getitem__, map(itemgetter(-1), rows)))
     names = family.labelnames
     if not names:
-        for _, value in family.rows:
-            yield f"{family.row_name} {floatToGoString(value)}\n"
-        return
+        return "".join(f"{family.row_name} {number}\n" for number in numbers)
     order = sorted(range(len(names)), key=names.__getitem__)
-    pairs = ",".join(f'{names[i]}="%s"' for i in order)
-    template = f"{family.row_name}{{{pairs}}} %s\n"
-    # Label values (teams, reps, actions, windows) and values (small counts) repeat across tens of
-    # thousands of rows: each is escaped or formatted once per family.
-    escaped: dict[str, str] = {}
-    formatted: dict[float, str] = {}
-    for labels, value in family.rows:
-        values = []
-        for i in order:
-            text = labels[i]
-            done = escaped.get(text)
-            if done is None:
-                done = escaped[text] = _escape_value(text)
-            values.append(done)
-        if value:
-            number = formatted.get(value)
-            if number is None:
-                number = formatted[value] = floatToGoString(value)
-        else:  # 0.0 and -0.0 are equal keys but print differently
-            number = "0.0" if copysign(1.0, value) > 0 else "-0.0"
-        values.append(number)
-        yield template % tuple(values)
+    # The text around the values: 'name{a="', '",b="', ..., '"} ', and '\n' after the number.
+    between = [f"{family.row_name}{{{names[order[0]]}=\""]
+    between += [f'",{names[i]}="' for i in order[1:]]
+    between += ['"} ', "\n"]
+    text = _interleave(between, [map(itemgetter(i), rows) for i in order] + [numbers])
+    # Only a label value can add a backslash, a quote or a newline to the text; where none did
+    # (the usual case) there is nothing to escape.
+    if "\\" in text or text.count('"') != 2 * len(names) * len(rows) or text.count("\n") != len(rows):
+        escaped = [map(_escape_value, map(itemgetter(i), rows)) for i in order]
+        text = _interleave(between, escaped + [numbers])
+    return text
+
+
+def _interleave(between: list[str], columns: list[Iterable[str]]) -> str:
+    """Return between[0] + columns[0][0] + between[1] + columns[1][0] + ... + between[-1], row after row."""
+    # One join over every piece of every row takes about half the time of a template per row.
+    pieces: list[Iterable[str]] = [repeat(between[0])]
+    for column, after in zip(columns, between[1:]):
+        pieces += (column, repeat(after))
+    return "".join(chain.from_iterable(zip(*pieces)))
 
 
 def render(registry: Collector) -> bytes:
     """Return every family of the registry in the text format 0.0.4."""
-    return "".join(line for metric in registry.collect() for line in _family_lines(metric)).encode()
+    return "".join(map(_family_text, registry.collect())).encode()

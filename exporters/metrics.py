@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -38,23 +38,27 @@ class MetricSpec:
 
 
 class RowFamily(Metric):
-    """A family that keeps each sample as (label values, value) until someone asks for Samples.
+    """A family that keeps each sample as a row, (label values..., value), until someone asks for Samples.
 
     A scrape of a large floor adds tens of thousands of samples; building a Sample and a label
-    dict for each is most of the cost, and `exporters.exposition` needs neither.
+    dict for each is most of the cost, and `exporters.exposition` needs neither. A row is one flat
+    tuple of strings and a number: one allocation, which the garbage collector stops tracking at
+    its first pass. A (labels, value) pair nests a new tuple in a new tuple, and enough of those
+    outlive their first pass to set off full collections over the worker's whole state.
     """
 
-    rows: list[tuple[tuple[str, ...], float]]
+    rows: list[tuple[Any, ...]]  # label values in `labelnames` order, then the value
     row_name: str
     labelnames: tuple[str, ...]
 
-    def add_row(self, labels: Sequence[str], value: float) -> None:
-        self.rows.append((tuple(labels), value))
+    def add_row(self, *row: str | float) -> None:
+        """Add a sample: its label values in `labelnames` order, then its value."""
+        self.rows.append(row)
 
     @property
     def samples(self) -> list[Sample]:
         """The samples, built on demand (for `generate_latest` and `get_sample_value`)."""
-        return [Sample(self.row_name, dict(zip(self.labelnames, labels)), value, None, None) for labels, value in self.rows]
+        return [Sample(self.row_name, dict(zip(self.labelnames, row)), row[-1], None, None) for row in self.rows]
 
     @samples.setter
     def samples(self, value: list[Sample]) -> None:
@@ -69,7 +73,7 @@ class GaugeRows(RowFamily, GaugeMetricFamily):
         self.labelnames = labels
 
     def add_metric(self, labels: Sequence[str], value: float, timestamp: Timestamp | float | None = None) -> None:
-        self.add_row(labels, value)
+        self.add_row(*labels, value)
 
 
 class CounterRows(RowFamily, CounterMetricFamily):
@@ -86,7 +90,7 @@ class CounterRows(RowFamily, CounterMetricFamily):
         timestamp: Timestamp | float | None = None,
         exemplar: Exemplar | None = None,
     ) -> None:
-        self.add_row(labels, value)
+        self.add_row(*labels, value)
 
 
 ACTIONS = MetricSpec(

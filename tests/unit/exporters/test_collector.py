@@ -150,6 +150,47 @@ def test_windows_follow_the_clock() -> None:
     assert (value("today"), value("week"), value("last_week"), value("rolling_7d")) == (0, 0, 9, 6)
 
 
+def test_windows_follow_the_changed_buckets_from_scrape_to_scrape() -> None:
+    """With a change feed, as in the worker: only changed buckets are read again at a scrape."""
+    clock = [NOW]
+    today = slot("nl", "ann", "cold_call", 2026, 11, 25, 8)
+    monday = slot("nl", "ann", "cold_call", 2026, 11, 23, 7)  # 08:00 in Amsterdam
+    first_call = slot("nl", "ann", "call", 2026, 11, 25, 8, 15)
+    slots = {today: 5, monday: 3}
+    changed: set[str] = set()
+
+    def take_changed() -> set[str]:
+        taken = set(changed)
+        changed.clear()
+        return taken
+
+    registry = CollectorRegistry()
+    state = PipelineState(slots, {}, list, {}, {}, slot_changes=take_changed)
+    PipelineCollector(state, SETTINGS, lambda: clock[0], registry)
+
+    def scrape() -> dict[str, tuple[float, ...]]:
+        """One scrape: ann's (today, week, last_week, rolling_7d) of each action."""
+        values = {
+            (sample.labels["action"], sample.labels["window"]): sample.value
+            for family in registry.collect()
+            if family.name == "salespulse_actions" and family.type == "gauge"
+            for sample in family.samples
+            if sample.labels["rep"] == "ann"
+        }
+        windows = ("today", "week", "last_week", "rolling_7d")
+        return {action: tuple(values[(action, window)] for window in windows) for action in ("call", "cold_call")}
+
+    assert scrape() == {"call": (0, 0, 0, 0), "cold_call": (5, 8, 0, 8)}
+    slots[today] = 7
+    slots[first_call] = 2  # the first bucket of a rep action answered with zeros so far
+    del slots[monday]
+    changed.update((today, first_call, monday))
+    assert scrape() == {"call": (2, 2, 0, 2), "cold_call": (7, 7, 0, 7)}
+    assert scrape() == {"call": (2, 2, 0, 2), "cold_call": (7, 7, 0, 7)}
+    clock[0] = datetime(2026, 11, 26, 9, tzinfo=UTC)  # Thursday: a new day in the same week
+    assert scrape() == {"call": (0, 2, 0, 2), "cold_call": (0, 7, 0, 7)}
+
+
 @pytest.mark.parametrize(
     ("team", "rep", "action", "total"),
     [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -54,6 +55,22 @@ def test_rows_and_plain_families_render_as_generate_latest() -> None:
     registry = CollectorRegistry()
     registry.register(Awkward())  # type: ignore[arg-type]
     assert render(registry) == generate_latest(registry)
+
+
+@pytest.mark.parametrize("value", ['say "hi"', "back\\slash", "two\nlines", 'all \\ of "them"\n'])
+def test_a_single_value_to_escape_is_escaped_among_many_that_need_none(value: str) -> None:
+    class Floor:
+        def collect(self):  # type: ignore[no-untyped-def]
+            info = REP_INFO.family()
+            for n in range(50):
+                info.add_metric(["nl", f"rep{n:02d}", value if n == 37 else f"Rep {n}"], 1)
+            yield info
+
+    registry = CollectorRegistry()
+    registry.register(Floor())  # type: ignore[arg-type]
+    text = render(registry)
+    assert text == generate_latest(registry)
+    assert text.count(b"\n") == 52  # HELP, TYPE and one line per rep: every newline in a value escaped
 
 
 def test_client_metrics_render_as_generate_latest() -> None:
