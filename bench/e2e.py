@@ -275,6 +275,7 @@ def run_latency(
     changelog = f"{app_id}-rep_actions_to_total-changelog"
     stop = threading.Event()
     loaded = [0]
+    timeline: list[tuple[float, float]] = []  # (seconds into the run, latency) per probe
 
     def activity(rep: str, event_id: str, action: str) -> bytes:
         return json.dumps({"event_id": event_id, "type": "activity", "occurred_at": utc_now().isoformat(),
@@ -304,7 +305,8 @@ def run_latency(
         latencies: list[float] = []
         try:
             await consumer.seek_to_end()
-            end = time.perf_counter() + seconds
+            begin = time.perf_counter()
+            end = begin + seconds
             n = 0
             while time.perf_counter() < end:
                 n += 1
@@ -318,6 +320,7 @@ def run_latency(
                     seen = any(record.key == probe_key for records in batch.values() for record in records)
                 if seen:
                     latencies.append(time.perf_counter() - sent)
+                    timeline.append((round(sent - begin, 2), round(latencies[-1], 3)))
                 await asyncio.sleep(0.2)
             return latencies, n
         finally:
@@ -339,6 +342,7 @@ def run_latency(
         "probes": len(latencies),
         "p50_s": latencies[len(latencies) // 2] if latencies else None,
         "p99_s": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
+        "timeline": timeline,
     }
 
 
