@@ -97,7 +97,7 @@ class InOrder:
     def arrange(self, records: Iterable[EventT]) -> list[EventT]:
         """Return the records to fold now: each partition's next ones and replays of earlier ones."""
         ready: list[EventT] = []
-        aside: dict[TP, int] = {}  # partition -> lowest offset set aside
+        aside: dict[TP, list[int]] = {}  # partition -> offsets set aside
         for record in records:
             message = record.message
             tp, offset = TP(message.topic, message.partition), message.offset
@@ -108,14 +108,17 @@ class InOrder:
             if expected is not None and offset > expected and not self._skipped(tp, expected, offset):
                 self._set_aside(message)
                 self.expected[tp] = expected
-                aside[tp] = min(offset, aside.get(tp, offset))
+                aside.setdefault(tp, []).append(offset)
                 continue
             ready.append(record)
             self.expected[tp] = following = offset + 1 if expected is None else max(expected, offset + 1)
             if self.holes and tp in self.holes and self.holes[tp].expected < following:
                 del self.holes[tp]  # filled
-        for tp, lowest in aside.items():
-            self._seek_back(tp, lowest)
+        for tp, offsets in aside.items():
+            # Set-aside offsets that came again later in the batch are folded already.
+            missing = [offset for offset in offsets if offset >= self.expected[tp]]
+            if missing:
+                self._seek_back(tp, min(missing))
         return ready
 
     def _set_aside(self, message: Any) -> None:
@@ -146,9 +149,7 @@ class InOrder:
 
     def _seek_back(self, tp: TP, lowest: int) -> None:
         """Have a partition's records from the expected offset fetched again, unless they came meanwhile."""
-        expected = self.expected.get(tp)
-        if expected is None or lowest < expected:
-            return  # the hole filled within the batch
+        expected = self.expected[tp]
         hole = self.holes.get(tp)
         if hole is None or hole.expected != expected:
             hole = self.holes[tp] = Hole(expected, lowest, self.clock())

@@ -114,6 +114,20 @@ def test_a_hole_filled_within_the_batch_needs_no_seek() -> None:
     assert order.holes == {}
 
 
+def test_a_record_set_aside_that_did_not_come_again_in_the_batch_is_read_again() -> None:
+    async def scenario() -> tuple[list[int], FakeConsumer]:
+        consumer = FakeConsumer({PART: 10})
+        order = in_order(consumer)
+        # 11 and 14 handed on early; 10 and 11 come again, 12..14 do not.
+        ready = order.arrange(events(consumer, [11, 14, 10, 11]))
+        await settle()
+        return offsets(ready), consumer
+
+    ready, consumer = asyncio.run(scenario())
+    assert ready == [10, 11]
+    assert consumer.seeks == [{PART: 12}]
+
+
 def test_replays_of_earlier_offsets_are_folded_without_moving_the_expected_offset_back() -> None:
     consumer = FakeConsumer({PART: 10})
     order = in_order(consumer)
