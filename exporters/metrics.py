@@ -221,7 +221,7 @@ CONSUMER_LAG = MetricSpec(
     "gauge",
     ("topic", "partition"),
     "Records of an input partition this worker has not fetched yet (highwater - position), "
-    "sampled every 5 s; one series per partition the worker holds.",
+    "sampled every 5 s and within 0.5 s of a rebalance; one series per partition the worker holds.",
 )
 
 STAGE_CHANGES = MetricSpec(
