@@ -271,7 +271,7 @@ def test_two_workers_one_killed_fail_over_and_no_series_twice(make_pipeline, kaf
     assert all(per_worker), per_worker
     # Kill to every partition held and recovered by the survivor: the 10 s session timeout, the
     # rebalance, reading the dead worker's changelogs (2-3 s here) and the lag sample that
-    # follows within 0.5 s: 13-14 s measured, bounded loosely here for a shared machine. With
+    # follows within 0.5 s: 13-16 s measured, bounded loosely here for a shared machine. With
     # Kafka's default 45 s session timeout this took ~60 s.
     assert fail_over_s <= 30, fail_over_s
     print(f"\ntwo workers, one SIGKILLed: fail-over in {fail_over_s:.1f} s; {sum(per_worker)} series ({per_worker}) "
