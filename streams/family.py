@@ -394,7 +394,7 @@ class Writes:
             await asyncio.wait_for(write, self.timeout_s)
         except asyncio.CancelledError:
             raise  # the worker stops: its records stay unacknowledged and are read again
-        except BaseException as exc:
+        except Exception as exc:
             log.critical("a batch's records did not reach Kafka within %.0f s (%r); the worker exits with code %s "
                          "and reads them again when restarted", self.timeout_s, exc, EXIT_WRITE_FAILED)
             self.exit(EXIT_WRITE_FAILED)

@@ -49,15 +49,9 @@ class Consumer(AIOKafkaConsumer):
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         return None
 
-    def skip(self, tp: TP, offset_from: int, offset_to: int) -> None:
+    async def skip(self, tp: TP, offset_from: int, offset_to: int) -> None:
         """Let commits pass offsets `offset_from`..`offset_to`: they are not in the log."""
-        committed = self._committed_offset[tp]
-        if committed is not None:
-            offset_from = max(offset_from, committed + 1)
-        if offset_from <= offset_to:
-            gaps = self._gap[tp]
-            gaps.addi(offset_from, offset_to + 1)
-            gaps.merge_overlaps()
+        await AIOKafkaConsumer._add_gap(self, tp, offset_from, offset_to)
 
 
 def use_in_order_consumer(app: faust.App) -> None:
@@ -85,6 +79,7 @@ class InOrder:
         self.expected: dict[TP, int] = {}
         self.holes: dict[TP, Hole] = {}
         self.seeking: dict[TP, asyncio.Future[None]] = {}
+        self.skipping: asyncio.Future[None] | None = None  # kept referenced until it has run
         app.on_partitions_revoked.connect(self._revoked)
 
     def _revoked(self, sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
@@ -143,7 +138,8 @@ class InOrder:
         )
         skip = getattr(self.app.consumer, "skip", None)
         if skip is not None:
-            skip(tp, expected, offset - 1)
+            # Faust commits conservatively until the gap is recorded: a moment's delay is harmless.
+            self.skipping = asyncio.ensure_future(skip(tp, expected, offset - 1))
         del self.holes[tp]
         return True
 

@@ -39,7 +39,7 @@ class FakeConsumer:
     async def seek_wait(self, partitions: dict[TP, int]) -> None:
         self.seeks.append(dict(partitions))
 
-    def skip(self, tp: TP, offset_from: int, offset_to: int) -> None:
+    async def skip(self, tp: TP, offset_from: int, offset_to: int) -> None:
         self.skipped.append((tp, offset_from, offset_to))
 
 
@@ -73,6 +73,25 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+def arrange_once(
+    committed: dict[TP, int], *partitions: tuple[int, list[int]]
+) -> tuple[list[int], list[Any], FakeConsumer, InOrder]:
+    """Arrange one batch of (partition, offsets) and let the seeks it starts run.
+
+    Return the offsets to fold, the records, the consumer and the InOrder.
+    """
+
+    async def scenario() -> tuple[list[int], list[Any], FakeConsumer, InOrder]:
+        consumer = FakeConsumer(committed)
+        order = in_order(consumer)
+        records = [record for partition, offsets_in in partitions for record in events(consumer, offsets_in, partition)]
+        ready = order.arrange(records)
+        await settle()
+        return offsets(ready), records, consumer, order
+
+    return asyncio.run(scenario())
+
+
 def test_records_in_offset_order_are_all_folded_and_the_next_offset_expected() -> None:
     consumer = FakeConsumer({PART: 10})
     order = in_order(consumer)
@@ -81,15 +100,7 @@ def test_records_in_offset_order_are_all_folded_and_the_next_offset_expected() -
 
 
 def test_a_record_past_the_expected_offset_is_set_aside_unacknowledged_and_read_again() -> None:
-    async def scenario() -> tuple[list[int], list[Any], FakeConsumer]:
-        consumer = FakeConsumer({PART: 10})
-        order = in_order(consumer)
-        records = events(consumer, [10, 11, 15, 16])
-        ready = order.arrange(records)
-        await settle()
-        return offsets(ready), records, consumer
-
-    ready, records, consumer = asyncio.run(scenario())
+    ready, records, consumer, _ = arrange_once({PART: 10}, (0, [10, 11, 15, 16]))
     assert ready == [10, 11]
     # Faust's take_events acknowledges every record of a batch by one decrement: 15 and 16 keep a
     # reference, so they are never acknowledged and Faust commits no further than 12.
@@ -100,30 +111,16 @@ def test_a_record_past_the_expected_offset_is_set_aside_unacknowledged_and_read_
 
 
 def test_a_hole_filled_within_the_batch_needs_no_seek() -> None:
-    async def scenario() -> tuple[list[int], FakeConsumer, InOrder]:
-        consumer = FakeConsumer({PART: 10})
-        order = in_order(consumer)
-        # 11 handed on from a fetch before a seek, then 10 and 11 fetched again.
-        ready = order.arrange(events(consumer, [11, 10, 11, 12]))
-        await settle()
-        return offsets(ready), consumer, order
-
-    ready, consumer, order = asyncio.run(scenario())
+    # 11 handed on from a fetch before a seek, then 10 and 11 fetched again.
+    ready, _, consumer, order = arrange_once({PART: 10}, (0, [11, 10, 11, 12]))
     assert ready == [10, 11, 12]
     assert consumer.seeks == []
     assert order.holes == {}
 
 
 def test_a_record_set_aside_that_did_not_come_again_in_the_batch_is_read_again() -> None:
-    async def scenario() -> tuple[list[int], FakeConsumer]:
-        consumer = FakeConsumer({PART: 10})
-        order = in_order(consumer)
-        # 11 and 14 handed on early; 10 and 11 come again, 12..14 do not.
-        ready = order.arrange(events(consumer, [11, 14, 10, 11]))
-        await settle()
-        return offsets(ready), consumer
-
-    ready, consumer = asyncio.run(scenario())
+    # 11 and 14 handed on early; 10 and 11 come again, 12..14 do not.
+    ready, _, consumer, _ = arrange_once({PART: 10}, (0, [11, 14, 10, 11]))
     assert ready == [10, 11]
     assert consumer.seeks == [{PART: 12}]
 
@@ -143,15 +140,7 @@ def test_a_partition_never_committed_starts_wherever_its_records_start() -> None
 
 
 def test_partitions_are_ordered_independently() -> None:
-    async def scenario() -> tuple[list[int], FakeConsumer]:
-        consumer = FakeConsumer({PART: 0, TP("in", 1): 0})
-        order = in_order(consumer)
-        records = events(consumer, [0, 1], partition=1) + events(consumer, [3], partition=0)
-        ready = order.arrange(records)
-        await settle()
-        return offsets(ready), consumer
-
-    ready, consumer = asyncio.run(scenario())
+    ready, _, consumer, _ = arrange_once({PART: 0, TP("in", 1): 0}, (1, [0, 1]), (0, [3]))
     assert ready == [0, 1]
     assert consumer.seeks == [{PART: 0}]
 
@@ -195,7 +184,7 @@ def test_the_consumer_commits_past_only_the_offsets_reported_absent() -> None:
     # A jump the fetcher saw is not recorded: it may be records handed on from before a seek.
     asyncio.run(Consumer._add_gap(consumer, PART, 101, 139))  # type: ignore[arg-type]
     assert not consumer._gap[PART]
-    Consumer.skip(consumer, PART, 100, 139)  # type: ignore[arg-type]
+    asyncio.run(Consumer.skip(consumer, PART, 100, 139))  # type: ignore[arg-type]
     # Faust's committed offset is the next to read; it counts the one after it as its own.
     assert sorted((i.begin, i.end) for i in consumer._gap[PART]) == [(101, 140)]
 
