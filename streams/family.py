@@ -39,6 +39,7 @@ from faust.types import EventT
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.changelogs import STAMPS, VALUE
 from salespulse.streams.in_order import InOrder
+from salespulse.streams.local_copy import LocallyCopied, local_copy
 from salespulse.streams.retention import expiring_changelog
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class Origin:
         return f"{self.topic}/{self.partition}/{self.offset}"
 
 
-class StampedTable(faust.Table):
+class StampedTable(LocallyCopied):
     """A table whose changelog records carry the input offsets each value reflects.
 
     In memory the values are plain (readers such as the collector see no difference); the stamps
@@ -112,11 +113,18 @@ class StampedTable(faust.Table):
         return orjson.dumps({VALUE: self.data[key], STAMPS: self.stamps.get(key, {})})
 
     def forget(self, keys: Iterable[Any]) -> None:
-        """Drop keys from memory (their changelog records expire by retention)."""
+        """Drop keys from memory and the local copy (their changelog records expire by retention)."""
+        partitions = getattr(self.data, "_key_partition", {})
+        by_partition: dict[int, list[bytes]] = {}
         for key in keys:
             self.data.pop(key, None)
             self.stamps.pop(key, None)
             self._note_change(key)
+            partition = partitions.get(key)
+            if partition is not None:
+                by_partition.setdefault(partition, []).append(orjson.dumps(key))
+        for partition, raw_keys in by_partition.items():
+            self.uncopy(partition, raw_keys)
 
     def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
         """Recover values and stamps; records written before stamps existed hold the bare value.
@@ -126,23 +134,29 @@ class StampedTable(faust.Table):
         and not be written yet; such a record is older than memory and must not replace it, or
         the batch's changes are lost while its input offsets are committed.
         """
+        events = list(batch)
+        for event in events:
+            self._recover(self._to_key(event.key), event.value, event.message.partition)
+        self.copy_recovered(events)
+
+    def load_record(self, key: bytes, value: bytes, partition: int) -> None:
+        self._recover(self._to_key(orjson.loads(key)), orjson.loads(value), partition)
+
+    def _recover(self, key: Any, record: Any, partition: int) -> None:
         data = self.data
-        for event in batch:
-            key = self._to_key(event.key)
-            record = event.value
-            _note_partition(data, key, event.message.partition)
-            self._note_change(key)
-            if record is None:
-                data.pop(key, None)
-                self.stamps.pop(key, None)
-            elif isinstance(record, dict) and VALUE in record:
-                stamps = record.get(STAMPS) or {}
-                if key in data and _covers(self.stamps.get(key), stamps):
-                    continue
-                data[key] = record[VALUE]
-                self.stamps[key] = stamps
-            else:
-                data[key] = record
+        _note_partition(data, key, partition)
+        self._note_change(key)
+        if record is None:
+            data.pop(key, None)
+            self.stamps.pop(key, None)
+        elif isinstance(record, dict) and VALUE in record:
+            stamps = record.get(STAMPS) or {}
+            if key in data and _covers(self.stamps.get(key), stamps):
+                return
+            data[key] = record[VALUE]
+            self.stamps[key] = stamps
+        else:
+            data[key] = record
 
 
 def _covers(held: dict[str, int] | None, stamps: dict[str, int]) -> bool:
@@ -158,7 +172,7 @@ def _note_partition(store: Any, key: Any, partition: int) -> None:
         key_partition[key] = partition
 
 
-class SeenIds(faust.Table):
+class SeenIds(LocallyCopied):
     """The event ids a KPI family has counted, with the record that first carried each.
 
     Markers are written as one changelog record per input partition and batch, not one per
@@ -169,6 +183,9 @@ class SeenIds(faust.Table):
         super().__post_init__()
         # partition -> (origin of the first new id, {event id: marker})
         self.pending: dict[int, tuple[str, dict[str, list[Any]]]] = {}
+        # (partition, record key) -> when the newest marker of that record was set: a record whose
+        # markers are all past the horizon leaves the local copy.
+        self.record_times: dict[tuple[int, bytes], float] = {}
 
     def first_time(self, event_id: str, origin: Origin, seen_at: float) -> bool:
         """Tell whether the event is new (or a replay of the record that was new); mark it."""
@@ -189,29 +206,51 @@ class SeenIds(faust.Table):
         """
         pending, self.pending = self.pending, {}
         for partition, (first, markers) in pending.items():
-            yield partition, orjson.dumps(first), orjson.dumps(markers)
+            key = orjson.dumps(first)
+            self.record_times[(partition, key)] = max(marker[0] for marker in markers.values())
+            yield partition, key, orjson.dumps(markers)
 
     def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
         """Recover markers from batch records; a record of the per-event era holds one time."""
-        data = self.data
-        for event in batch:
-            record = event.value
-            partition = event.message.partition
-            if isinstance(record, dict):
-                for event_id, marker in record.items():
-                    data[event_id] = marker
-                    _note_partition(data, event_id, partition)
-            elif record is not None:
+        events = list(batch)
+        for event in events:
+            message = event.message
+            if isinstance(event.value, dict):
+                self._recover(message.key, event.value, message.partition)
+            elif event.value is not None:
                 key = self._to_key(event.key)
-                data[key] = [record, ""]
-                _note_partition(data, key, partition)
+                self.data[key] = [event.value, ""]
+                _note_partition(self.data, key, message.partition)
+        self.copy_recovered(events)
+
+    def load_record(self, key: bytes, value: bytes, partition: int) -> None:
+        record = orjson.loads(value)
+        if isinstance(record, dict):
+            self._recover(key, record, partition)
+
+    def _recover(self, record_key: bytes | None, markers: dict[str, list[Any]], partition: int) -> None:
+        data = self.data
+        newest = 0.0
+        for event_id, marker in markers.items():
+            data[event_id] = marker
+            _note_partition(data, event_id, partition)
+            newest = max(newest, marker[0])
+        if record_key is not None:
+            self.record_times[(partition, record_key)] = newest
 
     def forget_older_than(self, limit: float) -> int:
-        """Drop ids first seen before `limit` (memory only); return how many went."""
+        """Drop ids first seen before `limit` from memory, and records holding only such ids from the copy."""
         store = self.data
         stale = [key for key, marker in store.items() if marker[0] < limit]
         for key in stale:
             del store[key]
+        old = [record for record, newest in self.record_times.items() if newest < limit]
+        by_partition: dict[int, list[bytes]] = {}
+        for partition, record_key in old:
+            del self.record_times[(partition, record_key)]
+            by_partition.setdefault(partition, []).append(record_key)
+        for partition, keys in by_partition.items():
+            self.uncopy(partition, keys)
         return len(stale)
 
 
@@ -433,20 +472,32 @@ class Outbox:
         """
         # Faust's producer wraps aiokafka's; its batch API is not exposed by Faust itself.
         producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
-        sent = []
+        copy = local_copy(app)
+        sent: list[tuple[str, int, list[tuple[bytes, bytes | None]], asyncio.Future[Any]]] = []
         async with _write_lock(app):
             serialized()
             for (topic, partition), rows in self.records.items():
-                batch = producer.create_batch()
-                for key, value in rows:
+                batch, first = producer.create_batch(), 0
+                for index, (key, value) in enumerate(rows):
                     if batch.append(key=key, value=value, timestamp=None) is None:
-                        sent.append(await producer.send_batch(batch, topic, partition=partition))
-                        batch = producer.create_batch()
+                        sent.append((topic, partition, rows[first:index], await producer.send_batch(batch, topic, partition=partition)))
+                        batch, first = producer.create_batch(), index
                         batch.append(key=key, value=value, timestamp=None)
-                sent.append(await producer.send_batch(batch, topic, partition=partition))
+                sent.append((topic, partition, rows[first:], await producer.send_batch(batch, topic, partition=partition)))
             self.records = {}
-        if sent:
-            await asyncio.gather(*sent)
+            ticket = copy.ticket() if copy is not None else 0
+        try:
+            written = await asyncio.gather(*(future for *_, future in sent))
+        except BaseException:
+            if copy is not None:
+                copy.fail(ticket)
+            raise
+        if copy is not None:
+            copy.complete(ticket, [
+                (topic, partition, [(metadata.offset + i, key, value) for i, (key, value) in enumerate(rows)])
+                for (topic, partition, rows, _), metadata in zip(sent, written)
+                if topic in copy.topics
+            ])
 
 
 def _write_lock(app: faust.App) -> asyncio.Lock:

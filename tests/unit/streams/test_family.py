@@ -88,7 +88,7 @@ def test_a_batch_that_reached_kafka_in_part_is_completed_on_replay(family: Count
     batch = fold(family, rows)
     landed = changelog_events(batch, family.per_rep)
     markers = [
-        SimpleNamespace(key=key, value=orjson.loads(value), message=SimpleNamespace(partition=partition))
+        SimpleNamespace(key=orjson.loads(key), value=orjson.loads(value), message=SimpleNamespace(partition=partition, key=key))
         for partition, key, value in family.seen.take_pending()  # type: ignore[union-attr]
     ]
 
@@ -105,7 +105,7 @@ def test_markers_landed_without_the_counts_still_count_on_replay(family: Countin
     rows = [(5, record("a", "ann"))]
     fold(family, rows)
     markers = [
-        SimpleNamespace(key=key, value=orjson.loads(value), message=SimpleNamespace(partition=partition))
+        SimpleNamespace(key=orjson.loads(key), value=orjson.loads(value), message=SimpleNamespace(partition=partition, key=key))
         for partition, key, value in family.seen.take_pending()  # type: ignore[union-attr]
     ]
     restarted = Counting(faust.App(f"t{id(object())}", store="memory://"))
