@@ -162,10 +162,10 @@ def steady_rate(progress: list[tuple[float, int]]) -> float | None:
 class Worker:
     """A `salespulse worker` process of the benchmark."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, profile: Path | None = None) -> None:
+    def __init__(self, env: dict[str, str], workdir: Path, profile: Path | None = None, data: str = "worker-data") -> None:
         port = free_port()
         command = [sys.executable, "-m", "salespulse.cli", "worker", "--port", str(port),
-                   "--data-dir", str(workdir / "worker-data")]
+                   "--data-dir", str(workdir / data)]
         if profile:
             command = [str(Path(sys.executable).parent / "py-spy"), "record", "--rate", "100", "--format", "raw",
                        "-o", str(profile), "--", *command]
@@ -242,10 +242,15 @@ def run_backlog(
 
 
 def run_restart(
-    env: dict[str, str], workdir: Path, want: tuple[int, int], timeout: float, profile: Path | None = None
+    env: dict[str, str], workdir: Path, want: tuple[int, int], timeout: float, profile: Path | None = None,
+    data: str = "worker-data",
 ) -> dict[str, Any]:
-    """Start a worker on recovered state; return seconds until /metrics holds every count."""
-    worker = Worker(env, workdir, profile)
+    """Start a worker on recovered state; return seconds until /metrics holds every count.
+
+    In its own data directory the worker loads its tables' local copy and reads the changelogs'
+    tail; in a new one (a new machine) it reads them whole.
+    """
+    worker = Worker(env, workdir, profile, data)
     try:
         serving = until_serving(worker, timeout)
         while time.perf_counter() - worker.started < timeout:
@@ -425,10 +430,13 @@ def markdown(results: dict[str, Any]) -> str:
                   f"p50 {latency['p50_s']:.2f} s, p99 {latency['p99_s']:.2f} s ({latency['probes']} probes)"]
     if results.get("worker_peak_rss_bytes"):
         lines.append(f"worker peak RSS: {results['worker_peak_rss_bytes'] / 2**20:.0f} MiB")
-    restart = results.get("restart")
-    if restart:
-        lines.append(f"restart on recovered state: serving after {restart['serving_s']} s, "
-                     f"every count back after {restart['complete_s']} s")
+    for key, title in (("restart", "restart on its own disk (local copy, changelog tail)"),
+                       ("restart_new_disk", "restart on a new disk (whole changelogs)")):
+        restart = results.get(key)
+        if restart:
+            complete = restart["complete_s"]
+            lines.append(f"{title}: serving after {restart['serving_s']:.1f} s, every count back after "
+                         + (f"{complete:.1f} s" if complete is not None else "– (timed out)"))
     for figures in results.get("scrape", []):
         lines.append(f"scrape, {figures['reps']:,} reps, {figures['buckets']:,} buckets: first "
                      f"{figures['first_s'] * 1e3:.0f} ms, then {figures['steady_s'] * 1e3:.0f} ms (median), "
@@ -444,7 +452,7 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=100, help="reps per team")
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=1800)
-    parser.add_argument("--skip", action="append", default=[], choices=("bare", "faust", "quix", "worker", "latency", "restart", "scrape"))
+    parser.add_argument("--skip", action="append", default=[], choices=("bare", "faust", "quix", "worker", "latency", "restart", "restart-new-disk", "scrape"))
     parser.add_argument("--latency-s", type=float, default=30, help="seconds of steady load for the latency probes")
     parser.add_argument("--scrape-reps", type=int, action="append", help="floor sizes for the scrape figures")
     parser.add_argument("--profile", type=Path, help="py-spy raw profile of the worker to this file (pip install py-spy)")
@@ -516,6 +524,9 @@ def main() -> int:
                 sent = latency.get("probes_sent", 0) + latency.get("load_sent", 0)
                 results["restart"] = run_restart(env, workdir, (want[0] + sent, want[1]), args.timeout,
                                                  args.profile_restart)
+                if "restart-new-disk" not in args.skip:
+                    results["restart_new_disk"] = run_restart(env, workdir, (want[0] + sent, want[1]), args.timeout,
+                                                              data="worker-data-new")
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
     print(markdown(results))

@@ -63,14 +63,15 @@ class Pipeline:
             timeout=timeout,
         )
 
-    def start_worker(self, *options: str, env: Mapping[str, str] | None = None) -> str:
+    def start_worker(self, *options: str, env: Mapping[str, str] | None = None, data_dir: str | None = None) -> str:
         """Start a worker with extra command-line `options` and environment variables `env`;
-        return its /metrics URL."""
+        return its /metrics URL. Each worker has a data directory of its own unless `data_dir`
+        names one a stopped worker had (a restart on the same disk, with its tables' local copy)."""
         port = free_port()
         log = open(self.workdir / f"worker-{len(self.workers)}.log", "wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "salespulse.cli", "worker", "--port", str(port),
-             "--data-dir", str(self.workdir / f"worker-{len(self.workers)}"), *options],
+             "--data-dir", str(self.workdir / (data_dir or f"worker-{len(self.workers)}")), *options],
             env={**self.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,

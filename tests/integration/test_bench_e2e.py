@@ -34,5 +34,6 @@ def test_e2e_smoke_run(tmp_path: Path) -> None:
     assert results["bare_per_s"] > 0 and results["faust_each_per_s"] > 0 and results["worker_per_s"] > 0
     assert results["latency"]["probes"] >= 1
     assert results["restart"]["complete_s"] is not None
+    assert results["restart_new_disk"]["complete_s"] is not None
     assert results["scrape"][0]["reps"] == 200 and results["scrape"][0]["series"] > 200
     assert "| salespulse worker, start to last event counted |" in done.stdout
