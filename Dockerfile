@@ -14,6 +14,9 @@ RUN pip install .
 RUN useradd --create-home --uid 10001 salespulse
 USER salespulse
 WORKDIR /home/salespulse
+# The worker's tables' local copy (`--data-dir`): a volume here, created by the user, keeps it
+# across container restarts, so a restart reads only the changelogs' tail.
+RUN mkdir /home/salespulse/data
 
 EXPOSE 6066
 ENTRYPOINT ["salespulse"]
