@@ -8,6 +8,7 @@ the partitions the worker holds change, so that /metrics shows the new ones with
 from __future__ import annotations
 
 import faust
+from aiokafka.errors import IllegalStateError
 
 from salespulse.streams.topics import TopicNames
 
@@ -29,10 +30,15 @@ class ConsumerLag:
         for tp in consumer.assignment():
             if tp.topic not in self.inputs:
                 continue
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                continue  # not fetched yet (recovering): unknown, not zero
-            position = await consumer.position(tp)
+            try:
+                highwater = consumer.highwater(tp)
+                if highwater is None:
+                    continue  # not fetched yet (recovering): unknown, not zero
+                position = await consumer.position(tp)
+            except (AssertionError, IllegalStateError):
+                # Revoked by a rebalance while the positions before it were awaited: its new
+                # holder reports it. Raised out of a timer, this ended the worker.
+                continue
             if position is None:
                 continue
             fresh[(tp.topic, tp.partition)] = max(0, highwater - position)

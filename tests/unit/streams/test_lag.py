@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
+from aiokafka.errors import IllegalStateError
 from faust.types import TP
 
 from salespulse.streams.lag import ConsumerLag
@@ -17,16 +18,23 @@ class FakeConsumer:
     def __init__(self) -> None:
         self.held: dict[TP, tuple[int | None, int | None]] = {}  # tp -> (highwater, position)
         self.position_calls = 0
+        self.revoke_on_position: dict = {}  # tp -> what a rebalance does while its position is awaited
 
-    def assignment(self) -> set[TP]:
-        return set(self.held)
+    def assignment(self) -> list[TP]:
+        return sorted(self.held)  # a snapshot, in a fixed order
 
     def highwater(self, tp: TP) -> int | None:
+        # aiokafka asserts that the partition is assigned, and position() raises if it is not.
+        assert tp in self.held, "Partition is not assigned"
         return self.held[tp][0]
 
     async def position(self, tp: TP) -> int | None:
         self.position_calls += 1
-        return self.held[tp][1]
+        if tp not in self.held:
+            raise IllegalStateError(f"No current assignment for partition {tp}")
+        position = self.held[tp][1]
+        self.revoke_on_position.pop(tp, lambda: None)()
+        return position
 
 
 def lag_of(consumer: FakeConsumer) -> ConsumerLag:
@@ -72,3 +80,19 @@ def test_partitions_that_move_are_sampled_at_the_next_check_not_the_next_interva
     consumer.held = {TP(TOPICS.activities, 1): (70, 30)}
     asyncio.run(lag.sample_if_moved())
     assert lag.partitions_to_lag == {(TOPICS.activities, 1): 40}
+
+
+def test_partitions_revoked_while_sampling_are_left_out_and_the_worker_goes_on() -> None:
+    """A rebalance revokes partitions while the position of an earlier one is awaited."""
+    consumer = FakeConsumer()
+    first, second, third = (TP(TOPICS.activities, p) for p in (0, 1, 2))
+    consumer.held = {first: (50, 20), second: (70, 65), third: (9, 9)}
+
+    def rebalance() -> None:
+        del consumer.held[second]
+        del consumer.held[third]
+
+    consumer.revoke_on_position = {first: rebalance}
+    lag = lag_of(consumer)
+    asyncio.run(lag.sample())
+    assert lag.partitions_to_lag == {(TOPICS.activities, 0): 30}
