@@ -60,6 +60,9 @@ class LocalCopy:
         path.mkdir(parents=True, exist_ok=True)
         options = Options(raw_mode=True)
         options.create_if_missing(True)
+        # A batch writes a few thousand small records: RocksDB's 64 MB memtables only add memory.
+        options.set_write_buffer_size(4 * 2**20)
+        options.set_max_write_buffer_number(2)
         try:
             self.db = Rdict(str(path), options)
         except Exception as exc:
