@@ -227,6 +227,10 @@ class SeenIds(LocallyCopied):
         record = orjson.loads(value)
         if isinstance(record, dict):
             self._recover(key, record, partition)
+        else:
+            event_id = self._to_key(orjson.loads(key))
+            self.data[event_id] = [record, ""]
+            _note_partition(self.data, event_id, partition)
 
     def _recover(self, record_key: bytes | None, markers: dict[str, list[Any]], partition: int) -> None:
         data = self.data

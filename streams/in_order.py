@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-from aiokafka import TopicPartition
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP, EventT
 from mode.types.signals import BaseSignalT
@@ -54,15 +53,6 @@ class Consumer(AIOKafkaConsumer):
         """Let commits pass offsets `offset_from`..`offset_to`: they are not in the log."""
         await AIOKafkaConsumer._add_gap(self, tp, offset_from, offset_to)
 
-    async def start_offset(self, tp: TP) -> int:
-        """Return where the group reads a partition from: its committed offset, else the log's start."""
-        thread = self._thread
-        consumer = thread._ensure_consumer()
-        committed = await thread.call_thread(consumer.committed, TopicPartition(tp.topic, tp.partition))
-        if committed is not None:
-            return int(committed)
-        return int((await self.earliest_offsets(tp)).get(tp) or 0)
-
 
 def use_in_order_consumer(app: faust.App) -> None:
     """Make the app's consumer the one `InOrder` works with (before the worker starts)."""
@@ -89,7 +79,6 @@ class InOrder:
         self.expected: dict[TP, int] = {}
         self.holes: dict[TP, Hole] = {}
         self.seeking: dict[TP, asyncio.Future[None]] = {}
-        self.finding: dict[TP, asyncio.Future[None]] = {}
         self.skipping: asyncio.Future[None] | None = None  # kept referenced until it has run
         app.on_partitions_revoked.connect(self._revoked)
 
@@ -104,23 +93,19 @@ class InOrder:
         """Return the records to fold now: each partition's next ones and replays of earlier ones."""
         ready: list[EventT] = []
         aside: dict[TP, list[int]] = {}  # partition -> offsets set aside
-        unknown: dict[TP, int] = {}  # partition whose start is not known yet -> lowest offset that came
         for record in records:
             message = record.message
             tp, offset = TP(message.topic, message.partition), message.offset
             expected = self.expected.get(tp)
             if expected is None:
                 # A partition just assigned starts at its committed offset, which Faust keeps
-                # unexposed and knows only once it has sought there after recovery.
-                expected = getattr(self.app.consumer, "_committed_offset", {}).get(tp)
-            if expected is None:
-                # Faust knows none yet: the broker is asked. Taking the first record that came as
-                # the start lost records: after a fail-over Faust handed on a partition's records
-                # from offset 1,732 first, and 0-1,731 were never folded by any worker (16 % of two
-                # reps' activities in the two-worker fault test).
-                self._set_aside(message)
-                unknown[tp] = min(offset, unknown.get(tp, offset))
-                continue
+                # unexposed (it knows it once it has sought there, before records flow), and one
+                # the group never committed at the log's start. Taking the first record that came
+                # as the start lost records: after a fail-over Faust handed on a partition with no
+                # committed offset from offset 1,732 first, and 0-1,731 were never folded by any
+                # worker (16 % of two reps' activities in the two-worker fault test); Faust would
+                # have committed past them. Offsets removed by retention are skipped as a hole.
+                expected = getattr(self.app.consumer, "_committed_offset", {}).get(tp) or 0
             if offset > expected and not self._skipped(tp, expected, offset):
                 self._set_aside(message)
                 self.expected[tp] = expected
@@ -130,9 +115,6 @@ class InOrder:
             self.expected[tp] = following = max(expected, offset + 1)
             if self.holes and tp in self.holes and self.holes[tp].expected < following:
                 del self.holes[tp]  # filled
-        for tp, lowest in unknown.items():
-            if tp not in self.finding:
-                self.finding[tp] = asyncio.ensure_future(self._find_start(tp, lowest))
         for tp, offsets in aside.items():
             # Set-aside offsets that came again later in the batch are folded already.
             missing = [offset for offset in offsets if offset >= self.expected[tp]]
@@ -178,22 +160,6 @@ class InOrder:
         hole.lowest = min(hole.lowest, lowest)
         if tp not in self.seeking:
             self.seeking[tp] = asyncio.ensure_future(self._seek(tp))
-
-    async def _find_start(self, tp: TP, lowest: int) -> None:
-        """Ask the broker where a partition starts for the group, and read it from there."""
-        try:
-            start = await asyncio.wait_for(self.app.consumer.start_offset(tp), SEEK_TIMEOUT_S)  # type: ignore[attr-defined]
-            if tp in self.expected or tp not in self.app.consumer.assignment():
-                return  # known meanwhile, or revoked
-            if start < lowest:
-                log.warning("%s[%s]: offset %s came first, with no committed offset known; reading from %s",
-                            tp.topic, tp.partition, lowest, start)
-            self.expected[tp] = start
-            await asyncio.wait_for(self.app.consumer.seek_wait({tp: start}), SEEK_TIMEOUT_S)
-        except Exception as exc:  # revoked meanwhile, or the broker away: the next batch asks again
-            log.info("%s[%s]: finding where to start failed: %r", tp.topic, tp.partition, exc)
-        finally:
-            self.finding.pop(tp, None)
 
     async def _seek(self, tp: TP) -> None:
         try:

@@ -40,7 +40,6 @@ Rows = list[tuple[str, int, list[tuple[int, bytes, bytes | None]]]]
 _RECORD = b"r"
 _OFFSET = b"o"
 
-
 # Records loaded between two yields to the event loop: loading a large partition must not starve
 # the consumer's heartbeats.
 LOAD_SLICE = 20_000

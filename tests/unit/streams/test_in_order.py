@@ -35,22 +35,12 @@ class FakeConsumer:
         self._unacked_messages: set[Message] = set()
         self.seeks: list[dict[TP, int]] = []
         self.skipped: list[tuple[TP, int, int]] = []
-        # What the broker holds, which Faust may not expose yet (_committed_offset).
-        self.broker_committed: dict[TP, int] = {}
-        self.log_start = 0
 
     async def seek_wait(self, partitions: dict[TP, int]) -> None:
         self.seeks.append(dict(partitions))
 
     async def skip(self, tp: TP, offset_from: int, offset_to: int) -> None:
         self.skipped.append((tp, offset_from, offset_to))
-
-    async def start_offset(self, tp: TP) -> int:
-        """The broker's answer: the group's committed offset, else the log's start."""
-        return self.broker_committed.get(tp, self.log_start)
-
-    def assignment(self) -> set[TP]:
-        return {PART, TP("in", 1)}
 
 
 class Clock:
@@ -143,54 +133,21 @@ def test_replays_of_earlier_offsets_are_folded_without_moving_the_expected_offse
     assert order.expected == {PART: 14}
 
 
-def test_a_partition_whose_commit_faust_does_not_know_yet_is_read_from_the_brokers_commit() -> None:
-    """Records handed on first from far past the committed offset: the ones before come first."""
-
-    async def scenario() -> tuple[list[int], FakeConsumer, InOrder]:
-        consumer = FakeConsumer()
-        consumer.broker_committed = {PART: 1200}
-        order = in_order(consumer)
-        ready = offsets(order.arrange(events(consumer, [1730, 1731])))
-        await settle()
-        return ready, consumer, order
-
-    ready, consumer, order = asyncio.run(scenario())
-    assert ready == []
-    assert consumer.seeks == [{PART: 1200}]
-    assert order.expected == {PART: 1200}
-    assert offsets(order.arrange(events(consumer, [1200, 1201]))) == [1200, 1201]
-
-
 def test_a_partition_never_committed_is_read_from_the_log_start() -> None:
-    async def scenario() -> tuple[FakeConsumer, InOrder, list[Any]]:
-        consumer = FakeConsumer()
-        consumer.log_start = 40
-        order = in_order(consumer)
-        records = events(consumer, [75, 76])
-        order.arrange(records)
-        await settle()
-        return consumer, order, records
-
-    consumer, order, records = asyncio.run(scenario())
-    assert consumer.seeks == [{PART: 40}]
-    assert order.expected == {PART: 40}
-    # Set aside: unacknowledged and out of Faust's unfinished set, so nothing past 40 is committed.
+    """Records handed on first from far into a partition nobody committed: the ones before come first."""
+    ready, records, consumer, order = arrange_once({}, (0, [1730, 1731]))
+    assert ready == []
+    assert consumer.seeks == [{PART: 0}]
+    assert order.expected == {PART: 0}
+    # Set aside: unacknowledged and out of Faust's unfinished set, so Faust commits nothing past 0.
     assert all(r.message.refcount == 2 and r.message not in consumer._unacked_messages for r in records)
 
 
-def test_a_partition_known_to_start_where_its_records_start_is_folded_once_the_broker_answers() -> None:
-    async def scenario() -> tuple[list[int], list[int], FakeConsumer]:
-        consumer = FakeConsumer()
-        consumer.broker_committed = {PART: 7}
-        order = in_order(consumer)
-        first = offsets(order.arrange(events(consumer, [7, 8])))
-        await settle()
-        again = offsets(order.arrange(events(consumer, [7, 8])))
-        return first, again, consumer
-
-    first, again, consumer = asyncio.run(scenario())
-    assert first == [] and again == [7, 8]
-    assert consumer.seeks == [{PART: 7}]
+def test_a_partition_never_committed_whose_records_start_at_zero_is_folded_at_once() -> None:
+    consumer = FakeConsumer()
+    order = in_order(consumer)
+    assert offsets(order.arrange(events(consumer, [0, 1, 2]))) == [0, 1, 2]
+    assert order.expected == {PART: 3}
 
 
 def test_partitions_are_ordered_independently() -> None:

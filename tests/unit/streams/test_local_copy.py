@@ -238,3 +238,15 @@ def test_a_copy_that_cannot_be_written_stays_the_prefix_it_was(copy: LocalCopy) 
     copy.db = copy.db.db  # type: ignore[attr-defined]
     copy.put([(TOPIC, 0, [(2, b'"k"', b"3")])])
     assert stored(copy) == {b'"k"': b"1"} and copy.offset(TOPIC, 0) == 0
+
+
+def test_a_marker_record_of_the_per_event_era_loads_as_one_time(tmp_path: Path) -> None:
+    """Changelogs written before markers were batched hold one id per record, its time the value."""
+    family = new_family(tmp_path)
+    seen = family.seen
+    assert seen is not None
+    topic = seen.changelog_topic.get_topic_name()
+    family.app._salespulse_local_copy.put([(topic, 0, [(0, b'"old-id"', b"1795608000.0")])])  # type: ignore[attr-defined]
+    load(family, {0})
+    assert seen.data["old-id"] == [1795608000.0, ""]
+    assert not seen.first_time("old-id", Origin("in", 0, 9), NOW.timestamp())
