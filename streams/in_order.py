@@ -29,6 +29,8 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP, EventT
 from mode.types.signals import BaseSignalT
 
+from salespulse.streams.delivery import EagerDelivery
+
 log = logging.getLogger(__name__)
 
 CONFIRM_SEEKS = 3
@@ -39,7 +41,7 @@ SEEK_EVERY_S = 0.5
 SEEK_TIMEOUT_S = 30.0
 
 
-class Consumer(AIOKafkaConsumer):
+class Consumer(EagerDelivery):
     """Faust's consumer, except that a jump in offsets its fetcher sees is not a gap to commit past.
 
     The fetcher sees a jump both where the log has none and where it hands on records fetched
