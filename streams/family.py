@@ -29,6 +29,7 @@ import os
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -69,7 +70,28 @@ class Origin:
         return f"{self.topic}/{self.partition}/{self.offset}"
 
 
-class StampedTable(LocallyCopied):
+class InMemory(LocallyCopied):
+    """A table in Faust's in-memory store, whose dicts the fold uses directly.
+
+    The store's Mapping methods raise and catch a KeyError for each key they miss, and the fold
+    misses for nearly every event: each new event id, each new bucket.
+    """
+
+    @cached_property
+    def memory(self) -> dict[Any, Any]:
+        """The store's dict of values."""
+        return cast(dict[Any, Any], self.data.data)  # type: ignore[attr-defined]
+
+    @cached_property
+    def key_partitions(self) -> dict[Any, int]:
+        """The store's dict of each key's partition, from which it drops keys after a rebalance.
+
+        The store learns a key's partition only from recovery: live writes are noted here too.
+        """
+        return cast(dict[Any, int], self.data._key_partition)  # type: ignore[attr-defined]
+
+
+class StampedTable(InMemory):
     """A table whose changelog records carry the input offsets each value reflects.
 
     In memory the values are plain (readers such as the collector see no difference); the stamps
@@ -99,28 +121,28 @@ class StampedTable(LocallyCopied):
 
     def put(self, key: Any, value: Any, origin: Origin) -> None:
         """Set the value in memory and stamp it; the changelog record goes with the batch."""
-        self.data[key] = value
+        self.memory[key] = value
         self._note_change(key)
         stamps = self.stamps.get(key)
         if stamps is None:
             self.stamps[key] = {origin.topic: origin.offset}
         else:
             stamps[origin.topic] = origin.offset
-        _note_partition(self.data, key, origin.partition)
+        self.key_partitions[key] = origin.partition
 
     def record(self, key: Any) -> bytes:
         """Return the changelog record value of a key: its value and its stamps."""
-        return orjson.dumps({VALUE: self.data[key], STAMPS: self.stamps.get(key, {})})
+        return orjson.dumps({VALUE: self.memory[key], STAMPS: self.stamps.get(key, {})})
 
     def forget(self, keys: Iterable[Any]) -> None:
         """Drop keys from memory and the local copy (their changelog records expire by retention)."""
-        partitions = getattr(self.data, "_key_partition", {})
+        partitions = self.key_partitions
         by_partition: dict[int, list[bytes]] = {}
         for key in keys:
-            self.data.pop(key, None)
+            self.memory.pop(key, None)
             self.stamps.pop(key, None)
             self._note_change(key)
-            partition = partitions.get(key)
+            partition = partitions.pop(key, None)
             if partition is not None:
                 by_partition.setdefault(partition, []).append(orjson.dumps(key))
         for partition, raw_keys in by_partition.items():
@@ -143,8 +165,8 @@ class StampedTable(LocallyCopied):
         self._recover(self._to_key(orjson.loads(key)), orjson.loads(value), partition)
 
     def _recover(self, key: Any, record: Any, partition: int) -> None:
-        data = self.data
-        _note_partition(data, key, partition)
+        data = self.memory
+        self.key_partitions[key] = partition
         self._note_change(key)
         if record is None:
             data.pop(key, None)
@@ -164,15 +186,7 @@ def _covers(held: dict[str, int] | None, stamps: dict[str, int]) -> bool:
     return held is not None and all(held.get(topic, -1) >= offset for topic, offset in stamps.items())
 
 
-def _note_partition(store: Any, key: Any, partition: int) -> None:
-    # The in-memory store drops, after a rebalance, the keys of partitions the worker no longer
-    # holds, but it learns a key's partition only from recovery: live writes are noted here too.
-    key_partition = getattr(store, "_key_partition", None)
-    if key_partition is not None:
-        key_partition[key] = partition
-
-
-class SeenIds(LocallyCopied):
+class SeenIds(InMemory):
     """The event ids a KPI family has counted, with the record that first carried each.
 
     Markers are written as one changelog record per input partition and batch, not one per
@@ -189,13 +203,13 @@ class SeenIds(LocallyCopied):
 
     def first_time(self, event_id: str, origin: Origin, seen_at: float) -> bool:
         """Tell whether the event is new (or a replay of the record that was new); mark it."""
-        marker = self.data.get(event_id)
+        marker = self.memory.get(event_id)
         token = origin.token()
         if marker is not None:
             return bool(marker[1] == token)
         marker = [seen_at, token]
-        self.data[event_id] = marker
-        _note_partition(self.data, event_id, origin.partition)
+        self.memory[event_id] = marker
+        self.key_partitions[event_id] = origin.partition
         self.pending.setdefault(origin.partition, (token, {}))[1][event_id] = marker
         return True
 
@@ -219,8 +233,8 @@ class SeenIds(LocallyCopied):
                 self._recover(message.key, event.value, message.partition)
             elif event.value is not None:
                 key = self._to_key(event.key)
-                self.data[key] = [event.value, ""]
-                _note_partition(self.data, key, message.partition)
+                self.memory[key] = [event.value, ""]
+                self.key_partitions[key] = message.partition
         self.copy_recovered(events)
 
     def load_record(self, key: bytes, value: bytes, partition: int) -> None:
@@ -229,25 +243,26 @@ class SeenIds(LocallyCopied):
             self._recover(key, record, partition)
         else:
             event_id = self._to_key(orjson.loads(key))
-            self.data[event_id] = [record, ""]
-            _note_partition(self.data, event_id, partition)
+            self.memory[event_id] = [record, ""]
+            self.key_partitions[event_id] = partition
 
     def _recover(self, record_key: bytes | None, markers: dict[str, list[Any]], partition: int) -> None:
-        data = self.data
+        data, partitions = self.memory, self.key_partitions
         newest = 0.0
         for event_id, marker in markers.items():
             data[event_id] = marker
-            _note_partition(data, event_id, partition)
+            partitions[event_id] = partition
             newest = max(newest, marker[0])
         if record_key is not None:
             self.record_times[(partition, record_key)] = newest
 
     def forget_older_than(self, limit: float) -> int:
         """Drop ids first seen before `limit` from memory, and records holding only such ids from the copy."""
-        store = self.data
+        store, partitions = self.memory, self.key_partitions
         stale = [key for key, marker in store.items() if marker[0] < limit]
         for key in stale:
             del store[key]
+            partitions.pop(key, None)
         old = [record for record, newest in self.record_times.items() if newest < limit]
         by_partition: dict[int, list[bytes]] = {}
         for partition, record_key in old:
@@ -306,7 +321,7 @@ class Batch:
         self.touched.add((table, key))
         if table.reflects(key, self.origin):
             return
-        table.put(key, change(table.data.get(key)), self.origin)
+        table.put(key, change(table.memory.get(key)), self.origin)
         self.changed[(table, key)] = self.origin.partition
 
     def add(self, table: StampedTable, key: Any, amount: int = 1) -> None:

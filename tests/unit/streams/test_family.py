@@ -173,6 +173,22 @@ def test_old_ids_are_forgotten_after_the_horizon(family: Counting) -> None:
     assert set(family.seen.data) == {"a"}  # type: ignore[union-attr]
 
 
+def test_forgotten_keys_leave_nothing_behind_in_memory(family: Counting) -> None:
+    seen = family.seen
+    assert seen is not None
+    fold(family, [(0, record("a", "ann")), (1, record("b", "bob"))], partition=2)
+    assert seen.data._key_partition == {"a": 2, "b": 2}  # type: ignore[attr-defined]
+    assert family.per_rep.data._key_partition == {"ann": 2, "bob": 2}  # type: ignore[attr-defined]
+    seen.memory["a"][0] = NOW.timestamp() - 15 * 86_400
+    family.forget_old_ids()
+    family.per_rep.forget(["ann"])
+    # The store keeps each key's partition to drop it at a rebalance: a forgotten key's entry
+    # would stay until then, one per event id ever seen.
+    assert seen.data._key_partition == {"b": 2}  # type: ignore[attr-defined]
+    assert family.per_rep.data._key_partition == {"bob": 2}  # type: ignore[attr-defined]
+    assert dict(family.per_rep.data) == {"bob": 1}
+
+
 def test_a_record_the_fold_fails_on_is_set_aside_and_the_batch_goes_on(family: Counting) -> None:
     records = [
         SimpleNamespace(message=SimpleNamespace(topic="in", partition=0, offset=offset, value=value))
