@@ -32,6 +32,9 @@ def test_e2e_smoke_run(tmp_path: Path) -> None:
     assert worker["complete"], worker
     assert worker["counted"][0] == results["distinct"]["activity"]
     assert results["bare_per_s"] > 0 and results["faust_each_per_s"] > 0 and results["worker_per_s"] > 0
+    # The last table write comes before the commit that shows the backlog read.
+    assert 0 < worker["counted_s"] <= worker["done_s"]
+    assert results["worker_counting_per_s"] >= results["worker_per_s"]
     assert results["latency"]["probes"] >= 1
     assert results["restart"]["complete_s"] is not None
     assert results["restart_new_disk"]["complete_s"] is not None
