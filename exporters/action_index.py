@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 
 from salespulse.streams.kpi.actions import ActionWindow, WindowedSlots, split_slot_key
 
@@ -21,13 +22,12 @@ class ActionIndex:
         self.slot_counts = slot_counts
         self.changes = changes
         self.by_rep_action: dict[RepAction, WindowedSlots] = {}
-        # The windows last returned for each rep action, and the bounds they were for. Between two
-        # scrapes few rep actions see a bucket change, and the bounds move once a quarter hour:
-        # the rest are answered from here, as asking WindowedSlots again stores new sums, which
-        # puts each of its dicts back in the garbage collector's care. Two dicts rather than
-        # (bounds, windows) pairs, which the garbage collector would go on tracking.
-        self.answers: dict[RepAction, Mapping[ActionWindow, int]] = {}
+        # The bounds each rep action's windows were last computed for. Between two scrapes few
+        # rep actions see a bucket change, and the bounds move once a quarter hour: the rest
+        # are answered with what they answered last.
         self.answered_for: dict[RepAction, Bounds] = {}
+        # Zeros for rep actions without a bucket, one mapping per set of windows asked for.
+        self.zeros: dict[tuple[ActionWindow, ...], Mapping[ActionWindow, int]] = {}
         self.loaded = False
 
     def refresh(self) -> None:
@@ -36,7 +36,6 @@ class ActionIndex:
             if self.changes is not None:
                 self.changes()  # everything is read below
             self.by_rep_action = self._load_all()
-            self.answers.clear()
             self.answered_for.clear()
             self.loaded = True
             return
@@ -60,10 +59,14 @@ class ActionIndex:
 
     def windows(self, rep_action: RepAction, bounds: Bounds) -> Mapping[ActionWindow, int]:
         """Return each window's count for a rep's action (zeros when it has no bucket)."""
-        if self.answered_for.get(rep_action) == bounds:
-            return self.answers[rep_action]
         slots = self.by_rep_action.get(rep_action)
-        windows = {window: 0 for window in bounds} if slots is None else slots.windows(bounds)
-        self.answers[rep_action] = windows
+        if slots is None:
+            windows = tuple(bounds)
+            zeros = self.zeros.get(windows)
+            if zeros is None:
+                zeros = self.zeros[windows] = MappingProxyType(dict.fromkeys(windows, 0))
+            return zeros
+        if self.answered_for.get(rep_action) == bounds:
+            return slots.answer
         self.answered_for[rep_action] = bounds
-        return windows
+        return slots.windows(bounds)

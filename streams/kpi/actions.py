@@ -135,13 +135,18 @@ class WindowedSlots:
     rolling 7 days every quarter hour, the day at midnight) is shifted by the buckets that left
     and entered it, or summed afresh when that is cheaper. A scrape then costs a few lookups
     per rep and action, not a pass over every bucket.
+
+    Sums and answers are updated in place. Once a quarter hour the rolling 7 days move for every
+    rep action of a floor at once (40,000 of them with 10,000 reps): new tuples and dicts for
+    each would make the garbage collector go through the whole heap, half of such a scrape.
     """
 
-    __slots__ = ("slots", "sums")
+    __slots__ = ("slots", "sums", "answer")
 
     def __init__(self, slots: dict[int, int] | None = None) -> None:
         self.slots: dict[int, int] = slots if slots is not None else {}
-        self.sums: dict[ActionWindow, tuple[int, int, int]] = {}  # window -> (first, end, sum)
+        self.sums: dict[ActionWindow, list[int]] = {}  # window -> [first, end, sum]
+        self.answer: dict[ActionWindow, int] = {}
 
     def set(self, slot: int, count: int) -> None:
         """Set a bucket's count (0 removes it)."""
@@ -151,30 +156,39 @@ class WindowedSlots:
         else:
             self.slots.pop(slot, None)
         if delta:
-            for window, (first, end, total) in self.sums.items():
-                if first <= slot < end:
-                    self.sums[window] = (first, end, total + delta)
+            for span in self.sums.values():
+                if span[0] <= slot < span[1]:
+                    span[2] += delta
 
-    def windows(self, bounds: Mapping[ActionWindow, tuple[int, int]]) -> dict[ActionWindow, int]:
-        """Return the sum of each window, as `count_windows` over every bucket would."""
-        result: dict[ActionWindow, int] = {}
+    def windows(self, bounds: Mapping[ActionWindow, tuple[int, int]]) -> Mapping[ActionWindow, int]:
+        """Return the sum of each window, as `count_windows` over every bucket would.
+
+        The mapping is this object's own, and the next call changes it.
+        """
+        sums, answer = self.sums, self.answer
+        if answer.keys() != bounds.keys():
+            answer.clear()
         for window, (first, end) in bounds.items():
-            cached = self.sums.get(window)
-            if cached is not None and cached[:2] == (first, end):
-                total = cached[2]
-            elif cached is not None and abs(first - cached[0]) + abs(end - cached[1]) < len(self.slots):
-                old_first, old_end, old_total = cached
-                total = old_total + self._signed_range(old_end, end) - self._signed_range(old_first, first)
-            else:
+            span = sums.get(window)
+            if span is None:
                 total = count_windows(self.slots.items(), {window: (first, end)})[window]
-            self.sums[window] = (first, end, total)
-            result[window] = total
-        return result
+                sums[window] = [first, end, total]
+            else:
+                old_first, old_end, total = span
+                if old_first != first or old_end != end:
+                    if abs(first - old_first) + abs(end - old_end) < len(self.slots):
+                        total += self._signed_range(old_end, end) - self._signed_range(old_first, first)
+                    else:
+                        total = count_windows(self.slots.items(), {window: (first, end)})[window]
+                    span[0], span[1], span[2] = first, end, total
+            answer[window] = total
+        return answer
 
     def _signed_range(self, start: int, stop: int) -> int:
         """Sum the buckets of [start, stop), negated when stop lies before start."""
-        # map over repeat(0), not a generator: the sums run in C (half of a scrape in which the
-        # rolling 7-day window moves for every rep).
+        if stop == start + 1:
+            return self.slots.get(start, 0)  # a quarter hour on: one bucket in, one out
+        # map over repeat(0), not a generator: the sums run in C.
         get = self.slots.get
         if stop >= start:
             return sum(map(get, range(start, stop), repeat(0)))

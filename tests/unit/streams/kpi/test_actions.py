@@ -438,6 +438,20 @@ def test_windowed_slots_shift_with_moving_windows() -> None:
     assert slots.windows({"rolling_7d": (300, 500)})["rolling_7d"] == sum(s % 7 + 1 for s in range(300, 400, 3))
 
 
+def test_a_moving_window_is_updated_in_place() -> None:
+    # A quarter hour moves the rolling window of every rep action at once: new objects for each
+    # would set the garbage collector going over the whole heap in that scrape.
+    slots = WindowedSlots({5: 1, 6: 2, 7: 4})
+    answer = slots.windows({"rolling_7d": (5, 7)})
+    span = slots.sums["rolling_7d"]
+    assert answer == {"rolling_7d": 1 + 2}
+    assert slots.windows({"rolling_7d": (6, 8)}) is answer
+    assert answer == {"rolling_7d": 2 + 4}
+    assert slots.sums["rolling_7d"] is span
+    # Asked for other windows, it answers for those only.
+    assert slots.windows({"today": (7, 8)}) == {"today": 4}
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_windowed_slots_equal_a_full_count_after_any_sequence(seed: int) -> None:
     rng = random.Random(seed)
