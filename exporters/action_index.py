@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
-from salespulse.streams.kpi.actions import ActionWindow, WindowedSlots, split_slot_key
+from salespulse.streams.kpi.actions import (
+    ActionWindow,
+    WindowedSlots,
+    bucket_groups,
+    split_rep_action_key,
+    split_slot_key,
+)
 
 RepAction = tuple[str, str, str]
 Bounds = Mapping[ActionWindow, tuple[int, int]]
@@ -51,11 +57,10 @@ class ActionIndex:
             self.answered_for.pop(rep_action, None)  # its answer is stale
 
     def _load_all(self) -> dict[RepAction, WindowedSlots]:
-        grouped: dict[RepAction, dict[int, int]] = {}
-        for key, count in self.slot_counts.items():
-            team, rep, action, slot = split_slot_key(key)
-            grouped.setdefault((team, rep, action), {})[slot] = count
-        return {rep_action: WindowedSlots(slots) for rep_action, slots in grouped.items()}
+        return {
+            split_rep_action_key(rep_action): WindowedSlots(slots)
+            for rep_action, slots in bucket_groups(self.slot_counts.items()).items()
+        }
 
     def windows(self, rep_action: RepAction, bounds: Bounds) -> Mapping[ActionWindow, int]:
         """Return each window's count for a rep's action (zeros when it has no bucket)."""

@@ -14,10 +14,12 @@ Windows, for a team whose timezone is `tz`, at instant `now`:
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from itertools import repeat
+from itertools import accumulate, repeat
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -57,6 +59,17 @@ def split_slot_key(key: str) -> tuple[str, str, str, int]:
 def rep_action_key(team: str, rep: str, action: str) -> str:
     """Return the key of a rep's all-time count of one action."""
     return _SEP.join((team, rep, action))
+
+
+def bucket_groups(slot_counts: Iterable[tuple[str, int]]) -> dict[str, dict[int, int]]:
+    """Group bucket counts by rep action key: {rep action key: {slot: count}}."""
+    # One partition of the key's text per bucket, and the rep action split once per group: this
+    # reads every bucket of a floor (5.3 M with 10,000 reps) at a worker's first scrape.
+    grouped: dict[str, dict[int, int]] = {}
+    for key, count in slot_counts:
+        rep_action, _, slot = key.rpartition(_SEP)
+        grouped.setdefault(rep_action, {})[int(slot)] = count
+    return grouped
 
 
 def split_rep_action_key(key: str) -> tuple[str, str, str]:
@@ -168,21 +181,31 @@ class WindowedSlots:
         sums, answer = self.sums, self.answer
         if answer.keys() != bounds.keys():
             answer.clear()
+        running: tuple[list[int], list[int]] | None = None
         for window, (first, end) in bounds.items():
             span = sums.get(window)
-            if span is None:
-                total = count_windows(self.slots.items(), {window: (first, end)})[window]
-                sums[window] = [first, end, total]
+            if span is not None and span[0] == first and span[1] == end:
+                total = span[2]
             else:
-                old_first, old_end, total = span
-                if old_first != first or old_end != end:
-                    if abs(first - old_first) + abs(end - old_end) < len(self.slots):
-                        total += self._signed_range(old_end, end) - self._signed_range(old_first, first)
-                    else:
-                        total = count_windows(self.slots.items(), {window: (first, end)})[window]
+                if span is not None and abs(first - span[0]) + abs(end - span[1]) < len(self.slots):
+                    total = span[2] + self._signed_range(span[1], end) - self._signed_range(span[0], first)
+                else:
+                    running = running or self._running_sums()
+                    order, sums_to = running
+                    total = sums_to[bisect_left(order, end)] - sums_to[bisect_left(order, first)]
+                if span is None:
+                    sums[window] = [first, end, total]
+                else:
                     span[0], span[1], span[2] = first, end, total
             answer[window] = total
         return answer
+
+    def _running_sums(self) -> tuple[list[int], list[int]]:
+        """Return the slots in order and the sum of the buckets before each (and of all, last)."""
+        # Sorting and accumulating run in C: summing windows this way at a worker's first scrape
+        # took a tenth of the time of a pass over the buckets per window.
+        order = sorted(self.slots)
+        return order, list(accumulate(map(self.slots.__getitem__, order), initial=0))
 
     def _signed_range(self, start: int, stop: int) -> int:
         """Sum the buckets of [start, stop), negated when stop lies before start."""

@@ -12,6 +12,7 @@ from salespulse.streams.kpi.actions import (
     ACTION_WINDOWS,
     SlotKey,
     WindowedSlots,
+    bucket_groups,
     count_windows,
     expired_slot_limit,
     rep_action_key,
@@ -436,6 +437,15 @@ def test_windowed_slots_shift_with_moving_windows() -> None:
     assert slots.windows({"rolling_7d": (11, 111)})["rolling_7d"] == sum(s % 7 + 1 for s in range(12, 111, 3))
     assert slots.windows({"rolling_7d": (0, 50)})["rolling_7d"] == sum(s % 7 + 1 for s in range(0, 50, 3))
     assert slots.windows({"rolling_7d": (300, 500)})["rolling_7d"] == sum(s % 7 + 1 for s in range(300, 400, 3))
+
+
+def test_buckets_group_by_rep_action() -> None:
+    keys = [SlotKey("nl", "ann", "call", 7), SlotKey("nl", "ann", "call", 9), SlotKey("nl", "ann", "meeting", 7),
+            SlotKey("de", "ann", "call", 7)]
+    groups = bucket_groups((key.encode(), n) for n, key in enumerate(keys, start=1))
+    assert groups == {"nl|ann|call": {7: 1, 9: 2}, "nl|ann|meeting": {7: 3}, "de|ann|call": {7: 4}}
+    assert {split_rep_action_key(key) for key in groups} == {("nl", "ann", "call"), ("nl", "ann", "meeting"),
+                                                               ("de", "ann", "call")}
 
 
 def test_a_moving_window_is_updated_in_place() -> None:
