@@ -213,7 +213,7 @@ def build_pipeline(
     lag = ConsumerLag(app, topics)
 
     registry = CollectorRegistry()
-    PipelineCollector(
+    collector = PipelineCollector(
         PipelineState(
             slot_counts=actions.slots_to_count,
             action_totals=actions.rep_actions_to_total,
@@ -237,7 +237,15 @@ def build_pipeline(
     )
 
     recovering_registry = CollectorRegistry()
-    readiness = ReadinessCollector(tables_remaining(app), registry, recovering_registry)
+    remaining = tables_remaining(app)
+    readiness = ReadinessCollector(remaining, registry, recovering_registry)
+
+    @app.timer(1.0, name="index_action_buckets")
+    async def index_action_buckets() -> None:
+        # Once the tables are whole, index the buckets a slice at a time, before a scrape has to
+        # do it all at once.
+        if remaining() is None:
+            await collector.index.load()
 
     auth = BasicAuth(web.basic_auth_users) if web and web.basic_auth_users else None
 
