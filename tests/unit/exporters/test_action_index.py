@@ -43,13 +43,24 @@ def random_key(rng: random.Random) -> str:
     return SlotKey("nl", f"rep{rng.randrange(6)}", rng.choice(("call", "meeting")), rng.randrange(200, 1_700)).encode()
 
 
+def floor(rng: random.Random, buckets: int) -> tuple[Buckets, ActionIndex]:
+    table = Buckets()
+    for _ in range(buckets):
+        table.put(random_key(rng), rng.randrange(1, 9))
+    return table, ActionIndex(table, table.take_changed)
+
+
+def assert_equal_to_a_full_count(index: ActionIndex, buckets: Buckets) -> None:
+    index.refresh()
+    for rep in range(6):
+        for action in ("call", "meeting"):
+            assert index.windows(("nl", f"rep{rep}", action), BOUNDS) == expected(buckets, "nl", f"rep{rep}", action)
+
+
 def test_a_load_in_slices_with_changes_between_them_equals_a_full_count(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(action_index, "LOAD_SLICE", 50)
     rng = random.Random(5)
-    buckets = Buckets()
-    for _ in range(600):
-        buckets.put(random_key(rng), rng.randrange(1, 9))
-    index = ActionIndex(buckets, buckets.take_changed)
+    buckets, index = floor(rng, 600)
 
     async def live_changes() -> None:
         for _ in range(200):
@@ -70,19 +81,13 @@ def test_a_load_in_slices_with_changes_between_them_equals_a_full_count(monkeypa
     turns = asyncio.run(run())
     assert index.loaded
     assert turns >= at_start // 50  # it gave the loop a turn after every slice
-    index.refresh()
-    for rep in range(6):
-        for action in ("call", "meeting"):
-            assert index.windows(("nl", f"rep{rep}", action), BOUNDS) == expected(buckets, "nl", f"rep{rep}", action)
+    assert_equal_to_a_full_count(index, buckets)
 
 
 def test_a_scrape_that_indexes_first_wins_over_a_load_under_way(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(action_index, "LOAD_SLICE", 10)
     rng = random.Random(6)
-    buckets = Buckets()
-    for _ in range(100):
-        buckets.put(random_key(rng), rng.randrange(1, 9))
-    index = ActionIndex(buckets, buckets.take_changed)
+    buckets, index = floor(rng, 100)
 
     async def run() -> None:
         loading = asyncio.ensure_future(index.load())
@@ -94,6 +99,4 @@ def test_a_scrape_that_indexes_first_wins_over_a_load_under_way(monkeypatch: pyt
         assert index.by_rep_action is scraped  # the load gave up
 
     asyncio.run(run())
-    index.refresh()
-    for rep in range(6):
-        assert index.windows(("nl", f"rep{rep}", "call"), BOUNDS) == expected(buckets, "nl", f"rep{rep}", "call")
+    assert_equal_to_a_full_count(index, buckets)
