@@ -9,9 +9,9 @@ import pytest
 
 import salespulse.exporters.action_index as action_index
 from salespulse.exporters.action_index import ActionIndex
-from salespulse.streams.kpi.actions import SlotKey, count_windows
+from salespulse.streams.kpi.actions import ActionWindow, SlotKey, count_windows
 
-BOUNDS = {"today": (1_000, 1_096), "week": (900, 1_572), "last_week": (228, 900), "rolling_7d": (425, 1_097)}
+BOUNDS: dict[ActionWindow, tuple[int, int]] = {"today": (1_000, 1_096), "week": (900, 1_572), "last_week": (228, 900), "rolling_7d": (425, 1_097)}
 
 
 class Buckets(dict[str, int]):
@@ -34,7 +34,7 @@ class Buckets(dict[str, int]):
         return taken
 
 
-def expected(buckets: dict[str, int], team: str, rep: str, action: str) -> dict[str, int]:
+def expected(buckets: dict[str, int], team: str, rep: str, action: str) -> dict[ActionWindow, int]:
     mine = [(SlotKey.decode(key).slot, n) for key, n in buckets.items() if key.startswith(f"{team}|{rep}|{action}|")]
     return count_windows(mine, BOUNDS)
 
