@@ -109,18 +109,6 @@ def window_bounds(now: datetime, tz: ZoneInfo) -> dict[ActionWindow, tuple[int, 
     }
 
 
-def count_windows(
-    slot_counts: Iterable[tuple[int, int]], bounds: Mapping[ActionWindow, tuple[int, int]]
-) -> dict[ActionWindow, int]:
-    """Sum (slot, count) pairs into each window."""
-    totals: dict[ActionWindow, int] = {w: 0 for w in bounds}
-    for slot, count in slot_counts:
-        for window, (first, end) in bounds.items():
-            if first <= slot < end:
-                totals[window] += count
-    return totals
-
-
 def expired_slot_limit(now: datetime, retention_days: int) -> int:
     """Return the first slot still retained; older buckets can be dropped."""
     return slot_of(now - timedelta(days=retention_days))
@@ -174,7 +162,7 @@ class WindowedSlots:
                     span[2] += delta
 
     def windows(self, bounds: Mapping[ActionWindow, tuple[int, int]]) -> Mapping[ActionWindow, int]:
-        """Return the sum of each window, as `count_windows` over every bucket would.
+        """Return the sum of each window: of the buckets in [first, end) of its bounds.
 
         The mapping is this object's own, and the next call changes it.
         """

@@ -9,7 +9,8 @@ import pytest
 
 import salespulse.exporters.action_index as action_index
 from salespulse.exporters.action_index import ActionIndex
-from salespulse.streams.kpi.actions import ActionWindow, SlotKey, count_windows
+from salespulse.streams.kpi.actions import ActionWindow, SlotKey
+from tests.unit.streams.kpi.windows_reference import count_windows
 
 BOUNDS: dict[ActionWindow, tuple[int, int]] = {"today": (1_000, 1_096), "week": (900, 1_572), "last_week": (228, 900), "rolling_7d": (425, 1_097)}
 

@@ -13,13 +13,13 @@ from salespulse.streams.kpi.actions import (
     SlotKey,
     WindowedSlots,
     bucket_groups,
-    count_windows,
     expired_slot_limit,
     rep_action_key,
     slot_of,
     split_rep_action_key,
     window_bounds,
 )
+from tests.unit.streams.kpi.windows_reference import count_windows
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
