@@ -18,7 +18,7 @@ RepAction = tuple[str, str, str]
 Bounds = Mapping[ActionWindow, tuple[int, int]]
 
 
-LOAD_SLICE = 50_000  # buckets indexed between two turns of the event loop: about 50 ms
+LOAD_SLICE = 50_000  # buckets indexed between two turns of the event loop
 
 
 class ActionIndex:
