@@ -2,8 +2,8 @@
 
 Faust's fetcher hands each record on inside `wait_first(callback(record), suspend_flow.wait())`,
 so that a hand-over blocked when a rebalance suspends the flow is abandoned, not delivered late.
-That creates four tasks per record and cancels three: a fifth of a worker's CPU on a backlog, and
-what limits Faust's own no-op agent. Nearly every hand-over finishes without waiting (the stream's
+That creates four tasks per record and cancels three: about a third of a worker's main thread on
+a backlog of activities (py-spy), a cost Faust's own no-op agent pays too. Nearly every hand-over finishes without waiting (the stream's
 buffer has room, the flow is on), so `EagerDelivery` runs it at once, in the fetcher's task, and
 falls back to Faust's way only for one that has to wait or when the flow is suspended.
 """
