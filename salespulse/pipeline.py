@@ -36,9 +36,12 @@ from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.pacing import Pacing
 from salespulse.streams.reviews import ReviewScores
 from salespulse.streams.self_reports import SelfReports
+from salespulse.streams.settled import NotSettled, settled
 from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
 from salespulse.streams.velocity import DealVelocity
 from salespulse.streams.weeks import WeekClosing
+
+log = logging.getLogger(__name__)
 
 
 class PipelineWorker(faust.Worker):
@@ -247,6 +250,7 @@ def build_pipeline(
         if remaining() is None:
             await collector.index.load()
 
+    gate = settled(app)
     auth = BasicAuth(web.basic_auth_users) if web and web.basic_auth_users else None
 
     @app.page("/metrics")
@@ -256,8 +260,18 @@ def build_pipeline(
                 return self.text(
                     "unauthorized\n", status=401, headers={"WWW-Authenticate": 'Basic realm="salespulse"'}
                 )
-            served = registry if readiness.ready() else recovering_registry
+            if not readiness.ready():
+                return self.metrics(render(recovering_registry))
+            try:
+                async with gate.reading():
+                    page = render(registry)
+            except NotSettled as exc:
+                log.warning("/metrics answered 503: %s", exc)
+                return self.text(f"not settled: {exc}\n", status=503)
+            return self.metrics(page)
+
+        def metrics(self, page: bytes) -> Response:
             # aiohttp refuses a charset inside content_type, so the full type goes in as a header.
-            return self.bytes(render(served), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+            return self.bytes(page, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
     return Pipeline(app, actions, velocity, reviews, dead_letter, registry)

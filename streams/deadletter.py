@@ -13,8 +13,9 @@ import faust
 from faust.types import EventT
 
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.family import Batch, Origin, Writes, batches, stamped_table, write_batch
+from salespulse.streams.family import Batch, Origin, Writes, stamped_table, write_batch
 from salespulse.streams.in_order import InOrder
+from salespulse.streams.settled import settled
 from salespulse.streams.topics import TopicNames, internal_topic
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,8 @@ class DeadLetter:
 
     async def count_rejections(self, stream: faust.StreamT[bytes]) -> None:
         """Count dead-letter records by reason, whoever put them there."""
-        writes = Writes()
-        async for events in batches(stream):
+        writes = Writes(settled(self.app))
+        async for events in writes.batches(stream):
             batch = Batch()
             taken = self.order.arrange(events)
             for event in taken:

@@ -42,6 +42,7 @@ from salespulse.streams.changelogs import STAMPS, VALUE
 from salespulse.streams.in_order import InOrder
 from salespulse.streams.local_copy import LocallyCopied, local_copy
 from salespulse.streams.retention import expiring_changelog
+from salespulse.streams.settled import Settled, settled
 
 log = logging.getLogger(__name__)
 
@@ -287,12 +288,6 @@ def seen_ids(app: faust.App, name: str, **options: Any) -> SeenIds:
     return table
 
 
-def batches(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT]]:
-    """Return the stream's records in batches of up to BATCH_SIZE, or what came within BATCH_WITHIN_S."""
-    # take_events is on Faust's Stream, not on the StreamT interface agents are typed with.
-    return cast(faust.Stream, stream).take_events(BATCH_SIZE, BATCH_WITHIN_S)
-
-
 class RejectSink(Protocol):
     """Where records an agent cannot process go: the dead-letter topic."""
 
@@ -375,8 +370,8 @@ class KpiFamily:
 
     async def run(self, stream: faust.StreamT[bytes]) -> None:
         """The agent: fold each batch of records and write what it changed, behind the next fold."""
-        writes = Writes()
-        async for events in batches(stream):
+        writes = Writes(settled(self.app))
+        async for events in writes.batches(stream):
             batch = Batch()
             folded = self.fold_events(events, batch)
             outbox = Outbox()
@@ -421,7 +416,7 @@ class KpiFamily:
 
 
 class Writes:
-    """An agent's batch writes, each running while the next batch is folded.
+    """An agent's batches: taken from its stream, and written each while the next one is folded.
 
     `take_events` acknowledges a batch's records as soon as the agent asks for the next batch.
     Each record keeps one more reference until every record its batch sends is in Kafka, so Faust
@@ -431,12 +426,28 @@ class Writes:
     `EXIT_WRITE_FAILED`): its records are not acknowledged, and a restarted worker reads them
     again onto state recovered from Kafka, which the stamps keep exact. Going on instead would
     leave memory ahead of the changelog, and waiting would stall the group's next rebalance.
+
+    Every batch taken counts as unwritten in `gate` until its write ends, so that /metrics
+    shows memory only when it is all in Kafka.
     """
 
-    def __init__(self, timeout_s: float = WRITE_TIMEOUT_S, exit: Callable[[int], Any] = os._exit) -> None:
+    def __init__(
+        self, gate: Settled, timeout_s: float = WRITE_TIMEOUT_S, exit: Callable[[int], Any] = os._exit
+    ) -> None:
+        self.gate = gate
         self.timeout_s = timeout_s
         self.exit = exit
         self.writing: asyncio.Future[None] | None = None
+
+    async def batches(self, stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT]]:
+        """Yield the stream's records in batches of up to BATCH_SIZE, or what came within BATCH_WITHIN_S.
+
+        Each batch must be handed to `submit`, even an empty one.
+        """
+        # take_events is on Faust's Stream, not on the StreamT interface agents are typed with.
+        async for events in cast(faust.Stream, stream).take_events(BATCH_SIZE, BATCH_WITHIN_S):
+            await self.gate.folding()
+            yield events
 
     async def submit(self, records: Sequence[EventT], write: Coroutine[Any, Any, None]) -> None:
         """Start writing one batch, once the batch before it is written."""
@@ -457,6 +468,8 @@ class Writes:
                          "and reads them again when restarted", self.timeout_s, exc, EXIT_WRITE_FAILED)
             self.exit(EXIT_WRITE_FAILED)
             return
+        finally:
+            self.gate.written()
         for record in records:
             record.ack()
 

@@ -23,8 +23,9 @@ from salespulse.models.events import (
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.family import Batch, Origin, Outbox, Writes, batches, route_failed, write_batch
+from salespulse.streams.family import Batch, Origin, Outbox, Writes, route_failed, write_batch
 from salespulse.streams.in_order import InOrder
+from salespulse.streams.settled import settled
 from salespulse.streams.topics import TopicNames, event_key, partition_of
 
 
@@ -89,8 +90,8 @@ class Ingest:
     async def validate_events(self, stream: faust.StreamT[bytes]) -> None:
         """Validate each event; fold it, route it to its KPI families or to the dead-letter topic."""
         partitions = self.settings.kafka.partitions
-        writes = Writes()
-        async for events in batches(stream):
+        writes = Writes(settled(self.app))
+        async for events in writes.batches(stream):
             now = self.clock()
             batch = Batch()
             outbox = Outbox()

@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from salespulse.streams.family import Batch, KpiFamily, Origin, stamped_table
+from salespulse.streams.settled import Settled
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -265,7 +266,10 @@ def test_a_batch_is_acknowledged_only_once_its_write_is_done_and_writes_go_one_a
                 await release.wait()
             steps.append(f"{name} written")
 
-        writes = Writes(exit=lambda code: steps.append(f"exit {code}"))
+        gate = Settled()
+        for _ in range(2):
+            await gate.folding()  # Writes.batches counts each batch it yields
+        writes = Writes(gate, exit=lambda code: steps.append(f"exit {code}"))
         await writes.submit(first, write("first", wait=True))
         for record in first:
             record.ack()  # take_events, when the agent asks for the next batch
@@ -279,6 +283,7 @@ def test_a_batch_is_acknowledged_only_once_its_write_is_done_and_writes_go_one_a
         await submitting
         await writes.writing  # type: ignore[misc]
         steps.append(f"acknowledged: {sum(r.final_acks for r in first)}, {second[0].message.refcount}")
+        steps.append(f"unwritten: {gate.unwritten}")
         return steps
 
     assert asyncio.run(scenario()) == [
@@ -290,6 +295,7 @@ def test_a_batch_is_acknowledged_only_once_its_write_is_done_and_writes_go_one_a
         "second written",
         # The second batch keeps take_events' reference until the agent asks for the batch after it.
         "acknowledged: 2, 1",
+        "unwritten: 0",
     ]
 
 
@@ -299,7 +305,7 @@ def test_a_write_that_fails_or_hangs_ends_the_worker_and_acknowledges_nothing(fa
 
     from salespulse.streams.family import EXIT_WRITE_FAILED, Writes
 
-    async def scenario() -> tuple[list[int], Held]:
+    async def scenario() -> tuple[list[int], Held, int]:
         exits: list[int] = []
         record = Held()
 
@@ -308,12 +314,16 @@ def test_a_write_that_fails_or_hangs_ends_the_worker_and_acknowledges_nothing(fa
                 raise OSError("producer closed")
             await asyncio.sleep(60)
 
-        writes = Writes(timeout_s=0.05, exit=exits.append)
+        gate = Settled()
+        await gate.folding()
+        writes = Writes(gate, timeout_s=0.05, exit=exits.append)
         await writes.submit([record], write())
         record.ack()
         await writes.writing  # type: ignore[misc]
-        return exits, record
+        return exits, record, gate.unwritten
 
-    exits, record = asyncio.run(scenario())
+    exits, record, unwritten = asyncio.run(scenario())
     assert exits == [EXIT_WRITE_FAILED]
     assert (record.final_acks, record.message.refcount) == (0, 1)
+    # A scrape waiting for the batch is not held until the worker has exited.
+    assert unwritten == 0
