@@ -36,6 +36,7 @@ from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.pacing import Pacing
 from salespulse.streams.reviews import ReviewScores
 from salespulse.streams.self_reports import SelfReports
+from salespulse.streams.sensors import use_record_sensors
 from salespulse.streams.settled import NotSettled, settled
 from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
 from salespulse.streams.velocity import DealVelocity
@@ -164,6 +165,10 @@ def build_pipeline(
         web_ssl_context=web.ssl_context() if web else None,
         datadir=data_dir or f"{settings.kafka.app_id}-data",
         autodiscover=False,
+        # Faust's repaired Cython paths: a stream takes the records already in its channel's queue
+        # without awaiting the channel for each, and a record read by several agents is decoded
+        # once. Every value here is raw bytes, so decoding once changes nothing else.
+        cython_optimizations=True,
         # Agents take records in batches of thousands: let the consumer keep that many in hand,
         # and let one producer batch carry a whole partition's share of a batch's records.
         stream_buffer_maxsize=32_768,
@@ -186,6 +191,7 @@ def build_pipeline(
         canonical_url=f"http://{instance_id}" if instance_id else None,
     )
     use_in_order_consumer(app)
+    use_record_sensors(app)
     duplicates: Counter[str] = Counter()
     topics = TopicNames(settings.kafka.app_id)
     dead_letter = DeadLetter(app, topics, settings.limits.max_event_bytes)

@@ -784,3 +784,12 @@ def test_accept_keeps_unknown_ids() -> None:
 def test_the_unknown_rep_check_comes_before_the_other_checks() -> None:
     # A junk producer's events are named for what they are, not for their secondary faults.
     assert reason_of(raw(ACTIVITY, rep_id="zed", action="smoke_signal"), NAMED) == "unknown_rep"
+
+
+def test_brackets_inside_strings_or_side_by_side_are_not_depth() -> None:
+    # More than 32 brackets open in each text, but none nests deeper than 2: the count that spares
+    # most events the walk must not reject these.
+    braces = json.dumps(json.loads(raw(ACTIVITY)) | {"event_id": "{[" * 40}).encode()
+    assert parse_event(braces, SETTINGS, NOW).event_id == "{[" * 40
+    wide = b"[" + b",".join([b"[]"] * 40) + b"]"
+    assert reason_of(wide, SETTINGS) == "invalid"
