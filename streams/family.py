@@ -494,7 +494,14 @@ class Outbox:
 
     def put(self, topic: str, partition: int, key: bytes, value: bytes | None) -> None:
         """Queue a record; a value of None is a tombstone."""
-        self.records.setdefault((topic, partition), []).append((key, value))
+        self.rows(topic, partition).append((key, value))
+
+    def rows(self, topic: str, partition: int) -> list[tuple[bytes, bytes | None]]:
+        """Return the list of records queued for a partition, to append (key, value) to."""
+        rows = self.records.get((topic, partition))
+        if rows is None:
+            rows = self.records[(topic, partition)] = []
+        return rows
 
     async def send(self, app: faust.App, serialized: Callable[[], None] = lambda: None) -> None:
         """Send every record and wait until Kafka has them all.
@@ -553,10 +560,15 @@ async def write_batch(app: faust.App, batch: Batch, *seen: SeenIds | None, outbo
     outbox = outbox or Outbox()
 
     def serialize() -> None:
+        # The list of each table's partition is looked up once per batch, not once per key.
+        lists: dict[tuple[StampedTable, int], list[tuple[bytes, bytes | None]]] = {}
         for (table, key), partition in batch.changed.items():
-            if key not in table.data:
+            if key not in table.memory:
                 continue  # dropped by a prune while the batch waited for the lock
-            outbox.put(table.changelog_topic.get_topic_name(), partition, orjson.dumps(key), table.record(key))
+            rows = lists.get((table, partition))
+            if rows is None:
+                rows = lists[(table, partition)] = outbox.rows(table.changelog_topic.get_topic_name(), partition)
+            rows.append((orjson.dumps(key), table.record(key)))
         for ids in seen:
             if ids is None:
                 continue

@@ -25,6 +25,7 @@ from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deadletter import DeadLetter
 from salespulse.streams.family import Batch, Origin, Outbox, Writes, route_failed, write_batch
 from salespulse.streams.in_order import InOrder
+from salespulse.streams.raw_schema import RawSchema
 from salespulse.streams.settled import settled
 from salespulse.streams.topics import TopicNames, event_key, partition_of
 
@@ -83,7 +84,7 @@ class Ingest:
         self.routes = routes
         self.actions = actions
         self.clock = clock
-        self.topic = app.topic(*topics.ingest(), value_type=bytes, value_serializer="raw")
+        self.topic = app.topic(*topics.ingest(), schema=RawSchema(text_keys=False))
         self.order = InOrder(app)
         app.agent(self.topic, name="validate_events")(self.validate_events)
 

@@ -19,6 +19,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from salespulse.models.config import KafkaSettings, KafkaTopology
 from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent, MysteryCheckEvent, ReviewEvent, SelfReportEvent
+from salespulse.streams.raw_schema import RawSchema
 
 if TYPE_CHECKING:  # the publisher and simulator use this module without loading the stream engine
     import faust
@@ -130,7 +131,7 @@ class TopicNames:
 
 def internal_topic(app: faust.App, *names: str) -> faust.TopicT:
     """Return the app's view of internal topics: text keys, values as raw bytes (JSON events)."""
-    return app.topic(*names, key_type=str, value_type=bytes, value_serializer="raw")
+    return app.topic(*names, schema=RawSchema(text_keys=True))
 
 
 def rep_key(team: str, rep: str) -> str:
