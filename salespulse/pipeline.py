@@ -28,6 +28,7 @@ from salespulse.streams.actions import ActionCounts
 from salespulse.streams.checklists import StageChecklists
 from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.deadletter import DeadLetter
+from salespulse.streams.frozen_state import FrozenState
 from salespulse.streams.in_order import use_in_order_consumer
 from salespulse.streams.ingest import Ingest, Routes
 from salespulse.streams.lag import ConsumerLag
@@ -278,6 +279,12 @@ def build_pipeline(
         # do it all at once.
         if remaining() is None:
             await collector.index.load()
+
+    heap = FrozenState(lambda: remaining() is None, lambda: (app.consumer_generation_id, collector.index.loaded))
+
+    @app.timer(1.0, name="freeze_state")
+    async def freeze_state() -> None:
+        heap.maybe_freeze()
 
     gate = settled(app)
     auth = BasicAuth(web.basic_auth_users) if web and web.basic_auth_users else None

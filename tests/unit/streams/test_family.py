@@ -169,7 +169,7 @@ def test_markers_from_several_partitions_are_one_record_each(family: Counting) -
 
 def test_old_ids_are_forgotten_after_the_horizon(family: Counting) -> None:
     fold(family, [(0, record("a", "ann"))])
-    family.seen.data["old"] = [NOW.timestamp() - 15 * 86_400, "in/0/0"]  # type: ignore[union-attr]
+    family.seen.data["old"] = (NOW.timestamp() - 15 * 86_400, "in/0/0")  # type: ignore[union-attr]
     assert family.forget_old_ids() == 1
     assert set(family.seen.data) == {"a"}  # type: ignore[union-attr]
 
@@ -180,7 +180,7 @@ def test_forgotten_keys_leave_nothing_behind_in_memory(family: Counting) -> None
     fold(family, [(0, record("a", "ann")), (1, record("b", "bob"))], partition=2)
     assert seen.data._key_partition == {"a": 2, "b": 2}  # type: ignore[attr-defined]
     assert family.per_rep.data._key_partition == {"ann": 2, "bob": 2}  # type: ignore[attr-defined]
-    seen.memory["a"][0] = NOW.timestamp() - 15 * 86_400
+    seen.memory["a"] = (NOW.timestamp() - 15 * 86_400, seen.memory["a"][1])
     family.forget_old_ids()
     family.per_rep.forget(["ann"])
     # The store keeps each key's partition to drop it at a rebalance: a forgotten key's entry
@@ -327,3 +327,21 @@ def test_a_write_that_fails_or_hangs_ends_the_worker_and_acknowledges_nothing(fa
     assert (record.final_acks, record.message.refcount) == (0, 1)
     # A scrape waiting for the batch is not held until the worker has exited.
     assert unwritten == 0
+
+
+def test_markers_leave_the_garbage_collectors_view(family: Counting) -> None:
+    import gc
+
+    seen = family.seen
+    assert seen is not None
+    fold(family, [(0, record("a", "ann"))])
+    restarted = Counting(faust.App("restarted", store="memory://"))
+    assert restarted.seen is not None
+    markers = [
+        SimpleNamespace(key=key, value=orjson.loads(value), message=SimpleNamespace(key=key, partition=partition))
+        for partition, key, value in seen.take_pending()
+    ]
+    restarted.seen.apply_changelog_batch(markers)  # type: ignore[arg-type]
+    gc.collect(0)
+    # Every id in the horizon would otherwise be gone through at every full collection.
+    assert [gc.is_tracked(seen.memory["a"]), gc.is_tracked(restarted.seen.memory["a"])] == [False, False]

@@ -248,5 +248,5 @@ def test_a_marker_record_of_the_per_event_era_loads_as_one_time(tmp_path: Path) 
     topic = seen.changelog_topic.get_topic_name()
     family.app._salespulse_local_copy.put([(topic, 0, [(0, b'"old-id"', b"1795608000.0")])])  # type: ignore[attr-defined]
     load(family, {0})
-    assert seen.data["old-id"] == [1795608000.0, ""]
+    assert seen.data["old-id"] == (1795608000.0, "")
     assert not seen.first_time("old-id", Origin("in", 0, 9), NOW.timestamp())
