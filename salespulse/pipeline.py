@@ -99,12 +99,10 @@ def rep_owner(app: faust.App, topics: TopicNames, partitions: int) -> Callable[[
     topics together, so the same worker holds the rep's review scores.
     """
 
-    actives = assigned_actives(app)
-
     def owns(team: str, rep: str) -> bool:
         # The partition the ingest agent (or a producer keying by rep) sent the rep's records to.
         partition = partition_of(rep_key(team, rep), partitions)
-        return TP(topics.activities_by_rep, partition) in actives()
+        return TP(topics.activities_by_rep, partition) in app.assignor.assigned_actives()
 
     return owns
 
@@ -115,32 +113,10 @@ def team_owner(app: faust.App, topics: TopicNames) -> Callable[[], bool]:
     The holder of the first partition of the re-keyed activities does, so that with several
     workers each such series has one exporter, like every per-rep series.
     """
-    actives = assigned_actives(app)
-
     def owns() -> bool:
-        return TP(topics.activities_by_rep, 0) in actives()
+        return TP(topics.activities_by_rep, 0) in app.assignor.assigned_actives()
 
     return owns
-
-
-def assigned_actives(app: faust.App) -> Callable[[], frozenset[TP]]:
-    """Return a reader of the partitions assigned to this worker, built once per assignment.
-
-    Faust builds the set anew at every call, and ownership is asked per rep: at every scrape and
-    every 15 s when weeks close, for every rep of the floor.
-    """
-    held: tuple[int, frozenset[TP]] | None = None
-
-    def actives() -> frozenset[TP]:
-        nonlocal held
-        if app.rebalancing:  # the assignment is changing: no copy
-            return frozenset(app.assignor.assigned_actives())
-        generation = app.consumer_generation_id
-        if held is None or held[0] != generation:
-            held = (generation, frozenset(app.assignor.assigned_actives()))
-        return held[1]
-
-    return actives
 
 
 def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | ssl.SSLContext | None:

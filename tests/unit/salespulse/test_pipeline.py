@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from types import SimpleNamespace
-
-from faust.types import TP
 
 from salespulse.models.config import KafkaSettings, Settings
-from salespulse.pipeline import PipelineWorker, build_pipeline, rep_owner
-from salespulse.streams.topics import TopicNames, partition_of, rep_key
+from salespulse.pipeline import PipelineWorker, build_pipeline
 
 
 def test_the_worker_listens_on_loopback_by_default(tmp_path: Path) -> None:
@@ -65,35 +61,3 @@ def test_debug_lines_are_not_made_at_the_warn_level(tmp_path: Path) -> None:
         assert not any(type(handler).__name__ == "SpinnerHandler" for handler in root.handlers)
     finally:
         root.handlers, root.level = handlers, level
-
-
-class Assignor:
-    """Faust's assignor, counting how often the assigned set is built."""
-
-    def __init__(self, actives: set[TP]) -> None:
-        self.actives = actives
-        self.built = 0
-
-    def assigned_actives(self) -> set[TP]:
-        self.built += 1
-        return set(self.actives)
-
-
-def test_ownership_reads_the_assignment_once_per_generation_and_afresh_while_it_changes() -> None:
-    topics = TopicNames("salespulse")
-    activities = topics.activities_by_rep
-    ann = partition_of(rep_key("nl", "ann"), 4)
-    assignor = Assignor({TP(activities, ann)})
-    app = SimpleNamespace(assignor=assignor, rebalancing=False, consumer_generation_id=1)
-    owns = rep_owner(app, topics, 4)  # type: ignore[arg-type]
-    assert [owns("nl", "ann") for _ in range(100)] == [True] * 100
-    assert assignor.built == 1
-    # A rebalance takes ann's partition away: asked meanwhile, the answer follows the assignor.
-    app.rebalancing = True
-    assignor.actives = set()
-    assert (owns("nl", "ann"), owns("nl", "ann"), assignor.built) == (False, False, 3)
-    app.rebalancing, app.consumer_generation_id = False, 2
-    assert (owns("nl", "ann"), owns("nl", "ann"), assignor.built) == (False, False, 4)
-    # Without a new generation the held set stands, even if the assignor's would differ.
-    assignor.actives = {TP(activities, ann)}
-    assert (owns("nl", "ann"), assignor.built) == (False, 4)
