@@ -8,12 +8,13 @@ detail and where the record came from, in headers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import faust
 from faust.types import EventT
 
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.family import Batch, Origin, Writes, stamped_table, write_batch
+from salespulse.streams.family import Batch, Folded, Origin, Writes, stamped_table, write_batch
 from salespulse.streams.in_order import InOrder
 from salespulse.streams.settled import settled
 from salespulse.streams.topics import TopicNames, internal_topic
@@ -71,11 +72,12 @@ class DeadLetter:
 
     async def count_rejections(self, stream: faust.StreamT[bytes]) -> None:
         """Count dead-letter records by reason, whoever put them there."""
-        writes = Writes(settled(self.app))
-        async for events in writes.batches(stream):
-            batch = Batch()
-            taken = self.order.arrange(events)
-            for event in taken:
-                batch.origin = Origin.of(event)
-                batch.add(self.reasons_to_rejected, event.key if isinstance(event.key, str) else "unknown")
-            await writes.submit(taken, write_batch(self.app, batch))
+        await Writes(settled(self.app)).each_batch(stream, self.fold_batch)
+
+    async def fold_batch(self, events: Sequence[EventT]) -> Folded:
+        batch = Batch()
+        taken = self.order.arrange(events)
+        for event in taken:
+            batch.origin = Origin.of(event)
+            batch.add(self.reasons_to_rejected, event.key if isinstance(event.key, str) else "unknown")
+        return taken, write_batch(self.app, batch)

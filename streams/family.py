@@ -27,7 +27,7 @@ import asyncio
 import logging
 import os
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass, field
 from functools import cached_property
 from datetime import datetime, timedelta
@@ -52,6 +52,10 @@ BATCH_WITHIN_S = 0.25
 # restart: a write still pending after this waits on a producer that will not recover.
 WRITE_TIMEOUT_S = 120.0
 EXIT_WRITE_FAILED = 75  # EX_TEMPFAIL: restart the worker
+EXIT_FOLD_FAILED = 70  # EX_SOFTWARE: a bug; a restart recovers, and meets it again on the same records
+
+# What folding a batch gives its writer: the records taken, in order, and the write of their changes.
+Folded = tuple[Sequence[EventT], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -374,13 +378,15 @@ class KpiFamily:
 
     async def run(self, stream: faust.StreamT[bytes]) -> None:
         """The agent: fold each batch of records and write what it changed, behind the next fold."""
-        writes = Writes(settled(self.app))
-        async for events in writes.batches(stream):
-            batch = Batch()
-            folded = self.fold_events(events, batch)
-            outbox = Outbox()
-            self.forward(batch, outbox)
-            await writes.submit(folded, self.write(batch, outbox))
+        await Writes(settled(self.app)).each_batch(stream, self.fold_batch)
+
+    async def fold_batch(self, events: Sequence[EventT]) -> Folded:
+        """Fold one batch; return the records taken and the write of what they changed."""
+        batch = Batch()
+        folded = self.fold_events(events, batch)
+        outbox = Outbox()
+        self.forward(batch, outbox)
+        return folded, self.write(batch, outbox)
 
     async def write(self, batch: Batch, outbox: Outbox) -> None:
         await write_batch(self.app, batch, self.seen, outbox=outbox)
@@ -443,15 +449,30 @@ class Writes:
         self.exit = exit
         self.writing: asyncio.Future[None] | None = None
 
-    async def batches(self, stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT]]:
-        """Yield the stream's records in batches of up to BATCH_SIZE, or what came within BATCH_WITHIN_S.
+    async def each_batch(self, stream: faust.StreamT[bytes], fold: Callable[[Sequence[EventT]], Awaitable[Folded]]) -> None:
+        """Fold the stream's records in batches of up to BATCH_SIZE, or what came within BATCH_WITHIN_S, and write each.
 
-        Each batch must be handed to `submit`, even an empty one.
+        `fold` changes memory and returns the records it took, in order, and the write of its
+        changes. A fold that raises (its records' own errors are caught inside it: this is a bug)
+        may have left memory ahead of Kafka: the worker exits with `EXIT_FOLD_FAILED`, and a
+        restarted one recovers from Kafka, rather than serve counts it cannot write or hold
+        /metrics shut for ever.
         """
         # take_events is on Faust's Stream, not on the StreamT interface agents are typed with.
         async for events in cast(faust.Stream, stream).take_events(BATCH_SIZE, BATCH_WITHIN_S):
             await self.gate.folding()
-            yield events
+            try:
+                records, write = await fold(events)
+            except Exception:
+                self.gate.written()
+                log.critical("folding a batch raised; memory may be ahead of Kafka, so the worker exits with code %s "
+                             "and reads the batch again when restarted", EXIT_FOLD_FAILED, exc_info=True)
+                self.exit(EXIT_FOLD_FAILED)
+                return
+            except BaseException:
+                self.gate.written()  # cancelled: the worker stops
+                raise
+            await self.submit(records, write)
 
     async def submit(self, records: Sequence[EventT], write: Coroutine[Any, Any, None]) -> None:
         """Start writing one batch, once the batch before it is written."""

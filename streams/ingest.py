@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import assert_never
@@ -23,7 +23,7 @@ from salespulse.models.events import (
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.family import Batch, Origin, Outbox, Writes, route_failed, write_batch
+from salespulse.streams.family import Batch, Folded, Origin, Outbox, Writes, route_failed, write_batch
 from salespulse.streams.in_order import InOrder
 from salespulse.streams.raw_schema import RawSchema
 from salespulse.streams.settled import settled
@@ -90,19 +90,21 @@ class Ingest:
 
     async def validate_events(self, stream: faust.StreamT[bytes]) -> None:
         """Validate each event; fold it, route it to its KPI families or to the dead-letter topic."""
+        await Writes(settled(self.app)).each_batch(stream, self.fold_batch)
+
+    async def fold_batch(self, events: Sequence[EventT]) -> Folded:
+        """Validate one batch; return the records taken and the write of what they changed and routed."""
         partitions = self.settings.kafka.partitions
-        writes = Writes(settled(self.app))
-        async for events in writes.batches(stream):
-            now = self.clock()
-            batch = Batch()
-            outbox = Outbox()
-            taken = self.order.arrange(events)
-            for event in taken:
-                try:
-                    await self.take(event, now, batch, outbox, partitions)
-                except Exception as exc:  # one bad record must not stop ingestion or be lost
-                    batch.fail(event, "validate_events", exc)
-            await writes.submit(taken, self.write(batch, outbox))
+        now = self.clock()
+        batch = Batch()
+        outbox = Outbox()
+        taken = self.order.arrange(events)
+        for event in taken:
+            try:
+                await self.take(event, now, batch, outbox, partitions)
+            except Exception as exc:  # one bad record must not stop ingestion or be lost
+                batch.fail(event, "validate_events", exc)
+        return taken, self.write(batch, outbox)
 
     async def write(self, batch: Batch, outbox: Outbox) -> None:
         await write_batch(self.app, batch, self.actions.seen, outbox=outbox)

@@ -268,7 +268,7 @@ def test_a_batch_is_acknowledged_only_once_its_write_is_done_and_writes_go_one_a
 
         gate = Settled()
         for _ in range(2):
-            await gate.folding()  # Writes.batches counts each batch it yields
+            await gate.folding()  # Writes.each_batch counts each batch it takes
         writes = Writes(gate, exit=lambda code: steps.append(f"exit {code}"))
         await writes.submit(first, write("first", wait=True))
         for record in first:
@@ -327,6 +327,70 @@ def test_a_write_that_fails_or_hangs_ends_the_worker_and_acknowledges_nothing(fa
     assert (record.final_acks, record.message.refcount) == (0, 1)
     # A scrape waiting for the batch is not held until the worker has exited.
     assert unwritten == 0
+
+
+class Batches:
+    """A stream as `Writes.each_batch` reads it: `take_events` yields the batches given, then ends."""
+
+    def __init__(self, *batches: list[Held]) -> None:
+        self.batches = batches
+
+    async def take_events(self, max_: int, within: float) -> Any:
+        for events in self.batches:
+            yield events
+            for record in events:
+                record.ack()  # take_events' own acknowledgement, when the agent asks for more
+
+
+def test_each_batch_folds_then_writes_every_batch_and_acknowledges_it_once_written() -> None:
+    import asyncio
+
+    from salespulse.streams.family import Writes
+
+    async def scenario() -> tuple[list[str], int, list[int]]:
+        steps: list[str] = []
+        batches = [Held(), Held()], [Held()]
+
+        async def write(size: int) -> None:
+            steps.append(f"write {size}")
+
+        async def fold(events: Any) -> Any:
+            steps.append(f"fold {len(events)}")
+            return events, write(len(events))
+
+        gate = Settled()
+        writes = Writes(gate, exit=lambda code: steps.append(f"exit {code}"))
+        await writes.each_batch(Batches(*batches), fold)  # type: ignore[arg-type]
+        await writes.writing  # type: ignore[misc]
+        return steps, gate.unwritten, [record.final_acks for events in batches for record in events]
+
+    assert asyncio.run(scenario()) == (["fold 2", "fold 1", "write 2", "write 1"], 0, [1, 1, 1])
+
+
+def test_a_fold_that_raises_ends_the_worker_and_does_not_hold_metrics_shut() -> None:
+    import asyncio
+
+    from salespulse.streams.family import EXIT_FOLD_FAILED, Writes
+
+    async def scenario() -> tuple[list[int], list[str], int]:
+        exits: list[int] = []
+        record, later = Held(), Held()
+        folded: list[str] = []
+
+        async def fold(events: Any) -> Any:
+            folded.append("fold")
+            raise KeyError("a bug outside the per-record handling")
+
+        gate = Settled()
+        writes = Writes(gate, exit=exits.append)
+        await writes.each_batch(Batches([record], [later]), fold)  # type: ignore[arg-type]
+        async with gate.reading(timeout_s=0.05):
+            pass  # would raise NotSettled if the batch still counted as unwritten
+        return exits, folded, record.final_acks + later.final_acks
+
+    exits, folded, acknowledged = asyncio.run(scenario())
+    # One fold only: the worker exits there (os._exit in production), nothing is acknowledged.
+    assert (exits, folded, acknowledged) == ([EXIT_FOLD_FAILED], ["fold"], 0)
 
 
 def test_markers_leave_the_garbage_collectors_view(family: Counting) -> None:
