@@ -14,11 +14,12 @@ from typing import Any
 import faust
 from faust.types import TP
 from aiokafka.helpers import create_ssl_context
+from aiohttp.web import StreamResponse
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry
 
 from salespulse.exporters.collector import PipelineCollector, PipelineState
-from salespulse.exporters.exposition import render
+from salespulse.exporters.exposition import chunks
 from salespulse.exporters.readiness import ReadinessCollector
 from salespulse.exporters.web_auth import BasicAuth
 from salespulse.models.config import KafkaSettings, Settings
@@ -273,17 +274,25 @@ def build_pipeline(
                     "unauthorized\n", status=401, headers={"WWW-Authenticate": 'Basic realm="salespulse"'}
                 )
             if not readiness.ready():
-                return self.metrics(render(recovering_registry))
+                return await self.metrics(request, list(chunks(recovering_registry)))
             try:
                 async with gate.reading():
-                    page = render(registry)
+                    page = list(chunks(registry))
             except NotSettled as exc:
                 log.warning("/metrics answered 503: %s", exc)
                 return self.text(f"not settled: {exc}\n", status=503)
-            return self.metrics(page)
+            return await self.metrics(request, page)
 
-        def metrics(self, page: bytes) -> Response:
+        async def metrics(self, request: Request, page: list[bytes]) -> Response:
+            # Written chunk by chunk: joined, a 10,000-rep page would be held twice more at once.
             # aiohttp refuses a charset inside content_type, so the full type goes in as a header.
-            return self.bytes(page, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+            response = StreamResponse(headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+            response.content_length = sum(map(len, page))
+            await response.prepare(request)  # type: ignore[arg-type]
+            if request.method != "HEAD":
+                for chunk in page:
+                    await response.write(chunk)
+            await response.write_eof()
+            return response  # type: ignore[return-value]
 
     return Pipeline(app, actions, velocity, reviews, dead_letter, registry)
