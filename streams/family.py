@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass, field
 from functools import cached_property
+from itertools import chain
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -101,11 +102,15 @@ class StampedTable(InMemory):
 
     In memory the values are plain (readers such as the collector see no difference); the stamps
     are kept beside them and come back from the changelog on recovery.
+
+    A key's stamps are a flat tuple, (topic, offset, topic, offset, ...), not the {topic: offset}
+    of its record: nearly every key is read from one topic, and a pair takes a third of a dict's
+    memory (16 MB less with 10,000 reps).
     """
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.stamps: dict[Any, dict[str, int]] = {}
+        self.stamps: dict[Any, Stamps] = {}
         # Keys changed since the last take_changed(), kept only once a reader has asked: a table
         # nobody follows would otherwise hold every key it ever had, forgotten ones included.
         self.changed: set[Any] | None = None
@@ -121,23 +126,32 @@ class StampedTable(InMemory):
 
     def reflects(self, key: Any, origin: Origin) -> bool:
         """Tell whether the key's value already includes the event read at `origin`."""
-        stamp = self.stamps.get(key)
-        return stamp is not None and stamp.get(origin.topic, -1) >= origin.offset
+        stamps = self.stamps.get(key)
+        if not stamps:
+            return False
+        if stamps[0] == origin.topic:
+            return bool(stamps[1] >= origin.offset)
+        return _offset_in(stamps, origin.topic) >= origin.offset
 
     def put(self, key: Any, value: Any, origin: Origin) -> None:
         """Set the value in memory and stamp it; the changelog record goes with the batch."""
         self.memory[key] = value
         self._note_change(key)
         stamps = self.stamps.get(key)
-        if stamps is None:
-            self.stamps[key] = {origin.topic: origin.offset}
+        if stamps is None or (len(stamps) == 2 and stamps[0] == origin.topic):
+            self.stamps[key] = (origin.topic, origin.offset)
         else:
-            stamps[origin.topic] = origin.offset
+            self.stamps[key] = _restamped(stamps, origin.topic, origin.offset)
         self.key_partitions[key] = origin.partition
+
+    def stamps_of(self, key: Any) -> dict[str, int]:
+        """Return the input offset the key's value reflects, per input topic."""
+        stamps = self.stamps.get(key, ())
+        return dict(zip(stamps[::2], stamps[1::2]))
 
     def record(self, key: Any) -> bytes:
         """Return the changelog record value of a key: its value and its stamps."""
-        return orjson.dumps({VALUE: self.memory[key], STAMPS: self.stamps.get(key, {})})
+        return orjson.dumps({VALUE: self.memory[key], STAMPS: self.stamps_of(key)})
 
     def forget(self, keys: Iterable[Any]) -> None:
         """Drop keys from memory and the local copy (their changelog records expire by retention)."""
@@ -181,14 +195,33 @@ class StampedTable(InMemory):
             if key in data and _covers(self.stamps.get(key), stamps):
                 return
             data[key] = record[VALUE]
-            self.stamps[key] = stamps
+            self.stamps[key] = tuple(chain.from_iterable(stamps.items()))
         else:
             data[key] = record
 
 
-def _covers(held: dict[str, int] | None, stamps: dict[str, int]) -> bool:
+# A key's stamps: (topic, offset, topic, offset, ...).
+Stamps = tuple[Any, ...]
+
+
+def _offset_in(stamps: Stamps, topic: str) -> int:
+    """Return the offset stamped for `topic`, -1 when none is."""
+    for i in range(0, len(stamps), 2):
+        if stamps[i] == topic:
+            return int(stamps[i + 1])
+    return -1
+
+
+def _restamped(stamps: Stamps, topic: str, offset: int) -> Stamps:
+    for i in range(0, len(stamps), 2):
+        if stamps[i] == topic:
+            return stamps[:i + 1] + (offset,) + stamps[i + 2:]
+    return stamps + (topic, offset)
+
+
+def _covers(held: Stamps | None, stamps: dict[str, int]) -> bool:
     """Tell whether a value stamped `held` already includes everything one stamped `stamps` does."""
-    return held is not None and all(held.get(topic, -1) >= offset for topic, offset in stamps.items())
+    return held is not None and all(_offset_in(held, topic) >= offset for topic, offset in stamps.items())
 
 
 class SeenIds(InMemory):

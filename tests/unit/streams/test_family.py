@@ -121,7 +121,24 @@ def test_stamps_are_per_input_topic(family: Counting) -> None:
     fold(family, [(100, record("a", "ann"))], topic="ingest")
     fold(family, [(3, record("b", "ann"))], topic="by-rep")
     assert family.per_rep.data["ann"] == 2
-    assert family.per_rep.stamps["ann"] == {"ingest": 100, "by-rep": 3}
+    assert family.per_rep.stamps_of("ann") == {"ingest": 100, "by-rep": 3}
+
+
+def test_a_key_fed_by_two_topics_counts_a_replay_from_either_once(family: Counting) -> None:
+    fold(family, [(100, record("a", "ann"))], topic="ingest")
+    fold(family, [(3, record("b", "ann"))], topic="by-rep")
+    last = fold(family, [(101, record("c", "ann"))], topic="ingest")
+    # After a crash both topics are read again from before these offsets.
+    fold(family, [(100, record("a", "ann")), (101, record("c", "ann"))], topic="ingest")
+    fold(family, [(3, record("b", "ann"))], topic="by-rep")
+    assert family.per_rep.data["ann"] == 3
+    assert family.per_rep.stamps_of("ann") == {"ingest": 101, "by-rep": 3}
+    # The record of the last change carries both stamps; recovered, they keep a replay out.
+    restarted = Counting(faust.App("restarted-two-topics", store="memory://"))
+    restarted.per_rep.apply_changelog_batch(changelog_events(last, family.per_rep))
+    assert restarted.per_rep.stamps_of("ann") == {"ingest": 101, "by-rep": 3}
+    assert restarted.per_rep.reflects("ann", Origin("by-rep", 0, 3))
+    assert not restarted.per_rep.reflects("ann", Origin("by-rep", 0, 4))
 
 
 def test_a_rebalance_reading_the_workers_own_older_records_keeps_memory(family: Counting) -> None:

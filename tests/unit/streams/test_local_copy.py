@@ -157,7 +157,7 @@ def test_a_restart_loads_values_stamps_and_markers_and_counts_no_replay_twice(tm
     restarted = new_family(tmp_path)
     load(restarted, {1})
     assert dict(restarted.per_rep.data) == {"ann": 2, "bob": 1}
-    assert restarted.per_rep.stamps == {"ann": {"in": 2}, "bob": {"in": 1}}
+    assert {key: restarted.per_rep.stamps_of(key) for key in restarted.per_rep.stamps} == {"ann": {"in": 2}, "bob": {"in": 1}}
     assert restarted.everything.data["all"] == 3
     # The partition's recovery starts at the copy's offset: the last record it holds.
     assert restarted.per_rep.persisted_offset(tp_of(restarted.per_rep, 1)) == offsets[1] == 1
