@@ -49,11 +49,13 @@ def _week_monday(week: str) -> date:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the Faust worker with the /metrics endpoint."""
+    from salespulse.allocator import fix_thresholds
     from salespulse.models.web_config import load_web_config
     from salespulse.pipeline import PipelineWorker, build_pipeline
     from salespulse.streams.local_copy import use_local_copy
     from salespulse.streams.topics import ensure_topics
 
+    fix_thresholds()
     settings = _settings(args)
     kafka = KafkaSettings.from_env()
     web = load_web_config(args.web_config) if args.web_config else None
