@@ -219,7 +219,7 @@ def build_pipeline(
         family.reject_to(dead_letter)
     pacing = Pacing(app, kafka, topics)
     owns_rep = rep_owner(app, topics, settings.kafka.partitions)
-    weeks = WeekClosing(app, settings, topics, actions, pacing, owns_rep, clock)
+    weeks = WeekClosing(app, settings, topics, actions, pacing, owns_rep, clock, dead_letter)
     lag = ConsumerLag(app, topics)
 
     registry = CollectorRegistry()

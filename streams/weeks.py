@@ -4,22 +4,29 @@ A timer on every worker sends one `week closed` record per rep it owns onto a to
 the rep's activities, so the `judge_weeks` agent runs next to the rep's buckets and writes the
 verdict into a changelog-backed table. Verdicts are idempotent (a week is judged once), so a
 restarted worker, or two workers during a rebalance, may send the same record safely.
+
+Verdicts are folded in batches like the KPI families' counts: a floor of 2,000 reps closes its
+week at once, and a table write per verdict filled the producer's buffer.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 import faust
+from faust.types import EventT
 
 from salespulse.models.config import Settings
 from salespulse.models.targets import iso_week_of, named_reps
 from salespulse.streams.actions import ActionCounts
+from salespulse.streams.family import Batch, Folded, Origin, RejectSink, Writes, route_failed, stamped_table, write_batch
+from salespulse.streams.in_order import InOrder
 from salespulse.streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
 from salespulse.streams.kpi.weeks import last_closed_week, missed_actions
 from salespulse.streams.pacing import Pacing
+from salespulse.streams.settled import settled
 from salespulse.streams.topics import TopicNames, internal_topic, rep_key
 
 
@@ -35,15 +42,19 @@ class WeekClosing:
         pacing: Pacing,
         owns_rep: Callable[[str, str], bool],
         clock: Callable[[], datetime],
+        dead_letter: RejectSink,
     ) -> None:
         self.settings = settings
+        self.dead_letter = dead_letter
         self.actions = actions
         self.pacing = pacing
         self.owns_rep = owns_rep
         self.clock = clock
         self.sent: set[tuple[str, str, date]] = set()
+        self.app = app
         self.topic = internal_topic(app, topics.week_closings)
-        self.reps_to_verdicts = app.Table("reps_to_verdicts", default=dict)
+        self.reps_to_verdicts = stamped_table(app, "reps_to_verdicts", default=dict)
+        self.order = InOrder(app)
         app.agent(self.topic, name="judge_weeks")(self.judge_weeks)
         app.timer(15.0, name="close_weeks")(self.close_weeks)
 
@@ -66,20 +77,36 @@ class WeekClosing:
 
     async def judge_weeks(self, stream: faust.StreamT[bytes]) -> None:
         """Record, once per rep and week, the actions that ended the week below target."""
-        async for event in stream.events():
-            team, rep = str(event.key).split("|")
-            week = date.fromisoformat(json.loads(event.value)["week_monday"])
-            verdicts = dict(self.reps_to_verdicts[event.key])
-            label = iso_week_of(week)
-            if label in verdicts:
-                continue
-            first, end = iso_week_slots(week, self.settings.timezone_of(team))
-            verdicts[label] = missed_actions(
-                team,
-                rep,
-                week,
-                self.pacing.target_sets(),
-                self.settings.actions,
-                lambda action: count_in_slots(self.actions.slots_to_count, team, rep, action, first, end),
-            )
-            self.reps_to_verdicts[event.key] = verdicts
+        await Writes(settled(self.app)).each_batch(stream, self.judge_batch)
+
+    async def judge_batch(self, events: Sequence[EventT]) -> Folded:
+        batch = Batch()
+        taken = self.order.arrange(events)
+        for event in taken:
+            batch.origin = Origin.of(event)
+            try:
+                self.judge(str(event.key), event.value, batch)
+            except Exception as exc:  # one bad record must not stop the verdicts
+                batch.fail(event, "judge_weeks", exc)
+        return taken, self.write(batch)
+
+    async def write(self, batch: Batch) -> None:
+        await write_batch(self.app, batch)
+        await route_failed(batch, self.dead_letter)
+
+    def judge(self, key: str, value: bytes, batch: Batch) -> None:
+        team, rep = key.split("|")
+        week = date.fromisoformat(json.loads(value)["week_monday"])
+        label = iso_week_of(week)
+        if label in self.reps_to_verdicts.memory.get(key, {}):
+            return
+        first, end = iso_week_slots(week, self.settings.timezone_of(team))
+        missed = missed_actions(
+            team,
+            rep,
+            week,
+            self.pacing.target_sets(),
+            self.settings.actions,
+            lambda action: count_in_slots(self.actions.slots_to_count, team, rep, action, first, end),
+        )
+        batch.update(self.reps_to_verdicts, key, lambda verdicts: {**(verdicts or {}), label: missed})
