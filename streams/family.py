@@ -147,6 +147,8 @@ class StampedTable(InMemory):
     def stamps_of(self, key: Any) -> dict[str, int]:
         """Return the input offset the key's value reflects, per input topic."""
         stamps = self.stamps.get(key, ())
+        if len(stamps) == 2:
+            return {stamps[0]: stamps[1]}
         return dict(zip(stamps[::2], stamps[1::2]))
 
     def record(self, key: Any) -> bytes:
