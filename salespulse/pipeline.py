@@ -27,6 +27,7 @@ from salespulse.models.web_config import WebConfig
 from salespulse.repeated_logs import RepeatedLines
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.checklists import StageChecklists
+from salespulse.streams.deal_events import DealEvents
 from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.deadletter import DeadLetter
 from salespulse.streams.frozen_state import FrozenState
@@ -203,8 +204,9 @@ def build_pipeline(
     deal_activities = internal_topic(app, topics.deal_activities_by_deal)
     # A deal's stage changes and activities, read together by the families that judge deals.
     deal_events = internal_topic(app, topics.deal_stages_by_deal, topics.deal_activities_by_deal)
-    checklists = StageChecklists(app, settings, deal_events, deal_figures, clock)
-    mystery = MysteryChecks(app, settings, topics, deal_events, duplicates, clock)
+    checklists = StageChecklists(app, settings, deal_figures, clock)
+    mystery = MysteryChecks(app, settings, topics, duplicates, clock)
+    deals = DealEvents(app, deal_events, (velocity, checklists, mystery.deal_months), clock)
     self_reports = SelfReports(app, settings, topics, duplicates, clock)
     routes = Routes(
         activities_by_rep=actions.topic,
@@ -215,7 +217,7 @@ def build_pipeline(
         self_reports_by_rep=self_reports.topic,
     )
     Ingest(app, settings, topics, dead_letter, routes, actions, clock)
-    for family in (actions, velocity, reviews, checklists, mystery, mystery.deal_months, self_reports, deal_figures):
+    for family in (actions, deals, reviews, mystery, self_reports, deal_figures):
         family.reject_to(dead_letter)
     pacing = Pacing(app, kafka, topics)
     owns_rep = rep_owner(app, topics, settings.kafka.partitions)

@@ -9,7 +9,7 @@ from typing import Any
 import faust
 
 from salespulse.models.config import Settings
-from salespulse.models.events import EVENT_ADAPTER, ActivityEvent, AnyEvent, DealStageEvent
+from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent
 from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck, earlier, missing_content, missing_process
 from salespulse.streams.deal_figures import CHECKS, DealFigures
 from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
@@ -17,21 +17,20 @@ from salespulse.streams.retention import expiring_changelog
 
 
 class StageChecklists(KpiFamily):
-    """Owns the stage-check and deal-action tables and the `check_stages` agent.
+    """Owns the stage-check and deal-action tables; `deal_events.DealEvents` feeds it.
 
-    The agent reads a deal's stage changes and its activities, both keyed by deal, so one
-    worker holds everything a deal's checks depend on.
+    It reads a deal's stage changes and its activities, both keyed by deal, so one worker holds
+    everything a deal's checks depend on.
     """
 
     def __init__(
         self,
         app: faust.App,
         settings: Settings,
-        deal_events: faust.TopicT,
         figures: DealFigures,
         clock: Callable[[], datetime],
     ) -> None:
-        # Duplicates of stage changes are counted by track_deals, which reads the same topic.
+        # Duplicates of stage changes are counted by deal velocity, which reads the same records.
         super().__init__(
             app, clock=clock, seen_table="stage_check_ids_to_seen_at", dedup_days=settings.retention.dedup_days
         )
@@ -48,11 +47,7 @@ class StageChecklists(KpiFamily):
             "deals_to_first_actions",
             extra_topic_configs=expiring_changelog(settings.retention.deal_history_days),
         )
-        app.agent(deal_events, name="check_stages")(self.run)
         app.timer(300.0, name="prune_stage_checks")(self.prune)
-
-    def decode(self, raw: bytes) -> AnyEvent:
-        return EVENT_ADAPTER.validate_json(raw)
 
     def fold_event(self, event: AnyEvent, batch: Batch, seen_at: float) -> None:
         """Judge each stage change once; let a deal's activities complete its process checklists.

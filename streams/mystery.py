@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import faust
 
 from salespulse.models.config import Settings
-from salespulse.models.events import EVENT_ADAPTER, AnyEvent, MysteryCheckEvent
+from salespulse.models.events import AnyEvent, MysteryCheckEvent
 from salespulse.streams.kpi.mystery import month_key, month_of, note_activity, record_check, split_month_key
 from salespulse.streams.family import Batch, KpiFamily, stamped_table
 from salespulse.streams.retention import expiring_changelog
@@ -19,11 +19,9 @@ DEALS_TABLE = "deals_to_active_months"
 
 
 class DealMonths(KpiFamily):
-    """Owns the deal-months table and the `note_deal_months` agent, for the mystery draw."""
+    """Owns the deal-months table, for the mystery draw; `deal_events.DealEvents` feeds it."""
 
-    def __init__(
-        self, app: faust.App, settings: Settings, deal_events: faust.TopicT, clock: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, app: faust.App, settings: Settings, clock: Callable[[], datetime]) -> None:
         # Noting a month twice changes nothing: no de-duplication needed.
         super().__init__(app, clock=clock)
         self.settings = settings
@@ -31,10 +29,6 @@ class DealMonths(KpiFamily):
         self.deals_to_active_months = stamped_table(
             app, DEALS_TABLE, extra_topic_configs=expiring_changelog(settings.retention.mystery_days)
         )
-        app.agent(deal_events, name="note_deal_months")(self.run)
-
-    def decode(self, raw: bytes) -> AnyEvent:
-        return EVENT_ADAPTER.validate_json(raw)
 
     def fold(self, event: AnyEvent, batch: Batch) -> None:
         """Record, per deal, the team-local months it had an event in and its rep then."""
@@ -68,7 +62,6 @@ class MysteryChecks(KpiFamily):
         app: faust.App,
         settings: Settings,
         topics: TopicNames,
-        deal_events: faust.TopicT,
         duplicates: Counter[str],
         clock: Callable[[], datetime],
     ) -> None:
@@ -81,7 +74,7 @@ class MysteryChecks(KpiFamily):
         )
         self.settings = settings
         self.topic = internal_topic(app, topics.mystery_checks_by_team)
-        self.deal_months = DealMonths(app, settings, deal_events, clock)
+        self.deal_months = DealMonths(app, settings, clock)
         self.months_to_checks = stamped_table(
             app, "months_to_mystery_checks", extra_topic_configs=expiring_changelog(settings.retention.mystery_days)
         )

@@ -10,7 +10,7 @@ from typing import Any
 import faust
 
 from salespulse.models.config import Settings
-from salespulse.models.events import DealStageEvent
+from salespulse.models.events import AnyEvent, DealStageEvent
 from salespulse.streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
 from salespulse.streams.deal_figures import VELOCITY, DealFigures
 from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
@@ -19,7 +19,7 @@ from salespulse.streams.topics import TopicNames, internal_topic
 
 
 class DealVelocity(KpiFamily):
-    """Owns the re-keyed deal-stage topic, the deal tables and the `track_deals` agent."""
+    """Owns the re-keyed deal-stage topic and the deal tables; `deal_events.DealEvents` feeds it."""
 
     kind = "deal_stage"
 
@@ -44,11 +44,12 @@ class DealVelocity(KpiFamily):
         self.deals_to_history = stamped_table(
             app, "deals_to_history", extra_topic_configs=expiring_changelog(retention.deal_history_days)
         )
-        app.agent(self.topic, name="track_deals")(self.run)
         app.timer(300.0, name="prune_deals")(self.prune)
 
-    def decode(self, raw: bytes) -> DealStageEvent:
-        return DealStageEvent.model_validate_json(raw)
+    def fold_event(self, event: AnyEvent, batch: Batch, seen_at: float) -> None:
+        """Fold a deal's stage change; its activities, read on the same topics, say nothing of its pace."""
+        if isinstance(event, DealStageEvent):
+            super().fold_event(event, batch, seen_at)
 
     def fold(self, event: DealStageEvent, batch: Batch) -> None:
         """Fold the deal-stage event into its deal's history."""

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from salespulse.models.config import Settings
+from salespulse.models.events import EVENT_ADAPTER
 from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.family import Batch, Origin, Outbox
 from salespulse.streams.kpi.velocity import DealHistory
@@ -38,7 +39,7 @@ def run_batch(velocity: DealVelocity, rows: list[tuple[int, bytes]]) -> list[tup
     batch = Batch()
     for offset, raw in rows:
         batch.origin = Origin("sp-deal-stages-by-deal", 0, offset)
-        velocity.fold_record(raw, batch, NOW.timestamp())
+        velocity.fold_event(EVENT_ADAPTER.validate_json(raw), batch, NOW.timestamp())
     outbox = Outbox()
     velocity.forward(batch, outbox)
     return sorted(

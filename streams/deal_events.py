@@ -1,0 +1,69 @@
+"""The one agent that reads a deal's stage changes and activities for every family that judges deals.
+
+Deal velocity, stage checklists and the mystery draw's deal months all read the deal-keyed
+topics. An agent each meant that every stage change was handed over and parsed three times and
+every activity of a deal twice; Faust's hand-over of a record costs more than any family's fold.
+Here each record is handed over and parsed once and folded into each family in turn. The families
+keep their own tables, de-duplication markers and stamps, so each still counts an event once, and
+a family that raises on a record sends it to the dead-letter topic without holding back the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import faust
+from faust.types import EventT
+
+from salespulse.models.events import EVENT_ADAPTER
+from salespulse.streams.family import Batch, Folded, KpiFamily, Origin, Outbox, RejectSink, Writes, route_failed, write_batch
+from salespulse.streams.in_order import InOrder
+from salespulse.streams.settled import settled
+
+
+class DealEvents:
+    """Owns the `judge_deals` agent over the deal-keyed topics, folding for each family given."""
+
+    def __init__(
+        self, app: faust.App, deal_events: faust.TopicT, families: Sequence[KpiFamily], clock: Callable[[], datetime]
+    ) -> None:
+        self.app = app
+        self.families = families
+        self.clock = clock
+        self.order = InOrder(app)
+        self.rejects: RejectSink | None = None
+        app.agent(deal_events, name="judge_deals")(self.run)
+
+    def reject_to(self, sink: RejectSink) -> None:
+        """Send records that cannot be parsed, or that a family fails on, to `sink`."""
+        self.rejects = sink
+
+    async def run(self, stream: faust.StreamT[bytes]) -> None:
+        await Writes(settled(self.app)).each_batch(stream, self.fold_batch)
+
+    async def fold_batch(self, events: Sequence[EventT]) -> Folded:
+        """Fold one batch into every family; return the records taken and the write of what changed."""
+        batch = Batch()
+        seen_at = self.clock().timestamp()
+        taken = self.order.arrange(events)
+        for record in taken:
+            batch.origin = Origin.of(record)
+            try:
+                event = EVENT_ADAPTER.validate_json(record.message.value or b"")
+            except Exception as exc:  # validated at ingest: a record that fails here was not written by it
+                batch.fail(record, "judge_deals", exc)
+                continue
+            for family in self.families:
+                try:
+                    family.fold_event(event, batch, seen_at)
+                except Exception as exc:  # one family's failure must not stop the others or be lost
+                    batch.fail(record, type(family).__name__, exc)
+        outbox = Outbox()
+        for family in self.families:
+            family.forward(batch, outbox)
+        return taken, self.write(batch, outbox)
+
+    async def write(self, batch: Batch, outbox: Outbox) -> None:
+        await write_batch(self.app, batch, *(family.seen for family in self.families), outbox=outbox)
+        await route_failed(batch, self.rejects)

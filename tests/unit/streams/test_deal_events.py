@@ -1,0 +1,124 @@
+"""One agent for the deal topics: each record parsed once and folded into every deal family."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import orjson
+import pytest
+
+from salespulse.models.config import Settings
+from salespulse.models.errors import RejectedEvent
+from salespulse.streams.checklists import StageChecklists
+from salespulse.streams.deal_events import DealEvents
+from salespulse.streams.deal_figures import DealFigures
+from salespulse.streams.family import Outbox
+from salespulse.streams.mystery import MysteryChecks
+from salespulse.streams.topics import TopicNames
+from salespulse.streams.velocity import DealVelocity
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+SETTINGS = Settings.model_validate({
+    "kafka": {"partitions": 4},
+    "checklists": {"proposal": {"process": ["call"]}},
+})
+STAGES, ACTIVITIES = "sp-deal-stages-by-deal", "sp-deal-activities-by-deal"
+
+
+def stage(event_id: str, stage: str, at: str, rep: str = "ann") -> bytes:
+    return orjson.dumps({"type": "deal_stage", "event_id": event_id, "occurred_at": at, "team_id": "nl",
+                         "rep_id": rep, "source": "test", "deal_id": "d1", "stage": stage})
+
+
+def call(event_id: str, at: str) -> bytes:
+    return orjson.dumps({"type": "activity", "event_id": event_id, "occurred_at": at, "team_id": "nl",
+                         "rep_id": "ann", "source": "test", "deal_id": "d1", "action": "call"})
+
+
+def record(topic: str, offset: int, value: bytes) -> Any:
+    message = SimpleNamespace(topic=topic, partition=0, offset=offset, value=value, incref=lambda: None)
+    return SimpleNamespace(key="d1", value=value, message=message)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.rejected: list[tuple[str, int, str]] = []
+
+    async def route(self, event: Any, rejection: RejectedEvent) -> None:
+        self.rejected.append((event.message.topic, event.message.offset, rejection.detail.split(":")[0]))
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bytes]]:
+    records: list[tuple[str, bytes]] = []
+
+    async def send(self: Outbox, app: Any, serialized: Any = lambda: None) -> None:
+        serialized()
+        records.extend((topic, key) for (topic, _), rows in self.records.items() for key, _ in rows)
+
+    monkeypatch.setattr(Outbox, "send", send)
+    return records
+
+
+def test_each_record_reaches_every_deal_family_once(sent: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch) -> None:
+    app = faust.App("sp", store="memory://")
+    topics = TopicNames("sp")
+    duplicates: Counter[str] = Counter()
+    figures = DealFigures(app, SETTINGS, topics, lambda: NOW)
+    velocity = DealVelocity(app, SETTINGS, topics, duplicates, figures, lambda: NOW)
+    checklists = StageChecklists(app, SETTINGS, figures, lambda: NOW)
+    mystery = MysteryChecks(app, SETTINGS, topics, duplicates, lambda: NOW)
+    deals = DealEvents(app, app.topic(STAGES, ACTIVITIES), (velocity, checklists, mystery.deal_months), lambda: NOW)
+    sink = Sink()
+    deals.reject_to(sink)
+    judge = checklists.judge
+
+    def judge_but_fail_on_e4(event: Any, batch: Any) -> None:
+        if event.event_id == "e4":
+            raise RuntimeError("checklist bug")
+        judge(event, batch)
+
+    monkeypatch.setattr(checklists, "judge", judge_but_fail_on_e4)
+    records = [
+        record(STAGES, 0, stage("e1", "lead", "2026-11-02T09:00:00Z")),
+        record(ACTIVITIES, 0, call("a1", "2026-11-03T09:00:00Z")),
+        record(STAGES, 1, stage("e2", "proposal", "2026-11-04T09:00:00Z")),
+        record(STAGES, 2, stage("e2", "proposal", "2026-11-04T09:00:00Z")),  # the producer sent it twice
+        record(STAGES, 3, b'{"type": "deal_stage"'),
+        record(STAGES, 4, stage("e4", "won", "2026-11-06T09:00:00Z")),
+    ]
+
+    async def run() -> list[Any]:
+        taken, write = await deals.fold_batch(records)
+        await write
+        return list(taken)
+
+    assert asyncio.run(run()) == records
+    # Velocity saw the four stage changes of which three are distinct, and not the call.
+    assert sorted(velocity.seen.memory) == ["e1", "e2", "e4"]  # type: ignore[union-attr]
+    assert duplicates["deal_stage"] == 1
+    assert velocity.deals_to_history.data["d1"]["outcome"] == "won"
+    # Checklists judged e1 and e2 (the call came before the proposal), not e4, which failed.
+    checks = checklists.deals_to_stage_checks.data["d1"]
+    assert [(stage, process) for _, _, _, stage, _, process in checks] == [("lead", []), ("proposal", [])]
+    assert checklists.deals_to_first_actions.data["d1"] == {"call": datetime(2026, 11, 3, 9, tzinfo=UTC).timestamp()}
+    # The mystery draw knows the deal was active in November, last on the 6th (e4 reached it).
+    assert mystery.deal_months.deals_to_active_months.data["d1"]["months"]["2026-11"][0] == \
+        datetime(2026, 11, 6, 9, tzinfo=UTC).timestamp()
+    assert sink.rejected == [(STAGES, 3, "judge_deals"), (STAGES, 4, "StageChecklists")]
+    # One changelog record per changed key, and the decided deal forwarded to Ann's partition.
+    assert sorted(sent) == sorted([
+        ("sp-deals_to_history-changelog", b'"d1"'),
+        ("sp-deals_to_stage_checks-changelog", b'"d1"'),
+        ("sp-deals_to_first_actions-changelog", b'"d1"'),
+        ("sp-deals_to_active_months-changelog", b'"d1"'),
+        ("sp-deal_event_ids_to_seen_at-changelog", b'"sp-deal-stages-by-deal/0/0"'),
+        ("sp-stage_check_ids_to_seen_at-changelog", b'"sp-deal-stages-by-deal/0/0"'),
+        ("sp-deal-figures-by-rep", b"nl|ann"),
+        ("sp-deal-figures-by-rep", b"nl|ann"),
+    ])
