@@ -12,11 +12,11 @@ from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent
 from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck, earlier, missing_content, missing_process
 from salespulse.streams.deal_figures import CHECKS, DealFigures
-from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
+from salespulse.streams.family import Batch, KpiFold, Outbox, stamped_table
 from salespulse.streams.retention import expiring_changelog
 
 
-class StageChecklists(KpiFamily):
+class StageChecklists(KpiFold):
     """Owns the stage-check and deal-action tables; `deal_events.DealEvents` feeds it.
 
     It reads a deal's stage changes and its activities, both keyed by deal, so one worker holds

@@ -14,7 +14,7 @@ import faust
 from faust.types import EventT
 
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.family import Batch, Folded, Origin, Writes, stamped_table, write_batch
+from salespulse.streams.family import Batch, Folded, Writes, stamped_table, write_batch
 from salespulse.streams.in_order import InOrder
 from salespulse.streams.settled import settled
 from salespulse.streams.topics import TopicNames, internal_topic
@@ -51,6 +51,11 @@ def dead_letter_record(
     return value, headers
 
 
+def reason_of(record: EventT) -> str:
+    """Return the reason a dead-letter record was rejected for: its key."""
+    return record.key if isinstance(record.key, str) else "unknown"
+
+
 class DeadLetter:
     """Routes rejected events and counts rejections by reason in a changelog-backed table."""
 
@@ -77,7 +82,5 @@ class DeadLetter:
     async def fold_batch(self, events: Sequence[EventT]) -> Folded:
         batch = Batch()
         taken = self.order.arrange(events)
-        for event in taken:
-            batch.origin = Origin.of(event)
-            batch.add(self.reasons_to_rejected, event.key if isinstance(event.key, str) else "unknown")
+        batch.fold_each(taken, "count_rejections", lambda event: batch.add(self.reasons_to_rejected, reason_of(event)))
         return taken, write_batch(self.app, batch)

@@ -17,7 +17,7 @@ import faust
 from faust.types import EventT
 
 from salespulse.models.events import EVENT_ADAPTER
-from salespulse.streams.family import Batch, Folded, KpiFamily, Origin, Outbox, RejectSink, Writes, route_failed, write_batch
+from salespulse.streams.family import Batch, Folded, KpiFold, Outbox, RejectSink, Writes, route_failed, write_batch
 from salespulse.streams.in_order import InOrder
 from salespulse.streams.settled import settled
 
@@ -26,7 +26,7 @@ class DealEvents:
     """Owns the `judge_deals` agent over the deal-keyed topics, folding for each family given."""
 
     def __init__(
-        self, app: faust.App, deal_events: faust.TopicT, families: Sequence[KpiFamily], clock: Callable[[], datetime]
+        self, app: faust.App, deal_events: faust.TopicT, families: Sequence[KpiFold], clock: Callable[[], datetime]
     ) -> None:
         self.app = app
         self.families = families
@@ -47,22 +47,20 @@ class DealEvents:
         batch = Batch()
         seen_at = self.clock().timestamp()
         taken = self.order.arrange(events)
-        for record in taken:
-            batch.origin = Origin.of(record)
-            try:
-                event = EVENT_ADAPTER.validate_json(record.message.value or b"")
-            except Exception as exc:  # validated at ingest: a record that fails here was not written by it
-                batch.fail(record, "judge_deals", exc)
-                continue
-            for family in self.families:
-                try:
-                    family.fold_event(event, batch, seen_at)
-                except Exception as exc:  # one family's failure must not stop the others or be lost
-                    batch.fail(record, type(family).__name__, exc)
+        # A record that does not parse here was not written by ingest, which validated it.
+        batch.fold_each(taken, "judge_deals", lambda record: self.fold_record(record, batch, seen_at))
         outbox = Outbox()
         for family in self.families:
             family.forward(batch, outbox)
         return taken, self.write(batch, outbox)
+
+    def fold_record(self, record: EventT, batch: Batch, seen_at: float) -> None:
+        event = EVENT_ADAPTER.validate_json(record.message.value or b"")
+        for family in self.families:
+            try:
+                family.fold_event(event, batch, seen_at)
+            except Exception as exc:  # one family's failure must not stop the others or be lost
+                batch.fail(record, type(family).__name__, exc)
 
     async def write(self, batch: Batch, outbox: Outbox) -> None:
         await write_batch(self.app, batch, *(family.seen for family in self.families), outbox=outbox)

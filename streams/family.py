@@ -349,10 +349,23 @@ class Batch:
     # Records the fold raised on, with why: they go to the dead-letter topic, the batch goes on.
     failed: list[tuple[EventT, RejectedEvent]] = field(default_factory=list)
 
+    def fold_each(self, records: Iterable[EventT], where: str, fold: Callable[[EventT], None]) -> None:
+        """Fold each record with `origin` set to where it was read; one that raises is set aside, the rest go on."""
+        for record in records:
+            self.origin = Origin.of(record)
+            try:
+                fold(record)
+            except Exception as exc:  # one bad record must not stop the agent or be lost
+                self.fail(record, where, exc)
+
     def fail(self, record: EventT, where: str, exc: Exception) -> None:
         """Set a record aside that could not be processed."""
         log.exception("%s cannot process %s[%s] offset %s", where, *astuple(Origin.of(record)))
-        self.failed.append((record, RejectedEvent("unprocessable", f"{where}: {type(exc).__name__}: {exc}")))
+        self.reject(record, RejectedEvent("unprocessable", f"{where}: {type(exc).__name__}: {exc}"))
+
+    def reject(self, record: EventT, rejection: RejectedEvent) -> None:
+        """Set a record aside for the dead-letter topic, sent with the batch's write."""
+        self.failed.append((record, rejection))
 
     def update(self, table: StampedTable, key: Any, change: Callable[[Any], Any]) -> None:
         """Apply `change` to the key's value (None when absent), unless the key already has it."""
@@ -367,11 +380,12 @@ class Batch:
         self.update(table, key, lambda value: (value or 0) + amount)
 
 
-class KpiFamily:
-    """A KPI family: reads one topic in batches, de-duplicates by event id, folds, writes back.
+class KpiFold:
+    """How one KPI family folds its events: de-duplicated by event id, into its tables.
 
-    A family says how it decodes a record (`decode`), how an event changes its tables (`fold`)
-    and, for de-duplication, what an event's id is (`event_id`); this class does the rest.
+    A family says how an event changes its tables (`fold`) and, for de-duplication, what an
+    event's id is (`event_id`). `DealEvents` feeds the families that judge deals; a `KpiFamily`
+    feeds itself from its own topic.
     """
 
     kind: str = ""  # the event type, as counted in salespulse_events_duplicate_total
@@ -393,6 +407,47 @@ class KpiFamily:
         self.duplicates = Counter() if duplicates is None else duplicates
         self.clock = clock
         self.dedup_days = dedup_days
+
+    def event_id(self, event: Any) -> str:
+        return str(event.event_id)
+
+    def fold(self, event: Any, batch: Batch) -> None:
+        """Apply one new event to the family's tables through `batch`."""
+        raise NotImplementedError
+
+    def forward(self, batch: Batch, outbox: Outbox) -> None:
+        """Queue records for other families, sent with the batch's changelog records."""
+
+    def fold_event(self, event: Any, batch: Batch, seen_at: float) -> None:
+        """Fold one decoded event read at `batch.origin`, unless it was counted already."""
+        if self.seen is not None and not self.seen.first_time(self.event_id(event), batch.origin, seen_at):
+            self.duplicates[self.kind] += 1
+            return
+        self.fold(event, batch)
+
+    def forget_old_ids(self) -> int:
+        """Drop de-duplication ids older than the horizon (memory only)."""
+        if self.seen is None:
+            return 0
+        return self.seen.forget_older_than((self.clock() - timedelta(days=self.dedup_days)).timestamp())
+
+
+class KpiFamily(KpiFold):
+    """A KPI family with an agent of its own: reads its topic in batches, folds, writes back.
+
+    Beside the fold, a family says how it decodes a record (`decode`); this class does the rest.
+    """
+
+    def __init__(
+        self,
+        app: faust.App,
+        *,
+        clock: Callable[[], datetime],
+        seen_table: str | None = None,
+        dedup_days: int = 0,
+        duplicates: Counter[str] | None = None,
+    ) -> None:
+        super().__init__(app, clock=clock, seen_table=seen_table, dedup_days=dedup_days, duplicates=duplicates)
         self.rejects: RejectSink | None = None
         self.order = InOrder(app)
 
@@ -402,13 +457,6 @@ class KpiFamily:
 
     def decode(self, raw: bytes) -> Any:
         """Return the event a record holds."""
-        raise NotImplementedError
-
-    def event_id(self, event: Any) -> str:
-        return str(event.event_id)
-
-    def fold(self, event: Any, batch: Batch) -> None:
-        """Apply one new event to the family's tables through `batch`."""
         raise NotImplementedError
 
     async def run(self, stream: faust.StreamT[bytes]) -> None:
@@ -427,37 +475,16 @@ class KpiFamily:
         await write_batch(self.app, batch, self.seen, outbox=outbox)
         await route_failed(batch, self.rejects)
 
-    def forward(self, batch: Batch, outbox: Outbox) -> None:
-        """Queue records for other families, sent with the batch's changelog records."""
-
     def fold_events(self, events: Sequence[EventT], batch: Batch) -> list[EventT]:
         """Fold the events of one batch, each once; set aside those that raise. Return those taken in order."""
         seen_at = self.clock().timestamp()
         taken = self.order.arrange(events)
-        for record in taken:
-            batch.origin = Origin.of(record)
-            try:
-                self.fold_record(record.message.value or b"", batch, seen_at)
-            except Exception as exc:  # one bad record must not stop the family or be lost
-                batch.fail(record, type(self).__name__, exc)
+        batch.fold_each(taken, type(self).__name__, lambda record: self.fold_record(record.message.value or b"", batch, seen_at))
         return taken
 
     def fold_record(self, raw: bytes, batch: Batch, seen_at: float) -> None:
         """Fold one record read at `batch.origin`, unless its event was counted already."""
         self.fold_event(self.decode(raw), batch, seen_at)
-
-    def fold_event(self, event: Any, batch: Batch, seen_at: float) -> None:
-        """Fold one decoded event read at `batch.origin`, unless it was counted already."""
-        if self.seen is not None and not self.seen.first_time(self.event_id(event), batch.origin, seen_at):
-            self.duplicates[self.kind] += 1
-            return
-        self.fold(event, batch)
-
-    def forget_old_ids(self) -> int:
-        """Drop de-duplication ids older than the horizon (memory only)."""
-        if self.seen is None:
-            return 0
-        return self.seen.forget_older_than((self.clock() - timedelta(days=self.dedup_days)).timestamp())
 
 
 class Writes:

@@ -23,7 +23,7 @@ from salespulse.models.events import (
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.family import Batch, Folded, Origin, Outbox, Writes, route_failed, write_batch
+from salespulse.streams.family import Batch, Folded, Outbox, Writes, route_failed, write_batch
 from salespulse.streams.in_order import InOrder
 from salespulse.streams.raw_schema import RawSchema
 from salespulse.streams.settled import settled
@@ -99,24 +99,20 @@ class Ingest:
         batch = Batch()
         outbox = Outbox()
         taken = self.order.arrange(events)
-        for event in taken:
-            try:
-                await self.take(event, now, batch, outbox, partitions)
-            except Exception as exc:  # one bad record must not stop ingestion or be lost
-                batch.fail(event, "validate_events", exc)
+        batch.fold_each(taken, "validate_events", lambda event: self.take(event, now, batch, outbox, partitions))
         return taken, self.write(batch, outbox)
 
     async def write(self, batch: Batch, outbox: Outbox) -> None:
         await write_batch(self.app, batch, self.actions.seen, outbox=outbox)
         await route_failed(batch, self.dead_letter)
 
-    async def take(self, event: EventT, now: datetime, batch: Batch, outbox: Outbox, partitions: int) -> None:
-        """Validate one record; fold it here, queue it for its families, or reject it."""
+    def take(self, event: EventT, now: datetime, batch: Batch, outbox: Outbox, partitions: int) -> None:
+        """Validate one record; fold it here, queue it for its families, or set it aside for the dead-letter topic."""
         message = event.message
         try:
             parsed = parse_event(message.value or b"", self.settings, now)
         except RejectedEvent as rejection:
-            await self.dead_letter.route(event, rejection)
+            batch.reject(event, rejection)
             return
         value = None
         for topic, key in self.routes.of(parsed):
@@ -125,7 +121,6 @@ class Ingest:
                 and message.key == key.encode()
                 and partition_of(key, partitions) == message.partition
             ):
-                batch.origin = Origin.of(event)
                 self.actions.fold_event(parsed, batch, now.timestamp())
                 continue
             value = value or parsed.model_dump_json().encode()

@@ -11,14 +11,14 @@ import faust
 from salespulse.models.config import Settings
 from salespulse.models.events import AnyEvent, MysteryCheckEvent
 from salespulse.streams.kpi.mystery import month_key, month_of, note_activity, record_check, split_month_key
-from salespulse.streams.family import Batch, KpiFamily, stamped_table
+from salespulse.streams.family import Batch, KpiFamily, KpiFold, stamped_table
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 
 DEALS_TABLE = "deals_to_active_months"
 
 
-class DealMonths(KpiFamily):
+class DealMonths(KpiFold):
     """Owns the deal-months table, for the mystery draw; `deal_events.DealEvents` feeds it."""
 
     def __init__(self, app: faust.App, settings: Settings, clock: Callable[[], datetime]) -> None:

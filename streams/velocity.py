@@ -13,12 +13,12 @@ from salespulse.models.config import Settings
 from salespulse.models.events import AnyEvent, DealStageEvent
 from salespulse.streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
 from salespulse.streams.deal_figures import VELOCITY, DealFigures
-from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
+from salespulse.streams.family import Batch, KpiFold, Outbox, stamped_table
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 
 
-class DealVelocity(KpiFamily):
+class DealVelocity(KpiFold):
     """Owns the re-keyed deal-stage topic and the deal tables; `deal_events.DealEvents` feeds it."""
 
     kind = "deal_stage"

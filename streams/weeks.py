@@ -21,7 +21,7 @@ from faust.types import EventT
 from salespulse.models.config import Settings
 from salespulse.models.targets import iso_week_of, named_reps
 from salespulse.streams.actions import ActionCounts
-from salespulse.streams.family import Batch, Folded, Origin, RejectSink, Writes, route_failed, stamped_table, write_batch
+from salespulse.streams.family import Batch, Folded, RejectSink, Writes, route_failed, stamped_table, write_batch
 from salespulse.streams.in_order import InOrder
 from salespulse.streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
 from salespulse.streams.kpi.weeks import last_closed_week, missed_actions
@@ -82,12 +82,7 @@ class WeekClosing:
     async def judge_batch(self, events: Sequence[EventT]) -> Folded:
         batch = Batch()
         taken = self.order.arrange(events)
-        for event in taken:
-            batch.origin = Origin.of(event)
-            try:
-                self.judge(str(event.key), event.value, batch)
-            except Exception as exc:  # one bad record must not stop the verdicts
-                batch.fail(event, "judge_weeks", exc)
+        batch.fold_each(taken, "judge_weeks", lambda event: self.judge(str(event.key), event.value, batch))
         return taken, self.write(batch)
 
     async def write(self, batch: Batch) -> None:
