@@ -167,12 +167,8 @@ def build_pipeline(
         web_ssl_context=web.ssl_context() if web else None,
         datadir=data_dir or f"{settings.kafka.app_id}-data",
         autodiscover=False,
-        # Faust's repaired Cython paths: a stream takes the records already in its channel's queue
-        # without awaiting the channel for each, and a record read by several agents is decoded
-        # once. Every value here is raw bytes, so decoding once changes nothing else.
-        cython_optimizations=True,
-        # Agents take records in batches of thousands: let the consumer keep that many in hand,
-        # and let one producer batch carry a whole partition's share of a batch's records.
+        # Agents take records in batches of thousands: let each inbox keep that many in hand, and
+        # let one producer batch carry a whole partition's share of a batch's records.
         stream_buffer_maxsize=32_768,
         producer_max_batch_size=512 * 1024,
         # A killed worker's partitions go to the others after the session times out: 10 s, not

@@ -45,7 +45,7 @@ class ActionCounts(KpiFamily):
             app, "slots_to_count", default=int, extra_topic_configs=expiring_changelog(retention.action_counts_days)
         )
         self.rep_actions_to_total = stamped_table(app, "rep_actions_to_total", default=int)
-        app.agent(self.topic, name="count_actions")(self.run)
+        self.read(self.topic, "count_actions")
         app.timer(300.0, name="prune_actions")(self.prune)
 
     def decode(self, raw: bytes) -> ActivityEvent:

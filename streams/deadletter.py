@@ -8,15 +8,14 @@ detail and where the record came from, in headers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+
 
 import faust
-from faust.types import EventT
+from faust.types import Message
 
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.family import Batch, Folded, Writes, stamped_table, write_batch
+from salespulse.streams.family import Batch, Folded, batch_agent, stamped_table, write_batch
 from salespulse.streams.in_order import InOrder
-from salespulse.streams.settled import settled
 from salespulse.streams.topics import TopicNames, internal_topic
 
 log = logging.getLogger(__name__)
@@ -51,9 +50,9 @@ def dead_letter_record(
     return value, headers
 
 
-def reason_of(record: EventT) -> str:
+def reason_of(record: Message) -> str:
     """Return the reason a dead-letter record was rejected for: its key."""
-    return record.key if isinstance(record.key, str) else "unknown"
+    return record.key.decode(errors="replace") if record.key else "unknown"
 
 
 class DeadLetter:
@@ -65,21 +64,17 @@ class DeadLetter:
         self.topic = internal_topic(app, topics.dead_letter)
         self.reasons_to_rejected = stamped_table(app, "reasons_to_rejected", default=int)
         self.order = InOrder(app)
-        app.agent(self.topic, name="count_rejections")(self.count_rejections)
+        # Counts dead-letter records by reason, whoever put them there.
+        batch_agent(app, self.topic, "count_rejections", self.fold_batch)
 
-    async def route(self, event: EventT, rejection: RejectedEvent) -> None:
+    async def route(self, message: Message, rejection: RejectedEvent) -> None:
         """Send a rejected event to the dead-letter topic; the one place that does so."""
-        message = event.message
         origin = f"{message.topic}[{message.partition}] offset {message.offset}"
         log.warning("rejected %s: %s", origin, rejection)
         value, headers = dead_letter_record(message.value or b"", rejection, origin, self.max_bytes)
         await self.topic.send(key=rejection.reason, value=value, headers=headers)
 
-    async def count_rejections(self, stream: faust.StreamT[bytes]) -> None:
-        """Count dead-letter records by reason, whoever put them there."""
-        await Writes(settled(self.app)).each_batch(stream, self.fold_batch)
-
-    async def fold_batch(self, events: Sequence[EventT]) -> Folded:
+    async def fold_batch(self, events: list[Message]) -> Folded:
         batch = Batch()
         taken = self.order.arrange(events)
         batch.fold_each(taken, "count_rejections", lambda event: batch.add(self.reasons_to_rejected, reason_of(event)))

@@ -14,12 +14,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import faust
-from faust.types import EventT
+from faust.types import Message
 
 from salespulse.models.events import EVENT_ADAPTER
-from salespulse.streams.family import Batch, Folded, KpiFold, Outbox, RejectSink, Writes, route_failed, write_batch
+from salespulse.streams.family import Batch, Folded, KpiFold, Outbox, RejectSink, batch_agent, route_failed, write_batch
 from salespulse.streams.in_order import InOrder
-from salespulse.streams.settled import settled
 
 
 class DealEvents:
@@ -33,16 +32,13 @@ class DealEvents:
         self.clock = clock
         self.order = InOrder(app)
         self.rejects: RejectSink | None = None
-        app.agent(deal_events, name="judge_deals")(self.run)
+        batch_agent(app, deal_events, "judge_deals", self.fold_batch)
 
     def reject_to(self, sink: RejectSink) -> None:
         """Send records that cannot be parsed, or that a family fails on, to `sink`."""
         self.rejects = sink
 
-    async def run(self, stream: faust.StreamT[bytes]) -> None:
-        await Writes(settled(self.app)).each_batch(stream, self.fold_batch)
-
-    async def fold_batch(self, events: Sequence[EventT]) -> Folded:
+    async def fold_batch(self, events: list[Message]) -> Folded:
         """Fold one batch into every family; return the records taken and the write of what changed."""
         batch = Batch()
         seen_at = self.clock().timestamp()
@@ -54,8 +50,8 @@ class DealEvents:
             family.forward(batch, outbox)
         return taken, self.write(batch, outbox)
 
-    def fold_record(self, record: EventT, batch: Batch, seen_at: float) -> None:
-        event = EVENT_ADAPTER.validate_json(record.message.value or b"")
+    def fold_record(self, record: Message, batch: Batch, seen_at: float) -> None:
+        event = EVENT_ADAPTER.validate_json(record.value or b"")
         for family in self.families:
             try:
                 family.fold_event(event, batch, seen_at)

@@ -48,7 +48,7 @@ class DealFigures(KpiFamily):
             "reps_to_deal_figures",
             extra_topic_configs=expiring_changelog(settings.retention.deal_history_days),
         )
-        app.agent(self.topic, name="credit_deals")(self.run)
+        self.read(self.topic, "credit_deals")
         app.timer(300.0, name="prune_deal_figures")(self.prune)
 
     def send(self, outbox: Outbox, kind: str, deal_id: str, team: str, rep: str, value: Any) -> None:

@@ -1,4 +1,4 @@
-"""The consumer's hand-over of fetched records to the streams, without four tasks per record.
+"""The consumer's hand-over of fetched records to the streams and inboxes, without four tasks per record.
 
 Faust's fetcher hands each record on inside `wait_first(callback(record), suspend_flow.wait())`,
 so that a hand-over blocked when a rebalance suspends the flow is abandoned, not delivered late.
@@ -6,6 +6,8 @@ That creates four tasks per record and cancels three: about a third of a worker'
 a backlog of activities (py-spy), a cost Faust's own no-op agent pays too. Nearly every hand-over finishes without waiting (the stream's
 buffer has room, the flow is on), so `EagerDelivery` runs it at once, in the fetcher's task, and
 falls back to Faust's way only for one that has to wait or when the flow is suspended.
+
+Records of a topic an `Inbox` reads are appended to it instead (see `inbox`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import Message
 from mode import Service, ServiceT
+
+from salespulse.streams.inbox import inboxes as inboxes_of
 
 YIELD_EVERY = 100  # records handed on between two turns given to the event loop, as Faust does
 
@@ -68,6 +72,8 @@ class EagerDelivery(AIOKafkaConsumer):
         fetcher_stopped = cast(Service, fetcher)._stopped.is_set
         read_offset = self._read_offset
         acks_enabled_for = self.app.topics.acks_enabled_for
+        inboxes = inboxes_of(self.app)
+        flow_active = self.app.flow_control.is_active
         since_yield = 0
         try:
             while not (consumer_stopped() or fetcher_stopped()):
@@ -90,7 +96,13 @@ class EagerDelivery(AIOKafkaConsumer):
                         if self._commit_every is not None and self._n_acked >= self._commit_every:
                             self._n_acked = 0
                             await self.commit()
-                        await self._deliver(cast(Coroutine[Any, Any, Any], callback(message)))
+                        inbox = inboxes.get(tp.topic)
+                        if inbox is None:
+                            await self._deliver(cast(Coroutine[Any, Any, Any], callback(message)))
+                        elif inbox.full() or not flow_active():
+                            await self._deliver(inbox.put_when_ready(message))
+                        else:
+                            inbox.put(message)
                         read_offset[tp] = offset
                 self.diag.unset_flag(CONSUMER_FETCHING)
         except self.consumer_stopped_errors:

@@ -1,6 +1,6 @@
 """The batched fold every KPI family shares, and its exactly-once effect per event.
 
-A family reads its topic in batches (`stream.take_events`), folds each event into its tables in
+A family reads its topic in batches (`inbox.Inbox`), folds each event into its tables in
 memory, and at the end of the batch writes one changelog record per changed key and one record of
 de-duplication markers per input partition. That is the fast path, and it exists here once.
 
@@ -36,11 +36,12 @@ from typing import Any, Protocol, cast
 
 import faust
 import orjson
-from faust.types import EventT
+from faust.types import EventT, Message
 
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.changelogs import STAMPS, VALUE
 from salespulse.streams.in_order import InOrder
+from salespulse.streams.inbox import Inbox
 from salespulse.streams.local_copy import LocallyCopied, local_copy
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.settled import Settled, settled
@@ -56,7 +57,9 @@ EXIT_WRITE_FAILED = 75  # EX_TEMPFAIL: restart the worker
 EXIT_FOLD_FAILED = 70  # EX_SOFTWARE: a bug; a restart recovers, and meets it again on the same records
 
 # What folding a batch gives its writer: the records taken, in order, and the write of their changes.
-Folded = tuple[Sequence[EventT], Coroutine[Any, Any, None]]
+Folded = tuple[Sequence[Message], Coroutine[Any, Any, None]]
+# How an agent folds a batch of its records.
+Fold = Callable[[list[Message]], Awaitable[Folded]]
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,7 @@ class Origin:
     offset: int
 
     @classmethod
-    def of(cls, event: EventT) -> "Origin":
-        message = event.message
+    def of(cls, message: Message) -> "Origin":
         return cls(message.topic, message.partition, message.offset)
 
     def token(self) -> str:
@@ -334,7 +336,7 @@ def seen_ids(app: faust.App, name: str, **options: Any) -> SeenIds:
 class RejectSink(Protocol):
     """Where records an agent cannot process go: the dead-letter topic."""
 
-    async def route(self, event: EventT, rejection: RejectedEvent) -> None: ...
+    async def route(self, record: Message, rejection: RejectedEvent) -> None: ...
 
 
 @dataclass
@@ -347,9 +349,9 @@ class Batch:
     # crash): what a family forwards must be sent again for both.
     touched: set[tuple[StampedTable, Any]] = field(default_factory=set)
     # Records the fold raised on, with why: they go to the dead-letter topic, the batch goes on.
-    failed: list[tuple[EventT, RejectedEvent]] = field(default_factory=list)
+    failed: list[tuple[Message, RejectedEvent]] = field(default_factory=list)
 
-    def fold_each(self, records: Iterable[EventT], where: str, fold: Callable[[EventT], None]) -> None:
+    def fold_each(self, records: Iterable[Message], where: str, fold: Callable[[Message], None]) -> None:
         """Fold each record with `origin` set to where it was read; one that raises is set aside, the rest go on."""
         for record in records:
             self.origin = Origin.of(record)
@@ -358,12 +360,12 @@ class Batch:
             except Exception as exc:  # one bad record must not stop the agent or be lost
                 self.fail(record, where, exc)
 
-    def fail(self, record: EventT, where: str, exc: Exception) -> None:
+    def fail(self, record: Message, where: str, exc: Exception) -> None:
         """Set a record aside that could not be processed."""
         log.exception("%s cannot process %s[%s] offset %s", where, *astuple(Origin.of(record)))
         self.reject(record, RejectedEvent("unprocessable", f"{where}: {type(exc).__name__}: {exc}"))
 
-    def reject(self, record: EventT, rejection: RejectedEvent) -> None:
+    def reject(self, record: Message, rejection: RejectedEvent) -> None:
         """Set a record aside for the dead-letter topic, sent with the batch's write."""
         self.failed.append((record, rejection))
 
@@ -459,11 +461,11 @@ class KpiFamily(KpiFold):
         """Return the event a record holds."""
         raise NotImplementedError
 
-    async def run(self, stream: faust.StreamT[bytes]) -> None:
-        """The agent: fold each batch of records and write what it changed, behind the next fold."""
-        await Writes(settled(self.app)).each_batch(stream, self.fold_batch)
+    def read(self, topic: faust.TopicT, name: str) -> None:
+        """Start the family's agent, `name`, on `topic`."""
+        batch_agent(self.app, topic, name, self.fold_batch)
 
-    async def fold_batch(self, events: Sequence[EventT]) -> Folded:
+    async def fold_batch(self, events: list[Message]) -> Folded:
         """Fold one batch; return the records taken and the write of what they changed."""
         batch = Batch()
         folded = self.fold_events(events, batch)
@@ -475,11 +477,11 @@ class KpiFamily(KpiFold):
         await write_batch(self.app, batch, self.seen, outbox=outbox)
         await route_failed(batch, self.rejects)
 
-    def fold_events(self, events: Sequence[EventT], batch: Batch) -> list[EventT]:
+    def fold_events(self, events: list[Message], batch: Batch) -> list[Message]:
         """Fold the events of one batch, each once; set aside those that raise. Return those taken in order."""
         seen_at = self.clock().timestamp()
         taken = self.order.arrange(events)
-        batch.fold_each(taken, type(self).__name__, lambda record: self.fold_record(record.message.value or b"", batch, seen_at))
+        batch.fold_each(taken, type(self).__name__, lambda record: self.fold_record(record.value or b"", batch, seen_at))
         return taken
 
     def fold_record(self, raw: bytes, batch: Batch, seen_at: float) -> None:
@@ -487,11 +489,22 @@ class KpiFamily(KpiFold):
         self.fold_event(self.decode(raw), batch, seen_at)
 
 
-class Writes:
-    """An agent's batches: taken from its stream, and written each while the next one is folded.
+def batch_agent(app: faust.App, topic: faust.TopicT, name: str, fold: Fold) -> Inbox:
+    """Start an agent, `name`, that folds the topic's records in batches with `fold` and writes each."""
+    inbox = Inbox(app, topic, name)
 
-    `take_events` acknowledges a batch's records as soon as the agent asks for the next batch.
-    Each record keeps one more reference until every record its batch sends is in Kafka, so Faust
+    async def agent() -> None:
+        await Writes(settled(app)).each_batch(inbox, fold)
+
+    agent.__name__ = agent.__qualname__ = name
+    app.task(agent)
+    return inbox
+
+
+class Writes:
+    """An agent's batches: taken from its inbox, and written each while the next one is folded.
+
+    A batch's records are acknowledged once every record its batch sends is in Kafka, so Faust
     commits no input offset whose changes are not there yet, and a rebalance waits for them.
 
     A write that fails or does not finish within `timeout_s` ends the worker (exit code
@@ -511,41 +524,42 @@ class Writes:
         self.exit = exit
         self.writing: asyncio.Future[None] | None = None
 
-    async def each_batch(self, stream: faust.StreamT[bytes], fold: Callable[[Sequence[EventT]], Awaitable[Folded]]) -> None:
+    async def each_batch(self, inbox: Inbox, fold: Fold) -> None:
         """Fold the stream's records in batches of up to BATCH_SIZE, or what came within BATCH_WITHIN_S, and write each.
 
         `fold` changes memory and returns the records it took, in order, and the write of its
         changes. A fold that raises (its records' own errors are caught inside it: this is a bug)
         may have left memory ahead of Kafka: the worker exits with `EXIT_FOLD_FAILED`, and a
         restarted one recovers from Kafka, rather than serve counts it cannot write or hold
-        /metrics shut for ever.
+        /metrics shut for ever. So does anything else that raises here: an agent that stopped
+        would leave its partitions unread while the worker looked alive.
         """
-        # take_events is on Faust's Stream, not on the StreamT interface agents are typed with.
-        async for events in cast(faust.Stream, stream).take_events(BATCH_SIZE, BATCH_WITHIN_S):
-            await self.gate.folding()
-            try:
-                records, write = await fold(events)
-            except Exception:
-                self.gate.written()
-                log.critical("folding a batch raised; memory may be ahead of Kafka, so the worker exits with code %s "
-                             "and reads the batch again when restarted", EXIT_FOLD_FAILED, exc_info=True)
-                self.exit(EXIT_FOLD_FAILED)
-                return
-            except BaseException:
-                self.gate.written()  # cancelled: the worker stops
-                raise
-            await self.submit(records, write)
+        try:
+            async for messages in inbox.batches(BATCH_SIZE, BATCH_WITHIN_S):
+                await self.gate.folding()
+                try:
+                    records, write = await fold(messages)
+                except BaseException:
+                    self.gate.written()
+                    raise
+                await self.submit(records, write, inbox.ack)
+        except Exception:
+            log.critical("agent %s raised; memory may be ahead of Kafka, so the worker exits with code %s "
+                         "and reads its records again when restarted", inbox.name, EXIT_FOLD_FAILED, exc_info=True)
+            self.exit(EXIT_FOLD_FAILED)
 
-    async def submit(self, records: Sequence[EventT], write: Coroutine[Any, Any, None]) -> None:
-        """Start writing one batch, once the batch before it is written."""
-        for record in records:
-            record.message.incref()
+    async def submit(
+        self, records: Sequence[Message], write: Coroutine[Any, Any, None], ack: Callable[[Sequence[Message]], None]
+    ) -> None:
+        """Start writing one batch, once the batch before it is written; `ack` its records once written."""
         previous, self.writing = self.writing, None
         if previous is not None:
             await previous
-        self.writing = asyncio.ensure_future(self._write(records, write))
+        self.writing = asyncio.ensure_future(self._write(records, write, ack))
 
-    async def _write(self, records: Sequence[EventT], write: Coroutine[Any, Any, None]) -> None:
+    async def _write(
+        self, records: Sequence[Message], write: Coroutine[Any, Any, None], ack: Callable[[Sequence[Message]], None]
+    ) -> None:
         try:
             await asyncio.wait_for(write, self.timeout_s)
         except asyncio.CancelledError:
@@ -557,8 +571,7 @@ class Writes:
             return
         finally:
             self.gate.written()
-        for record in records:
-            record.ack()
+        ack(records)
 
 
 async def route_failed(batch: Batch, sink: RejectSink | None) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import faust
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
-from faust.types import TP, EventT
+from faust.types import TP, Message
 from mode.types.signals import BaseSignalT
 
 from salespulse.streams.delivery import EagerDelivery
@@ -91,12 +91,11 @@ class InOrder:
             self.expected.pop(tp, None)
             self.holes.pop(tp, None)
 
-    def arrange(self, records: Iterable[EventT]) -> list[EventT]:
+    def arrange(self, records: Iterable[Message]) -> list[Message]:
         """Return the records to fold now: each partition's next ones and replays of earlier ones."""
-        ready: list[EventT] = []
+        ready: list[Message] = []
         aside: dict[TP, list[int]] = {}  # partition -> offsets set aside
-        for record in records:
-            message = record.message
+        for message in records:
             tp, offset = TP(message.topic, message.partition), message.offset
             expected = self.expected.get(tp)
             if expected is None:
@@ -113,7 +112,7 @@ class InOrder:
                 self.expected[tp] = expected
                 aside.setdefault(tp, []).append(offset)
                 continue
-            ready.append(record)
+            ready.append(message)
             self.expected[tp] = following = max(expected, offset + 1)
             if self.holes and tp in self.holes and self.holes[tp].expected < following:
                 del self.holes[tp]  # filled
@@ -125,9 +124,8 @@ class InOrder:
         return ready
 
     def _set_aside(self, message: Any) -> None:
-        # Unacknowledged, it holds Faust's commit of its partition before it; out of Faust's set
-        # of unfinished messages, it does not hold a rebalance waiting for it to finish.
-        message.incref()
+        # Not returned, it is never acknowledged and holds Faust's commit of its partition before
+        # it; out of Faust's set of unfinished messages, it does not hold a rebalance waiting for it.
         unfinished = getattr(self.app.consumer, "_unacked_messages", None)
         if unfinished is not None:
             unfinished.discard(message)

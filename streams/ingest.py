@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import assert_never
 
 import faust
-from faust.types import EventT
+from faust.types import Message
 
 from salespulse.models.config import Settings
 from salespulse.models.events import (
@@ -23,11 +23,9 @@ from salespulse.models.events import (
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.family import Batch, Folded, Outbox, Writes, route_failed, write_batch
+from salespulse.streams.family import Batch, Folded, Outbox, batch_agent, route_failed, write_batch
 from salespulse.streams.in_order import InOrder
-from salespulse.streams.raw_schema import RawSchema
-from salespulse.streams.settled import settled
-from salespulse.streams.topics import TopicNames, event_key, partition_of
+from salespulse.streams.topics import TopicNames, event_key, internal_topic, partition_of
 
 
 @dataclass(frozen=True)
@@ -84,15 +82,12 @@ class Ingest:
         self.routes = routes
         self.actions = actions
         self.clock = clock
-        self.topic = app.topic(*topics.ingest(), schema=RawSchema(text_keys=False))
+        self.topic = internal_topic(app, *topics.ingest())
         self.order = InOrder(app)
-        app.agent(self.topic, name="validate_events")(self.validate_events)
+        # Validates each event; folds it, routes it to its KPI families or to the dead-letter topic.
+        batch_agent(app, self.topic, "validate_events", self.fold_batch)
 
-    async def validate_events(self, stream: faust.StreamT[bytes]) -> None:
-        """Validate each event; fold it, route it to its KPI families or to the dead-letter topic."""
-        await Writes(settled(self.app)).each_batch(stream, self.fold_batch)
-
-    async def fold_batch(self, events: Sequence[EventT]) -> Folded:
+    async def fold_batch(self, events: list[Message]) -> Folded:
         """Validate one batch; return the records taken and the write of what they changed and routed."""
         partitions = self.settings.kafka.partitions
         now = self.clock()
@@ -106,13 +101,12 @@ class Ingest:
         await write_batch(self.app, batch, self.actions.seen, outbox=outbox)
         await route_failed(batch, self.dead_letter)
 
-    def take(self, event: EventT, now: datetime, batch: Batch, outbox: Outbox, partitions: int) -> None:
+    def take(self, message: Message, now: datetime, batch: Batch, outbox: Outbox, partitions: int) -> None:
         """Validate one record; fold it here, queue it for its families, or set it aside for the dead-letter topic."""
-        message = event.message
         try:
             parsed = parse_event(message.value or b"", self.settings, now)
         except RejectedEvent as rejection:
-            batch.reject(event, rejection)
+            batch.reject(message, rejection)
             return
         value = None
         for topic, key in self.routes.of(parsed):

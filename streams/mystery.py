@@ -78,7 +78,7 @@ class MysteryChecks(KpiFamily):
         self.months_to_checks = stamped_table(
             app, "months_to_mystery_checks", extra_topic_configs=expiring_changelog(settings.retention.mystery_days)
         )
-        app.agent(self.topic, name="score_mystery_checks")(self.run)
+        self.read(self.topic, "score_mystery_checks")
         app.timer(3600.0, name="prune_mystery")(self.prune)
 
     def decode(self, raw: bytes) -> MysteryCheckEvent:

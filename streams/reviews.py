@@ -39,7 +39,7 @@ class ReviewScores(KpiFamily):
         self.review_days_to_scores = stamped_table(
             app, "review_days_to_scores", extra_topic_configs=expiring_changelog(retention.review_days)
         )
-        app.agent(self.topic, name="score_reviews")(self.run)
+        self.read(self.topic, "score_reviews")
         app.timer(300.0, name="prune_reviews")(self.prune)
 
     def decode(self, raw: bytes) -> ReviewEvent:

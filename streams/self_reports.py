@@ -44,7 +44,7 @@ class SelfReports(KpiFamily):
         days = settings.retention.action_counts_days
         # Read by `salespulse report weekly` from its changelog, for the lessons learned.
         self.rep_weeks_to_reports = stamped_table(app, REPORTS_TABLE, extra_topic_configs=expiring_changelog(days))
-        app.agent(self.topic, name="file_self_reports")(self.run)
+        self.read(self.topic, "file_self_reports")
         app.timer(3600.0, name="prune_self_reports")(self.prune)
 
     def decode(self, raw: bytes) -> SelfReportEvent:

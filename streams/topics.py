@@ -19,7 +19,6 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from salespulse.models.config import KafkaSettings, KafkaTopology
 from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent, MysteryCheckEvent, ReviewEvent, SelfReportEvent
-from salespulse.streams.raw_schema import RawSchema
 
 if TYPE_CHECKING:  # the publisher and simulator use this module without loading the stream engine
     import faust
@@ -130,8 +129,10 @@ class TopicNames:
 
 
 def internal_topic(app: faust.App, *names: str) -> faust.TopicT:
-    """Return the app's view of internal topics: text keys, values as raw bytes (JSON events)."""
-    return app.topic(*names, schema=RawSchema(text_keys=True))
+    """Return the app's view of topics the agents read: keys and values as bytes (agents parse them)."""
+    import faust  # here: the publisher and simulator import this module without the stream engine
+
+    return app.topic(*names, schema=faust.Schema(key_serializer="raw", value_serializer="raw"))
 
 
 def rep_key(team: str, rep: str) -> str:

@@ -12,21 +12,20 @@ week at once, and a table write per verdict filled the producer's buffer.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date, datetime
 
 import faust
-from faust.types import EventT
+from faust.types import Message
 
 from salespulse.models.config import Settings
 from salespulse.models.targets import iso_week_of, named_reps
 from salespulse.streams.actions import ActionCounts
-from salespulse.streams.family import Batch, Folded, RejectSink, Writes, route_failed, stamped_table, write_batch
+from salespulse.streams.family import Batch, Folded, RejectSink, batch_agent, route_failed, stamped_table, write_batch
 from salespulse.streams.in_order import InOrder
 from salespulse.streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
 from salespulse.streams.kpi.weeks import last_closed_week, missed_actions
 from salespulse.streams.pacing import Pacing
-from salespulse.streams.settled import settled
 from salespulse.streams.topics import TopicNames, internal_topic, rep_key
 
 
@@ -55,7 +54,8 @@ class WeekClosing:
         self.topic = internal_topic(app, topics.week_closings)
         self.reps_to_verdicts = stamped_table(app, "reps_to_verdicts", default=dict)
         self.order = InOrder(app)
-        app.agent(self.topic, name="judge_weeks")(self.judge_weeks)
+        # Records, once per rep and week, the actions that ended the week below target.
+        batch_agent(app, self.topic, "judge_weeks", self.judge_batch)
         app.timer(15.0, name="close_weeks")(self.close_weeks)
 
     def known_reps(self) -> set[tuple[str, str]]:
@@ -75,14 +75,10 @@ class WeekClosing:
             await self.topic.send(key=rep_key(team, rep), value=json.dumps({"week_monday": week.isoformat()}).encode())
             self.sent.add((team, rep, week))
 
-    async def judge_weeks(self, stream: faust.StreamT[bytes]) -> None:
-        """Record, once per rep and week, the actions that ended the week below target."""
-        await Writes(settled(self.app)).each_batch(stream, self.judge_batch)
-
-    async def judge_batch(self, events: Sequence[EventT]) -> Folded:
+    async def judge_batch(self, events: list[Message]) -> Folded:
         batch = Batch()
         taken = self.order.arrange(events)
-        batch.fold_each(taken, "judge_weeks", lambda event: self.judge(str(event.key), event.value, batch))
+        batch.fold_each(taken, "judge_weeks", lambda record: self.judge((record.key or b"").decode(), record.value or b"", batch))
         return taken, self.write(batch)
 
     async def write(self, batch: Batch) -> None:

@@ -69,7 +69,7 @@ def backlog(make_pipeline, kafka, seed: int, activities_per_rep: int, deals: int
 
 
 def test_sigkill_during_a_backlog_loses_nothing_and_counts_nothing_twice(make_pipeline, kafka) -> None:
-    ds, good, pipeline = backlog(make_pipeline, kafka, seed=7, activities_per_rep=10_000, deals=600)
+    ds, good, pipeline = backlog(make_pipeline, kafka, seed=7, activities_per_rep=20_000, deals=600)
 
     rng = random.Random()
     counted_at_kill = []

@@ -41,8 +41,7 @@ def call(event_id: str, at: str) -> bytes:
 
 
 def record(topic: str, offset: int, value: bytes) -> Any:
-    message = SimpleNamespace(topic=topic, partition=0, offset=offset, value=value, incref=lambda: None)
-    return SimpleNamespace(key="d1", value=value, message=message)
+    return SimpleNamespace(topic=topic, partition=0, offset=offset, key=b"d1", value=value)
 
 
 class Sink:
@@ -50,7 +49,7 @@ class Sink:
         self.rejected: list[tuple[str, int, str]] = []
 
     async def route(self, event: Any, rejection: RejectedEvent) -> None:
-        self.rejected.append((event.message.topic, event.message.offset, rejection.detail.split(":")[0]))
+        self.rejected.append((event.topic, event.offset, rejection.detail.split(":")[0]))
 
 
 @pytest.fixture

@@ -209,7 +209,7 @@ def test_forgotten_keys_leave_nothing_behind_in_memory(family: Counting) -> None
 
 def test_a_record_the_fold_fails_on_is_set_aside_and_the_batch_goes_on(family: Counting) -> None:
     records = [
-        SimpleNamespace(message=SimpleNamespace(topic="in", partition=0, offset=offset, value=value))
+        SimpleNamespace(topic="in", partition=0, offset=offset, value=value)
         for offset, value in enumerate([record("a", "ann"), b"not json", record("b", "bob")])
     ]
     batch = Batch()
@@ -236,7 +236,7 @@ def test_failed_records_go_to_the_sink() -> None:
     try:
         raise OverflowError("date value out of range")
     except OverflowError as exc:
-        batch.fail(SimpleNamespace(message=SimpleNamespace(topic="t", partition=1, offset=9)), "score_reviews", exc)  # type: ignore[arg-type]
+        batch.fail(SimpleNamespace(topic="t", partition=1, offset=9), "score_reviews", exc)  # type: ignore[arg-type]
     asyncio.run(route_failed(batch, Sink()))
     assert [reason for _, reason in routed] == ["unprocessable"]
     assert batch.failed[0][1].detail == "score_reviews: OverflowError: date value out of range"
@@ -252,19 +252,15 @@ def test_changed_keys_are_kept_only_once_a_reader_follows_them(family: Counting)
 
 
 class Held:
-    """A record as an agent holds it: Faust's take_events acknowledges it once; the write holds one more reference."""
+    """A record as an agent holds it, counting its acknowledgements."""
 
     def __init__(self) -> None:
-        self.message = SimpleNamespace(refcount=1, incref=self._incref)
-        self.final_acks = 0
+        self.acks = 0
 
-    def _incref(self) -> None:
-        self.message.refcount += 1
 
-    def ack(self) -> None:
-        self.message.refcount -= 1
-        if self.message.refcount == 0:
-            self.final_acks += 1
+def acknowledge(records: Any) -> None:
+    for record in records:
+        record.acks += 1
 
 
 def test_a_batch_is_acknowledged_only_once_its_write_is_done_and_writes_go_one_after_another() -> None:
@@ -287,19 +283,17 @@ def test_a_batch_is_acknowledged_only_once_its_write_is_done_and_writes_go_one_a
         for _ in range(2):
             await gate.folding()  # Writes.each_batch counts each batch it takes
         writes = Writes(gate, exit=lambda code: steps.append(f"exit {code}"))
-        await writes.submit(first, write("first", wait=True))
-        for record in first:
-            record.ack()  # take_events, when the agent asks for the next batch
+        await writes.submit(first, write("first", wait=True), acknowledge)  # type: ignore[arg-type]
         for _ in range(3):
             await asyncio.sleep(0)
-        steps.append(f"first acknowledged: {sum(r.final_acks for r in first)}")
-        submitting = asyncio.ensure_future(writes.submit(second, write("second", wait=False)))
+        steps.append(f"first acknowledged: {sum(r.acks for r in first)}")
+        submitting = asyncio.ensure_future(writes.submit(second, write("second", wait=False), acknowledge))  # type: ignore[arg-type]
         await asyncio.sleep(0)
         steps.append(f"second waits: {not submitting.done()}")
         release.set()
         await submitting
         await writes.writing  # type: ignore[misc]
-        steps.append(f"acknowledged: {sum(r.final_acks for r in first)}, {second[0].message.refcount}")
+        steps.append(f"acknowledged: {[r.acks for r in first + second]}")
         steps.append(f"unwritten: {gate.unwritten}")
         return steps
 
@@ -310,8 +304,7 @@ def test_a_batch_is_acknowledged_only_once_its_write_is_done_and_writes_go_one_a
         "first written",
         "second starts",
         "second written",
-        # The second batch keeps take_events' reference until the agent asks for the batch after it.
-        "acknowledged: 2, 1",
+        "acknowledged: [1, 1, 1]",
         "unwritten: 0",
     ]
 
@@ -334,29 +327,31 @@ def test_a_write_that_fails_or_hangs_ends_the_worker_and_acknowledges_nothing(fa
         gate = Settled()
         await gate.folding()
         writes = Writes(gate, timeout_s=0.05, exit=exits.append)
-        await writes.submit([record], write())
-        record.ack()
+        await writes.submit([record], write(), acknowledge)  # type: ignore[list-item]
         await writes.writing  # type: ignore[misc]
         return exits, record, gate.unwritten
 
     exits, record, unwritten = asyncio.run(scenario())
     assert exits == [EXIT_WRITE_FAILED]
-    assert (record.final_acks, record.message.refcount) == (0, 1)
+    assert record.acks == 0
     # A scrape waiting for the batch is not held until the worker has exited.
     assert unwritten == 0
 
 
 class Batches:
-    """A stream as `Writes.each_batch` reads it: `take_events` yields the batches given, then ends."""
+    """An inbox as `Writes.each_batch` reads it: `batches` yields the batches given, then ends."""
+
+    name = "test_agent"
 
     def __init__(self, *batches: list[Held]) -> None:
-        self.batches = batches
+        self.given = batches
 
-    async def take_events(self, max_: int, within: float) -> Any:
-        for events in self.batches:
-            yield events
-            for record in events:
-                record.ack()  # take_events' own acknowledgement, when the agent asks for more
+    async def batches(self, max_records: int, within_s: float) -> Any:
+        for records in self.given:
+            yield records
+
+    def ack(self, records: Any) -> None:
+        acknowledge(records)
 
 
 def test_each_batch_folds_then_writes_every_batch_and_acknowledges_it_once_written() -> None:
@@ -379,7 +374,7 @@ def test_each_batch_folds_then_writes_every_batch_and_acknowledges_it_once_writt
         writes = Writes(gate, exit=lambda code: steps.append(f"exit {code}"))
         await writes.each_batch(Batches(*batches), fold)  # type: ignore[arg-type]
         await writes.writing  # type: ignore[misc]
-        return steps, gate.unwritten, [record.final_acks for events in batches for record in events]
+        return steps, gate.unwritten, [record.acks for records in batches for record in records]
 
     assert asyncio.run(scenario()) == (["fold 2", "fold 1", "write 2", "write 1"], 0, [1, 1, 1])
 
@@ -403,7 +398,7 @@ def test_a_fold_that_raises_ends_the_worker_and_does_not_hold_metrics_shut() -> 
         await writes.each_batch(Batches([record], [later]), fold)  # type: ignore[arg-type]
         async with gate.reading(timeout_s=0.05):
             pass  # would raise NotSettled if the batch still counted as unwritten
-        return exits, folded, record.final_acks + later.final_acks
+        return exits, folded, record.acks + later.acks
 
     exits, folded, acknowledged = asyncio.run(scenario())
     # One fold only: the worker exits there (os._exit in production), nothing is acknowledged.
@@ -426,3 +421,22 @@ def test_markers_leave_the_garbage_collectors_view(family: Counting) -> None:
     gc.collect(0)
     # Every id in the horizon would otherwise be gone through at every full collection.
     assert [gc.is_tracked(seen.memory["a"]), gc.is_tracked(restarted.seen.memory["a"])] == [False, False]
+
+
+def test_an_agent_that_raises_outside_its_fold_ends_the_worker() -> None:
+    """An agent task that stopped would leave its partitions unread while the worker looked alive."""
+    import asyncio
+
+    from salespulse.streams.family import EXIT_FOLD_FAILED, Writes
+
+    class Broken(Batches):
+        async def batches(self, max_records: int, within_s: float) -> Any:
+            raise RuntimeError("inbox bug")
+            yield []
+
+    async def fold(events: Any) -> Any:
+        raise AssertionError("nothing to fold")
+
+    exits: list[int] = []
+    asyncio.run(Writes(Settled(), exit=exits.append).each_batch(Broken(), fold))  # type: ignore[arg-type]
+    assert exits == [EXIT_FOLD_FAILED]

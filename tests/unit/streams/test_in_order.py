@@ -19,14 +19,10 @@ PART = TP("in", 0)
 
 
 class Message:
-    """The part of a Faust message InOrder touches: its place and its reference count."""
+    """The part of a Faust message InOrder touches: its place."""
 
     def __init__(self, offset: int, partition: int = 0, value: bytes = b"") -> None:
         self.topic, self.partition, self.offset, self.value = "in", partition, offset, value
-        self.refcount = 1
-
-    def incref(self) -> None:
-        self.refcount += 1
 
 
 class FakeConsumer:
@@ -57,14 +53,14 @@ def in_order(consumer: FakeConsumer, clock: Clock | None = None) -> InOrder:
 
 
 def events(consumer: FakeConsumer, offsets: list[int], partition: int = 0) -> list[Any]:
-    """Records as Faust hands them to an agent, each tracked as unfinished by the consumer."""
-    records = [SimpleNamespace(message=Message(offset, partition)) for offset in offsets]
-    consumer._unacked_messages.update(record.message for record in records)
+    """Records as an inbox hands them to an agent, each tracked as unfinished by the consumer."""
+    records = [Message(offset, partition) for offset in offsets]
+    consumer._unacked_messages.update(records)
     return records
 
 
 def offsets(records: list[Any]) -> list[int]:
-    return [record.message.offset for record in records]
+    return [record.offset for record in records]
 
 
 async def settle() -> None:
@@ -102,11 +98,10 @@ def test_records_in_offset_order_are_all_folded_and_the_next_offset_expected() -
 def test_a_record_past_the_expected_offset_is_set_aside_unacknowledged_and_read_again() -> None:
     ready, records, consumer, _ = arrange_once({PART: 10}, (0, [10, 11, 15, 16]))
     assert ready == [10, 11]
-    # Faust's take_events acknowledges every record of a batch by one decrement: 15 and 16 keep a
-    # reference, so they are never acknowledged and Faust commits no further than 12.
-    assert [record.message.refcount for record in records] == [1, 1, 2, 2]
-    # Out of Faust's unfinished set, so a rebalance does not wait for them.
-    assert consumer._unacked_messages == {records[0].message, records[1].message}
+    # Only the records returned are acknowledged once written (Writes): 15 and 16 are not, so
+    # Faust commits no further than 12. Out of Faust's unfinished set, so a rebalance does not
+    # wait for them.
+    assert consumer._unacked_messages == {records[0], records[1]}
     assert consumer.seeks == [{PART: 12}]
 
 
@@ -139,8 +134,8 @@ def test_a_partition_never_committed_is_read_from_the_log_start() -> None:
     assert ready == []
     assert consumer.seeks == [{PART: 0}]
     assert order.expected == {PART: 0}
-    # Set aside: unacknowledged and out of Faust's unfinished set, so Faust commits nothing past 0.
-    assert all(r.message.refcount == 2 and r.message not in consumer._unacked_messages for r in records)
+    # Set aside: not returned, so never acknowledged, and out of Faust's unfinished set.
+    assert all(r not in consumer._unacked_messages for r in records)
 
 
 def test_a_partition_never_committed_whose_records_start_at_zero_is_folded_at_once() -> None:
@@ -224,7 +219,7 @@ def test_a_family_folds_what_comes_after_a_hole_only_once_the_hole_is_read_again
         def batch(offsets: list[int]) -> list[Any]:
             records = events(consumer, offsets)
             for record in records:
-                record.message.value = b"{}"
+                record.value = b"{}"
             return records
 
         family.fold_events(batch([0, 1, 5, 6]), Batch())

@@ -23,7 +23,7 @@ class Agent:
     async def batch(self, calls: int) -> None:
         await self.gate.folding()
         self.memory["calls"] += calls
-        await self.writes.submit([], self.write(dict(self.memory)))
+        await self.writes.submit([], self.write(dict(self.memory)), lambda records: None)
 
     async def write(self, values: dict[str, int]) -> None:
         await self.release.wait()

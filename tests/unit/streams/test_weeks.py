@@ -31,12 +31,12 @@ class Sink:
         self.rejected: list[tuple[Any, str]] = []
 
     async def route(self, event: Any, rejection: RejectedEvent) -> None:
-        self.rejected.append((event.key, rejection.reason))
+        self.rejected.append((event.key.decode(), rejection.reason))
 
 
 def closing(key: str, offset: int, week: str = "2026-11-16") -> Any:
-    message = SimpleNamespace(topic="week-closings", partition=0, offset=offset)
-    return SimpleNamespace(key=key, value=orjson.dumps({"week_monday": week}), message=message)
+    return SimpleNamespace(topic="week-closings", partition=0, offset=offset, key=key.encode(),
+                           value=orjson.dumps({"week_monday": week}))
 
 
 @pytest.fixture
