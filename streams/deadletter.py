@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-
 import faust
 from faust.types import Message
 

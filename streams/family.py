@@ -440,16 +440,9 @@ class KpiFamily(KpiFold):
     Beside the fold, a family says how it decodes a record (`decode`); this class does the rest.
     """
 
-    def __init__(
-        self,
-        app: faust.App,
-        *,
-        clock: Callable[[], datetime],
-        seen_table: str | None = None,
-        dedup_days: int = 0,
-        duplicates: Counter[str] | None = None,
-    ) -> None:
-        super().__init__(app, clock=clock, seen_table=seen_table, dedup_days=dedup_days, duplicates=duplicates)
+    def __init__(self, app: faust.App, **options: Any) -> None:
+        """Takes `KpiFold`'s options."""
+        super().__init__(app, **options)
         self.rejects: RejectSink | None = None
         self.order = InOrder(app)
 
