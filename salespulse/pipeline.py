@@ -39,7 +39,6 @@ from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.pacing import Pacing
 from salespulse.streams.reviews import ReviewScores
 from salespulse.streams.self_reports import SelfReports
-from salespulse.streams.sensors import use_record_sensors
 from salespulse.streams.settled import NotSettled, settled
 from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
 from salespulse.streams.velocity import DealVelocity
@@ -189,7 +188,6 @@ def build_pipeline(
         canonical_url=f"http://{instance_id}" if instance_id else None,
     )
     use_in_order_consumer(app)
-    use_record_sensors(app)
     duplicates: Counter[str] = Counter()
     topics = TopicNames(settings.kafka.app_id)
     dead_letter = DeadLetter(app, topics, settings.limits.max_event_bytes)

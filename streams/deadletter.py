@@ -13,8 +13,7 @@ import faust
 from faust.types import Message
 
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.family import Batch, Folded, batch_agent, stamped_table, write_batch
-from salespulse.streams.in_order import InOrder
+from salespulse.streams.family import Batch, Write, batch_agent, stamped_table, write_batch
 from salespulse.streams.topics import TopicNames, internal_topic
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,6 @@ class DeadLetter:
         self.max_bytes = max_bytes
         self.topic = internal_topic(app, topics.dead_letter)
         self.reasons_to_rejected = stamped_table(app, "reasons_to_rejected", default=int)
-        self.order = InOrder(app)
         # Counts dead-letter records by reason, whoever put them there.
         batch_agent(app, self.topic, "count_rejections", self.fold_batch)
 
@@ -73,8 +71,7 @@ class DeadLetter:
         value, headers = dead_letter_record(message.value or b"", rejection, origin, self.max_bytes)
         await self.topic.send(key=rejection.reason, value=value, headers=headers)
 
-    async def fold_batch(self, events: list[Message]) -> Folded:
+    def fold_batch(self, records: list[Message]) -> Write:
         batch = Batch()
-        taken = self.order.arrange(events)
-        batch.fold_each(taken, "count_rejections", lambda event: batch.add(self.reasons_to_rejected, reason_of(event)))
-        return taken, write_batch(self.app, batch)
+        batch.fold_each(records, "count_rejections", lambda record: batch.add(self.reasons_to_rejected, reason_of(record)))
+        return write_batch(self.app, batch)

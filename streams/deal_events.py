@@ -17,8 +17,7 @@ import faust
 from faust.types import Message
 
 from salespulse.models.events import EVENT_ADAPTER
-from salespulse.streams.family import Batch, Folded, KpiFold, Outbox, RejectSink, batch_agent, route_failed, write_batch
-from salespulse.streams.in_order import InOrder
+from salespulse.streams.family import Batch, KpiFold, Outbox, RejectSink, Write, batch_agent, route_failed, write_batch
 
 
 class DealEvents:
@@ -30,7 +29,6 @@ class DealEvents:
         self.app = app
         self.families = families
         self.clock = clock
-        self.order = InOrder(app)
         self.rejects: RejectSink | None = None
         batch_agent(app, deal_events, "judge_deals", self.fold_batch)
 
@@ -38,17 +36,16 @@ class DealEvents:
         """Send records that cannot be parsed, or that a family fails on, to `sink`."""
         self.rejects = sink
 
-    async def fold_batch(self, events: list[Message]) -> Folded:
-        """Fold one batch into every family; return the records taken and the write of what changed."""
+    def fold_batch(self, records: list[Message]) -> Write:
+        """Fold one batch into every family; return the write of what changed."""
         batch = Batch()
         seen_at = self.clock().timestamp()
-        taken = self.order.arrange(events)
         # A record that does not parse here was not written by ingest, which validated it.
-        batch.fold_each(taken, "judge_deals", lambda record: self.fold_record(record, batch, seen_at))
+        batch.fold_each(records, "judge_deals", lambda record: self.fold_record(record, batch, seen_at))
         outbox = Outbox()
         for family in self.families:
             family.forward(batch, outbox)
-        return taken, self.write(batch, outbox)
+        return self.write(batch, outbox)
 
     def fold_record(self, record: Message, batch: Batch, seen_at: float) -> None:
         event = EVENT_ADAPTER.validate_json(record.value or b"")

@@ -27,7 +27,7 @@ import asyncio
 import logging
 import os
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass, field
 from functools import cached_property
 from itertools import chain
@@ -56,10 +56,10 @@ WRITE_TIMEOUT_S = 120.0
 EXIT_WRITE_FAILED = 75  # EX_TEMPFAIL: restart the worker
 EXIT_FOLD_FAILED = 70  # EX_SOFTWARE: a bug; a restart recovers, and meets it again on the same records
 
-# What folding a batch gives its writer: the records taken, in order, and the write of their changes.
-Folded = tuple[Sequence[Message], Coroutine[Any, Any, None]]
-# How an agent folds a batch of its records.
-Fold = Callable[[list[Message]], Awaitable[Folded]]
+# The write of what folding a batch changed, started once the batch before it is written.
+Write = Coroutine[Any, Any, None]
+# How an agent folds a batch of its records, in offset order per partition: in memory, returning the write.
+Fold = Callable[[list[Message]], Write]
 
 
 @dataclass(frozen=True)
@@ -444,7 +444,6 @@ class KpiFamily(KpiFold):
         """Takes `KpiFold`'s options."""
         super().__init__(app, **options)
         self.rejects: RejectSink | None = None
-        self.order = InOrder(app)
 
     def reject_to(self, sink: RejectSink) -> None:
         """Send the records this family fails on to `sink` (the dead-letter topic)."""
@@ -458,24 +457,22 @@ class KpiFamily(KpiFold):
         """Start the family's agent, `name`, on `topic`."""
         batch_agent(self.app, topic, name, self.fold_batch)
 
-    async def fold_batch(self, events: list[Message]) -> Folded:
-        """Fold one batch; return the records taken and the write of what they changed."""
+    def fold_batch(self, records: list[Message]) -> Write:
+        """Fold one batch; return the write of what it changed."""
         batch = Batch()
-        folded = self.fold_events(events, batch)
+        self.fold_events(records, batch)
         outbox = Outbox()
         self.forward(batch, outbox)
-        return folded, self.write(batch, outbox)
+        return self.write(batch, outbox)
 
     async def write(self, batch: Batch, outbox: Outbox) -> None:
         await write_batch(self.app, batch, self.seen, outbox=outbox)
         await route_failed(batch, self.rejects)
 
-    def fold_events(self, events: list[Message], batch: Batch) -> list[Message]:
-        """Fold the events of one batch, each once; set aside those that raise. Return those taken in order."""
+    def fold_events(self, records: list[Message], batch: Batch) -> None:
+        """Fold the events of one batch, each once; set aside those that raise."""
         seen_at = self.clock().timestamp()
-        taken = self.order.arrange(events)
-        batch.fold_each(taken, type(self).__name__, lambda record: self.fold_record(record.value or b"", batch, seen_at))
-        return taken
+        batch.fold_each(records, type(self).__name__, lambda record: self.fold_record(record.value or b"", batch, seen_at))
 
     def fold_record(self, raw: bytes, batch: Batch, seen_at: float) -> None:
         """Fold one record read at `batch.origin`, unless its event was counted already."""
@@ -485,9 +482,10 @@ class KpiFamily(KpiFold):
 def batch_agent(app: faust.App, topic: faust.TopicT, name: str, fold: Fold) -> Inbox:
     """Start an agent, `name`, that folds the topic's records in batches with `fold` and writes each."""
     inbox = Inbox(app, topic, name)
+    order = InOrder(app)
 
     async def agent() -> None:
-        await Writes(settled(app)).each_batch(inbox, fold)
+        await Writes(settled(app)).each_batch(inbox, order.arrange, fold)
 
     agent.__name__ = agent.__qualname__ = name
     app.task(agent)
@@ -517,11 +515,11 @@ class Writes:
         self.exit = exit
         self.writing: asyncio.Future[None] | None = None
 
-    async def each_batch(self, inbox: Inbox, fold: Fold) -> None:
-        """Fold the stream's records in batches of up to BATCH_SIZE, or what came within BATCH_WITHIN_S, and write each.
+    async def each_batch(self, inbox: Inbox, arrange: Callable[[list[Message]], list[Message]], fold: Fold) -> None:
+        """Fold the inbox's records in batches of up to BATCH_SIZE, or what came within BATCH_WITHIN_S, and write each.
 
-        `fold` changes memory and returns the records it took, in order, and the write of its
-        changes. A fold that raises (its records' own errors are caught inside it: this is a bug)
+        `arrange` returns the records to fold now (`InOrder.arrange`); `fold` changes memory and
+        returns the write of its changes, and the records are acknowledged once it is done. A fold that raises (its records' own errors are caught inside it: this is a bug)
         may have left memory ahead of Kafka: the worker exits with `EXIT_FOLD_FAILED`, and a
         restarted one recovers from Kafka, rather than serve counts it cannot write or hold
         /metrics shut for ever. So does anything else that raises here: an agent that stopped
@@ -531,7 +529,8 @@ class Writes:
             async for messages in inbox.batches(BATCH_SIZE, BATCH_WITHIN_S):
                 await self.gate.folding()
                 try:
-                    records, write = await fold(messages)
+                    records = arrange(messages)
+                    write = fold(records)
                 except BaseException:
                     self.gate.written()
                     raise
@@ -541,18 +540,14 @@ class Writes:
                          "and reads its records again when restarted", inbox.name, EXIT_FOLD_FAILED, exc_info=True)
             self.exit(EXIT_FOLD_FAILED)
 
-    async def submit(
-        self, records: Sequence[Message], write: Coroutine[Any, Any, None], ack: Callable[[Sequence[Message]], None]
-    ) -> None:
+    async def submit(self, records: Sequence[Message], write: Write, ack: Callable[[Sequence[Message]], None]) -> None:
         """Start writing one batch, once the batch before it is written; `ack` its records once written."""
         previous, self.writing = self.writing, None
         if previous is not None:
             await previous
         self.writing = asyncio.ensure_future(self._write(records, write, ack))
 
-    async def _write(
-        self, records: Sequence[Message], write: Coroutine[Any, Any, None], ack: Callable[[Sequence[Message]], None]
-    ) -> None:
+    async def _write(self, records: Sequence[Message], write: Write, ack: Callable[[Sequence[Message]], None]) -> None:
         try:
             await asyncio.wait_for(write, self.timeout_s)
         except asyncio.CancelledError:

@@ -23,8 +23,7 @@ from salespulse.models.events import (
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.family import Batch, Folded, Outbox, batch_agent, route_failed, write_batch
-from salespulse.streams.in_order import InOrder
+from salespulse.streams.family import Batch, Outbox, Write, batch_agent, route_failed, write_batch
 from salespulse.streams.topics import TopicNames, event_key, internal_topic, partition_of
 
 
@@ -83,19 +82,17 @@ class Ingest:
         self.actions = actions
         self.clock = clock
         self.topic = internal_topic(app, *topics.ingest())
-        self.order = InOrder(app)
         # Validates each event; folds it, routes it to its KPI families or to the dead-letter topic.
         batch_agent(app, self.topic, "validate_events", self.fold_batch)
 
-    async def fold_batch(self, events: list[Message]) -> Folded:
-        """Validate one batch; return the records taken and the write of what they changed and routed."""
+    def fold_batch(self, records: list[Message]) -> Write:
+        """Validate one batch; return the write of what it changed and routed."""
         partitions = self.settings.kafka.partitions
         now = self.clock()
         batch = Batch()
         outbox = Outbox()
-        taken = self.order.arrange(events)
-        batch.fold_each(taken, "validate_events", lambda event: self.take(event, now, batch, outbox, partitions))
-        return taken, self.write(batch, outbox)
+        batch.fold_each(records, "validate_events", lambda record: self.take(record, now, batch, outbox, partitions))
+        return self.write(batch, outbox)
 
     async def write(self, batch: Batch, outbox: Outbox) -> None:
         await write_batch(self.app, batch, self.actions.seen, outbox=outbox)

@@ -21,8 +21,7 @@ from faust.types import Message
 from salespulse.models.config import Settings
 from salespulse.models.targets import iso_week_of, named_reps
 from salespulse.streams.actions import ActionCounts
-from salespulse.streams.family import Batch, Folded, RejectSink, batch_agent, route_failed, stamped_table, write_batch
-from salespulse.streams.in_order import InOrder
+from salespulse.streams.family import Batch, RejectSink, Write, batch_agent, route_failed, stamped_table, write_batch
 from salespulse.streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
 from salespulse.streams.kpi.weeks import last_closed_week, missed_actions
 from salespulse.streams.pacing import Pacing
@@ -53,7 +52,6 @@ class WeekClosing:
         self.app = app
         self.topic = internal_topic(app, topics.week_closings)
         self.reps_to_verdicts = stamped_table(app, "reps_to_verdicts", default=dict)
-        self.order = InOrder(app)
         # Records, once per rep and week, the actions that ended the week below target.
         batch_agent(app, self.topic, "judge_weeks", self.judge_batch)
         app.timer(15.0, name="close_weeks")(self.close_weeks)
@@ -75,11 +73,10 @@ class WeekClosing:
             await self.topic.send(key=rep_key(team, rep), value=json.dumps({"week_monday": week.isoformat()}).encode())
             self.sent.add((team, rep, week))
 
-    async def judge_batch(self, events: list[Message]) -> Folded:
+    def judge_batch(self, records: list[Message]) -> Write:
         batch = Batch()
-        taken = self.order.arrange(events)
-        batch.fold_each(taken, "judge_weeks", lambda record: self.judge((record.key or b"").decode(), record.value or b"", batch))
-        return taken, self.write(batch)
+        batch.fold_each(records, "judge_weeks", lambda record: self.judge((record.key or b"").decode(), record.value or b"", batch))
+        return self.write(batch)
 
     async def write(self, batch: Batch) -> None:
         await write_batch(self.app, batch)

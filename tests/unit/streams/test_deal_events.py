@@ -18,6 +18,7 @@ from salespulse.streams.checklists import StageChecklists
 from salespulse.streams.deal_events import DealEvents
 from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.family import Outbox
+from salespulse.streams.in_order import InOrder
 from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.topics import TopicNames
 from salespulse.streams.velocity import DealVelocity
@@ -93,8 +94,9 @@ def test_each_record_reaches_every_deal_family_once(sent: list[tuple[str, bytes]
     ]
 
     async def run() -> list[Any]:
-        taken, write = await deals.fold_batch(records)
-        await write
+        # As the agent does (batch_agent): arranged in offset order, folded, written.
+        taken = InOrder(app).arrange(records)
+        await deals.fold_batch(taken)
         return list(taken)
 
     assert asyncio.run(run()) == records

@@ -366,13 +366,13 @@ def test_each_batch_folds_then_writes_every_batch_and_acknowledges_it_once_writt
         async def write(size: int) -> None:
             steps.append(f"write {size}")
 
-        async def fold(events: Any) -> Any:
-            steps.append(f"fold {len(events)}")
-            return events, write(len(events))
+        def fold(records: Any) -> Any:
+            steps.append(f"fold {len(records)}")
+            return write(len(records))
 
         gate = Settled()
         writes = Writes(gate, exit=lambda code: steps.append(f"exit {code}"))
-        await writes.each_batch(Batches(*batches), fold)  # type: ignore[arg-type]
+        await writes.each_batch(Batches(*batches), list, fold)  # type: ignore[arg-type]
         await writes.writing  # type: ignore[misc]
         return steps, gate.unwritten, [record.acks for records in batches for record in records]
 
@@ -389,13 +389,13 @@ def test_a_fold_that_raises_ends_the_worker_and_does_not_hold_metrics_shut() -> 
         record, later = Held(), Held()
         folded: list[str] = []
 
-        async def fold(events: Any) -> Any:
+        def fold(records: Any) -> Any:
             folded.append("fold")
             raise KeyError("a bug outside the per-record handling")
 
         gate = Settled()
         writes = Writes(gate, exit=exits.append)
-        await writes.each_batch(Batches([record], [later]), fold)  # type: ignore[arg-type]
+        await writes.each_batch(Batches([record], [later]), list, fold)  # type: ignore[arg-type]
         async with gate.reading(timeout_s=0.05):
             pass  # would raise NotSettled if the batch still counted as unwritten
         return exits, folded, record.acks + later.acks
@@ -434,9 +434,9 @@ def test_an_agent_that_raises_outside_its_fold_ends_the_worker() -> None:
             raise RuntimeError("inbox bug")
             yield []
 
-    async def fold(events: Any) -> Any:
+    def fold(records: Any) -> Any:
         raise AssertionError("nothing to fold")
 
     exits: list[int] = []
-    asyncio.run(Writes(Settled(), exit=exits.append).each_batch(Broken(), fold))  # type: ignore[arg-type]
+    asyncio.run(Writes(Settled(), exit=exits.append).each_batch(Broken(), list, fold))  # type: ignore[arg-type]
     assert exits == [EXIT_FOLD_FAILED]

@@ -214,7 +214,7 @@ def test_a_family_folds_what_comes_after_a_hole_only_once_the_hole_is_read_again
     async def scenario() -> list[int]:
         family = Ticks(faust.App(f"t{id(object())}", store="memory://"))
         consumer = FakeConsumer({PART: 0})
-        family.order = in_order(consumer)
+        order = in_order(consumer)
 
         def batch(offsets: list[int]) -> list[Any]:
             records = events(consumer, offsets)
@@ -222,10 +222,10 @@ def test_a_family_folds_what_comes_after_a_hole_only_once_the_hole_is_read_again
                 record.value = b"{}"
             return records
 
-        family.fold_events(batch([0, 1, 5, 6]), Batch())
+        family.fold_events(order.arrange(batch([0, 1, 5, 6])), Batch())
         await settle()
         assert consumer.seeks == [{PART: 2}]
-        family.fold_events(batch([2, 3, 4, 5, 6, 7]), Batch())
+        family.fold_events(order.arrange(batch([2, 3, 4, 5, 6, 7])), Batch())
         return family.seen_offsets
 
     assert asyncio.run(scenario()) == [0, 1, 2, 3, 4, 5, 6, 7]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from salespulse.streams.inbox import Inbox, inboxes
 
@@ -35,6 +37,7 @@ class Record:
 
     def __init__(self, offset: int, generation_id: int) -> None:
         self.topic, self.partition, self.offset, self.generation_id, self.tracked = "in", 0, offset, generation_id, False
+        self.tp = TP("in", 0)
 
 
 def messages(app: faust.App, offsets: range, generation: int | None = None) -> list[Any]:
@@ -146,3 +149,15 @@ def test_acknowledging_passes_each_record_to_the_consumer() -> None:
     inbox = Inbox(app, app.topic("in"), "count")
     inbox.ack(messages(app, range(3, 6)))
     assert consumer.acked == [3, 4, 5]
+
+
+def test_taking_a_partitions_records_tells_faust_its_partition_is_being_processed() -> None:
+    """Faust logs a partition whose records are fetched but that no stream took for a while."""
+    app, _ = app_with()
+    inbox = Inbox(app, app.topic("in"), "count")
+    assert TP("in", 0) not in app.monitor.stream_inbound_time
+    for record in messages(app, range(2)):
+        inbox.put(record)
+    before = time.monotonic()
+    inbox.take(10)
+    assert before <= app.monitor.stream_inbound_time[TP("in", 0)] <= time.monotonic()

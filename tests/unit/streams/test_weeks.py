@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,6 +18,7 @@ from salespulse.models.targets import TargetSet
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.changelogs import STAMPS, VALUE
 from salespulse.streams.family import Batch, Origin, Outbox
+from salespulse.streams.in_order import InOrder
 from salespulse.streams.topics import TopicNames
 from salespulse.streams.weeks import WeekClosing
 
@@ -67,10 +68,13 @@ def test_each_rep_and_week_is_judged_once_per_batch_and_across_replays(sent: lis
     weeks = WeekClosing(app, SETTINGS, TopicNames(app.conf.id), actions, pacing, lambda team, rep: True,  # type: ignore[arg-type]
                         lambda: NOW, sink)
 
+    order = InOrder(app)  # the agent's, across its batches (batch_agent)
+
     async def judge(events: list[Any]) -> None:
-        taken, write = await weeks.judge_batch(events)
+        # As the agent does: arranged in offset order, folded, written.
+        taken = order.arrange(events)
         assert list(taken) == events
-        await write
+        await weeks.judge_batch(taken)
 
     # Two workers during a rebalance may both ask for Bram's verdict; a record may be unreadable.
     asyncio.run(judge([closing("nl|anna", 0), closing("nl|bram", 1), closing("nl|bram", 2), closing("nl|bram", 3, "soon")]))
