@@ -174,6 +174,26 @@ async def writes_span(bootstrap: str, app_id: str, partitions: int) -> tuple[flo
         await consumer.stop()
 
 
+async def records_written(bootstrap: str, app_id: str, inputs: list[str]) -> dict[str, int]:
+    """Return how many records each of the worker's topics holds (not the producer-facing ones)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(f"{app_id}-") and t not in inputs]
+        tps = [TopicPartition(t["topic"], p["partition"])
+               for t in await admin.describe_topics(topics) for p in t["partitions"]]
+        written: dict[str, int] = {}
+        for tp, end in (await consumer.end_offsets(tps)).items():
+            name = tp.topic.removeprefix(f"{app_id}-")
+            written[name] = written.get(name, 0) + end
+        return {name: n for name, n in sorted(written.items()) if n}
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
 class Worker:
     """A `salespulse worker` process of the benchmark."""
 
@@ -447,6 +467,10 @@ def markdown(results: dict[str, Any]) -> str:
         rate("salespulse worker, start to last event counted", results.get("worker_per_s")),
         rate("salespulse worker, first table write to last", results.get("worker_counting_per_s")),
     ]
+    written = results.get("written")
+    if written:
+        lines += ["", f"records the worker wrote per event: {sum(written.values()) / results['events']:.2f} ("
+                  + ", ".join(f"{name} {n / results['events']:.2f}" for name, n in written.items()) + ")"]
     latency = results.get("latency")
     if latency and latency.get("p50_s") is not None:
         lines += ["", f"produce to counted (changelog written) at {latency['rate_per_s']:.0f} events/s: "
@@ -542,6 +566,7 @@ def main() -> int:
                     run["counted_s"] = last - worker.started_at
                     results["worker_per_s"] = len(records) / run["counted_s"]
                     results["worker_counting_per_s"] = len(records) / (last - first)
+                results["written"] = asyncio.run(records_written(broker.bootstrap, settings.kafka.app_id, ingest))
                 if "latency" not in args.skip:
                     results["latency"] = run_latency(broker.bootstrap, settings.kafka.app_id, topics, config, 500,
                                                      args.latency_s)

@@ -36,6 +36,8 @@ class StageChecklists(KpiFold):
         )
         self.settings = settings
         self.figures = figures
+        # deal -> the (team, rep)s whose checks this batch changed: only theirs are forwarded
+        self.changed_reps: dict[str, set[tuple[str, str]]] = {}
         # A deal quiet for longer than the window has no check left to export.
         retention_days = CHECK_WINDOW_DAYS + 5
         self.deals_to_stage_checks = stamped_table(
@@ -73,39 +75,61 @@ class StageChecklists(KpiFold):
             tuple(missing_content(checklist.content if checklist else (), event.fields)),
             tuple(missing_process(checklist.process if checklist else (), self.first_actions(event.deal_id), at)),
         )
-        batch.update(self.deals_to_stage_checks, event.deal_id, lambda stored: [*(stored or []), check.to_json()])
+
+        def add(stored: list[Any] | None) -> list[Any]:
+            self.changed_reps.setdefault(event.deal_id, set()).add((event.team_id, event.rep_id))
+            return [*(stored or []), check.to_json()]
+
+        batch.update(self.deals_to_stage_checks, event.deal_id, add)
 
     def first_actions(self, deal_id: str) -> dict[str, float]:
         """Return the earliest time of each action seen for the deal."""
         return dict(self.deals_to_first_actions.data.get(deal_id) or {})
 
     def note_action(self, deal_id: str, action: str, at: float, batch: Batch) -> None:
-        """Remember the deal's earliest `action`; an earlier one re-judges the checks it completes."""
-        if deal_id in self.deals_to_stage_checks.data:
-            # Forwarded again even when unchanged: this may be the replay of a batch whose
-            # changelog records reached Kafka and whose forwarded figures did not.
-            batch.touched.add((self.deals_to_stage_checks, deal_id))
+        """Remember the deal's earliest `action`; an earlier one re-judges the checks it completes.
+
+        The deal's checks are forwarded when this changes them, and when this record may be the
+        replay of a batch whose changelog records reached Kafka and whose forwarded figures did
+        not: when a table already reflects it. Forwarding them for every activity of a deal made
+        deal figures the most written records of a mixed floor.
+        """
+        first, checks = self.deals_to_first_actions, self.deals_to_stage_checks
         changed = earlier(self.first_actions(deal_id), action, at)
         if changed is None:
+            if deal_id in checks.data and first.reflects(deal_id, batch.origin):
+                batch.replay(checks, deal_id)
             return  # a retried or later activity changes no verdict
-        batch.update(self.deals_to_first_actions, deal_id, lambda _: changed)
-        stored = self.deals_to_stage_checks.data.get(deal_id)
+        batch.update(first, deal_id, lambda _: changed)
+        stored = checks.data.get(deal_id)
         if not stored:
             return
-        checks = [StageCheck.from_json(item) for item in stored]
-        updated = [check.with_action(action, at) for check in checks]
-        if updated != checks:
-            batch.update(self.deals_to_stage_checks, deal_id, lambda _: [check.to_json() for check in updated])
+        before = [StageCheck.from_json(item) for item in stored]
+        updated = [check.with_action(action, at) for check in before]
+        reps = {(new.team, new.rep) for old, new in zip(before, updated) if old != new}
+        if reps:
+
+            def rejudge(_: Any) -> list[Any]:
+                self.changed_reps.setdefault(deal_id, set()).update(reps)
+                return [check.to_json() for check in updated]
+
+            batch.update(checks, deal_id, rejudge)
+        elif checks.reflects(deal_id, batch.origin):
+            batch.replay(checks, deal_id)
 
     def forward(self, batch: Batch, outbox: Outbox) -> None:
-        """Send each touched deal's checks to the reps they are credited to (each rep its own)."""
+        """Send each touched deal's checks of the reps this batch changed (of every rep on a replay)."""
+        changed_reps, self.changed_reps = self.changed_reps, {}
+        checks = self.deals_to_stage_checks
         for table, deal_id in batch.touched:
-            if table is not self.deals_to_stage_checks:
+            if table is not checks:
                 continue
+            reps = None if (table, deal_id) in batch.replayed else changed_reps.get(deal_id, set())
             by_rep: dict[tuple[str, str], list[Any]] = {}
-            for item in self.deals_to_stage_checks.data.get(deal_id) or ():
-                check = StageCheck.from_json(item)
-                by_rep.setdefault((check.team, check.rep), []).append(item)
+            for item in checks.data.get(deal_id) or ():
+                credited = StageCheck.credited_in(item)
+                if reps is None or credited in reps:
+                    by_rep.setdefault(credited, []).append(item)
             for (team, rep), items in by_rep.items():
                 self.figures.send(outbox, CHECKS, deal_id, team, rep, items)
 

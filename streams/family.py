@@ -348,6 +348,9 @@ class Batch:
     # Keys the batch's events reached, changed or already reflecting them (a replay after a
     # crash): what a family forwards must be sent again for both.
     touched: set[tuple[StampedTable, Any]] = field(default_factory=set)
+    # The touched keys a record reached that already reflected it: what the first reading
+    # forwarded may not have reached Kafka, so all of it is forwarded again.
+    replayed: set[tuple[StampedTable, Any]] = field(default_factory=set)
     # Records the fold raised on, with why: they go to the dead-letter topic, the batch goes on.
     failed: list[tuple[Message, RejectedEvent]] = field(default_factory=list)
 
@@ -373,9 +376,15 @@ class Batch:
         """Apply `change` to the key's value (None when absent), unless the key already has it."""
         self.touched.add((table, key))
         if table.reflects(key, self.origin):
+            self.replayed.add((table, key))
             return
         table.put(key, change(table.memory.get(key)), self.origin)
         self.changed[(table, key)] = self.origin.partition
+
+    def replay(self, table: StampedTable, key: Any) -> None:
+        """Note a key whose forwarded figures are to be sent again, as a replayed record reached it."""
+        self.touched.add((table, key))
+        self.replayed.add((table, key))
 
     def add(self, table: StampedTable, key: Any, amount: int = 1) -> None:
         """Add to a count."""

@@ -67,6 +67,11 @@ class StageCheck:
         process = data[5] if len(data) > 5 else ()
         return cls(float(at), team, rep, stage, tuple(missing), tuple(process))
 
+    @staticmethod
+    def credited_in(data: list) -> tuple[str, str]:  # type: ignore[type-arg]
+        """Return the (team, rep) of a check's `to_json` output, without rebuilding the check."""
+        return data[1], data[2]
+
     def with_action(self, action: str, at: float) -> "StageCheck":
         """Return the check as it stands once the deal had `action` at `at`."""
         if action not in self.missing_process or at > self.occurred_at:

@@ -123,3 +123,72 @@ def test_each_record_reaches_every_deal_family_once(sent: list[tuple[str, bytes]
         ("sp-deal-figures-by-rep", b"nl|ann"),
         ("sp-deal-figures-by-rep", b"nl|ann"),
     ])
+
+
+@pytest.fixture
+def deals() -> tuple[DealEvents, StageChecklists]:
+    app = faust.App(f"sp{id(object())}", store="memory://")
+    topics = TopicNames("sp")
+    figures = DealFigures(app, SETTINGS, topics, lambda: NOW)
+    velocity = DealVelocity(app, SETTINGS, topics, Counter(), figures, lambda: NOW)
+    checklists = StageChecklists(app, SETTINGS, figures, lambda: NOW)
+    mystery = MysteryChecks(app, SETTINGS, topics, Counter(), lambda: NOW)
+    return DealEvents(app, app.topic(STAGES, ACTIVITIES), (velocity, checklists, mystery.deal_months), lambda: NOW), checklists
+
+
+def forwarded(deals: DealEvents, sent: list[tuple[str, bytes]], records: list[Any]) -> list[bytes]:
+    """Fold one batch; return the rep keys of the deal figures it forwarded."""
+    sent.clear()
+    asyncio.run(deals.fold_batch(records))
+    return [key for topic, key in sent if topic == "sp-deal-figures-by-rep"]
+
+
+def changelogs(sent: list[tuple[str, bytes]]) -> list[str]:
+    return sorted(topic.split("-", 1)[1] for topic, _ in sent if topic.endswith("-changelog"))
+
+
+def test_checks_are_forwarded_when_an_activity_changes_them_not_for_every_activity(
+    sent: list[tuple[str, bytes]], deals: tuple[DealEvents, StageChecklists]
+) -> None:
+    judge_deals, checklists = deals
+    # The proposal is judged without a call: its process checklist misses one.
+    assert forwarded(judge_deals, sent, [record(STAGES, 0, stage("e1", "proposal", "2026-11-04T09:00:00Z"))]) == [b"nl|ann"]
+    # A call after the proposal completes nothing, so nothing is forwarded.
+    assert forwarded(judge_deals, sent, [record(ACTIVITIES, 0, call("a1", "2026-11-05T09:00:00Z"))]) == []
+    # A late call from before the proposal completes it: the checks go to Ann again.
+    assert forwarded(judge_deals, sent, [record(ACTIVITIES, 1, call("a2", "2026-11-03T09:00:00Z"))]) == [b"nl|ann"]
+    assert [check[5] for check in checklists.deals_to_stage_checks.data["d1"]] == [[]]
+
+
+def test_a_replayed_activity_forwards_the_checks_it_changed_again(
+    sent: list[tuple[str, bytes]], deals: tuple[DealEvents, StageChecklists]
+) -> None:
+    """After a crash the changelog records may have landed and the forwarded figures not."""
+    judge_deals, checklists = deals
+    forwarded(judge_deals, sent, [record(STAGES, 0, stage("e1", "proposal", "2026-11-04T09:00:00Z"))])
+    late_call = [record(ACTIVITIES, 0, call("a1", "2026-11-03T09:00:00Z"))]
+    assert forwarded(judge_deals, sent, late_call) == [b"nl|ann"]
+    # Read again with every table already reflecting it: nothing changes, the checks go again.
+    assert forwarded(judge_deals, sent, late_call) == [b"nl|ann"]
+    assert changelogs(sent) == []
+    # Only the checks' record had landed: the first call is recorded again, the checks go again.
+    first = checklists.deals_to_first_actions
+    del first.memory["d1"], first.stamps["d1"]
+    assert forwarded(judge_deals, sent, late_call) == [b"nl|ann"]
+    assert changelogs(sent) == ["deals_to_first_actions-changelog"]
+
+
+def test_only_the_reps_whose_checks_changed_get_them_again_but_every_rep_on_a_replay(
+    sent: list[tuple[str, bytes]], deals: tuple[DealEvents, StageChecklists]
+) -> None:
+    judge_deals, _ = deals
+    first = [record(STAGES, 0, stage("e1", "lead", "2026-11-02T09:00:00Z", rep="ann"))]
+    assert forwarded(judge_deals, sent, first) == [b"nl|ann"]
+    second = [record(STAGES, 1, stage("e2", "proposal", "2026-11-04T09:00:00Z", rep="bob"))]
+    assert forwarded(judge_deals, sent, second) == [b"nl|bob"]
+    # Ann's lead needs no call, so a late call changes Bob's proposal check alone.
+    late_call = [record(ACTIVITIES, 0, call("a1", "2026-11-03T09:00:00Z"))]
+    assert forwarded(judge_deals, sent, late_call) == [b"nl|bob"]
+    # Read again after a crash: what was forwarded then may be lost, so every rep's checks go.
+    assert sorted(forwarded(judge_deals, sent, second)) == [b"nl|ann", b"nl|bob"]
+    assert sorted(forwarded(judge_deals, sent, late_call)) == [b"nl|ann", b"nl|bob"]
