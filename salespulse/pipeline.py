@@ -34,7 +34,7 @@ from salespulse.streams.frozen_state import FrozenState
 from salespulse.streams.in_order import use_in_order_consumer
 from salespulse.streams.ingest import Ingest, Routes
 from salespulse.streams.lag import ConsumerLag
-from salespulse.streams.recovery import tables_remaining
+from salespulse.streams.recovery import TablesDefinedAtStart, tables_remaining
 from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.pacing import Pacing
 from salespulse.streams.reviews import ReviewScores
@@ -151,6 +151,7 @@ def build_pipeline(
         broker=kafka.broker_url,
         broker_credentials=_credentials(kafka),
         store="memory://",
+        TableManager=TablesDefinedAtStart,
         topic_partitions=settings.kafka.partitions,
         topic_replication_factor=settings.kafka.replication_factor,
         # Standby copies would make a worker export partitions another worker owns.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import faust
+from faust.tables import TableManager
 
 
 def tables_remaining(app: faust.App) -> Callable[[], int | None]:
@@ -18,3 +19,16 @@ def tables_remaining(app: faust.App) -> Callable[[], int | None]:
         return int(recovery.active_remaining_total()) if recovery.in_recovery else 0
 
     return remaining
+
+
+class TablesDefinedAtStart(TableManager):
+    """Faust's table manager, without the second it sleeps at start for tables to be defined.
+
+    Every table is created with the app (`pipeline.build_pipeline`), before the worker starts:
+    the sleep only delayed each start and restart, and a restarted worker's first /metrics, by 1 s.
+    """
+
+    async def on_start(self) -> None:
+        if not self.should_stop:
+            await self._update_channels()
+            await self.recovery.start()
