@@ -79,7 +79,7 @@ class DealVelocity(KpiFold):
             history = DealHistory.from_json(stored) if stored else None
             credited = _credited(history)
             if history is not None and credited is not None:
-                self.figures.send(outbox, VELOCITY, deal_id, *credited, history.to_json())
+                self.figures.send(outbox, VELOCITY, deal_id, *credited, stored)
             for team, rep in moved.get(deal_id, set()) - {credited}:
                 self.figures.send(outbox, VELOCITY, deal_id, team, rep, None)
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import faust
+from faust.assignor.client_assignment import ClientAssignment
+
 from salespulse.models.config import KafkaSettings, Settings
-from salespulse.pipeline import PipelineWorker, build_pipeline
+from salespulse.pipeline import PipelineWorker, build_pipeline, rep_owner, team_owner
+from salespulse.streams.recovery import TablesDefinedAtStart
+from salespulse.streams.topics import TopicNames, partition_of
 
 
 def test_the_worker_listens_on_loopback_by_default(tmp_path: Path) -> None:
@@ -61,3 +66,24 @@ def test_debug_lines_are_not_made_at_the_warn_level(tmp_path: Path) -> None:
         assert not any(type(handler).__name__ == "SpinnerHandler" for handler in root.handlers)
     finally:
         root.handlers, root.level = handlers, level
+
+
+def test_tables_recover_without_waiting_for_late_tables(tmp_path: Path) -> None:
+    app = build_pipeline(Settings(), KafkaSettings(), data_dir=str(tmp_path)).app
+    assert isinstance(app.tables, TablesDefinedAtStart)
+
+
+def test_the_owner_of_a_rep_follows_each_new_assignment() -> None:
+    app = faust.App("sp", store="memory://")
+    topics = TopicNames("sp")
+    owns_rep, owns_teams = rep_owner(app, topics, 8), team_owner(app, topics)
+    ann = partition_of("nl|ann", 8)
+    other = (ann + 1) % 8
+    app.assignor._assignment = ClientAssignment(actives={topics.activities_by_rep: [ann]}, standbys={})
+    assert owns_rep("nl", "ann") and owns_teams() == (ann == 0)
+    # A rebalance gives this worker other partitions, and the deal topics' partition of Ann's.
+    app.assignor._assignment = ClientAssignment(
+        actives={topics.activities_by_rep: [other, 0], topics.deal_stages_by_deal: [ann]}, standbys={}
+    )
+    assert not owns_rep("nl", "ann")
+    assert owns_teams()
