@@ -104,14 +104,16 @@ class StageChecklists(KpiFold):
         stored = checks.data.get(deal_id)
         if not stored:
             return
-        before = [StageCheck.from_json(item) for item in stored]
-        updated = [check.with_action(action, at) for check in before]
-        reps = {(new.team, new.rep) for old, new in zip(before, updated) if old != new}
+        updated, reps = list(stored), set()
+        for index, item in enumerate(stored):
+            if StageCheck.awaits(item, action, at):
+                updated[index] = StageCheck.from_json(item).with_action(action, at).to_json()
+                reps.add(StageCheck.credited_in(item))
         if reps:
 
             def rejudge(_: Any) -> list[Any]:
                 self.changed_reps.setdefault(deal_id, set()).update(reps)
-                return [check.to_json() for check in updated]
+                return updated
 
             batch.update(checks, deal_id, rejudge)
         elif checks.reflects(deal_id, batch.origin):
@@ -121,10 +123,8 @@ class StageChecklists(KpiFold):
         """Send each touched deal's checks of the reps this batch changed (of every rep on a replay)."""
         changed_reps, self.changed_reps = self.changed_reps, {}
         checks = self.deals_to_stage_checks
-        for table, deal_id in batch.touched:
-            if table is not checks:
-                continue
-            reps = None if (table, deal_id) in batch.replayed else changed_reps.get(deal_id, set())
+        for deal_id in batch.reached(checks):
+            reps = None if (checks, deal_id) in batch.replayed else changed_reps.get(deal_id, set())
             by_rep: dict[tuple[str, str], list[Any]] = {}
             for item in checks.data.get(deal_id) or ():
                 credited = StageCheck.credited_in(item)

@@ -345,11 +345,8 @@ class Batch:
 
     origin: Origin = Origin("", 0, -1)
     changed: dict[tuple[StampedTable, Any], int] = field(default_factory=dict)
-    # Keys the batch's events reached, changed or already reflecting them (a replay after a
-    # crash): what a family forwards must be sent again for both.
-    touched: set[tuple[StampedTable, Any]] = field(default_factory=set)
-    # The touched keys a record reached that already reflected it: what the first reading
-    # forwarded may not have reached Kafka, so all of it is forwarded again.
+    # Keys a record reached that already reflected it (a replay after a crash): what the first
+    # reading forwarded may not have reached Kafka, so all of it is forwarded again.
     replayed: set[tuple[StampedTable, Any]] = field(default_factory=set)
     # Records the fold raised on, with why: they go to the dead-letter topic, the batch goes on.
     failed: list[tuple[Message, RejectedEvent]] = field(default_factory=list)
@@ -374,21 +371,29 @@ class Batch:
 
     def update(self, table: StampedTable, key: Any, change: Callable[[Any], Any]) -> None:
         """Apply `change` to the key's value (None when absent), unless the key already has it."""
-        self.touched.add((table, key))
-        if table.reflects(key, self.origin):
+        origin = self.origin
+        if table.reflects(key, origin):
             self.replayed.add((table, key))
             return
-        table.put(key, change(table.memory.get(key)), self.origin)
-        self.changed[(table, key)] = self.origin.partition
+        table.put(key, change(table.memory.get(key)), origin)
+        self.changed[(table, key)] = origin.partition
+
+    def add(self, table: StampedTable, key: Any, amount: int = 1) -> None:
+        """Add to a count (`update`, without a function made and called per event)."""
+        origin = self.origin
+        if table.reflects(key, origin):
+            self.replayed.add((table, key))
+            return
+        table.put(key, (table.memory.get(key) or 0) + amount, origin)
+        self.changed[(table, key)] = origin.partition
 
     def replay(self, table: StampedTable, key: Any) -> None:
         """Note a key whose forwarded figures are to be sent again, as a replayed record reached it."""
-        self.touched.add((table, key))
         self.replayed.add((table, key))
 
-    def add(self, table: StampedTable, key: Any, amount: int = 1) -> None:
-        """Add to a count."""
-        self.update(table, key, lambda value: (value or 0) + amount)
+    def reached(self, table: StampedTable) -> set[Any]:
+        """Return the table's keys this batch changed or found reflecting a record already (`replayed`)."""
+        return {key for held, key in chain(self.changed, self.replayed) if held is table}
 
 
 class KpiFold:

@@ -74,8 +74,8 @@ class DealVelocity(KpiFold):
     def forward(self, batch: Batch, outbox: Outbox) -> None:
         """Send each touched deal's decision to the rep it is credited to, and withdraw moved credit."""
         moved, self.moved = self.moved, {}
-        for table, deal_id in batch.touched:
-            stored = table.data.get(deal_id) if table is self.deals_to_history else None
+        for deal_id in batch.reached(self.deals_to_history):
+            stored = self.deals_to_history.data.get(deal_id)
             history = DealHistory.from_json(stored) if stored else None
             credited = _credited(history)
             if history is not None and credited is not None:

@@ -72,6 +72,11 @@ class StageCheck:
         """Return the (team, rep) of a check's `to_json` output, without rebuilding the check."""
         return data[1], data[2]
 
+    @staticmethod
+    def awaits(data: list, action: str, at: float) -> bool:  # type: ignore[type-arg]
+        """Tell whether `with_action(action, at)` changes the check whose `to_json` output is `data`."""
+        return len(data) > 5 and action in data[5] and at <= data[0]
+
     def with_action(self, action: str, at: float) -> "StageCheck":
         """Return the check as it stands once the deal had `action` at `at`."""
         if action not in self.missing_process or at > self.occurred_at:

@@ -120,6 +120,17 @@ def test_with_action_leaves_other_actions_and_content_items_alone() -> None:
     assert CHECK.with_action("budget", T - 1) == CHECK
 
 
+@pytest.mark.parametrize(
+    ("action", "at"),
+    [("summary_email", T - 3600), ("meeting", T), ("summary_email", T + 1), ("call", T - 1), ("budget", T - 1)],
+)
+def test_a_check_awaits_exactly_the_actions_that_change_it(action: str, at: float) -> None:
+    stored = json.loads(json.dumps(CHECK.to_json()))
+    assert StageCheck.awaits(stored, action, at) == (CHECK.with_action(action, at) != CHECK)
+    # Checks stored before process checklists existed await nothing.
+    assert not StageCheck.awaits(stored[:5], action, at)
+
+
 def test_both_process_items_done_late_arriving_make_the_check_process_complete() -> None:
     done = CHECK.with_action("meeting", T - 5).with_action("summary_email", T - 10)
     assert done == StageCheck(T, "ams", "anna", "proposal", ("budget",), ())
