@@ -108,7 +108,7 @@ class InOrder:
                 # have committed past them. Offsets removed by retention are skipped as a hole.
                 expected = getattr(self.app.consumer, "_committed_offset", {}).get(tp) or 0
             if offset > expected and not self._skipped(tp, expected, offset):
-                self._set_aside(message)
+                # Not returned, it is never acknowledged and holds Faust's commit of its partition before it.
                 self.expected[tp] = expected
                 aside.setdefault(tp, []).append(offset)
                 continue
@@ -122,13 +122,6 @@ class InOrder:
             if missing:
                 self._seek_back(tp, min(missing))
         return ready
-
-    def _set_aside(self, message: Any) -> None:
-        # Not returned, it is never acknowledged and holds Faust's commit of its partition before
-        # it; out of Faust's set of unfinished messages, it does not hold a rebalance waiting for it.
-        unfinished = getattr(self.app.consumer, "_unacked_messages", None)
-        if unfinished is not None:
-            unfinished.discard(message)
 
     def _skipped(self, tp: TP, expected: int, offset: int) -> bool:
         """Tell whether offsets `expected`..`offset - 1` proved absent from the log; if so skip them."""

@@ -28,7 +28,6 @@ class Message:
 class FakeConsumer:
     def __init__(self, committed: dict[TP, int] | None = None) -> None:
         self._committed_offset = committed or {}
-        self._unacked_messages: set[Message] = set()
         self.seeks: list[dict[TP, int]] = []
         self.skipped: list[tuple[TP, int, int]] = []
 
@@ -53,10 +52,8 @@ def in_order(consumer: FakeConsumer, clock: Clock | None = None) -> InOrder:
 
 
 def events(consumer: FakeConsumer, offsets: list[int], partition: int = 0) -> list[Any]:
-    """Records as an inbox hands them to an agent, each tracked as unfinished by the consumer."""
-    records = [Message(offset, partition) for offset in offsets]
-    consumer._unacked_messages.update(records)
-    return records
+    """Records as an inbox hands them to an agent."""
+    return [Message(offset, partition) for offset in offsets]
 
 
 def offsets(records: list[Any]) -> list[int]:
@@ -96,12 +93,10 @@ def test_records_in_offset_order_are_all_folded_and_the_next_offset_expected() -
 
 
 def test_a_record_past_the_expected_offset_is_set_aside_unacknowledged_and_read_again() -> None:
-    ready, records, consumer, _ = arrange_once({PART: 10}, (0, [10, 11, 15, 16]))
-    assert ready == [10, 11]
+    ready, _, consumer, _ = arrange_once({PART: 10}, (0, [10, 11, 15, 16]))
     # Only the records returned are acknowledged once written (Writes): 15 and 16 are not, so
-    # Faust commits no further than 12. Out of Faust's unfinished set, so a rebalance does not
-    # wait for them.
-    assert consumer._unacked_messages == {records[0], records[1]}
+    # Faust commits no further than 12.
+    assert ready == [10, 11]
     assert consumer.seeks == [{PART: 12}]
 
 
@@ -130,12 +125,10 @@ def test_replays_of_earlier_offsets_are_folded_without_moving_the_expected_offse
 
 def test_a_partition_never_committed_is_read_from_the_log_start() -> None:
     """Records handed on first from far into a partition nobody committed: the ones before come first."""
-    ready, records, consumer, order = arrange_once({}, (0, [1730, 1731]))
+    ready, _, consumer, order = arrange_once({}, (0, [1730, 1731]))
     assert ready == []
     assert consumer.seeks == [{PART: 0}]
     assert order.expected == {PART: 0}
-    # Set aside: not returned, so never acknowledged, and out of Faust's unfinished set.
-    assert all(r not in consumer._unacked_messages for r in records)
 
 
 def test_a_partition_never_committed_whose_records_start_at_zero_is_folded_at_once() -> None:
