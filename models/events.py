@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
+import orjson
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -212,6 +213,26 @@ def _no_constant(name: str) -> Any:
 # One decoder for every event: json.loads with hooks builds a new one per call.
 _STRICT_JSON = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 
+
+def _decode_strictly(raw: bytes) -> Any:
+    """Decode UTF-8 JSON text with unique keys and finite numbers, or raise as `_STRICT_JSON` does.
+
+    orjson decodes most events in a quarter of the time and is as strict, except that it keeps
+    the last of duplicate keys. Without \\u escapes every quote in the text delimits a string or
+    is an escaped quote inside one, so the text has more quotes than its decoded value written
+    back exactly when a key was dropped. Anything else goes to the standard decoder, which also
+    says what is wrong in its words.
+    """
+    if b"\\u" not in raw:
+        try:
+            data = orjson.loads(raw)
+            if raw.count(b'"') == orjson.dumps(data).count(b'"'):
+                return data
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # orjson writes back less deep than it reads
+            pass
+    # Decoded here: json.loads would also take UTF-16 and UTF-32, which the contract does not.
+    return _STRICT_JSON.decode(raw.decode("utf-8"))
+
 OTHER = "other"
 
 
@@ -261,8 +282,7 @@ def parse_event(raw: bytes, settings: Settings, now: datetime) -> AnyEvent:
     if raw.startswith(b"\xef\xbb\xbf"):
         raise RejectedEvent("not_json", "not a JSON document: starts with a byte-order mark (JSON text has none)")
     try:
-        # Decoded here: json.loads would also take UTF-16 and UTF-32, which the contract does not.
-        data: Any = _STRICT_JSON.decode(raw.decode("utf-8"))
+        data: Any = _decode_strictly(raw)
     except UnicodeDecodeError as exc:
         raise RejectedEvent("not_json", f"not a JSON document: not UTF-8: {exc}") from None
     except json.JSONDecodeError as exc:

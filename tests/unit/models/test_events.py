@@ -716,6 +716,17 @@ def test_duplicate_keys_are_invalid_wherever_they_are() -> None:
     assert reason_of(nested) == "invalid"
 
 
+@pytest.mark.parametrize("note", ['say \\"hi\\"', "caf\\u00e9", "C:\\\\users", '\\": \\"', "plain"])
+def test_duplicate_keys_are_found_whatever_the_strings_hold(note: str) -> None:
+    """Escaped quotes and \\u escapes in strings neither hide a duplicate key nor invent one."""
+    line = raw(DEAL)[:-1] + b', "fields": {"notes": "' + note.encode() + b'"}}'
+    assert parse_event(line, SETTINGS, NOW).fields == {"notes": json.loads(line)["fields"]["notes"]}
+    inner = line[:-2] + b', "notes": "' + note.encode() + b'"}}'
+    assert reason_of(inner) == "invalid"
+    outer = line[:-1] + b', "stage": "won"}'
+    assert reason_of(outer) == "invalid"
+
+
 def test_a_number_as_occurred_at_is_invalid() -> None:
     with pytest.raises(RejectedEvent) as info:
         parse_event(raw(ACTIVITY, occurred_at=1_795_597_200), SETTINGS, NOW)
