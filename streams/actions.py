@@ -13,7 +13,14 @@ from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent
 from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
 from salespulse.streams.recovery import tables_remaining
-from salespulse.streams.kpi.actions import SlotKey, expired_slot_limit, rep_action_key, slot_of, split_rep_action_key
+from salespulse.streams.kpi.actions import (
+    SlotKey,
+    expired_slot_limit,
+    rep_action_key,
+    slot_key,
+    slot_of,
+    split_rep_action_key,
+)
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
 
@@ -54,7 +61,7 @@ class ActionCounts(KpiFamily):
     def fold(self, event: ActivityEvent, batch: Batch) -> None:
         """Count the activity in its all-time total and its quarter-hour bucket."""
         batch.add(self.rep_actions_to_total, rep_action_key(event.team_id, event.rep_id, event.action))
-        batch.add(self.slots_to_count, SlotKey(event.team_id, event.rep_id, event.action, slot_of(event.occurred_at)).encode())
+        batch.add(self.slots_to_count, slot_key(event.team_id, event.rep_id, event.action, slot_of(event.occurred_at)))
 
     async def prune(self) -> None:
         """Forget buckets and event ids older than their retention (memory only), and retire the

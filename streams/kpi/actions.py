@@ -41,7 +41,7 @@ class SlotKey:
 
     def encode(self) -> str:
         """Return the table key; identifiers cannot contain the separator."""
-        return _SEP.join((self.team, self.rep, self.action, str(self.slot)))
+        return slot_key(self.team, self.rep, self.action, self.slot)
 
     @classmethod
     def decode(cls, key: str) -> "SlotKey":
@@ -76,6 +76,11 @@ def split_rep_action_key(key: str) -> tuple[str, str, str]:
     """Invert `rep_action_key`."""
     team, rep, action = key.split(_SEP)
     return team, rep, action
+
+
+def slot_key(team: str, rep: str, action: str, slot: int) -> str:
+    """Return the table key of a bucket, as its `SlotKey` encodes it, without making one per event."""
+    return _SEP.join((team, rep, action, str(slot)))
 
 
 def slot_of(instant: datetime) -> int:

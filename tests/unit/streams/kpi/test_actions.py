@@ -15,6 +15,7 @@ from salespulse.streams.kpi.actions import (
     bucket_groups,
     expired_slot_limit,
     rep_action_key,
+    slot_key,
     slot_of,
     split_rep_action_key,
     window_bounds,
@@ -71,6 +72,7 @@ def test_slot_of_sub_second_before_boundary_stays_in_earlier_slot() -> None:
 
 def test_slot_key_encode() -> None:
     assert SlotKey("nl", "ann", "cold_call", 1_963_584).encode() == "nl|ann|cold_call|1963584"
+    assert slot_key("nl", "ann", "cold_call", 1_963_584) == "nl|ann|cold_call|1963584"
 
 
 @pytest.mark.parametrize(
