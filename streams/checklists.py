@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -82,9 +82,9 @@ class StageChecklists(KpiFold):
 
         batch.update(self.deals_to_stage_checks, event.deal_id, add)
 
-    def first_actions(self, deal_id: str) -> dict[str, float]:
-        """Return the earliest time of each action seen for the deal."""
-        return dict(self.deals_to_first_actions.data.get(deal_id) or {})
+    def first_actions(self, deal_id: str) -> Mapping[str, float]:
+        """Return the earliest time of each action seen for the deal (the stored value: not to change)."""
+        return self.deals_to_first_actions.memory.get(deal_id) or {}
 
     def note_action(self, deal_id: str, action: str, at: float, batch: Batch) -> None:
         """Remember the deal's earliest `action`; an earlier one re-judges the checks it completes.
@@ -97,11 +97,11 @@ class StageChecklists(KpiFold):
         first, checks = self.deals_to_first_actions, self.deals_to_stage_checks
         changed = earlier(self.first_actions(deal_id), action, at)
         if changed is None:
-            if deal_id in checks.data and first.reflects(deal_id, batch.origin):
+            if deal_id in checks.memory and first.reflects(deal_id, batch.origin):
                 batch.replay(checks, deal_id)
             return  # a retried or later activity changes no verdict
         batch.update(first, deal_id, lambda _: changed)
-        stored = checks.data.get(deal_id)
+        stored = checks.memory.get(deal_id)
         if not stored:
             return
         updated, reps = list(stored), set()
@@ -126,7 +126,7 @@ class StageChecklists(KpiFold):
         for deal_id in batch.reached(checks):
             reps = None if (checks, deal_id) in batch.replayed else changed_reps.get(deal_id, set())
             by_rep: dict[tuple[str, str], list[Any]] = {}
-            for item in checks.data.get(deal_id) or ():
+            for item in checks.memory.get(deal_id) or ():
                 credited = StageCheck.credited_in(item)
                 if reps is None or credited in reps:
                     by_rep.setdefault(credited, []).append(item)

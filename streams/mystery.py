@@ -37,7 +37,7 @@ class DealMonths(KpiFold):
             return
         month = month_of(event.occurred_at, self.settings.timezone_of(event.team_id))
         changed = note_activity(
-            self.deals_to_active_months.data.get(deal_id),
+            self.deals_to_active_months.memory.get(deal_id),
             event.team_id,
             month,
             event.occurred_at.timestamp(),
@@ -88,7 +88,7 @@ class MysteryChecks(KpiFamily):
         """Add the check to its team's month; a later check of the same deal replaces it."""
         key = month_key(event.team_id, event.month)
         changed = record_check(
-            self.months_to_checks.data.get(key),
+            self.months_to_checks.memory.get(key),
             event.rep_id,
             event.deal_id,
             event.occurred_at.timestamp(),

@@ -75,7 +75,7 @@ class DealVelocity(KpiFold):
         """Send each touched deal's decision to the rep it is credited to, and withdraw moved credit."""
         moved, self.moved = self.moved, {}
         for deal_id in batch.reached(self.deals_to_history):
-            stored = self.deals_to_history.data.get(deal_id)
+            stored = self.deals_to_history.memory.get(deal_id)
             history = DealHistory.from_json(stored) if stored else None
             credited = _credited(history)
             if history is not None and credited is not None:
