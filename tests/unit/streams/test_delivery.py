@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.transport.utils import DefaultSchedulingStrategy
+from faust.types import TP
 from mode import Service
 
 from salespulse.streams.delivery import EagerDelivery, resume
@@ -157,3 +160,50 @@ def test_resume_passes_each_outcome_into_the_coroutine_as_a_task_would() -> None
 
     seen, _ = run_counting_tasks(test)
     assert seen == [7, "raised late", "done"]
+
+
+class Fetched:
+    """The parts of Faust's consumer `getmany` uses, with two partitions' records fetched."""
+
+    def __init__(self, records: dict[str, list[int]]) -> None:
+        self.records = records
+        self.app = SimpleNamespace(consumer_generation_id=1, monitor=SimpleNamespace(tp_end_offsets={}))
+        self.app.monitor.track_tp_end_offset = self.app.monitor.tp_end_offsets.__setitem__
+        self.flow_active, self.should_stop = True, False
+        self.scheduler = DefaultSchedulingStrategy()
+        self._buffered_partitions: set[Any] = set()
+        self.highwaters_asked: list[str] = []
+
+    async def _wait_next_records(self, timeout: float) -> tuple[dict[Any, list[int]], None]:
+        return {TP(topic, 0): offsets for topic, offsets in self.records.items()}, None
+
+    def highwater(self, tp: Any) -> int:
+        self.highwaters_asked.append(tp.topic)
+        return len(self.records[tp.topic])
+
+    def _to_message(self, tp: Any, record: int) -> tuple[str, int]:
+        return tp.topic, record
+
+
+def test_a_fetch_hands_on_every_record_and_reads_each_partitions_end_once() -> None:
+    fetched = Fetched({"a": [0, 1, 2], "b": [0]})
+
+    async def take() -> list[Any]:
+        return [message async for _, message in EagerDelivery.getmany(fetched, timeout=1.0)]  # type: ignore[arg-type]
+
+    assert sorted(asyncio.run(take())) == [("a", 0), ("a", 1), ("a", 2), ("b", 0)]
+    assert sorted(fetched.highwaters_asked) == ["a", "b"]
+    assert fetched.app.monitor.tp_end_offsets == {TP("a", 0): 3, TP("b", 0): 1}
+
+
+def test_a_fetch_stops_handing_on_once_a_rebalance_began() -> None:
+    fetched = Fetched({"a": [0, 1, 2, 3]})
+
+    async def take() -> list[Any]:
+        taken = []
+        async for _, message in EagerDelivery.getmany(fetched, timeout=1.0):  # type: ignore[arg-type]
+            taken.append(message)
+            fetched.app.consumer_generation_id = 2  # a new generation while the records are handed on
+        return taken
+
+    assert asyncio.run(take()) == [("a", 0)]
