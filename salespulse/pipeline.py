@@ -227,7 +227,7 @@ def build_pipeline(
         mystery_checks_by_team=mystery.topic,
         self_reports_by_rep=self_reports.topic,
     )
-    Ingest(app, settings, topics, dead_letter, routes, actions, clock)
+    Ingest(app, settings, topics, dead_letter, routes, actions, deals, clock)
     for family in (actions, deals, reviews, mystery, self_reports, deal_figures):
         family.reject_to(dead_letter)
     pacing = Pacing(app, kafka, topics)

@@ -16,8 +16,18 @@ from datetime import datetime
 import faust
 from faust.types import Message
 
-from salespulse.models.events import EVENT_ADAPTER
-from salespulse.streams.family import Batch, KpiFold, Outbox, RejectSink, Write, batch_agent, route_failed, write_batch
+from salespulse.models.events import EVENT_ADAPTER, AnyEvent
+from salespulse.streams.family import (
+    Batch,
+    KpiFold,
+    Outbox,
+    RejectSink,
+    SeenIds,
+    Write,
+    batch_agent,
+    route_failed,
+    write_batch,
+)
 
 
 class DealEvents:
@@ -41,20 +51,36 @@ class DealEvents:
         batch = Batch()
         seen_at = self.clock().timestamp()
         # A record that does not parse here was not written by ingest, which validated it.
-        batch.fold_each(records, "judge_deals", lambda record: self.fold_record(record, batch, seen_at))
+        batch.fold_each(
+            records,
+            "judge_deals",
+            lambda record: self.fold_event(record, EVENT_ADAPTER.validate_json(record.value or b""), batch, seen_at),
+        )
         outbox = Outbox()
-        for family in self.families:
-            family.forward(batch, outbox)
+        self.forward(batch, outbox)
         return self.write(batch, outbox)
 
-    def fold_record(self, record: Message, batch: Batch, seen_at: float) -> None:
-        event = EVENT_ADAPTER.validate_json(record.value or b"")
+    def fold_event(self, record: Message, event: AnyEvent, batch: Batch, seen_at: float) -> None:
+        """Fold a deal's event, read at `batch.origin` from `record`, into each family.
+
+        Also the ingest agent's way for a stage change its producer keyed by deal: read on the
+        partition its deal's tables are on, it is folded where it was read.
+        """
         for family in self.families:
             try:
                 family.fold_event(event, batch, seen_at)
             except Exception as exc:  # one family's failure must not stop the others or be lost
                 batch.fail(record, type(family).__name__, exc)
 
+    def forward(self, batch: Batch, outbox: Outbox) -> None:
+        """Queue the figures each family forwards for what `batch` changed."""
+        for family in self.families:
+            family.forward(batch, outbox)
+
+    def seen_tables(self) -> list[SeenIds | None]:
+        """Return the families' de-duplication tables, whose markers a batch writes."""
+        return [family.seen for family in self.families]
+
     async def write(self, batch: Batch, outbox: Outbox) -> None:
-        await write_batch(self.app, batch, *(family.seen for family in self.families), outbox=outbox)
+        await write_batch(self.app, batch, *self.seen_tables(), outbox=outbox)
         await route_failed(batch, self.rejects)

@@ -22,6 +22,7 @@ from salespulse.models.events import (
 )
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
+from salespulse.streams.deal_events import DealEvents
 from salespulse.streams.deadletter import DeadLetter
 from salespulse.streams.family import Batch, Outbox, Write, batch_agent, route_failed, write_batch
 from salespulse.streams.topics import TopicNames, event_key, internal_topic, partition_of
@@ -62,7 +63,8 @@ class Ingest:
 
     An activity whose producer keyed it by rep, onto the partition the worker would choose,
     is already where its counts live: it is folded into the action counts here, and the re-keying
-    hop (a send, a second read and a second parse) is skipped.
+    hop (a send, a second read and a second parse) is skipped. So is a deal's stage change keyed
+    by its deal: it is folded into the deal families (`deal_events.DealEvents`) here.
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class Ingest:
         dead_letter: DeadLetter,
         routes: Routes,
         actions: ActionCounts,
+        deals: DealEvents,
         clock: Callable[[], datetime],
     ) -> None:
         self.app = app
@@ -80,6 +83,7 @@ class Ingest:
         self.dead_letter = dead_letter
         self.routes = routes
         self.actions = actions
+        self.deals = deals
         self.clock = clock
         self.topic = internal_topic(app, *topics.ingest())
         # Validates each event; folds it, routes it to its KPI families or to the dead-letter topic.
@@ -92,10 +96,11 @@ class Ingest:
         batch = Batch()
         outbox = Outbox()
         batch.fold_each(records, "validate_events", lambda record: self.take(record, now, batch, outbox, partitions))
+        self.deals.forward(batch, outbox)
         return self.write(batch, outbox)
 
     async def write(self, batch: Batch, outbox: Outbox) -> None:
-        await write_batch(self.app, batch, self.actions.seen, outbox=outbox)
+        await write_batch(self.app, batch, self.actions.seen, *self.deals.seen_tables(), outbox=outbox)
         await route_failed(batch, self.dead_letter)
 
     def take(self, message: Message, now: datetime, batch: Batch, outbox: Outbox, partitions: int) -> None:
@@ -107,12 +112,13 @@ class Ingest:
             return
         value = None
         for topic, key in self.routes.of(parsed):
-            if (
-                topic is self.routes.activities_by_rep
-                and message.key == key.encode()
-                and partition_of(key, partitions) == message.partition
-            ):
-                self.actions.fold_event(parsed, batch, now.timestamp())
-                continue
+            if message.key == key.encode() and partition_of(key, partitions) == message.partition:
+                # Read on the partition the worker would have re-keyed it to: folded here.
+                if topic is self.routes.activities_by_rep:
+                    self.actions.fold_event(parsed, batch, now.timestamp())
+                    continue
+                if topic is self.routes.deal_stages_by_deal:
+                    self.deals.fold_event(message, parsed, batch, now.timestamp())
+                    continue
             value = value or parsed.model_dump_json().encode()
             outbox.put(topic.get_topic_name(), partition_of(key, partitions), key.encode(), value)

@@ -1,0 +1,110 @@
+"""The ingest agent: events keyed as the worker would key them are folded where they are read."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import orjson
+import pytest
+
+from salespulse.models.config import Settings
+from salespulse.streams.actions import ActionCounts
+from salespulse.streams.checklists import StageChecklists
+from salespulse.streams.deadletter import DeadLetter
+from salespulse.streams.deal_events import DealEvents
+from salespulse.streams.deal_figures import DealFigures
+from salespulse.streams.family import Outbox
+from salespulse.streams.ingest import Ingest, Routes
+from salespulse.streams.mystery import MysteryChecks
+from salespulse.streams.reviews import ReviewScores
+from salespulse.streams.self_reports import SelfReports
+from salespulse.streams.topics import TopicNames, internal_topic, partition_of
+from salespulse.streams.velocity import DealVelocity
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+PARTITIONS = 4
+SETTINGS = Settings.model_validate({
+    "kafka": {"app_id": "sp", "partitions": PARTITIONS},
+    "teams": {"nl": {"reps": {"ann": {"name": "Ann"}}}},
+    "checklists": {"proposal": {"content": ["budget"]}},
+})
+
+
+def stage(event_id: str, deal: str, stage_name: str) -> bytes:
+    return orjson.dumps({"type": "deal_stage", "event_id": event_id, "occurred_at": "2026-11-24T09:00:00Z",
+                         "team_id": "nl", "rep_id": "ann", "source": "test", "deal_id": deal, "stage": stage_name})
+
+
+@pytest.fixture
+def pipeline(monkeypatch: pytest.MonkeyPatch) -> tuple[Ingest, DealVelocity, StageChecklists, list[tuple[str, int, bytes]]]:
+    sent: list[tuple[str, int, bytes]] = []
+
+    async def send(self: Outbox, app: Any, serialized: Any = lambda: None) -> None:
+        serialized()
+        sent.extend((topic, partition, key) for (topic, partition), rows in self.records.items() for key, _ in rows)
+
+    monkeypatch.setattr(Outbox, "send", send)
+    app = faust.App("sp", store="memory://")
+    topics = TopicNames("sp")
+    clock = lambda: NOW  # noqa: E731
+    duplicates: Counter[str] = Counter()
+    figures = DealFigures(app, SETTINGS, topics, clock)
+    velocity = DealVelocity(app, SETTINGS, topics, duplicates, figures, clock)
+    checklists = StageChecklists(app, SETTINGS, figures, clock)
+    mystery = MysteryChecks(app, SETTINGS, topics, duplicates, clock)
+    deal_activities = internal_topic(app, topics.deal_activities_by_deal)
+    deals = DealEvents(app, internal_topic(app, topics.deal_stages_by_deal, topics.deal_activities_by_deal),
+                       (velocity, checklists, mystery.deal_months), clock)
+    actions = ActionCounts(app, SETTINGS, topics, duplicates, clock)
+    routes = Routes(
+        activities_by_rep=actions.topic,
+        deal_activities_by_deal=deal_activities,
+        deal_stages_by_deal=velocity.topic,
+        reviews_by_rep=ReviewScores(app, SETTINGS, topics, duplicates, clock).topic,
+        mystery_checks_by_team=mystery.topic,
+        self_reports_by_rep=SelfReports(app, SETTINGS, topics, duplicates, clock).topic,
+    )
+    dead_letter = DeadLetter(app, topics, SETTINGS.limits.max_event_bytes)
+    ingest = Ingest(app, SETTINGS, topics, dead_letter, routes, actions, deals, clock)
+    return ingest, velocity, checklists, sent
+
+
+def read(key: bytes, partition: int, offset: int, value: bytes) -> Any:
+    return SimpleNamespace(topic="sp-deal-stages", partition=partition, offset=offset, key=key, value=value)
+
+
+def test_a_stage_change_keyed_by_its_deal_is_judged_where_it_is_read_and_not_sent_on(pipeline: Any) -> None:
+    ingest, velocity, checklists, sent = pipeline
+    deal = "d7"
+    home = partition_of(deal, PARTITIONS)
+    asyncio.run(ingest.fold_batch([read(deal.encode(), home, 0, stage("e1", deal, "proposal")),
+                                   read(deal.encode(), home, 1, stage("e1", deal, "proposal")),
+                                   read(deal.encode(), home, 2, stage("e2", deal, "won"))]))
+    assert velocity.deals_to_history.memory[deal]["outcome"] == "won"
+    assert velocity.duplicates["deal_stage"] == 1
+    assert [check[4] for check in checklists.deals_to_stage_checks.memory[deal]] == [["budget"], []]
+    topics = Counter(topic for topic, _, _ in sent)
+    assert "sp-deal-stages-by-deal" not in topics
+    # One changelog record per changed key, on the deal's partition, and the decided deal and
+    # Ann's checks forwarded to her partition.
+    assert {(topic, partition) for topic, partition, _ in sent if topic.endswith("-changelog")} == {
+        (f"sp-{table}-changelog", home) for table in (
+            "deals_to_history", "deals_to_stage_checks", "deals_to_active_months",
+            "deal_event_ids_to_seen_at", "stage_check_ids_to_seen_at")
+    }
+    assert topics["sp-deal-figures-by-rep"] == 2
+
+
+def test_a_stage_change_keyed_otherwise_is_re_keyed_by_its_deal(pipeline: Any) -> None:
+    ingest, velocity, _, sent = pipeline
+    deal = "d7"
+    elsewhere = (partition_of(deal, PARTITIONS) + 1) % PARTITIONS
+    asyncio.run(ingest.fold_batch([read(b"nl|ann", elsewhere, 0, stage("e1", deal, "won")),
+                                   read(None, partition_of(deal, PARTITIONS), 1, stage("e2", deal, "won"))]))
+    assert deal not in velocity.deals_to_history.memory
+    assert sorted(sent) == [("sp-deal-stages-by-deal", partition_of(deal, PARTITIONS), deal.encode())] * 2
