@@ -263,8 +263,12 @@ class SeenIds(InMemory):
             return bool(marker[1] == token)
         marker = (seen_at, token)
         self.memory[event_id] = marker
-        self.key_partitions[event_id] = origin.partition
-        self.pending.setdefault(origin.partition, (token, {}))[1][event_id] = marker
+        partition = origin.partition
+        self.key_partitions[event_id] = partition
+        pending = self.pending.get(partition)
+        if pending is None:  # not setdefault: its default, a tuple and a dict, would be made per event
+            pending = self.pending[partition] = (token, {})
+        pending[1][event_id] = marker
         return True
 
     def take_pending(self) -> Iterator[tuple[int, bytes, bytes]]:
