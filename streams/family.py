@@ -160,10 +160,8 @@ class StampedTable(InMemory):
         return dict(zip(stamps[::2], stamps[1::2]))
 
     def record(self, key: Any) -> bytes:
-        """Return the changelog record value of a key: its value and its stamps (`stamps_of`, inlined)."""
-        stamps = self.stamps.get(key, ())
-        by_topic = {stamps[0]: stamps[1]} if len(stamps) == 2 else dict(zip(stamps[::2], stamps[1::2]))
-        return orjson.dumps({VALUE: self.memory[key], STAMPS: by_topic})
+        """Return the changelog record value of a key: its value and its stamps."""
+        return orjson.dumps({VALUE: self.memory[key], STAMPS: self.stamps_of(key)})
 
     def forget(self, keys: Iterable[Any]) -> None:
         """Drop keys from memory and the local copy (their changelog records expire by retention)."""
@@ -383,20 +381,25 @@ class Batch:
 
     def update(self, table: StampedTable, key: Any, change: Callable[[Any], Any]) -> None:
         """Apply `change` to the key's value (None when absent), unless the key already has it."""
-        origin = self.origin
-        if table.reflects(key, origin):
-            self.replayed.add((table, key))
-            return
-        table.put(key, change(table.memory.get(key)), origin)
-        self.changed[(table, key)] = origin.partition
+        if self.fresh(table, key):
+            self.put(table, key, change(table.memory.get(key)))
 
     def add(self, table: StampedTable, key: Any, amount: int = 1) -> None:
         """Add to a count (`update`, without a function made and called per event)."""
-        origin = self.origin
-        if table.reflects(key, origin):
+        if self.fresh(table, key):
+            self.put(table, key, (table.memory.get(key) or 0) + amount)
+
+    def fresh(self, table: StampedTable, key: Any) -> bool:
+        """Tell whether the key's value does not include the record at `origin` yet; note it replayed if it does."""
+        if table.reflects(key, self.origin):
             self.replayed.add((table, key))
-            return
-        table.put(key, (table.memory.get(key) or 0) + amount, origin)
+            return False
+        return True
+
+    def put(self, table: StampedTable, key: Any, value: Any) -> None:
+        """Set a key that is `fresh`, stamped with `origin`; its changelog record goes with the batch."""
+        origin = self.origin
+        table.put(key, value, origin)
         self.changed[(table, key)] = origin.partition
 
     def replay(self, table: StampedTable, key: Any) -> None:

@@ -93,9 +93,12 @@ class Ingest:
         """Validate one batch; return the write of what it changed and routed."""
         partitions = self.settings.kafka.partitions
         now = self.clock()
+        seen_at = now.timestamp()
         batch = Batch()
         outbox = Outbox()
-        batch.fold_each(records, "validate_events", lambda record: self.take(record, now, batch, outbox, partitions))
+        batch.fold_each(
+            records, "validate_events", lambda record: self.take(record, now, seen_at, batch, outbox, partitions)
+        )
         self.deals.forward(batch, outbox)
         return self.write(batch, outbox)
 
@@ -103,7 +106,9 @@ class Ingest:
         await write_batch(self.app, batch, self.actions.seen, *self.deals.seen_tables(), outbox=outbox)
         await route_failed(batch, self.dead_letter)
 
-    def take(self, message: Message, now: datetime, batch: Batch, outbox: Outbox, partitions: int) -> None:
+    def take(
+        self, message: Message, now: datetime, seen_at: float, batch: Batch, outbox: Outbox, partitions: int
+    ) -> None:
         """Validate one record; fold it here, queue it for its families, or set it aside for the dead-letter topic."""
         try:
             parsed = parse_event(message.value or b"", self.settings, now)
@@ -115,10 +120,10 @@ class Ingest:
             if message.key == key.encode() and partition_of(key, partitions) == message.partition:
                 # Read on the partition the worker would have re-keyed it to: folded here.
                 if topic is self.routes.activities_by_rep:
-                    self.actions.fold_event(parsed, batch, now.timestamp())
+                    self.actions.fold_event(parsed, batch, seen_at)
                     continue
                 if topic is self.routes.deal_stages_by_deal:
-                    self.deals.fold_event(message, parsed, batch, now.timestamp())
+                    self.deals.fold_event(message, parsed, batch, seen_at)
                     continue
             value = value or parsed.model_dump_json().encode()
             outbox.put(topic.get_topic_name(), partition_of(key, partitions), key.encode(), value)
