@@ -36,8 +36,6 @@ class StageChecklists(KpiFold):
         )
         self.settings = settings
         self.figures = figures
-        # deal -> the (team, rep)s whose checks this batch changed: only theirs are forwarded
-        self.changed_reps: dict[str, set[tuple[str, str]]] = {}
         # A deal quiet for longer than the window has no check left to export.
         retention_days = CHECK_WINDOW_DAYS + 5
         self.deals_to_stage_checks = stamped_table(
@@ -77,7 +75,8 @@ class StageChecklists(KpiFold):
         )
 
         def add(stored: list[Any] | None) -> list[Any]:
-            self.changed_reps.setdefault(event.deal_id, set()).add((event.team_id, event.rep_id))
+            # Only the reps whose checks a batch changed are forwarded.
+            batch.note_reps(self.deals_to_stage_checks, event.deal_id, ((event.team_id, event.rep_id),))
             return [*(stored or []), check.to_json()]
 
         batch.update(self.deals_to_stage_checks, event.deal_id, add)
@@ -112,7 +111,7 @@ class StageChecklists(KpiFold):
         if reps:
 
             def rejudge(_: Any) -> list[Any]:
-                self.changed_reps.setdefault(deal_id, set()).update(reps)
+                batch.note_reps(checks, deal_id, reps)
                 return updated
 
             batch.update(checks, deal_id, rejudge)
@@ -121,10 +120,9 @@ class StageChecklists(KpiFold):
 
     def forward(self, batch: Batch, outbox: Outbox) -> None:
         """Send each touched deal's checks of the reps this batch changed (of every rep on a replay)."""
-        changed_reps, self.changed_reps = self.changed_reps, {}
         checks = self.deals_to_stage_checks
         for deal_id in batch.reached(checks):
-            reps = None if (checks, deal_id) in batch.replayed else changed_reps.get(deal_id, set())
+            reps = None if (checks, deal_id) in batch.replayed else batch.noted_reps(checks, deal_id)
             by_rep: dict[tuple[str, str], list[Any]] = {}
             for item in checks.memory.get(deal_id) or ():
                 credited = StageCheck.credited_in(item)

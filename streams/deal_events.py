@@ -56,9 +56,7 @@ class DealEvents:
             "judge_deals",
             lambda record: self.fold_event(record, EVENT_ADAPTER.validate_json(record.value or b""), batch, seen_at),
         )
-        outbox = Outbox()
-        self.forward(batch, outbox)
-        return self.write(batch, outbox)
+        return self.write(batch)
 
     def fold_event(self, record: Message, event: AnyEvent, batch: Batch, seen_at: float) -> None:
         """Fold a deal's event, read at `batch.origin` from `record`, into each family.
@@ -73,7 +71,7 @@ class DealEvents:
                 batch.fail(record, type(family).__name__, exc)
 
     def forward(self, batch: Batch, outbox: Outbox) -> None:
-        """Queue the figures each family forwards for what `batch` changed."""
+        """Queue the figures each family forwards for what `batch` changed (when it is written)."""
         for family in self.families:
             family.forward(batch, outbox)
 
@@ -81,6 +79,6 @@ class DealEvents:
         """Return the families' de-duplication tables, whose markers a batch writes."""
         return [family.seen for family in self.families]
 
-    async def write(self, batch: Batch, outbox: Outbox) -> None:
-        await write_batch(self.app, batch, *self.seen_tables(), outbox=outbox)
+    async def write(self, batch: Batch) -> None:
+        await write_batch(self.app, batch, *self.seen_tables(), forward=lambda outbox: self.forward(batch, outbox))
         await route_failed(batch, self.rejects)

@@ -360,6 +360,9 @@ class Batch:
     replayed: set[tuple[StampedTable, Any]] = field(default_factory=set)
     # Records the fold raised on, with why: they go to the dead-letter topic, the batch goes on.
     failed: list[tuple[Message, RejectedEvent]] = field(default_factory=list)
+    # (table, key) -> the (team, rep)s whose forwarded figures of that key this batch must send
+    # again: kept with the batch, not the family, as two agents' batches can reach the same key.
+    reps: dict[tuple[StampedTable, Any], set[tuple[str, str]]] = field(default_factory=dict)
 
     def fold_each(self, records: Iterable[Message], where: str, fold: Callable[[Message], None]) -> None:
         """Fold each record with `origin` set to where it was read; one that raises is set aside, the rest go on."""
@@ -406,6 +409,17 @@ class Batch:
         """Note a key whose forwarded figures are to be sent again, as a replayed record reached it."""
         self.replayed.add((table, key))
 
+    def note_reps(self, table: StampedTable, key: Any, reps: Iterable[tuple[str, str]]) -> None:
+        """Note (team, rep)s whose figures of a key `forward` must send for this batch."""
+        noted = self.reps.get((table, key))
+        if noted is None:
+            noted = self.reps[(table, key)] = set()
+        noted.update(reps)
+
+    def noted_reps(self, table: StampedTable, key: Any) -> set[tuple[str, str]]:
+        """Return the (team, rep)s noted for a key (`note_reps`)."""
+        return self.reps.get((table, key), set())
+
     def reached(self, table: StampedTable) -> set[Any]:
         """Return the table's keys this batch changed or found reflecting a record already (`replayed`)."""
         return {key for held, key in chain(self.changed, self.replayed) if held is table}
@@ -447,7 +461,12 @@ class KpiFold:
         raise NotImplementedError
 
     def forward(self, batch: Batch, outbox: Outbox) -> None:
-        """Queue records for other families, sent with the batch's changelog records."""
+        """Queue records for other families, sent with the batch's changelog records.
+
+        Called when the batch is written, under the write lock, so that what it reads from
+        memory is as new as the changelog records beside it: two agents can change the same key,
+        and a figure read when a batch was folded could reach Kafka after a newer one.
+        """
 
     def fold_event(self, event: Any, batch: Batch, seen_at: float) -> None:
         """Fold one decoded event read at `batch.origin`, unless it was counted already."""
@@ -487,15 +506,13 @@ class KpiFamily(KpiFold):
         batch_agent(self.app, topic, name, self.fold_batch)
 
     def fold_batch(self, records: list[Message]) -> Write:
-        """Fold one batch; return the write of what it changed."""
+        """Fold one batch; return the write of what it changed and forwards."""
         batch = Batch()
         self.fold_events(records, batch)
-        outbox = Outbox()
-        self.forward(batch, outbox)
-        return self.write(batch, outbox)
+        return self.write(batch)
 
-    async def write(self, batch: Batch, outbox: Outbox) -> None:
-        await write_batch(self.app, batch, self.seen, outbox=outbox)
+    async def write(self, batch: Batch) -> None:
+        await write_batch(self.app, batch, self.seen, forward=lambda outbox: self.forward(batch, outbox))
         await route_failed(batch, self.rejects)
 
     def fold_events(self, records: list[Message], batch: Batch) -> None:
@@ -668,15 +685,25 @@ def _write_lock(app: faust.App) -> asyncio.Lock:
     return lock
 
 
-async def write_batch(app: faust.App, batch: Batch, *seen: SeenIds | None, outbox: Outbox | None = None) -> None:
-    """Write one changelog record per changed key and the batch's de-duplication markers.
+async def write_batch(
+    app: faust.App,
+    batch: Batch,
+    *seen: SeenIds | None,
+    outbox: Outbox | None = None,
+    forward: Callable[[Outbox], None] | None = None,
+) -> None:
+    """Write one changelog record per changed key, the batch's de-duplication markers and forwards.
 
     Records are serialized here and sent with whatever else is in `outbox`, all awaited together:
-    Faust's table write sends and awaits one record per event.
+    Faust's table write sends and awaits one record per event. `forward` queues the figures the
+    batch forwards to other families; like the changelog records, they are read from memory under
+    the write lock, so that a figure read earlier never reaches Kafka after one read later.
     """
     outbox = outbox or Outbox()
 
     def serialize() -> None:
+        if forward is not None:
+            forward(outbox)
         # The list of each table's partition is looked up once per batch, not once per key.
         lists: dict[tuple[StampedTable, int], list[tuple[bytes, bytes | None]]] = {}
         for (table, key), partition in batch.changed.items():

@@ -99,11 +99,13 @@ class Ingest:
         batch.fold_each(
             records, "validate_events", lambda record: self.take(record, now, seen_at, batch, outbox, partitions)
         )
-        self.deals.forward(batch, outbox)
         return self.write(batch, outbox)
 
     async def write(self, batch: Batch, outbox: Outbox) -> None:
-        await write_batch(self.app, batch, self.actions.seen, *self.deals.seen_tables(), outbox=outbox)
+        await write_batch(
+            self.app, batch, self.actions.seen, *self.deals.seen_tables(),
+            outbox=outbox, forward=lambda figures: self.deals.forward(batch, figures),
+        )
         await route_failed(batch, self.dead_letter)
 
     def take(

@@ -38,8 +38,6 @@ class DealVelocity(KpiFold):
         )
         self.settings = settings
         self.figures = figures
-        # deal -> (team, rep) its decision was credited to before this batch moved it
-        self.moved: dict[str, set[tuple[str, str]]] = {}
         self.topic = internal_topic(app, topics.deal_stages_by_deal)
         self.deals_to_history = stamped_table(
             app, "deals_to_history", extra_topic_configs=expiring_changelog(retention.deal_history_days)
@@ -66,21 +64,22 @@ class DealVelocity(KpiFold):
             )
             credited = _credited(before)
             if credited is not None and credited != _credited(after):
-                self.moved.setdefault(event.deal_id, set()).add(credited)
+                # The (team, rep) the decision was credited to before this batch moved it.
+                batch.note_reps(self.deals_to_history, event.deal_id, (credited,))
             return after.to_json()
 
         batch.update(self.deals_to_history, event.deal_id, apply)
 
     def forward(self, batch: Batch, outbox: Outbox) -> None:
         """Send each touched deal's decision to the rep it is credited to, and withdraw moved credit."""
-        moved, self.moved = self.moved, {}
-        for deal_id in batch.reached(self.deals_to_history):
-            stored = self.deals_to_history.memory.get(deal_id)
+        deals = self.deals_to_history
+        for deal_id in batch.reached(deals):
+            stored = deals.memory.get(deal_id)
             history = DealHistory.from_json(stored) if stored else None
             credited = _credited(history)
             if history is not None and credited is not None:
                 self.figures.send(outbox, VELOCITY, deal_id, *credited, stored)
-            for team, rep in moved.get(deal_id, set()) - {credited}:
+            for team, rep in batch.noted_reps(deals, deal_id) - {credited}:
                 self.figures.send(outbox, VELOCITY, deal_id, team, rep, None)
 
     async def prune(self) -> None:
