@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test unit integration typecheck docs bench bench-e2e bench-gateway clean
+.PHONY: venv demo test unit integration typecheck soak docs bench bench-e2e bench-gateway clean
 
 $(BIN)/salespulse: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ integration: venv
 
 typecheck: venv
 	$(BIN)/python -m mypy
+
+## The SIGKILL fault tests RUNS times (default 20), each on a fresh seed it prints; for whoever touches streams/.
+RUNS ?= 20
+soak: venv
+	$(BIN)/python tests/soak.py --runs $(RUNS)
 
 ## Regenerate what comes from the code: reference docs, and the demo's rules and dashboards.
 docs: venv

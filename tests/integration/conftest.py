@@ -1,6 +1,7 @@
 """Shared real parts: one Apache Kafka broker for the session, and a way to run workers.
 
-A test that needs the broker fails when the broker cannot start; it never skips.
+A test that needs the broker fails when the broker cannot start; it never skips. When a test
+fails, its workers' logs are kept in `.test-logs/<test>/` and their last lines shown in the report.
 """
 
 from __future__ import annotations
@@ -24,6 +25,25 @@ import yaml
 from salespulse.kafka_launcher import LocalKafka, free_port
 
 REPO = Path(__file__).resolve().parents[2]
+KEPT_LOGS = REPO / ".test-logs"
+LOG_TAIL_LINES = 40
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """On a failure, keep the test's worker logs and show their last lines with the report."""
+    report = yield
+    pipelines: list[Pipeline] = getattr(item, "salespulse_pipelines", [])
+    if report.failed and pipelines:
+        kept = KEPT_LOGS / item.name.replace("/", "_")
+        kept.mkdir(parents=True, exist_ok=True)
+        for pipeline in pipelines:
+            for log in sorted(pipeline.workdir.glob("*.log")):
+                shutil.copy(log, kept / f"{pipeline.app_id}-{log.name}")
+                tail = log.read_bytes().decode(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+                report.sections.append((f"{log.name} of {pipeline.app_id} (last {len(tail)} lines)", "\n".join(tail)))
+        report.sections.append(("worker logs", f"kept in {kept}"))
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -93,9 +113,10 @@ class Pipeline:
 
 
 @pytest.fixture
-def make_pipeline(kafka: LocalKafka, tmp_path: Path) -> Iterator[Callable[[dict], Pipeline]]:
+def make_pipeline(kafka: LocalKafka, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[dict], Pipeline]]:
     """Return a factory of isolated pipelines on the session broker."""
     made: list[Pipeline] = []
+    request.node.salespulse_pipelines = made  # their logs are kept if the test fails
 
     def factory(config: dict) -> Pipeline:
         pipeline = Pipeline(kafka, tmp_path, config)

@@ -52,10 +52,16 @@ def _stamp(at: datetime, team: str, rng: random.Random) -> str:
     return at.astimezone(ZONES[team]).isoformat()
 
 
-def generate(now: datetime, seed: int = 42, activities_per_rep: int = 60, deals: int = 25) -> DataSet:
+def generate(
+    now: datetime, seed: int = 42, activities_per_rep: int = 60, deals: int = 25, reversals: bool = False
+) -> DataSet:
     """Build a shuffled JSONL data set with valid, duplicate, late, future and malformed lines.
 
     Duplicates are 5 % of the activities and 4 % of the deal events (12 and 4 by default).
+    Every third decided deal has a later "lost" that changes nothing. With `reversals`, every
+    decided deal is reversed two days later (won, then lost; lost, then won), half of them by
+    another rep: shuffled, the reversal often comes first, and the earlier decision must take
+    the deal, and its credit, back.
     """
     rng = random.Random(seed)
     good: list[bytes] = []
@@ -87,10 +93,15 @@ def generate(now: datetime, seed: int = 42, activities_per_rep: int = 60, deals:
         if number % 5 != 4:  # every fifth deal stays open
             decided = min(at + timedelta(seconds=rng.uniform(600, 10 * 86400)), now - timedelta(minutes=1))
             history.append((decided, rng.choice(["won", "lost"])))
-            if number % 3 == 0:  # an event after the decision changes nothing
-                history.append((min(decided + timedelta(days=2), now - timedelta(seconds=30)), "lost"))
-        for at, stage in history:
-            body = event(team, rep, at, type="deal_stage", deal_id=deal, stage=stage, amount=1000.0, currency="EUR")
+            later = min(decided + timedelta(days=2), now - timedelta(seconds=30))
+            if reversals:
+                reversed_by = rng.choice([other for other in REPS if other != (team, rep)]) if number % 2 else (team, rep)
+                history.append((later, "lost" if history[-1][1] == "won" else "won", *reversed_by))
+            elif number % 3 == 0:  # an event after the decision changes nothing
+                history.append((later, "lost"))
+        for at, stage, *by in history:
+            by_team, by_rep = by or (team, rep)
+            body = event(by_team, by_rep, at, type="deal_stage", deal_id=deal, stage=stage, amount=1000.0, currency="EUR")
             ds.deal_events.append(body)
             good.append(json.dumps(body).encode())
     for body in rng.sample(ds.activities, len(ds.activities) // 20):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import re
 import signal
@@ -40,6 +41,14 @@ pytestmark = pytest.mark.integration
 KILLS = 4
 
 
+@pytest.fixture
+def seed() -> int:
+    """The seed of a fault test's data set and kill moments: fresh each run unless SALESPULSE_FAULT_SEED names one."""
+    chosen = int(os.environ.get("SALESPULSE_FAULT_SEED") or random.SystemRandom().randrange(1, 1_000_000))
+    print(f"\nfault seed {chosen} (SALESPULSE_FAULT_SEED={chosen} repeats this data set and these kill moments)")
+    return chosen
+
+
 async def produce_backlog(bootstrap: str, app_id: str, lines: list[bytes], seed: int) -> None:
     """Put the good lines on the ingest topics: most keyed as `salespulse publish` keys them
     (the worker folds those where they land), a third with no key (the worker re-keys them)."""
@@ -59,8 +68,13 @@ async def produce_backlog(bootstrap: str, app_id: str, lines: list[bytes], seed:
 
 
 def backlog(make_pipeline, kafka, seed: int, activities_per_rep: int, deals: int):
-    """A pipeline whose ingest topics hold the good lines of a data set before any worker starts."""
-    ds = dataset.generate(datetime.now(UTC), seed=seed, activities_per_rep=activities_per_rep, deals=deals)
+    """A pipeline whose ingest topics hold the good lines of a data set before any worker starts.
+
+    Every decided deal is reversed later, half of them by another rep (`dataset.generate`), and
+    its stage changes come shuffled and keyed both ways: ingest folds some of a deal's changes and
+    judge_deals the others, so a kill lands inside batches of both agents on the same deals.
+    """
+    ds = dataset.generate(datetime.now(UTC), seed=seed, activities_per_rep=activities_per_rep, deals=deals, reversals=True)
     good = [line for number, line in enumerate(ds.lines, start=1) if number not in ds.bad]
     pipeline = make_pipeline(dataset.CONFIG)
     assert pipeline.cli("publish", "/dev/null").returncode == 0  # creates the topics
@@ -68,10 +82,10 @@ def backlog(make_pipeline, kafka, seed: int, activities_per_rep: int, deals: int
     return ds, good, pipeline
 
 
-def test_sigkill_during_a_backlog_loses_nothing_and_counts_nothing_twice(make_pipeline, kafka) -> None:
-    ds, good, pipeline = backlog(make_pipeline, kafka, seed=7, activities_per_rep=20_000, deals=600)
+def test_sigkill_during_a_backlog_loses_nothing_and_counts_nothing_twice(make_pipeline, kafka, seed: int) -> None:
+    ds, good, pipeline = backlog(make_pipeline, kafka, seed=seed, activities_per_rep=20_000, deals=2_000)
 
-    rng = random.Random()
+    rng = random.Random(seed)
     counted_at_kill = []
     resumed_s = []  # from each restart to the restarted worker's first count of its own
     # Most lives start on the worker's own disk, whose local copy of the tables lags the
@@ -225,14 +239,15 @@ def _samples(url: str) -> dict:
     return samples(scrape(url) or "")
 
 
-def test_two_workers_one_killed_fail_over_and_no_series_twice(make_pipeline, kafka) -> None:
-    ds, good, pipeline = backlog(make_pipeline, kafka, seed=9, activities_per_rep=4_000, deals=400)
+def test_two_workers_one_killed_fail_over_and_no_series_twice(make_pipeline, kafka, seed: int) -> None:
+    ds, good, pipeline = backlog(make_pipeline, kafka, seed=seed, activities_per_rep=4_000, deals=1_000)
+    rng = random.Random(seed)
 
     survivor, victim = pipeline.start_worker(), pipeline.start_worker()
     wait_for(lambda: counted(survivor) > 0 and counted(victim) > 0, 180, "both workers to count part of the backlog")
     wait_for(lambda: bool(held_partitions(survivor)) and bool(held_partitions(victim)), 60, "both workers to hold partitions")
     every_partition = held_partitions(survivor) | held_partitions(victim)
-    time.sleep(random.uniform(0.0, 1.0))
+    time.sleep(rng.uniform(0.0, 1.0))
     pipeline.workers[1].send_signal(signal.SIGKILL)
     killed = time.monotonic()
     pipeline.workers[1].wait(timeout=30)
