@@ -3,17 +3,24 @@
 Records keep the producer's original bytes as value; the reason is the record key (so that all
 rejections of one reason meet one partition of the counting table) and, with a human-readable
 detail and where the record came from, in headers.
+
+A record the gateway wrote names the vendor item it stands for (`ITEM_HEADER`). A vendor may
+deliver an item again after the gateway restarted and forgot it, so the worker counts the
+rejection of an item once per reason: counts are of items, not of deliveries.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 
 import faust
 from faust.types import Message
 
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.family import Batch, Write, batch_agent, stamped_table, write_batch
+from salespulse.streams.family import Batch, Write, batch_agent, seen_ids, stamped_table, write_batch
+from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 
 log = logging.getLogger(__name__)
@@ -22,15 +29,22 @@ REASON_HEADER = "salespulse.reason"
 DETAIL_HEADER = "salespulse.detail"
 ORIGIN_HEADER = "salespulse.origin"
 TRUNCATED_HEADER = "salespulse.truncated"
+ITEM_HEADER = "salespulse.item_id"
+# How long an item's counted rejection is remembered: longer than vendors retry (HubSpot and
+# Salesforce for a day), so that a retry after a gateway restart is not counted again.
+ITEM_HORIZON_DAYS = 3
 
 
-def dead_letter_headers(rejection: RejectedEvent, origin: str) -> list[tuple[str, bytes]]:
-    """Return the headers of a dead-letter record."""
-    return [
+def dead_letter_headers(rejection: RejectedEvent, origin: str, item: str | None = None) -> list[tuple[str, bytes]]:
+    """Return the headers of a dead-letter record; `item` names the vendor item it stands for."""
+    headers = [
         (REASON_HEADER, rejection.reason.encode()),
         (DETAIL_HEADER, rejection.detail.encode()),
         (ORIGIN_HEADER, origin.encode()),
     ]
+    if item is not None:
+        headers.append((ITEM_HEADER, item.encode()))
+    return headers
 
 
 def dead_letter_record(
@@ -53,16 +67,33 @@ def reason_of(record: Message) -> str:
     return record.key.decode(errors="replace") if record.key else "unknown"
 
 
+def item_of(record: Message) -> str | None:
+    """Return the vendor item a dead-letter record stands for, or None when it names none."""
+    headers = record.headers or ()
+    # Faust gives the headers as aiokafka's list of pairs, or as a mapping when a sender did.
+    for key, value in headers.items() if isinstance(headers, Mapping) else headers:
+        if key == ITEM_HEADER and value:
+            return value.decode(errors="replace")
+    return None
+
+
 class DeadLetter:
     """Routes rejected events and counts rejections by reason in a changelog-backed table."""
 
-    def __init__(self, app: faust.App, topics: TopicNames, max_bytes: int) -> None:
+    def __init__(
+        self, app: faust.App, topics: TopicNames, max_bytes: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.clock = clock
         self.topic = internal_topic(app, topics.dead_letter)
         self.reasons_to_rejected = stamped_table(app, "reasons_to_rejected", default=int)
-        # Counts dead-letter records by reason, whoever put them there.
+        self.items_to_seen_at = seen_ids(
+            app, "rejected_items_to_seen_at", extra_topic_configs=expiring_changelog(ITEM_HORIZON_DAYS)
+        )
+        # Counts dead-letter records by reason, whoever put them there, each vendor item once.
         batch_agent(app, self.topic, "count_rejections", self.fold_batch)
+        app.timer(300.0, name="prune_rejected_items")(self.prune)
 
     async def route(self, message: Message, rejection: RejectedEvent) -> None:
         """Send a rejected event to the dead-letter topic; the one place that does so."""
@@ -73,5 +104,18 @@ class DeadLetter:
 
     def fold_batch(self, records: list[Message]) -> Write:
         batch = Batch()
-        batch.fold_each(records, "count_rejections", lambda record: batch.add(self.reasons_to_rejected, reason_of(record)))
-        return write_batch(self.app, batch)
+        seen_at = self.clock().timestamp()
+        batch.fold_each(records, "count_rejections", lambda record: self.count(record, batch, seen_at))
+        return write_batch(self.app, batch, self.items_to_seen_at)
+
+    def count(self, record: Message, batch: Batch, seen_at: float) -> None:
+        """Count one rejection, unless it is of a vendor item already counted for that reason."""
+        reason, item = reason_of(record), item_of(record)
+        # The reason is the record key, so one item's markers of a reason stay on one partition.
+        if item is not None and not self.items_to_seen_at.first_time(f"{reason} {item}", batch.origin, seen_at):
+            return
+        batch.add(self.reasons_to_rejected, reason)
+
+    async def prune(self) -> None:
+        """Forget the items counted before the horizon (memory only; their changelog records expire)."""
+        self.items_to_seen_at.forget_older_than((self.clock() - timedelta(days=ITEM_HORIZON_DAYS)).timestamp())

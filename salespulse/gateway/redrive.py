@@ -27,7 +27,7 @@ from salespulse.models.errors import ConfigError, RejectedEvent
 from salespulse.models.events import parse_event
 from salespulse.publisher import make_producer
 from salespulse.streams.changelogs import read_to_end
-from salespulse.streams.deadletter import REASON_HEADER, TRUNCATED_HEADER, dead_letter_headers
+from salespulse.streams.deadletter import ITEM_HEADER, REASON_HEADER, TRUNCATED_HEADER, dead_letter_headers
 from salespulse.streams.topics import TopicNames, ensure_topics, event_key
 
 
@@ -91,17 +91,24 @@ async def replay_dead_letters(
     """Send again the dead-letter records of the given reasons, as they stand in the topic now.
 
     A gateway record holds the vendor's whole request body and is mapped again with the current
-    mapping (its signature was checked when it came); any other record holds one event.
-    Records that still cannot be sent are reported and stay where they are.
+    mapping (its signature was checked when it came); only the item the record names is sent,
+    and an item is replayed once however many records a vendor's retries left. Any other record
+    holds one event. Records that still cannot be sent are reported and stay where they are.
     """
     report = Redrive()
     mappings = settings.sources.configured()
+    replayed: set[tuple[str | None, str]] = set()  # (source, item) of the records replayed so far
 
     async def work(sender: Sender) -> None:
         async for record in read_to_end(kafka, TopicNames(settings.kafka.app_id).dead_letter, timeout_s=120):
             headers = {key: value.decode(errors="replace") for key, value in record.headers}
             if headers.get(REASON_HEADER) not in reasons or (source and headers.get(SOURCE_HEADER) != source):
                 continue
+            item = headers.get(ITEM_HEADER)
+            if item is not None:
+                if (headers.get(SOURCE_HEADER), item) in replayed:
+                    continue
+                replayed.add((headers.get(SOURCE_HEADER), item))
             where = f"dead-letter[{record.partition}] offset {record.offset}"
             if TRUNCATED_HEADER in headers:
                 report.problems.append((where, "too_large", f"cut to {len(record.value)} of {headers[TRUNCATED_HEADER]} bytes"))
@@ -120,10 +127,16 @@ async def replay_dead_letters(
                 record.value,
                 datetime.fromisoformat(headers[RECEIVED_HEADER]),
             )
-            await _map_and_send(sender, lambda: ADAPTERS[vendor].map(request, mappings[vendor], settings), where, report)
+            mapping = mappings[vendor]
+            await _map_and_send(sender, lambda: _item_of(ADAPTERS[vendor].map(request, mapping, settings), item), where, report)
 
     await _with_sender(kafka, settings, clock, work)
     return report
+
+
+def _item_of(mapped: Mapped, item: str | None) -> Mapped:
+    """Return the outcome of the item a record stands for: its body may hold others, each with its own record."""
+    return mapped if item is None else mapped.only(lambda each: each == item)
 
 
 async def _map_and_send(sender: Sender, map_item: Callable[[], Mapped], where: str, report: Redrive) -> None:

@@ -1,14 +1,20 @@
 """`salespulse gateway`: vendor webhooks in, canonical events on Kafka.
 
     POST /hooks/<source> ── size (413) ── adapter.verify (401/415/400) ── replay cache (401)
-        ── adapter.map (400) ── parse_event per event ── produce, acks=all ── 200
-                                                 └── Kafka unreachable or slow ── 503 Retry-After
+        ── adapter.map (400) ── items acknowledged before left out ── parse_event per event
+        ── produce, acks=all ── 200
+                         └── Kafka unreachable or slow ── 503 Retry-After
 
 A request is answered 2xx only once Kafka holds every record it produced: the vendor retries
-anything else, and a retry maps to the same event ids, which the worker counts once. What cannot
-be mapped (unknown owner, stage, object) goes to the dead-letter topic with the raw body and is
-answered 2xx too, so the vendor does not retry it forever; `salespulse dead-letter replay` sends
-it again once the mapping is fixed.
+anything else. What cannot be mapped (unknown owner, stage, object) goes to the dead-letter topic
+with the raw body and is answered 2xx too, so the vendor does not retry it forever;
+`salespulse dead-letter replay` sends it again once the mapping is fixed.
+
+A vendor's retry differs from the first delivery in delivery fields only (an attempt number, a
+timestamp, a signature), and its items keep their identity (`adapters.common`). The gateway
+remembers the items it acknowledged for ITEM_WINDOW_S, in memory, and sends none of them again:
+a retry puts nothing new on the ingest topics nor in the dead-letter topic. After a restart the
+worker still counts each item once: events by event id, dead-letter records by `ITEM_HEADER`.
 """
 
 from __future__ import annotations
@@ -29,13 +35,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from salespulse.exporters.metrics import gateway_metrics
 from salespulse.gateway.adapters import ADAPTERS
-from salespulse.gateway.adapters.common import Mapped, Refused, Request
+from salespulse.gateway.adapters.common import Mapped, Refused, Request, signed
 from salespulse.gateway.adapters.salesforce import ack_response
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import RejectedEvent
 from salespulse.models.events import parse_event
 from salespulse.publisher import make_producer
-from salespulse.streams.deadletter import dead_letter_headers
+from salespulse.streams.deadletter import ITEM_HORIZON_DAYS, dead_letter_headers
 from salespulse.streams.topics import TopicNames, event_key
 
 log = logging.getLogger(__name__)
@@ -47,13 +53,18 @@ CONTENT_TYPE_HEADER = "salespulse.content_type"
 URL_HEADER = "salespulse.url"
 RECEIVED_HEADER = "salespulse.received_at"
 VENDOR_ID_HEADER = "salespulse.vendor_id"
+# How long acknowledged items are remembered: HubSpot and Salesforce retry for up to a day. The
+# worker's own memory of dead-lettered items (ITEM_HORIZON_DAYS) is longer, for restarts.
+ITEM_WINDOW_S = 25 * 3600
+assert ITEM_WINDOW_S < ITEM_HORIZON_DAYS * 86_400
 
 
 class ReplayCache:
-    """Replay keys of acknowledged requests, for as long as a signature is fresh.
+    """Keys of what was acknowledged, for `window_s` and at most `max_keys` of them.
 
-    Only acknowledged requests are remembered: a vendor's retry of a request answered 503 must
-    get through.
+    Holds the signatures of acknowledged requests (for as long as a signature is fresh) and the
+    identities of acknowledged items. Only acknowledged ones are remembered: a vendor's retry of
+    a request answered 503 must get through.
     """
 
     def __init__(self, window_s: float, max_keys: int = 100_000) -> None:
@@ -90,6 +101,7 @@ class Gateway:
         max_body_bytes: int = 512 * 1024,
         max_age_s: int = 300,
         ack_timeout_s: float = 10.0,
+        max_items: int = 500_000,
         producer_factory: Callable[[KafkaSettings], AIOKafkaProducer] = make_producer,
     ) -> None:
         self.settings = settings
@@ -104,6 +116,7 @@ class Gateway:
         self.producer_factory = producer_factory
         self.topics = TopicNames(settings.kafka.app_id)
         self.replays = ReplayCache(window_s=2 * max_age_s)
+        self.items = ReplayCache(window_s=ITEM_WINDOW_S, max_keys=max_items)
         self.registry = CollectorRegistry()
         self.requests, self.seconds, self.events = gateway_metrics(self.registry)
         self._producer: AIOKafkaProducer | None = None
@@ -166,31 +179,39 @@ class Gateway:
         call = Request(request.method, self._url(request), request.headers, body, received_at)
         try:
             replay_key = adapter.verify(call, self.secrets.get(source), max_age_s=self.max_age_s)
-            if self.replays.seen(replay_key, time.monotonic()):
-                if replay_key.startswith(f"{source}:sha256:"):
-                    # Sources that sign nothing per request resend the same body when our answer
-                    # was lost: it is already in Kafka, so it is acknowledged again, not refused.
-                    return "replayed", self._acknowledge(source, Mapped((), (), 0))
+            # A signed request sent again unchanged is not a vendor's retry (a retry is signed
+            # anew): it is refused. Unsigned sources resend the same body when our answer was
+            # lost; that is a retry, and its items are known.
+            if signed(replay_key) and self.replays.seen(replay_key, time.monotonic()):
                 raise Refused(401, "replayed", "this signature was accepted before and is refused when sent again")
             mapped = adapter.map(call, mapping, self.settings)
         except Refused as refused:
             log.info("%s: refused %s (%s): %s", source, refused.status, refused.reason, refused.detail)
             outcome = {400: "bad_request", 401: "unauthorized", 415: "unsupported_media_type"}.get(refused.status, "refused")
-            if refused.reason == "replayed":
-                outcome = "replayed"
             return outcome, _error(refused.status, refused.reason, refused.detail)
+        now = time.monotonic()
+        fresh = mapped.only(lambda item: not self.items.seen(item, now))
+        known = mapped.items() - fresh.items()
+        if known and not fresh.items():
+            self.events.labels(source, "duplicate").inc(len(known))
+            return "replayed", self._acknowledge(source, fresh, len(known))
         try:
-            await asyncio.wait_for(self._produce(source, call, mapped), self.ack_timeout_s)
+            await asyncio.wait_for(self._produce(source, call, fresh, len(known)), self.ack_timeout_s)
         except (KafkaError, OSError, asyncio.TimeoutError) as exc:
             log.warning("%s: Kafka did not acknowledge, answering 503: %r", source, exc)
             return "unavailable", _error(503, "kafka_unavailable", "events not stored; retry later", retry_after=30)
-        self.replays.remember(replay_key, time.monotonic())
-        return "accepted", self._acknowledge(source, mapped)
+        now = time.monotonic()
+        if signed(replay_key):
+            self.replays.remember(replay_key, now)
+        for item in fresh.items():
+            self.items.remember(item, now)
+        return "accepted", self._acknowledge(source, fresh, len(known))
 
-    def _acknowledge(self, source: str, mapped: Mapped) -> web.Response:
+    def _acknowledge(self, source: str, mapped: Mapped, duplicate: int) -> web.Response:
         if source == "salesforce":
             return web.Response(body=ack_response(), content_type="text/xml", charset="utf-8")
-        return web.json_response({"accepted": len(mapped.events), "unmapped": len(mapped.unmapped), "ignored": mapped.ignored})
+        counts = {"accepted": len(mapped.events), "unmapped": len(mapped.unmapped), "ignored": mapped.ignored}
+        return web.json_response({**counts, "duplicate": duplicate})
 
     def _url(self, request: web.Request) -> str:
         """The URL the vendor called: behind a proxy that ends TLS, the configured public URL."""
@@ -198,25 +219,27 @@ class Gateway:
             return str(request.url)
         return self.public_url + str(request.rel_url)
 
-    async def _produce(self, source: str, call: Request, mapped: Mapped) -> None:
+    async def _produce(self, source: str, call: Request, mapped: Mapped, duplicate: int) -> None:
         """Send every event, rejection and unmapped item, and wait until Kafka holds them all."""
         producer = await self.producer()
         sends = []
-        tally = {"accepted": 0, "rejected": 0, "unmapped": len(mapped.unmapped), "ignored": mapped.ignored}
-        for event in mapped.events:
+        tally = {
+            "accepted": 0, "rejected": 0, "unmapped": len(mapped.unmapped), "ignored": mapped.ignored, "duplicate": duplicate,
+        }
+        for event, item_id in zip(mapped.events, mapped.event_items, strict=True):
             raw = json.dumps(event, separators=(",", ":")).encode()
             try:
                 parsed = parse_event(raw, self.settings, call.received_at)
             except RejectedEvent as rejection:
                 tally["rejected"] += 1
                 value = raw[: self.settings.limits.max_event_bytes]
-                headers = dead_letter_headers(rejection, f"gateway:{source}")
+                headers = dead_letter_headers(rejection, f"gateway:{source}", item_id)
                 sends.append(await producer.send(self.topics.dead_letter, value, key=rejection.reason.encode(), headers=headers))
                 continue
             tally["accepted"] += 1
             sends.append(await producer.send(self.topics.ingest_topic(parsed), raw, key=event_key(parsed).encode()))
         for item in mapped.unmapped:
-            headers = dead_letter_headers(RejectedEvent(item.reason, item.detail), f"gateway:{source}") + [
+            headers = dead_letter_headers(RejectedEvent(item.reason, item.detail), f"gateway:{source}", item.item) + [
                 (SOURCE_HEADER, source.encode()),
                 (CONTENT_TYPE_HEADER, (call.headers.get("Content-Type") or "").encode()),
                 (URL_HEADER, call.url.encode()),

@@ -62,7 +62,7 @@ class Aircall:
         body = parse_json(request.body, VENDOR)
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
-            raise Refused(401, "missing_signature", "the body carries no Aircall token")
+            raise Refused(401, "missing_token", "the body carries no Aircall token")
         if not same_secret(token, expected):
             raise Refused(401, "wrong_token", "the body's token is not the configured Aircall token")
         return body_key(SOURCE, request.body)
@@ -75,12 +75,15 @@ class Aircall:
         event, data = body["event"], body.get("data")
         if not isinstance(data, dict):
             raise not_format(VENDOR, "data must be an object")
-        vendor_id = f"{body.get('resource', 'call')}:{data.get('id')}"
+        resource = body.get("resource", "call")
+        vendor_id = f"{resource}:{data.get('id')}"
+        # Aircall resends the same body, unchanged, when an answer was lost.
+        item = canonical.item_id(SOURCE, resource, data.get("id"), event)
         tally = Tally()
         if event in mapping.ignore:
-            tally.ignored += 1
+            tally.ignore(item)
         elif event != COUNTED_EVENT:
-            tally.unmapped.append(canonical.unsupported(SOURCE, f"event {event}", vendor_id))
+            tally.unmapped.append(canonical.unsupported(SOURCE, f"event {event}", vendor_id, item))
         else:
             _call(data, mapping, tally)
         return tally.mapped()
@@ -98,18 +101,19 @@ def _call(data: Mapping[str, Any], mapping: "SourceMapping", tally: Tally) -> No
     answered = answered_at is not None
     kind = call_kind(direction, answered)
     vendor_id = f"call:{call}"
+    item = canonical.item_id(SOURCE, "call", call)  # a call ends once
     if kind in mapping.ignore:
-        tally.ignored += 1
+        tally.ignore(item)
         return
     user = data.get("user")
     user_id = user.get("id") if isinstance(user, dict) else None
     owner = canonical.owner_of(mapping, user_id)
     if owner is None:
-        tally.unmapped.append(canonical.unmapped_owner(SOURCE, user_id, vendor_id))
+        tally.unmapped.append(canonical.unmapped_owner(SOURCE, user_id, vendor_id, item))
         return
     action = mapping.actions.get(kind)
     if action is None:
-        tally.unmapped.append(canonical.unmapped_action(SOURCE, kind, vendor_id))
+        tally.unmapped.append(canonical.unmapped_action(SOURCE, kind, vendor_id, item))
         return
     talk_s = None
     if answered and ended_at is not None:
@@ -119,9 +123,7 @@ def _call(data: Mapping[str, Any], mapping: "SourceMapping", tally: Tally) -> No
         talk_s = max(0.0, (end - answer).total_seconds())
     reason = data.get("missed_call_reason")
     outcome = "answered" if answered else (reason if isinstance(reason, str) and reason else "unanswered")
-    tally.events.append(
-        canonical.activity(SOURCE, f"{SOURCE}:call:{call}", started, owner, action, duration_s=talk_s, outcome=outcome)
-    )
+    tally.event(item, canonical.activity(SOURCE, item, started, owner, action, duration_s=talk_s, outcome=outcome))
 
 
 def csv_events(row: Mapping[str, str], line: int, mapping: "SourceMapping", settings: "Settings") -> Mapped:
@@ -133,21 +135,22 @@ def csv_events(row: Mapping[str, str], line: int, mapping: "SourceMapping", sett
         raise Refused(400, "not_vendor_format", f"line {line}: 'Call direction' is {direction!r}, not inbound or outbound")
     answered = exports.yes(exports.cell(row, "Answered"))
     kind = call_kind(direction, answered)
+    item = canonical.item_id(SOURCE, "call", call)
     tally = Tally()
     if kind in mapping.ignore:
-        tally.ignored += 1
+        tally.ignore(item)
         return tally.mapped()
     user_id = exports.cell(row, "User ID")
     owner = canonical.owner_of(mapping, user_id)
     if owner is None:
-        tally.unmapped.append(canonical.unmapped_owner(SOURCE, user_id, f"call:{call}"))
+        tally.unmapped.append(canonical.unmapped_owner(SOURCE, user_id, f"call:{call}", item))
         return tally.mapped()
     action = mapping.actions.get(kind)
     if action is None:
-        tally.unmapped.append(canonical.unmapped_action(SOURCE, kind, f"call:{call}"))
+        tally.unmapped.append(canonical.unmapped_action(SOURCE, kind, f"call:{call}", item))
         return tally.mapped()
     started: datetime = exports.moment(row, "Started at", canonical.zone_of(mapping, owner, settings), line)
     reason = exports.cell(row, "Unanswered Call Reason")
     outcome = "answered" if answered else (reason or "unanswered")
-    tally.events.append(canonical.activity(SOURCE, f"{SOURCE}:call:{call}", started, owner, action, outcome=outcome))
+    tally.event(item, canonical.activity(SOURCE, item, started, owner, action, outcome=outcome))
     return tally.mapped()

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from salespulse.gateway.adapters.common import Refused, Request, Unmapped, check_age, digits, header
+from salespulse.gateway.adapters.common import Refused, Request, Unmapped, check_age, digits, header, with_article
 
 if TYPE_CHECKING:
     from salespulse.models.config import Settings
@@ -46,28 +46,33 @@ def owner_of(mapping: "SourceMapping", key: object) -> "OwnerRef | None":
     return mapping.owners.get(str(key))
 
 
-def unmapped_owner(source: str, owner: object, vendor_id: str) -> Unmapped:
+def item_id(source: str, kind: str, vendor_id: object, *state: object) -> str:
+    """Return an item's identity: `<source>:<object>:<vendor id>[:<vendor stage or status>...]`."""
+    return ":".join(str(part) for part in (source, kind, vendor_id, *state))
+
+
+def unmapped_owner(source: str, owner: object, vendor_id: str, item: str) -> Unmapped:
     vendor = VENDOR_NAMES[source]
     if owner is None or owner == "":
         detail = f"{vendor} item {vendor_id} has no owner, so no rep to credit"
     else:
         detail = f"{vendor} owner {owner} is not under sources.{source}.owners"
-    return Unmapped("unmapped_owner", detail, vendor_id)
+    return Unmapped("unmapped_owner", detail, vendor_id, item)
 
 
-def unmapped_stage(source: str, stage: object, vendor_id: str) -> Unmapped:
+def unmapped_stage(source: str, stage: object, vendor_id: str, item: str) -> Unmapped:
     detail = f"{VENDOR_NAMES[source]} stage {stage} (item {vendor_id}) is not under sources.{source}.stages"
-    return Unmapped("unmapped_stage", detail, vendor_id)
+    return Unmapped("unmapped_stage", detail, vendor_id, item)
 
 
-def unmapped_action(source: str, kind: object, vendor_id: str) -> Unmapped:
+def unmapped_action(source: str, kind: object, vendor_id: str, item: str) -> Unmapped:
     detail = f"{VENDOR_NAMES[source]} activity kind {kind} (item {vendor_id}) is not under sources.{source}.actions"
-    return Unmapped("unmapped_action", detail, vendor_id)
+    return Unmapped("unmapped_action", detail, vendor_id, item)
 
 
-def unsupported(source: str, what: str, vendor_id: str) -> Unmapped:
+def unsupported(source: str, what: str, vendor_id: str, item: str) -> Unmapped:
     detail = f"{VENDOR_NAMES[source]} {what} (item {vendor_id}) is not mapped; list it under sources.{source}.ignore to count it as ignored"
-    return Unmapped("unsupported_object", detail, vendor_id)
+    return Unmapped("unsupported_object", detail, vendor_id, item)
 
 
 def iso(moment: datetime) -> str:
@@ -78,11 +83,11 @@ def iso(moment: datetime) -> str:
 def from_epoch(value: object, vendor: str, what: str, *, per_second: int = 1) -> datetime:
     """Return an aware UTC time from epoch seconds (per_second=1) or milliseconds (1000)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise Refused(400, "not_vendor_format", f"not a {vendor} webhook: {what} is not a number of {_unit(per_second)}")
+        raise Refused(400, "not_vendor_format", f"not {with_article(vendor)} webhook: {what} is not a number of {_unit(per_second)}")
     try:
         return datetime.fromtimestamp(value / per_second, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
-        raise Refused(400, "not_vendor_format", f"not a {vendor} webhook: {what} {value} is out of range") from None
+        raise Refused(400, "not_vendor_format", f"not {with_article(vendor)} webhook: {what} {value} is out of range") from None
 
 
 def _unit(per_second: int) -> str:

@@ -7,6 +7,12 @@ checks they all make the same way.
            └── map(request, mapping, settings) ──> Mapped(events, unmapped, ignored)
                  Refused(400) a body that is not the vendor's format
 
+Every item of a request (an event, an unmapped item, an ignored one) carries its identity, built
+from the vendor's own ids and never from delivery fields (attempt numbers, timestamps,
+signatures): `<source>:<object>:<id>[:<stage or status>]`, like an event id but with the vendor's
+stage, so that it is the same before and after a mapping is fixed. The gateway remembers the
+items it acknowledged, so that a vendor's retry sends nothing twice.
+
 Anything else an adapter raises is a bug. `verify` and `map` read no clock and no environment:
 the server passes the time the request arrived and the secret it read at start-up.
 """
@@ -16,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -55,7 +61,8 @@ class Unmapped:
 
     reason: UnmappedReason
     detail: str  # a sentence naming the vendor id, e.g. "HubSpot owner 123 is not under sources.hubspot.owners"
-    vendor_id: str  # the vendor's id of the item, the suffix of the dead-letter record key
+    vendor_id: str  # the vendor's id of the item, named in the detail
+    item: str = field(default="", compare=False)  # the item's identity (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,25 @@ class Mapped:
     events: tuple[dict[str, Any], ...]  # contract v1 events, JSON-ready
     unmapped: tuple[Unmapped, ...]
     ignored: int  # items that carry nothing Salespulse counts or that the mapping ignores
+    # The identity of each event's item, in the order of `events`, and of each ignored item.
+    event_items: tuple[str, ...] = field(default=(), compare=False)
+    ignored_items: tuple[str, ...] = field(default=(), compare=False)
+
+    def items(self) -> set[str]:
+        """Return the identities of every item, whatever became of it."""
+        return {*self.event_items, *(item.item for item in self.unmapped), *self.ignored_items}
+
+    def only(self, keep: Callable[[str], bool]) -> "Mapped":
+        """Return the outcome of the items whose identity `keep` accepts."""
+        events = [(event, item) for event, item in zip(self.events, self.event_items, strict=True) if keep(item)]
+        ignored = tuple(item for item in self.ignored_items if keep(item))
+        return Mapped(
+            tuple(event for event, _ in events),
+            tuple(item for item in self.unmapped if keep(item.item)),
+            len(ignored),
+            tuple(item for _, item in events),
+            ignored,
+        )
 
 
 class Adapter(Protocol):
@@ -73,7 +99,8 @@ class Adapter(Protocol):
 
         A key `<source>:sha256:<digest>` is a body digest, from a source that signs no timestamp
         (Pipedrive, Aircall, Salesforce): such vendors resend an unchanged body when an answer
-        was lost, so a repeat of that key is a retry to acknowledge, not an attack to refuse.
+        was lost, so a repeat of that key is a retry to map again (its items are known), not an
+        attack to refuse.
         """
         ...
 
@@ -88,10 +115,21 @@ class Tally:
 
     events: list[dict[str, Any]] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
-    ignored: int = 0
+    event_items: list[str] = field(default_factory=list)
+    ignored_items: list[str] = field(default_factory=list)
+
+    def event(self, item: str, event: dict[str, Any]) -> None:
+        """Add an event of the item `item`."""
+        self.events.append(event)
+        self.event_items.append(item)
+
+    def ignore(self, item: str) -> None:
+        """Count an item that changes no figure."""
+        self.ignored_items.append(item)
 
     def mapped(self) -> Mapped:
-        return Mapped(tuple(self.events), tuple(self.unmapped), self.ignored)
+        items = tuple(self.ignored_items)
+        return Mapped(tuple(self.events), tuple(self.unmapped), len(items), tuple(self.event_items), items)
 
 
 def header(request: Request, name: str) -> str | None:
@@ -135,21 +173,31 @@ def body_key(source: str, body: bytes) -> str:
     return f"{source}:sha256:{hashlib.sha256(body).hexdigest()}"
 
 
+def signed(replay_key: str) -> bool:
+    """Whether a replay key is a signature (a repeat is an attack), not a body digest (a repeat is a retry)."""
+    return not replay_key.partition(":")[2].startswith("sha256:")
+
+
+def with_article(name: str) -> str:
+    """Return 'a HubSpot', 'an Aircall': the name with the article its first sound asks for."""
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
 def parse_json(body: bytes, vendor: str) -> Any:
     """Parse a UTF-8 JSON body, or raise Refused(400)."""
     try:
         return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
-        raise Refused(400, "not_vendor_format", f"not a {vendor} webhook: the body is not UTF-8") from None
+        raise Refused(400, "not_vendor_format", f"not {with_article(vendor)} webhook: the body is not UTF-8") from None
     except json.JSONDecodeError as exc:
-        raise Refused(400, "not_vendor_format", f"not a {vendor} webhook: not JSON: {exc}") from None
+        raise Refused(400, "not_vendor_format", f"not {with_article(vendor)} webhook: not JSON: {exc}") from None
     except RecursionError:
-        raise Refused(400, "not_vendor_format", f"not a {vendor} webhook: JSON nested too deep") from None
+        raise Refused(400, "not_vendor_format", f"not {with_article(vendor)} webhook: JSON nested too deep") from None
 
 
 def not_format(vendor: str, problem: str) -> Refused:
     """Return the Refused(400) for a body that parses but is not what the vendor sends."""
-    return Refused(400, "not_vendor_format", f"not a {vendor} webhook: {problem}")
+    return Refused(400, "not_vendor_format", f"not {with_article(vendor)} webhook: {problem}")
 
 
 def check_age(sent_at: datetime, received_at: datetime, max_age_s: int, vendor: str) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from salespulse.gateway.adapters.canonical import VENDOR_NAMES, parse_moment
-from salespulse.gateway.adapters.common import Refused
+from salespulse.gateway.adapters.common import Refused, with_article
 
 Formats = Mapping[str, tuple[str, ...]]
 
@@ -26,7 +26,7 @@ def header_problem(source: str, formats: Formats, header: Iterable[str]) -> str 
     closest = min(missing, key=lambda kind: len(missing[kind]))
     others = ", ".join(f"{kind} ({', '.join(columns)})" for kind, columns in formats.items())
     return (
-        f"not a {VENDOR_NAMES[source]} export this import reads: the {closest} export lacks "
+        f"not {with_article(VENDOR_NAMES[source])} export this import reads: the {closest} export lacks "
         f"{', '.join(repr(c) for c in missing[closest])}; required columns: {others}"
     )
 

@@ -64,7 +64,15 @@ class Generic:
         events = [body] if isinstance(body, dict) else body
         if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
             raise not_format(VENDOR, "the body must be an event object or a JSON array of event objects")
-        return Mapped(tuple(events), (), 0)
+        return Mapped(tuple(events), (), 0, tuple(_item(event) for event in events))
+
+
+def _item(event: dict[str, Any]) -> str:
+    """Return an event's item: its event_id, or its digest when it has none (the contract then rejects it)."""
+    event_id = event.get("event_id")
+    if isinstance(event_id, str):
+        return f"{SOURCE}:{event_id}"
+    return f"{SOURCE}:sha256:{hashlib.sha256(json.dumps(event, sort_keys=True).encode()).hexdigest()}"
 
 
 def csv_events(row: Mapping[str, str], line: int, mapping: "SourceMapping", settings: "Settings") -> Mapped:
@@ -89,4 +97,4 @@ def csv_events(row: Mapping[str, str], line: int, mapping: "SourceMapping", sett
         else:
             event[column] = value
     event.setdefault("source", SOURCE)
-    return Mapped((event,), (), 0)
+    return Mapped((event,), (), 0, (_item(event),))

@@ -90,18 +90,22 @@ class HubSpot:
         owners = _owner_changes(events)
         tally = Tally()
         for event in events:
-            kind = event["subscriptionType"]
+            kind, vendor_id = event["subscriptionType"], str(event["eventId"])
+            # HubSpot's retry repeats each event with attemptNumber + 1 and the same eventId.
+            item = canonical.item_id(SOURCE, "event", vendor_id)
             if kind in mapping.ignore:
-                tally.ignored += 1
+                tally.ignore(item)
             elif not _is_deal_change(event):
-                tally.unmapped.append(canonical.unsupported(SOURCE, f"event {kind}", str(event["eventId"])))
+                tally.unmapped.append(canonical.unsupported(SOURCE, f"event {kind}", vendor_id, item))
             elif event.get("propertyName") == "hubspot_owner_id":
-                continue  # read by _owner_changes: it names the rep of this batch's stage changes
+                # Read by _owner_changes: it names the rep of this batch's stage changes, and
+                # changes no figure by itself.
+                tally.ignore(canonical.item_id(SOURCE, "deal", event["objectId"], "owner", event.get("propertyValue") or ""))
             elif event.get("propertyName") == "dealstage":
                 _stage_change(event, owners, mapping, tally)
             else:
                 what = f"{kind} of {event.get('propertyName')}"
-                tally.unmapped.append(canonical.unsupported(SOURCE, what, str(event["eventId"])))
+                tally.unmapped.append(canonical.unsupported(SOURCE, what, vendor_id, item))
         return tally.mapped()
 
 
@@ -137,9 +141,10 @@ def _owner_changes(events: list[dict[str, Any]]) -> dict[str, str]:
 def _stage_change(event: dict[str, Any], owners: dict[str, str], mapping: "SourceMapping", tally: Tally) -> None:
     vendor_id, deal = str(event["eventId"]), str(event["objectId"])
     vendor_stage = event.get("propertyValue") or ""
+    item = canonical.item_id(SOURCE, "deal", deal, vendor_stage)
     stage = mapping.stages.get(vendor_stage)
     if stage is None:
-        tally.unmapped.append(canonical.unmapped_stage(SOURCE, vendor_stage or "(empty)", vendor_id))
+        tally.unmapped.append(canonical.unmapped_stage(SOURCE, vendor_stage or "(empty)", vendor_id, item))
         return
     owner_id = owners.get(deal)
     source_id = event.get("sourceId")
@@ -151,13 +156,13 @@ def _stage_change(event: dict[str, Any], owners: dict[str, str], mapping: "Sourc
             f"HubSpot deal {deal}: neither an owner change in the same request ({owner_id or 'none'}) nor "
             f"the change's sourceId ({source_id or 'none'}) is under sources.hubspot.owners"
         )
-        tally.unmapped.append(Unmapped("unmapped_owner", detail, vendor_id))
+        tally.unmapped.append(Unmapped("unmapped_owner", detail, vendor_id, item))
         return
     our_deal = canonical.deal_id(SOURCE, deal)
     if our_deal is None:
         raise not_format(VENDOR, f"event {vendor_id}: objectId {deal[:80]!r} is not an id")
     moment = canonical.from_epoch(event["occurredAt"], VENDOR, "occurredAt", per_second=1000)
-    tally.events.append(canonical.deal_stage(SOURCE, f"{SOURCE}:deal:{deal}:{stage}", moment, owner, our_deal, stage))
+    tally.event(item, canonical.deal_stage(SOURCE, f"{SOURCE}:deal:{deal}:{stage}", moment, owner, our_deal, stage))
 
 
 def csv_events(row: Mapping[str, str], line: int, mapping: "SourceMapping", settings: "Settings") -> Mapped:
@@ -177,13 +182,14 @@ def _deal_row(
 ) -> None:
     """A deal row gives its creation and, in a won or lost stage with a close date, its decision."""
     label, owner_name = exports.cell(row, "Deal Stage"), exports.cell(row, "Deal owner")
+    item = canonical.item_id(SOURCE, "deal", record, label)
     stage = mapping.stages.get(label)
     if stage is None:
-        tally.unmapped.append(canonical.unmapped_stage(SOURCE, label or "(empty)", record))
+        tally.unmapped.append(canonical.unmapped_stage(SOURCE, label or "(empty)", record, item))
         return
     owner = canonical.owner_of(mapping, owner_name)
     if owner is None:
-        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_name, record))
+        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_name, record, item))
         return
     deal = canonical.deal_id(SOURCE, record)
     if deal is None:
@@ -193,27 +199,27 @@ def _deal_row(
     closed = exports.cell(row, "Close Date")
     decision = (stage, exports.moment(row, "Close Date", zone, line)) if stage in TERMINAL_STAGES and closed else None
     amount = canonical.number(exports.cell(row, "Amount"))
-    tally.events.extend(
-        canonical.exported_deal(SOURCE, record, deal, owner, created, settings, decision=decision, amount=amount)
-    )
+    for event in canonical.exported_deal(SOURCE, record, deal, owner, created, settings, decision=decision, amount=amount):
+        tally.event(event["event_id"], event)
 
 
 def _call_row(
     row: Mapping[str, str], line: int, record: str, mapping: "SourceMapping", settings: "Settings", tally: Tally
 ) -> None:
     direction = exports.cell(row, "Call direction").lower()
+    item = canonical.item_id(SOURCE, "call", record)
     if direction in mapping.ignore:
-        tally.ignored += 1
+        tally.ignore(item)
         return
     owner_name = exports.cell(row, "Activity assigned to")
     owner = canonical.owner_of(mapping, owner_name)
     if owner is None:
-        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_name, record))
+        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_name, record, item))
         return
     action = mapping.actions.get(direction)
     if action is None:
-        tally.unmapped.append(canonical.unmapped_action(SOURCE, direction or "(empty)", record))
+        tally.unmapped.append(canonical.unmapped_action(SOURCE, direction or "(empty)", record, item))
         return
     moment = exports.moment(row, "Activity date", canonical.zone_of(mapping, owner, settings), line)
     outcome = exports.cell(row, "Call outcome") or None
-    tally.events.append(canonical.activity(SOURCE, f"{SOURCE}:call:{record}", moment, owner, action, outcome=outcome))
+    tally.event(item, canonical.activity(SOURCE, item, moment, owner, action, outcome=outcome))

@@ -52,14 +52,15 @@ class Pipedrive:
         require_content_type(request, VENDOR, "application/json")
         if secret is not None:
             scheme, _, token = (header(request, "Authorization") or "").partition(" ")
+            # Pipedrive signs nothing: these are credentials, and are named so.
             if scheme.lower() != "basic" or not token:
-                raise Refused(401, "missing_signature", "HTTP basic auth is configured but the request has none")
+                raise Refused(401, "missing_credentials", "HTTP basic auth is configured but the request has none")
             try:
                 given = base64.b64decode(token.strip(), validate=True)
             except (binascii.Error, ValueError):
-                raise Refused(401, "bad_signature", "the Authorization header is not base64") from None
+                raise Refused(401, "bad_credentials", "the Authorization header is not base64") from None
             if not same_secret(given, secret):
-                raise Refused(401, "bad_signature", "wrong HTTP basic auth user or password")
+                raise Refused(401, "bad_credentials", "wrong HTTP basic auth user or password")
         # No timestamp is signed, so max_age_s cannot apply; the body (with meta.id and attempt) is the key.
         return body_key(SOURCE, request.body)
 
@@ -85,16 +86,19 @@ class Pipedrive:
         sent_at = _meta_time(meta.get("timestamp"))
         tally = Tally()
         vendor_id = f"{entity}:{entity_id}"
+        # A change that becomes no event is known by the notification's id (kept on a retry,
+        # which changes only meta.attempt), or by its time in a payload without one.
+        change = canonical.item_id(SOURCE, entity, entity_id, action, meta.get("id") or meta.get("timestamp"))
         if f"{action}.{entity}" in mapping.ignore:
-            tally.ignored += 1
+            tally.ignore(change)
         elif entity not in ("deal", "activity"):
-            tally.unmapped.append(canonical.unsupported(SOURCE, f"{action}.{entity}", vendor_id))
+            tally.unmapped.append(canonical.unsupported(SOURCE, f"{action}.{entity}", vendor_id, change))
         elif action not in ("create", "change") or data is None:
-            tally.ignored += 1  # a deletion takes back nothing: counted events stay counted
+            tally.ignore(change)  # a deletion takes back nothing: counted events stay counted
         elif entity == "deal":
-            _deal(data, previous or {}, action, str(entity_id), sent_at, mapping, tally)
+            _deal(data, previous or {}, action, str(entity_id), sent_at, mapping, tally, change)
         else:
-            _activity(data, previous or {}, action, str(entity_id), sent_at, mapping, tally)
+            _activity(data, previous or {}, action, str(entity_id), sent_at, mapping, tally, change)
         return tally.mapped()
 
 
@@ -132,17 +136,24 @@ def _deal(
     sent_at: datetime,
     mapping: "SourceMapping",
     tally: Tally,
+    change: str,
 ) -> None:
     vendor_id = f"deal:{deal}"
     moved = action == "create" or ("stage_id" in previous and previous["stage_id"] != data.get("stage_id"))
     status = data.get("status")
     decided = status in TERMINAL_STAGES and (action == "create" or ("status" in previous and previous["status"] != status))
     if not moved and not decided:
-        tally.ignored += 1  # an edit that neither moves nor decides the deal
+        tally.ignore(change)  # an edit that neither moves nor decides the deal
         return
+    # One item per event the change makes: the stage entered (the vendor's stage id, so that the
+    # item is the same before and after the stage is mapped) and the decision.
+    vendor_stage = str(data.get("stage_id"))
+    move = canonical.item_id(SOURCE, "deal", deal, vendor_stage)
+    decision = canonical.item_id(SOURCE, "deal", deal, status)
     owner_id, owner = _owner(data, mapping)
     if owner is None:
-        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_id, vendor_id))
+        items = [item for item, made in ((move, moved), (decision, decided)) if made]
+        tally.unmapped.extend(canonical.unmapped_owner(SOURCE, owner_id, vendor_id, item) for item in items)
         return
     our_deal = canonical.deal_id(SOURCE, deal)
     if our_deal is None:
@@ -150,19 +161,18 @@ def _deal(
     amount = canonical.number(data.get("value"))
     currency = data.get("currency") if isinstance(data.get("currency"), str) else None
     if moved:
-        vendor_stage = str(data.get("stage_id"))
         stage = mapping.stages.get(vendor_stage)
         if stage is None:
-            tally.unmapped.append(canonical.unmapped_stage(SOURCE, vendor_stage, vendor_id))
+            tally.unmapped.append(canonical.unmapped_stage(SOURCE, vendor_stage, vendor_id, move))
         else:
             moment = _time(data, "add_time" if action == "create" else "stage_change_time", sent_at)
             event_id = f"{SOURCE}:deal:{deal}:{stage}"
-            tally.events.append(canonical.deal_stage(SOURCE, event_id, moment, owner, our_deal, stage, amount=amount, currency=currency))
+            tally.event(move, canonical.deal_stage(SOURCE, event_id, moment, owner, our_deal, stage, amount=amount, currency=currency))
     if decided:
         assert isinstance(status, str)
         moment = _time(data, f"{status}_time", sent_at)
         event_id = f"{SOURCE}:deal:{deal}:{status}"
-        tally.events.append(canonical.deal_stage(SOURCE, event_id, moment, owner, our_deal, status, amount=amount, currency=currency))
+        tally.event(decision, canonical.deal_stage(SOURCE, event_id, moment, owner, our_deal, status, amount=amount, currency=currency))
 
 
 def _activity(
@@ -173,33 +183,36 @@ def _activity(
     sent_at: datetime,
     mapping: "SourceMapping",
     tally: Tally,
+    change: str,
 ) -> None:
     vendor_id = f"activity:{activity}"
     done_now = data.get("done") in (True, 1)
     became_done = action == "create" or ("done" in previous and previous["done"] in (False, 0))
     kind = data.get("type")
     if not (done_now and became_done) or kind in mapping.ignore:
-        tally.ignored += 1  # planned, still to do, or an edit of one already counted
+        tally.ignore(change)  # planned, still to do, or an edit of one already counted
         return
+    item = canonical.item_id(SOURCE, "activity", activity)  # an activity becomes done once
     owner_id, owner = _owner(data, mapping)
     if owner is None:
-        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_id, vendor_id))
+        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_id, vendor_id, item))
         return
     ours = mapping.actions.get(str(kind))
     if ours is None:
-        tally.unmapped.append(canonical.unmapped_action(SOURCE, kind, vendor_id))
+        tally.unmapped.append(canonical.unmapped_action(SOURCE, kind, vendor_id, item))
         return
     moment = _done_at(data, sent_at)
-    tally.events.append(
+    tally.event(
+        item,
         canonical.activity(
             SOURCE,
-            f"{SOURCE}:activity:{activity}",
+            item,
             moment,
             owner,
             ours,
             deal=canonical.deal_id(SOURCE, data.get("deal_id")),
             duration_s=_duration_s(data.get("duration")),
-        )
+        ),
     )
 
 
@@ -241,7 +254,8 @@ def _deal_row(row: Mapping[str, str], line: int, mapping: "SourceMapping", setti
     owner_name = exports.cell(row, "Deal - Owner")
     owner = canonical.owner_of(mapping, owner_name)
     if owner is None:
-        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_name, f"deal:{record}"))
+        item = canonical.item_id(SOURCE, "deal", record)
+        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_name, f"deal:{record}", item))
         return
     deal = canonical.deal_id(SOURCE, record)
     if deal is None:
@@ -254,27 +268,27 @@ def _deal_row(row: Mapping[str, str], line: int, mapping: "SourceMapping", setti
     if status in TERMINAL_STAGES and exports.cell(row, decided_column):
         decision = (status, exports.moment(row, decided_column, zone, line))
     amount = canonical.number(exports.cell(row, "Deal - Value"))
-    tally.events.extend(
-        canonical.exported_deal(SOURCE, record, deal, owner, created, settings, decision=decision, amount=amount)
-    )
+    for event in canonical.exported_deal(SOURCE, record, deal, owner, created, settings, decision=decision, amount=amount):
+        tally.event(event["event_id"], event)
 
 
 def _activity_row(
     row: Mapping[str, str], line: int, mapping: "SourceMapping", settings: "Settings", tally: Tally
 ) -> None:
     record = exports.required(row, "Activity - ID", line)
+    item = canonical.item_id(SOURCE, "activity", record)
     kind = exports.cell(row, "Activity - Type")
     if not exports.yes(exports.cell(row, "Activity - Done")) or kind in mapping.ignore:
-        tally.ignored += 1
+        tally.ignore(item)
         return
     owner_name = exports.cell(row, "Activity - Assigned to user")
     owner = canonical.owner_of(mapping, owner_name)
     if owner is None:
-        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_name, f"activity:{record}"))
+        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_name, f"activity:{record}", item))
         return
     ours = mapping.actions.get(kind)
     if ours is None:
-        tally.unmapped.append(canonical.unmapped_action(SOURCE, kind or "(empty)", f"activity:{record}"))
+        tally.unmapped.append(canonical.unmapped_action(SOURCE, kind or "(empty)", f"activity:{record}", item))
         return
     zone = canonical.zone_of(mapping, owner, settings)
     due_time = exports.cell(row, "Activity - Due time")
@@ -283,14 +297,15 @@ def _activity_row(
         moment = canonical.parse_moment(f"{day} {due_time}".strip(), zone, "'Activity - Due date'")
     except ValueError as exc:
         raise Refused(400, "not_vendor_format", f"line {line}: {exc}") from None
-    tally.events.append(
+    tally.event(
+        item,
         canonical.activity(
             SOURCE,
-            f"{SOURCE}:activity:{record}",
+            item,
             moment,
             owner,
             ours,
             deal=canonical.deal_id(SOURCE, exports.cell(row, "Deal - ID") or None),
             duration_s=_duration_s(exports.cell(row, "Activity - Duration")),
-        )
+        ),
     )

@@ -121,7 +121,7 @@ class Salesforce:
         expected = require_secret(secret, VENDOR)
         given = _text(_notifications(request.body), "OrganizationId")
         if not given:
-            raise Refused(401, "missing_signature", "the message carries no OrganizationId")
+            raise Refused(401, "missing_organization", "the message carries no OrganizationId")
         if not same_secret(given[:_ID_PREFIX], expected[:_ID_PREFIX]):
             raise Refused(401, "wrong_organization", f"OrganizationId {given[:18]} is not the configured organization")
         return body_key(SOURCE, request.body)
@@ -135,10 +135,12 @@ class Salesforce:
             if not note_id or record is None:
                 raise not_format(VENDOR, "a Notification lacks its Id or sObject")
             kind = record.get(f"{{{XSI}}}type", "").rpartition(":")[2]
+            # Salesforce resends a notification with the same Id until it is acknowledged.
+            item = canonical.item_id(SOURCE, "notification", note_id)
             if kind in mapping.ignore:
-                tally.ignored += 1
+                tally.ignore(item)
             elif kind != "Opportunity":
-                tally.unmapped.append(canonical.unsupported(SOURCE, f"sObject {kind or '(untyped)'}", note_id))
+                tally.unmapped.append(canonical.unsupported(SOURCE, f"sObject {kind or '(untyped)'}", note_id, item))
             else:
                 _opportunity(record, note_id, request, mapping, tally)
         return tally.mapped()
@@ -148,13 +150,16 @@ def _opportunity(record: ET.Element, note_id: str, request: Request, mapping: "S
     opportunity, vendor_stage, owner_id = _text(record, "Id"), _text(record, "StageName"), _text(record, "OwnerId")
     if not opportunity:
         raise not_format(VENDOR, f"Notification {note_id}: the Opportunity has no Id field")
+    # The Opportunity and the stage it is in, so that a second notification of the same stage
+    # entered (an edit of another field) is the same item, as it is the same event.
+    item = canonical.item_id(SOURCE, "opportunity", opportunity, vendor_stage)
     stage = mapping.stages.get(vendor_stage)
     if stage is None:
-        tally.unmapped.append(canonical.unmapped_stage(SOURCE, vendor_stage or "(no StageName)", note_id))
+        tally.unmapped.append(canonical.unmapped_stage(SOURCE, vendor_stage or "(no StageName)", note_id, item))
         return
     owner = canonical.owner_of(mapping, owner_id) or canonical.owner_of(mapping, owner_id[:_ID_PREFIX])
     if owner is None:
-        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_id, note_id))
+        tally.unmapped.append(canonical.unmapped_owner(SOURCE, owner_id, note_id, item))
         return
     deal = canonical.deal_id(SOURCE, opportunity)
     if deal is None:
@@ -164,7 +169,8 @@ def _opportunity(record: ET.Element, note_id: str, request: Request, mapping: "S
         moment = canonical.parse_moment(modified, timezone.utc, "LastModifiedDate") if modified else request.received_at
     except ValueError as exc:
         raise not_format(VENDOR, f"Notification {note_id}: {exc}") from None
-    tally.events.append(
+    tally.event(
+        item,
         canonical.deal_stage(
             SOURCE,
             f"{SOURCE}:opportunity:{opportunity}:{stage}",
@@ -174,5 +180,5 @@ def _opportunity(record: ET.Element, note_id: str, request: Request, mapping: "S
             stage,
             amount=canonical.number(_text(record, "Amount")),
             currency=_text(record, "CurrencyIsoCode") or None,
-        )
+        ),
     )

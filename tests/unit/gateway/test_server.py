@@ -72,7 +72,7 @@ def test_an_event_is_acknowledged_once_on_its_topic_and_the_same_signature_is_re
     async def test(client: TestClient[Any, Any]) -> None:
         data, headers = generic([EVENT])
         first = await client.post("/hooks/generic", data=data, headers=headers)
-        assert (first.status, await first.json()) == (200, {"accepted": 1, "unmapped": 0, "ignored": 0})
+        assert (first.status, await first.json()) == (200, {"accepted": 1, "unmapped": 0, "ignored": 0, "duplicate": 0})
         again = await client.post("/hooks/generic", data=data, headers=headers)
         assert (again.status, (await again.json())["error"]) == (401, "replayed")
 

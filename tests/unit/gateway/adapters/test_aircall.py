@@ -39,8 +39,8 @@ def test_token_accepted_and_the_replay_key_is_stable() -> None:
     ("data", "reason"),
     [
         (body("aircall", "call_ended_outbound_unanswered.json"), "wrong_token"),
-        (b'{"event": "call.ended", "data": {}}', "missing_signature"),
-        (b"[]", "missing_signature"),
+        (b'{"event": "call.ended", "data": {}}', "missing_token"),
+        (b"[]", "missing_token"),
     ],
 )
 def test_wrong_or_missing_token_is_401(data: bytes, reason: str) -> None:

@@ -52,11 +52,11 @@ def test_basic_auth_accepted_and_the_replay_key_is_stable() -> None:
 @pytest.mark.parametrize(
     ("headers", "reason"),
     [
-        ({}, "missing_signature"),
-        (basic("salespulse:wrong"), "bad_signature"),
-        (basic("someone:s3cret"), "bad_signature"),
-        ({"Authorization": "Basic %%%"}, "bad_signature"),
-        ({"Authorization": "Bearer abc"}, "missing_signature"),
+        ({}, "missing_credentials"),
+        (basic("salespulse:wrong"), "bad_credentials"),
+        (basic("someone:s3cret"), "bad_credentials"),
+        ({"Authorization": "Basic %%%"}, "bad_credentials"),
+        ({"Authorization": "Bearer abc"}, "missing_credentials"),
     ],
 )
 def test_wrong_or_missing_credentials_are_401(headers: dict[str, str], reason: str) -> None:
