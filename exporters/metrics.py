@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Exemplar, Sample, Timestamp
+
+from salespulse.gateway.adapters.common import UnmappedReason
+from salespulse.models.errors import REJECT_REASONS
 
 MetricType = Literal["gauge", "counter"]
 
@@ -128,15 +131,27 @@ DECISION_SECONDS_COMBINED = MetricSpec(
     "Sum of the times to decision of the deals decided in the window; divide by "
     "salespulse_deals_decided after summing both over reps for an exact team average.",
 )
+_REASON_NOTES = {
+    "too_large": "over limits.max_event_bytes",
+    "too_deep": "over limits.max_json_depth",
+    "unprocessable": "an agent failed on it",
+    "unknown_rep": "a team or rep the configuration does not name, with limits.unknown_reps: reject",
+}
+GATEWAY_REASONS: tuple[str, ...] = get_args(UnmappedReason)
+
+
+def _reasons(reasons: Sequence[str]) -> str:
+    return ", ".join(f"{r} ({_REASON_NOTES[r]})" if r in _REASON_NOTES else r for r in reasons)
+
+
 EVENTS_REJECTED = MetricSpec(
     "salespulse_events_rejected",
     "counter",
     ("reason",),
-    "Events sent to the dead-letter topic, by reason: not_json, invalid, unknown_action, "
-    "unknown_stage, future, too_late, unknown_subject, unknown_theme, score_out_of_scale, self_review, "
-    "unknown_rubric_item, points_out_of_range, self_check, not_the_checker, too_large (over "
-    "limits.max_event_bytes), too_deep (over limits.max_json_depth), unprocessable (an agent failed on it), "
-    "unknown_rep (a team or rep the configuration does not name, with limits.unknown_reps: reject).",
+    "Events sent to the dead-letter topic, by reason: "
+    f"{_reasons([r for r in REJECT_REASONS if r not in GATEWAY_REASONS])}; and vendor items the gateway "
+    f"could not map: {_reasons(GATEWAY_REASONS)}, each item counted once however often its vendor "
+    "delivered it (see docs/sources).",
 )
 EVENTS_DUPLICATE = MetricSpec(
     "salespulse_events_duplicate",
@@ -341,9 +356,11 @@ GATEWAY_REQUESTS = (
     "salespulse_gateway_requests",
     "counter",
     ("source", "outcome"),
-    "Webhook requests by source and outcome: accepted, unauthorized (bad or missing signature, "
-    "stale), replayed, bad_request, unsupported_media_type, too_large, unavailable (Kafka did not "
-    "acknowledge: 503), not_found (no such source configured).",
+    "Webhook requests by source and outcome: accepted, replayed (a vendor's retry whose every item "
+    "was acknowledged before: 200, nothing sent), unauthorized (bad or missing signature, token or "
+    "credentials, stale, or a signed request sent again unchanged), bad_request, "
+    "unsupported_media_type, too_large, unavailable (Kafka did not acknowledge: 503), not_found (no "
+    "such source configured).",
 )
 GATEWAY_SECONDS = (
     "salespulse_gateway_request_seconds",
@@ -356,7 +373,8 @@ GATEWAY_EVENTS = (
     "counter",
     ("source", "result"),
     "Items of acknowledged requests: accepted (sent to the ingest topics), rejected (broke the "
-    "event contract), unmapped (dead-letter topic, see `dead-letter replay`), ignored (by the mapping).",
+    "event contract), unmapped (dead-letter topic, see `dead-letter replay`), ignored (by the mapping, "
+    "or changing no figure), duplicate (acknowledged before: a vendor's retry, sent nothing).",
 )
 GATEWAY_METRICS = (GATEWAY_REQUESTS, GATEWAY_SECONDS, GATEWAY_EVENTS)
 

@@ -60,7 +60,7 @@ CONFIG: dict[str, Any] = {
         "salesforce": {
             "organization_id": "00D5e000000KQ2eEAG",
             "owners": {
-                "0055e000003XyZaAAC": {"team": "amsterdam", "rep": "anna"},
+                "0055e000003XyZaAAK": {"team": "amsterdam", "rep": "anna"},
                 "0055e000003XyZb": {"team": "new-york", "rep": "mike"},
             },
             "stages": {"Prospecting": "lead", "Proposal/Price Quote": "proposal", "Closed Won": "won", "Closed Lost": "lost"},
