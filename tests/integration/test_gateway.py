@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import subprocess
 import sys
@@ -16,7 +17,9 @@ import pytest
 import yaml
 
 from salespulse.gateway.adapters.generic import signature
+from salespulse.gateway.adapters.hubspot import signature as hubspot_signature
 from salespulse.kafka_launcher import LocalKafka, free_port
+from salespulse.streams.topics import TopicNames
 from tests.integration import dataset
 from tests.integration.conftest import Pipeline, scrape, wait_for
 from tests.integration.test_pipeline import read_topic, samples
@@ -112,15 +115,15 @@ def test_signed_requests_are_counted_once_and_unmapped_ones_replayed_after_the_f
                      for i, user, d, a in calls]
         answers = [post(url, body, headers) for url, body, headers in requests]
         assert [status for status, _, _ in answers] == [200] * len(requests), answers
-        assert json.loads(answers[0][2]) == {"accepted": 5, "unmapped": 0, "ignored": 0}
+        assert json.loads(answers[0][2]) == {"accepted": 5, "unmapped": 0, "ignored": 0, "duplicate": 0}
 
         # By hand: 3 e-mails and 2 cold calls by request, anna's calls 1, 2 and 3 (4 is ignored).
         expected = {("anna", "outbound_email"): 3, ("bram", "cold_call"): 2, ("anna", "call"): 3}
         wait_for(lambda: totals(worker) == expected, 120, lambda: f"totals {totals(worker)} == {expected}")
 
         # The same requests again: the generic signature is refused as a replay, Aircall's
-        # unsigned bodies are acknowledged again; a vendor's retry, signed anew, maps to the same
-        # event ids. Nothing changes.
+        # unsigned bodies are acknowledged again; a vendor's retry, signed anew, holds the same
+        # items, which are not sent again. Nothing changes.
         again = [post(url, body, headers) for url, body, headers in requests]
         assert [status for status, _, _ in again] == [401] + [200] * len(calls), again
         retried = post(base + "/hooks/generic", *generic_request(generic, now + timedelta(seconds=1)))
@@ -155,7 +158,8 @@ def test_signed_requests_are_counted_once_and_unmapped_ones_replayed_after_the_f
         figures = samples(scrape(base + "/metrics") or "")
         outcome = {dict(labels)["outcome"]: v for (name, labels), v in figures.items()
                    if name == "salespulse_gateway_requests_total" and dict(labels)["source"] == "generic"}
-        assert outcome == {"accepted": 2.0, "replayed": 1.0, "unauthorized": 2.0, "unsupported_media_type": 1.0,
+        # The exact resend is unauthorized; the retry signed anew, whose items are known, replayed.
+        assert outcome == {"accepted": 1.0, "replayed": 1.0, "unauthorized": 3.0, "unsupported_media_type": 1.0,
                            "too_large": 1.0}
     finally:
         gateway.terminate()
@@ -227,3 +231,155 @@ def test_a_csv_export_imported_twice_counts_once_and_its_bad_rows_are_reported(m
     wrong.write_text("Deal ID,Stage\n1,won\n")
     refused = pipeline.cli("import", "csv", str(wrong), "--source", "aircall")
     assert refused.returncode == 2 and "deals.csv:1: not a" in refused.stderr, refused.stderr
+
+
+HUBSPOT_SECRET, PIPEDRIVE_PASSWORD, ORG = "hubspot-secret", "pipedrive-password", "00D5e000000KQ2eEAG"
+# Each vendor maps one owner to anna; the other owner of each vendor is missing until the fix.
+VENDORS = {
+    "hubspot": {"secret_env": "TEST_HUBSPOT_SECRET", "owners": {"userId:501": {"team": "amsterdam", "rep": "anna"}},
+                "stages": {"presentationscheduled": "proposal"}},
+    "pipedrive": {"basic_auth_user": "salespulse", "password_env": "TEST_PIPEDRIVE_PASSWORD",
+                  "owners": {"101": {"team": "amsterdam", "rep": "anna"}}, "stages": {"2": "qualified", "3": "proposal"}},
+    "aircall": {**SOURCES["aircall"]},
+    "salesforce": {"organization_id": ORG, "owners": {"0055e000003XyZaAAK": {"team": "amsterdam", "rep": "anna"}},
+                   "stages": {"Proposal/Price Quote": "proposal"}},
+}
+FIXED_OWNERS = {"hubspot": "userId:502", "pipedrive": "102", "aircall": "2002", "salesforce": "0055e000003XyZbAAK"}
+
+
+def hubspot_request(url: str, deals: list[tuple[int, str]], attempt: int, at: datetime) -> tuple[bytes, dict[str, str]]:
+    """A dealstage change per (deal, user), as HubSpot sends them; a retry has attemptNumber + 1 and is signed anew."""
+    occurred = int(at.timestamp() * 1000)
+    body = json.dumps([{"eventId": 1000 + deal, "subscriptionId": 2345, "portalId": 6789, "appId": 4321,
+                        "occurredAt": occurred, "subscriptionType": "deal.propertyChange", "attemptNumber": attempt,
+                        "objectId": deal, "propertyName": "dealstage", "propertyValue": "presentationscheduled",
+                        "changeSource": "CRM_UI", "sourceId": user} for deal, user in deals]).encode()
+    stamp = str(int(time.time() * 1000))
+    return body, {"Content-Type": "application/json", "X-HubSpot-Request-Timestamp": stamp,
+                  "X-HubSpot-Signature-v3": hubspot_signature(HUBSPOT_SECRET, "POST", url, body, stamp)}
+
+
+def pipedrive_request(deal: int, owner: int, attempt: int, at: datetime) -> tuple[bytes, dict[str, str]]:
+    """A deal moved from stage 2 to 3, as webhooks v2 send it; a retry has meta.attempt + 1."""
+    moment = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = json.dumps({
+        "meta": {"action": "change", "entity": "deal", "entity_id": str(deal), "id": f"0f1c0a2d-0000-4000-8000-{deal:012d}",
+                 "timestamp": moment, "version": "2.0", "webhook_id": "99", "attempt": attempt, "host": "acme.pipedrive.com"},
+        "data": {"id": deal, "title": "Renewal", "value": 1000, "currency": "EUR", "status": "open", "stage_id": 3,
+                 "owner_id": owner, "add_time": moment, "stage_change_time": moment},
+        "previous": {"stage_id": 2},
+    }).encode()
+    auth = base64.b64encode(f"salespulse:{PIPEDRIVE_PASSWORD}".encode()).decode()
+    return body, {"Content-Type": "application/json", "Authorization": f"Basic {auth}"}
+
+
+def salesforce_message(opportunities: list[tuple[str, str]], at: datetime) -> tuple[bytes, dict[str, str]]:
+    """An Outbound Message with one Opportunity notification per (Opportunity Id, OwnerId)."""
+    notes = "".join(
+        f"<Notification><Id>04l5e00000{n:08d}AAA</Id><sObject xsi:type=\"sf:Opportunity\">"
+        f"<sf:Id>{opportunity}</sf:Id><sf:OwnerId>{owner}</sf:OwnerId><sf:StageName>Proposal/Price Quote</sf:StageName>"
+        f"<sf:LastModifiedDate>{at.strftime('%Y-%m-%dT%H:%M:%S.000Z')}</sf:LastModifiedDate></sObject></Notification>"
+        for n, (opportunity, owner) in enumerate(opportunities))
+    body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>'
+            '<notifications xmlns="http://soap.sforce.com/2005/09/outbound" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">'
+            f"<OrganizationId>{ORG}</OrganizationId><ActionId>04k5e000000TN7yAAG</ActionId>"
+            '<SessionId xsi:nil="true"/><EnterpriseUrl>https://acme.my.salesforce.com/services/Soap/c/59.0</EnterpriseUrl>'
+            f'<PartnerUrl>https://acme.my.salesforce.com/services/Soap/u/59.0</PartnerUrl>{notes}</notifications>'
+            "</soapenv:Body></soapenv:Envelope>")
+    return body.encode(), {"Content-Type": "text/xml; charset=utf-8"}
+
+
+def deliveries(base: str, attempt: int, now: datetime) -> list[tuple[str, bytes, dict[str, str]]]:
+    """One delivery of every vendor's mapped and unmapped item; `attempt` > 1 is each vendor's documented retry."""
+    hubspot_url = base + "/hooks/hubspot"
+    return [
+        (hubspot_url, *hubspot_request(hubspot_url, [(7001, "userId:501"), (7002, "userId:502")], attempt - 1, now)),
+        (base + "/hooks/pipedrive", *pipedrive_request(8001, 101, attempt, now)),
+        (base + "/hooks/pipedrive", *pipedrive_request(8002, 102, attempt, now)),
+        (base + "/hooks/aircall", *aircall_call(9001, 1001, "outbound", True, now)),
+        (base + "/hooks/aircall", *aircall_call(9002, 2002, "outbound", True, now)),
+        (base + "/hooks/salesforce", *salesforce_message([("0065e000001AbCdAAA", "0055e000003XyZaAAK"),
+                                                         ("0065e000001AbCeAAA", "0055e000003XyZbAAK")], now)),
+    ]
+
+
+def rejected(worker: str, reason: str) -> float | None:
+    """The worker's count of dead-letter records of `reason`, from /metrics."""
+    found = [value for (name, labels), value in samples(scrape(worker) or "").items()
+             if name == "salespulse_events_rejected_total" and dict(labels).get("reason") == reason]
+    return found[0] if found else None
+
+
+def test_each_vendors_retry_is_one_item_on_the_topics_in_the_rejection_count_and_in_a_replay(make_pipeline, kafka) -> None:
+    pipeline = make_pipeline({**dataset.CONFIG, "sources": VENDORS})
+    pipeline.env.update({"TEST_HUBSPOT_SECRET": HUBSPOT_SECRET, "TEST_PIPEDRIVE_PASSWORD": PIPEDRIVE_PASSWORD})
+    assert pipeline.cli("publish", "/dev/null").returncode == 0
+    worker = pipeline.start_worker()
+    topics = TopicNames(pipeline.app_id)
+    gateway, base = start_gateway(pipeline)
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+
+    def stored(topic: str, at_least: int) -> list:
+        # One more than expected, so that a record too many is read, not waited out.
+        return asyncio.run(read_topic(kafka.bootstrap, topic, at_least + 1, timeout_s=8))
+
+    try:
+        first = [post(url, body, headers) for url, body, headers in deliveries(base, 1, now)]
+        assert [status for status, _, _ in first] == [200] * 6, first
+        assert json.loads(first[0][2]) == {"accepted": 1, "unmapped": 1, "ignored": 0, "duplicate": 0}
+        retries = [post(url, body, headers) for url, body, headers in deliveries(base, 2, now)]
+        assert [status for status, _, _ in retries] == [200] * 6, retries
+        assert json.loads(retries[0][2]) == {"accepted": 0, "unmapped": 0, "ignored": 0, "duplicate": 2}
+        assert json.loads(retries[1][2]) == {"accepted": 0, "unmapped": 0, "ignored": 0, "duplicate": 1}
+
+        # One mapped and one unmapped item per vendor: 1 call and 3 stage changes, 4 dead letters.
+        assert len(stored(topics.activities, 1)) == 1
+        stages = stored(topics.deal_stages, 3)
+        assert sorted(json.loads(r.value)["deal_id"] for r in stages) == \
+            ["hubspot:7001", "pipedrive:8001", "salesforce:0065e000001AbCdAAA"]
+        letters = stored(topics.dead_letter, 4)
+        items = sorted(dict(r.headers)["salespulse.item_id"].decode() for r in letters)
+        assert items == ["aircall:call:9002", "hubspot:deal:7002:presentationscheduled", "pipedrive:deal:8002:3",
+                         "salesforce:opportunity:0065e000001AbCeAAA:Proposal/Price Quote"]
+        wait_for(lambda: rejected(worker, "unmapped_owner") == 4, 120, lambda: f"rejected {rejected(worker, 'unmapped_owner')}")
+
+        # A restarted gateway has forgotten the items: the next retries reach the dead-letter
+        # topic again, and the worker still counts each item once. A new unmapped call after
+        # them shows when the worker has read them (one reason, one partition, in order).
+        gateway.terminate()
+        gateway.wait(timeout=30)
+        gateway, base = start_gateway(pipeline)
+        again = [post(url, body, headers) for url, body, headers in deliveries(base, 3, now)]
+        assert [status for status, _, _ in again] == [200] * 6, again
+        assert post(base + "/hooks/aircall", *aircall_call(9003, 2002, "outbound", True, now))[0] == 200
+        assert len(stored(topics.dead_letter, 9)) == 9
+        wait_for(lambda: rejected(worker, "unmapped_owner") == 5, 120, lambda: f"rejected {rejected(worker, 'unmapped_owner')}")
+        time.sleep(3)  # what a late count of the retries would need to show
+        assert rejected(worker, "unmapped_owner") == 5
+
+        # The owners are mapped to bram; the replay sends each of the 5 items once, 9 records or not.
+        fixed = {vendor: {**mapping, "owners": {**mapping["owners"], FIXED_OWNERS[vendor]: {"team": "amsterdam", "rep": "bram"}}}
+                 for vendor, mapping in VENDORS.items()}
+        config = yaml.safe_load(pipeline.config_path.read_text())
+        pipeline.config_path.write_text(yaml.safe_dump({**config, "sources": fixed}))
+        replayed = pipeline.cli("dead-letter", "replay", "--reason", "unmapped_owner")
+        assert replayed.returncode == 0, replayed.stderr
+        assert "replayed 5 events, 0 not sent" in replayed.stdout, replayed.stdout
+        # The restarted gateway's retries sent the mapped items again (the worker drops those
+        # event ids), and the replay added one record per item: 1 + 1 + 2 calls, 3 + 3 + 3 stages.
+        assert len(stored(topics.activities, 4)) == 4
+        assert len(stored(topics.deal_stages, 9)) == 9
+        expected = {("anna", "call"): 1, ("bram", "call"): 2}
+        wait_for(lambda: totals(worker) == expected, 120, lambda: f"totals {totals(worker)} == {expected}")
+        assert rejected(worker, "unmapped_owner") == 5
+
+        figures = samples(scrape(base + "/metrics") or "")
+        outcomes = {(dict(labels)["source"], dict(labels)["outcome"]): v for (name, labels), v in figures.items()
+                    if name == "salespulse_gateway_requests_total"}
+        # The restarted gateway saw each delivery as new, then the new call.
+        assert outcomes == {("hubspot", "accepted"): 1.0, ("pipedrive", "accepted"): 2.0, ("aircall", "accepted"): 3.0,
+                            ("salesforce", "accepted"): 1.0}
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=30)
