@@ -16,11 +16,12 @@ from aiokafka.errors import KafkaConnectionError
 
 from salespulse.gateway.adapters import ADAPTERS
 from salespulse.gateway.adapters.generic import signature
+from salespulse.gateway.adapters.hubspot import signature as hubspot_signature
 from salespulse.gateway.server import Gateway, ReplayCache
 from salespulse.models.config import KafkaSettings
 from tests.unit.gateway.adapters.support import NOW, body, settings
 
-SECRETS = {"generic": "s3cret", "aircall": "45XXYYZZa08"}
+SECRETS = {"generic": "s3cret", "aircall": "45XXYYZZa08", "hubspot": "hubspot-secret"}
 OPENAPI = Path(__file__).resolve().parents[3] / "docs" / "gateway-openapi.yaml"
 
 
@@ -93,6 +94,39 @@ def test_an_unsigned_body_sent_again_is_acknowledged_again_and_sends_nothing() -
 
     serve(producer, test)
     assert len(producer.records) == 1
+
+
+def test_a_hubspot_retry_signed_anew_sends_nothing_again_and_an_exact_resend_is_unauthorized() -> None:
+    producer = Producer()
+    events = json.loads(body("hubspot", "deal_batch.json"))
+
+    def signed(url: str, attempt: int, at_ms: int) -> tuple[bytes, dict[str, str]]:
+        data = json.dumps([{**event, "attemptNumber": attempt} for event in events]).encode()
+        stamp = str(at_ms)
+        return data, {"Content-Type": "application/json", "X-HubSpot-Request-Timestamp": stamp,
+                      "X-HubSpot-Signature-v3": hubspot_signature(SECRETS["hubspot"], "POST", url, data, stamp)}
+
+    async def test(client: TestClient[Any, Any]) -> None:
+        url = str(client.make_url("/hooks/hubspot"))
+        now_ms = int(NOW.timestamp() * 1000)
+        first = signed(url, 0, now_ms)
+        answer = await client.post("/hooks/hubspot", data=first[0], headers=first[1])
+        # deal_batch.json: 2 stage changes mapped, 2 unmapped (owner, stage), 1 owner change.
+        assert (answer.status, await answer.json()) == (200, {"accepted": 2, "unmapped": 2, "ignored": 1, "duplicate": 0})
+        retry = signed(url, 1, now_ms + 60_000)
+        answer = await client.post("/hooks/hubspot", data=retry[0], headers=retry[1])
+        assert (answer.status, await answer.json()) == (200, {"accepted": 0, "unmapped": 0, "ignored": 0, "duplicate": 5})
+        resend = await client.post("/hooks/hubspot", data=first[0], headers=first[1])
+        assert (resend.status, (await resend.json())["error"]) == (401, "replayed")
+        metrics = await (await client.get("/metrics")).text()
+        for outcome in ("accepted", "replayed", "unauthorized"):
+            assert f'salespulse_gateway_requests_total{{outcome="{outcome}",source="hubspot"}} 1.0' in metrics, metrics
+
+    serve(producer, test)
+    app_id = settings().kafka.app_id
+    assert sorted(topic for topic, *_ in producer.records) == [f"{app_id}-dead-letter"] * 2 + [f"{app_id}-deal-stages"] * 2
+    items = [dict(headers or [])["salespulse.item_id"] for topic, _, _, headers in producer.records if topic.endswith("dead-letter")]
+    assert items == [b"hubspot:deal:6002:closedlost", b"hubspot:deal:6003:decisionmakerboughtin"]
 
 
 def test_without_kafka_nothing_is_acknowledged_and_the_retry_gets_through_later() -> None:

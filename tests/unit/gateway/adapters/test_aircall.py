@@ -186,3 +186,10 @@ def test_export_row_with_a_strange_direction_is_refused() -> None:
     with pytest.raises(Refused) as excinfo:
         csv_events(row, 4, mapping, s)
     assert excinfo.value.detail.startswith("line 4: 'Call direction' is 'internal'")
+
+
+def test_a_body_that_is_no_aircall_webhook_is_refused_with_the_right_article() -> None:
+    mapping, s = floor()
+    with pytest.raises(Refused) as excinfo:
+        ADAPTER.map(request(b"[1]"), mapping, s)
+    assert excinfo.value.detail == "not an Aircall webhook: the body must be an object with an event name"

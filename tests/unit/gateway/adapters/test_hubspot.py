@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from datetime import timedelta
 
 import pytest
@@ -283,3 +284,24 @@ def test_wrong_file_is_named_before_its_rows() -> None:
     assert s.sources.hubspot is not None
     with pytest.raises(Refused):
         csv_events({"Record ID": "1"}, 2, s.sources.hubspot, s)
+
+
+def test_a_request_of_owner_changes_only_counts_each_as_ignored() -> None:
+    s = settings()
+    assert s.sources.hubspot is not None
+    owner_change = json.loads(body("hubspot", "deal_batch.json"))[0]
+    other_deal = {**owner_change, "eventId": 1010, "objectId": 4480, "propertyValue": "7302"}
+    mapped = ADAPTER.map(request(json.dumps([owner_change, other_deal]).encode()), s.sources.hubspot, s)
+    assert mapped == Mapped((), (), 2)
+    assert mapped.ignored_items == ("hubspot:deal:4471:owner:7301", "hubspot:deal:4480:owner:7302")
+
+
+def test_a_retry_holds_the_same_items_and_another_stage_is_another_item() -> None:
+    s = settings()
+    assert s.sources.hubspot is not None
+    events = json.loads(body("hubspot", "deal_batch.json"))
+    retry = [{**event, "attemptNumber": event["attemptNumber"] + 1} for event in events]
+    moved_on = [{**event, "propertyValue": "closedlost"} if event["eventId"] == 1002 else event for event in events]
+    items = [ADAPTER.map(request(json.dumps(batch).encode()), s.sources.hubspot, s).items() for batch in (events, retry, moved_on)]
+    assert items[0] == items[1]
+    assert items[0] ^ items[2] == {"hubspot:deal:4471:presentationscheduled", "hubspot:deal:4471:closedlost"}

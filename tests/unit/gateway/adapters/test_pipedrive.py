@@ -250,3 +250,17 @@ def test_export_header_check() -> None:
     assert csv_header_problem("pipedrive", rows("pipedrive", "deals_export.csv")[0].keys()) is None
     problem = csv_header_problem("pipedrive", ["Activity - ID", "Activity - Type"])
     assert problem is not None and "the activities export lacks 'Activity - Done'" in problem
+
+
+def test_a_retry_holds_the_same_items_and_another_stage_move_is_another_item() -> None:
+    mapping, s = floor()
+    first = body("pipedrive", "deal_stage_change.json")
+    retry = first.replace(b'"attempt": 1', b'"attempt": 2')
+    back = first.replace(b'"stage_id": 3', b'"stage_id": 1').replace(b'"previous": {"stage_id": 2}', b'"previous": {"stage_id": 3}')
+    stranger = first.replace(b'"owner_id": 18487521', b'"owner_id": 555')
+    assert retry != first
+    items = [ADAPTER.map(request(data), mapping, s) for data in (first, retry, back, stranger)]
+    assert items[0].event_items == items[1].event_items == ("pipedrive:deal:4471:3",)
+    assert items[2].event_items == ("pipedrive:deal:4471:1",)
+    # Unmapped, the same move is the same item: a replay after the fix finds it.
+    assert [u.item for u in items[3].unmapped] == ["pipedrive:deal:4471:3"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +146,17 @@ def test_ack_response_is_the_notifications_response_with_ack_true() -> None:
         "{http://soap.sforce.com/2005/09/outbound}Ack"
     )
     assert ack is not None and ack.text == "true"
+
+
+def case_safe(id15: str) -> str:
+    """Salesforce's 18-character id: per 5-character chunk, bit i set when character i is an upper-case letter."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    chunks = (id15[i:i + 5] for i in range(0, 15, 5))
+    return id15 + "".join(alphabet[sum(1 << n for n, c in enumerate(chunk) if "A" <= c <= "Z")] for chunk in chunks)
+
+
+def test_the_documented_18_character_ids_have_their_case_safe_suffix() -> None:
+    page = (Path(__file__).resolve().parents[4] / "docs" / "sources" / "salesforce.md").read_text()
+    ids = set(re.findall(r"\b00[0-9A-Za-z]{16}\b", page))
+    assert "0055e000003XyZaAAK" in ids and "00D5e000000KQ2eEAG" in ids
+    assert {i for i in ids if case_safe(i[:15]) != i} == set()
