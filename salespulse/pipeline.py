@@ -207,7 +207,7 @@ def build_pipeline(
     use_in_order_consumer(app)
     duplicates: Counter[str] = Counter()
     topics = TopicNames(settings.kafka.app_id)
-    dead_letter = DeadLetter(app, topics, settings.limits.max_event_bytes)
+    dead_letter = DeadLetter(app, topics, settings.limits.max_event_bytes, clock)
     actions = ActionCounts(app, settings, topics, duplicates, clock)
     deal_figures = DealFigures(app, settings, topics, clock)
     velocity = DealVelocity(app, settings, topics, duplicates, deal_figures, clock)

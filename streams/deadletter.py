@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import faust
 from faust.types import Message
@@ -81,7 +81,7 @@ class DeadLetter:
     """Routes rejected events and counts rejections by reason in a changelog-backed table."""
 
     def __init__(
-        self, app: faust.App, topics: TopicNames, max_bytes: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, app: faust.App, topics: TopicNames, max_bytes: int, clock: Callable[[], datetime]
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
