@@ -69,7 +69,7 @@ def pipeline(monkeypatch: pytest.MonkeyPatch) -> tuple[Ingest, DealVelocity, Sta
         mystery_checks_by_team=mystery.topic,
         self_reports_by_rep=SelfReports(app, SETTINGS, topics, duplicates, clock).topic,
     )
-    dead_letter = DeadLetter(app, topics, SETTINGS.limits.max_event_bytes)
+    dead_letter = DeadLetter(app, topics, SETTINGS.limits.max_event_bytes, clock)
     ingest = Ingest(app, SETTINGS, topics, dead_letter, routes, actions, deals, clock)
     return ingest, velocity, checklists, sent
 
