@@ -13,8 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Exemplar, Sample, Timestamp
 
-from salespulse.gateway.adapters.common import UnmappedReason
-from salespulse.models.errors import REJECT_REASONS
+from salespulse.models.errors import REJECT_REASONS, UnmappedReason
 
 MetricType = Literal["gauge", "counter"]
 

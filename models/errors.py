@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+# The gateway's: a vendor item it cannot map (see docs/sources).
+UnmappedReason = Literal["unmapped_owner", "unmapped_stage", "unmapped_action", "unsupported_object"]
 RejectReason = Literal[
     "not_json",
     "invalid",
@@ -29,11 +31,7 @@ RejectReason = Literal[
     "too_deep",
     "unprocessable",
     "unknown_rep",
-    # The gateway's: a vendor item it cannot map (see docs/sources).
-    "unmapped_owner",
-    "unmapped_stage",
-    "unmapped_action",
-    "unsupported_object",
+    UnmappedReason,
 ]
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 

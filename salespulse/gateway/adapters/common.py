@@ -25,13 +25,13 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from salespulse.models.errors import UnmappedReason
 
 if TYPE_CHECKING:
     from salespulse.models.config import Settings
     from salespulse.models.gateway import SourceMapping
-
-UnmappedReason = Literal["unmapped_owner", "unmapped_stage", "unmapped_action", "unsupported_object"]
 
 
 @dataclass(frozen=True)
