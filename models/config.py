@@ -71,8 +71,27 @@ class Defaults(_Frozen):
         return _check_timezone(value)
 
 
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$", to_lower=True)]
+
+
 class Rep(_Frozen):
     name: str = Field(min_length=1, max_length=200)
+    email: Email | None = Field(
+        default=None,
+        description="The rep's e-mail address, as a single sign-on proxy names the user to "
+        "`salespulse web --trust-header`; compared without regard to case.",
+    )
+
+
+class Manager(_Frozen):
+    """A person who leads a team: may review its reps and see its page in `salespulse web`."""
+
+    name: str = Field(min_length=1, max_length=200, description="The manager's display name.")
+    email: Email | None = Field(
+        default=None,
+        description="The manager's e-mail address, as a single sign-on proxy names the user to "
+        "`salespulse web --trust-header`; compared without regard to case.",
+    )
 
 
 Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
@@ -87,6 +106,11 @@ class Team(_Frozen):
     timezone: str | None = None
     working_time: WorkingTime | None = None
     reps: dict[Identifier, Rep] = Field(default_factory=dict)
+    managers: dict[Identifier, Manager] = Field(
+        default_factory=dict,
+        description="The team's managers by id: in `salespulse web` they review the team's reps and "
+        "see the team's page; an id may not also name a rep of the team.",
+    )
     mystery_rotation: tuple[Identifier, ...] = Field(
         default=(),
         description="The reps who take turns as the month's mystery checker, in order, from "
@@ -100,6 +124,9 @@ class Team(_Frozen):
             raise ValueError(f"mystery_rotation: {', '.join(unknown)} not among the team's reps")
         if len(set(self.mystery_rotation)) != len(self.mystery_rotation):
             raise ValueError("mystery_rotation: a rep is listed twice")
+        both = sorted(set(self.managers) & set(self.reps))
+        if both:
+            raise ValueError(f"managers: {', '.join(both)} also listed under reps; a person has one id per team")
         return self
 
     @field_validator("timezone")
@@ -282,6 +309,19 @@ class Settings(_Frozen):
         return self
 
     @model_validator(mode="after")
+    def _emails_name_one_person(self) -> "Settings":
+        owners: dict[str, list[str]] = {}
+        for team_id, team in self.teams.items():
+            for kind, people in (("reps", team.reps), ("managers", team.managers)):
+                for person_id, person in people.items():
+                    if person.email is not None:
+                        owners.setdefault(person.email, []).append(f"teams.{team_id}.{kind}.{person_id}")
+        shared = [f"{email} ({', '.join(keys)})" for email, keys in sorted(owners.items()) if len(keys) > 1]
+        if shared:
+            raise ValueError(f"email: one address names one person; given twice: {'; '.join(shared)}")
+        return self
+
+    @model_validator(mode="after")
     def _sources_name_known_reps(self) -> "Settings":
         problems = []
         for source, mapping in self.sources.configured().items():
@@ -338,6 +378,16 @@ class Settings(_Frozen):
             return None
         turn = month_index(month) - month_index(self.mystery.rotation_start)
         return team.mystery_rotation[turn % len(team.mystery_rotation)]
+
+    def emails(self) -> dict[str, tuple[str, str]]:
+        """Return (team, person) by lower-case e-mail address, for reps and managers that have one."""
+        found: dict[str, tuple[str, str]] = {}
+        for team_id, team in self.teams.items():
+            people: list[tuple[str, Rep | Manager]] = [*team.reps.items(), *team.managers.items()]
+            for person_id, person in people:
+                if person.email is not None:
+                    found.setdefault(person.email, (team_id, person_id))
+        return found
 
     def rep_name(self, team_id: str, rep_id: str) -> str:
         """Return the configured display name, or the rep id for reps absent from the file."""

@@ -84,6 +84,12 @@ class ReviewEvent(_EventBase):
     scores: dict[Identifier, StrictInt] = Field(
         description="A whole-number score for every configured theme of the subject, e.g. {\"opening\": 4}."
     )
+    note: str = Field(
+        default="",
+        max_length=1000,
+        description="The reviewer's short note to the rep, e.g. what to keep and what to try; "
+        "kept in Kafka with the review, not exported as a metric.",
+    )
 
 
 class MysteryCheckEvent(_EventBase):
