@@ -152,6 +152,63 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+WEB_PORT = 8090
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    """Serve the people's pages and the vendors' webhooks."""
+    if args.web_command == "link":
+        return cmd_web_link(args)
+    from aiohttp import web
+
+    from salespulse.gateway.server import Gateway, read_secrets
+    from salespulse.models.web_config import load_web_config
+    from salespulse.web.figures import Figures
+    from salespulse.web.links import SignInLinks, session_key, web_secret
+    from salespulse.web.server import WebServer
+
+    settings = _settings(args)
+    secret = web_secret()
+    tls = load_web_config(args.web_config).ssl_context() if args.web_config else None
+    gateway = Gateway(
+        settings, KafkaSettings.from_env(), read_secrets(settings), _now,
+        public_url=args.public_url, max_body_bytes=args.max_body_bytes,
+    )
+    metrics_urls = args.metrics_url or [f"http://127.0.0.1:{settings.metrics_port}/metrics"]
+    server = WebServer(
+        settings, gateway, SignInLinks(settings, secret), session_key(secret),
+        Figures(metrics_urls, args.prometheus_url), _now,
+        trust_header=args.trust_header,
+        secure_cookies=tls is not None or (args.public_url or "").startswith("https://"),
+    )
+    logging.basicConfig(level=args.loglevel.upper(), format="[%(asctime)s] [%(levelname)s] %(message)s")
+    scheme = "https" if tls is not None else "http"
+    print(f"salespulse web on {scheme}://{args.bind}:{args.port}/ (figures from {args.prometheus_url or ', '.join(metrics_urls)})",
+          flush=True)
+    web.run_app(server.application(), host=args.bind, port=args.port, ssl_context=tls, print=None)
+    return 0
+
+
+def cmd_web_link(args: argparse.Namespace) -> int:
+    """Print a one-time sign-in link for a person of the configuration."""
+    from salespulse.web.links import SignInLinks, web_secret
+    from salespulse.web.people import find_person
+
+    settings = _settings(args)
+    team, _, person_id = args.person.partition("/")
+    person = find_person(settings, team, person_id)
+    if person is None:
+        known = [f"{t}/{p}" for t, spec in settings.teams.items() for p in [*spec.reps, *spec.managers]]
+        raise ConfigError(
+            f"{args.person!r} is not a rep or manager of the configuration; "
+            f"give <team>/<person>, one of: {', '.join(known) or '(the file lists no people)'}"
+        )
+    token = SignInLinks(settings, web_secret()).make(person, args.valid_hours)
+    print(f"{args.base_url.rstrip('/')}/signin?token={token}")
+    print(f"signs in {person.name} ({person.key}, {person.role}) once, within {args.valid_hours:g} hours", file=sys.stderr)
+    return 0
+
+
 def cmd_web_password(args: argparse.Namespace) -> int:
     """Print the bcrypt hash of a password, for basic_auth_users in the web configuration."""
     import getpass
@@ -529,6 +586,33 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--prometheus-port", type=int, default=9090, help="port of the local Prometheus (default 9090)")
     demo.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus even when installed")
     demo.set_defaults(func=cmd_demo)
+
+    web_cmd = sub.add_parser("web", help="serve the people's pages (My week, reviews, mystery checks) and the webhooks")
+    web_cmd.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    web_cmd.add_argument("--port", type=int, default=WEB_PORT, help=f"port to listen on (default {WEB_PORT})")
+    web_cmd.add_argument(
+        "--metrics-url", action="append",
+        help="a worker's /metrics URL for the measured figures; repeat for each worker (default: this host's)",
+    )
+    web_cmd.add_argument("--prometheus-url", help="read the measured figures from this Prometheus instead of /metrics")
+    web_cmd.add_argument(
+        "--trust-header", metavar="NAME",
+        help="a header set by a single sign-on proxy in front, naming the user's e-mail (e.g. X-Forwarded-Email); "
+        "ignored unless given: give it only when every request passes the proxy",
+    )
+    web_cmd.add_argument("--web-config", help="TLS for the pages, in the format of the worker's --web-config")
+    web_cmd.add_argument(
+        "--public-url", help="the base URL people and vendors call, e.g. https://sales.example.com, when a proxy "
+        "ends TLS (an https URL makes the session cookie Secure)"
+    )
+    web_cmd.add_argument("--max-body-bytes", type=int, default=512 * 1024, help="larger requests get 413 (default 524288)")
+    web_cmd.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+    web_cmd.set_defaults(func=cmd_web, web_command=None)
+    web_sub = web_cmd.add_subparsers(dest="web_command")
+    link = web_sub.add_parser("link", help="print a one-time sign-in link for <team>/<person>")
+    link.add_argument("person", help="<team>/<person>, a rep or manager of the configuration")
+    link.add_argument("--base-url", default=f"http://127.0.0.1:{WEB_PORT}", help="where `salespulse web` is reached")
+    link.add_argument("--valid-hours", type=float, default=24.0, help="hours the link signs in (default 24, at most 168)")
 
     web_password = sub.add_parser(
         "web-password", help="print the bcrypt hash of a password (read from stdin) for --web-config basic_auth_users"

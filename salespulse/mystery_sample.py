@@ -27,11 +27,18 @@ async def read_active_deals(settings: Settings, kafka: KafkaSettings, team: str,
     return active_deals(((str(k), v) for k, v in table.items() if isinstance(v, dict)), team, month)
 
 
+def month_draw(settings: Settings, team: str, month: str, active: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Return the deals drawn per rep for the team's month: the checklist's, and the web page's."""
+    mystery = settings.mystery
+    checker = settings.checker_of(team, month)
+    return draw_sample(active, mystery.deals_per_rep, mystery.seed, team, month, checker)
+
+
 def render_sample(settings: Settings, team: str, month: str, active: Mapping[str, list[str]]) -> str:
     """Return the checker's checklist: the drawn deals per rep and the rubric to score each on."""
     mystery = settings.mystery
     checker = settings.checker_of(team, month)
-    drawn = draw_sample(active, mystery.deals_per_rep, mystery.seed, team, month, checker)
+    drawn = month_draw(settings, team, month, active)
     who = f"checker: {settings.rep_name(team, checker)} ({checker})" if checker else "no rotation configured"
     lines = [
         f"Mystery check for team {team}, {month} ({who}; {mystery.deals_per_rep} deals per rep, seed {mystery.seed!r})",

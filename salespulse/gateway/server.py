@@ -124,11 +124,15 @@ class Gateway:
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self.max_body_bytes)
+        self.add_routes(app)
+        return app
+
+    def add_routes(self, app: web.Application) -> None:
+        """Add the webhook, health and metrics routes to `app`, and stop the producer with it."""
         app.router.add_post("/hooks/{source}", self.hook)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics)
         app.on_cleanup.append(self._stop)
-        return app
 
     async def _stop(self, _: web.Application) -> None:
         if self._producer is not None:

@@ -1,0 +1,402 @@
+"""`salespulse web`: the people's pages and the vendors' webhooks in one aiohttp server.
+
+    request ── session (aiohttp-session: Fernet-encrypted, signed cookie) ── who: the trusted
+        SSO header when --trust-header names one, else the session's person ── POST: the form's
+        csrf_token against the session's (one check, here) ── one handler per page
+
+    a form ── forms.<kind>() ── parse_event (as `publish`) ── produce, acks=all ── the page
+                                                               └── no acknowledgement: the form
+                                                                   again, as typed, "not saved"
+
+Pages are Jinja2 templates (aiohttp-jinja2) without JavaScript. `/hooks/<source>`, `/healthz`
+and `/metrics` are `salespulse gateway`'s own routes and producer (`Gateway.add_routes`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+from aiohttp_session import setup as setup_sessions
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from aiokafka.errors import KafkaError
+
+from salespulse.gateway.server import Gateway
+from salespulse.models.config import Settings
+from salespulse.models.targets import iso_week_of
+from salespulse.mystery_sample import month_draw, read_active_deals
+from salespulse.streams.kpi.self_reports import window_weeks
+from salespulse.streams.topics import event_key
+from salespulse.web import forms
+from salespulse.web.figures import Figures
+from salespulse.web.links import LinkRefused, SignInLinks
+from salespulse.web.people import (
+    Person, find_person, is_checker, may_file_for, may_review, may_see_team, person_by_email,
+)
+from salespulse.weekly_report import Samples
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+CSRF_FIELD = "csrf_token"
+SESSION_MAX_AGE_S = 7 * 86_400
+PERSON: web.RequestKey[Person | None] = web.RequestKey("person", object)  # type: ignore[arg-type]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class WebServer:
+    """The application: its sessions, sign-in links, figures and the gateway whose producer it shares."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        gateway: Gateway,
+        links: SignInLinks,
+        session_key: bytes,
+        figures: Figures,
+        clock: Callable[[], datetime],
+        *,
+        trust_header: str | None = None,
+        secure_cookies: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.links = links
+        self.session_key = session_key
+        self.figures = figures
+        self.clock = clock
+        self.trust_header = trust_header
+        self.secure_cookies = secure_cookies
+
+    def application(self) -> web.Application:
+        """Return the aiohttp application with every page and the gateway's routes."""
+        app = web.Application(client_max_size=self.gateway.max_body_bytes)
+        storage = EncryptedCookieStorage(
+            self.session_key, cookie_name="salespulse_session", max_age=SESSION_MAX_AGE_S,
+            httponly=True, samesite="Lax", secure=self.secure_cookies,
+        )
+        setup_sessions(app, storage)
+        app.middlewares.append(self._identify)
+        app.middlewares.append(self._check_csrf)
+        aiohttp_jinja2.setup(
+            app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
+        )
+        self.gateway.add_routes(app)
+        app.router.add_get("/", self.home)
+        app.router.add_get("/signin", self.signin_page)
+        app.router.add_post("/signin", self.signin)
+        app.router.add_post("/signout", self.signout)
+        app.router.add_get("/self-report", self.self_report_page)
+        app.router.add_post("/self-report", self.self_report)
+        app.router.add_get("/reviews/new", self.review_page)
+        app.router.add_post("/reviews/new", self.review)
+        app.router.add_get("/mystery", self.mystery_page)
+        app.router.add_post("/mystery", self.mystery)
+        app.router.add_get("/team/{team}", self.team_page)
+        app.router.add_static("/static/", HERE / "static")
+        return app
+
+    # --- who is asking, and the one CSRF check -------------------------------------------------
+
+    @web.middleware
+    async def _identify(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Put the signed-in person, or None, in request[PERSON]."""
+        person: Person | None = None
+        if self.trust_header and not request.path.startswith("/hooks/"):
+            email = request.headers.get(self.trust_header)
+            if email:
+                person = person_by_email(self.settings, email)
+                if person is None:
+                    request[PERSON] = None
+                    return await self._render(
+                        request, "message.html", status=403, title="Not known here",
+                        text=f"The sign-on proxy names you {email}, and no rep or manager in the "
+                        "configuration has that e-mail address.",
+                    )
+        if person is None and not request.path.startswith("/hooks/"):
+            session = await get_session(request)
+            team, _, person_id = str(session.get("person", "")).partition("/")
+            person = find_person(self.settings, team, person_id) if person_id else None
+        request[PERSON] = person
+        return await handler(request)
+
+    @web.middleware
+    async def _check_csrf(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Refuse every form post whose csrf_token is not the session's; webhooks are signed instead."""
+        if request.method == "POST" and not request.path.startswith("/hooks/"):
+            form = await request.post()
+            expected = (await get_session(request)).get("csrf")
+            sent = form.get(CSRF_FIELD)
+            if not (isinstance(expected, str) and isinstance(sent, str) and hmac.compare_digest(expected, sent)):
+                return await self._render(
+                    request, "message.html", status=403, title="Form expired",
+                    text="This form could not be checked (its security token is missing or old), so "
+                    "nothing was saved. Open the page again and send it from there.",
+                )
+        return await handler(request)
+
+    async def _render(self, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+        """Render a page with what every page has: the session's CSRF token and who is signed in."""
+        session = await get_session(request)
+        if not isinstance(session.get("csrf"), str):
+            session["csrf"] = secrets.token_urlsafe(32)
+        shared = {"csrf_token": session["csrf"], "me": request.get(PERSON), "settings": self.settings}
+        return aiohttp_jinja2.render_template(template, request, {**shared, **context}, status=status)
+
+    async def _signin_or(self, request: web.Request) -> Person | web.Response:
+        person = request[PERSON]
+        if person is None:
+            return await self._render(request, "signin.html", status=401, token="", problem=None)
+        return person
+
+    async def _forbidden(self, request: web.Request, text: str) -> web.Response:
+        return await self._render(request, "message.html", status=403, title="Not for you", text=text)
+
+    # --- sign-in --------------------------------------------------------------------------------
+
+    async def home(self, request: web.Request) -> web.StreamResponse:
+        person = await self._signin_or(request)
+        if isinstance(person, web.Response):
+            return person
+        raise web.HTTPSeeOther("/self-report" if person.role == "rep" else f"/team/{person.team}")
+
+    async def signin_page(self, request: web.Request) -> web.Response:
+        """Show the sign-in button of a link; the link is used only when the button is pressed."""
+        return await self._render(request, "signin.html", token=request.query.get("token", ""), problem=None)
+
+    async def signin(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        token = str(form.get("token", ""))
+        try:
+            person = self.links.redeem(token)
+        except LinkRefused as refused:
+            log.info("sign-in refused (%s)", refused.reason)
+            return await self._render(request, "signin.html", status=403, token="", problem=str(refused))
+        # A new session at sign-in, so that no cookie set before it carries over.
+        session = await new_session(request)
+        session["person"] = person.key
+        session["csrf"] = secrets.token_urlsafe(32)
+        raise web.HTTPSeeOther("/")
+
+    async def signout(self, request: web.Request) -> web.StreamResponse:
+        (await get_session(request)).invalidate()
+        raise web.HTTPSeeOther("/")
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def _send(self, built: forms.Built) -> str | None:
+        """Produce the event and wait for Kafka's acknowledgement; return why not, or None."""
+        gateway = self.gateway
+        try:
+            producer = await gateway.producer()
+            delivery = await asyncio.wait_for(
+                producer.send(gateway.topics.ingest_topic(built.event), built.raw, key=event_key(built.event).encode()),
+                gateway.ack_timeout_s,
+            )
+            await asyncio.wait_for(delivery, gateway.ack_timeout_s)
+        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            log.warning("web: Kafka did not acknowledge %s: %r", built.event.event_id, exc)
+            return (
+                "Nothing was saved: Kafka did not confirm it received the form. What you typed is "
+                "still here; send it again in a moment (sending it twice counts once)."
+            )
+        return None
+
+    # --- My week --------------------------------------------------------------------------------
+
+    def _weeks(self, team: str, now: datetime) -> dict[str, str]:
+        return {str(window): week for window, week in window_weeks(now, self.settings.timezone_of(team)).items()}
+
+    async def _my_week(
+        self, request: web.Request, me: Person, form: Mapping[str, str], *, status: int = 200,
+        problems: Mapping[str, str] | None = None, saved: forms.Built | None = None, unsaved: str | None = None,
+    ) -> web.Response:
+        now = self.clock()
+        samples, unavailable = await self.figures.read(me.team, now)
+        weeks = self._weeks(me.team, now)
+        rows = []
+        sent = saved.event.figures if saved is not None and saved.event.type == "self_report" else None
+        for action in self.settings.actions:
+            of = {"team": me.team, "rep": me.id, "action": action}
+            reported = samples.one("salespulse_self_reported_actions", window="week", **of)
+            if sent is not None and saved is not None and getattr(saved.event, "week", None) == weeks["week"]:
+                reported = sent.get(action)
+            rows.append({
+                "action": action,
+                "measured": _int(samples.one("salespulse_actions", window="week", **of)),
+                "target": _int(samples.one("salespulse_action_target", **of)),
+                "expected": samples.one("salespulse_action_expected", **of),
+                "pace": samples.one("salespulse_action_pace_ratio", **of),
+                "reported": _int(reported),
+            })
+        return await self._render(
+            request, "self_report.html", status=status, rows=rows, weeks=weeks, form=form,
+            form_id=form.get("form_id") or forms.new_form_id(), problems=problems or {}, saved=saved,
+            unsaved=unsaved, unavailable=unavailable, reviews=_my_reviews(samples, me),
+        )
+
+    async def self_report_page(self, request: web.Request) -> web.StreamResponse:
+        me = await self._signin_or(request)
+        if isinstance(me, web.Response):
+            return me
+        if me.role != "rep":
+            return await self._forbidden(request, "My week is a rep's page; managers see their team's page.")
+        return await self._my_week(request, me, {"team": me.team, "rep": me.id})
+
+    async def self_report(self, request: web.Request) -> web.StreamResponse:
+        me = await self._signin_or(request)
+        if isinstance(me, web.Response):
+            return me
+        form = _strings(await request.post())
+        if not may_file_for(me, form.get("team", ""), form.get("rep", "")):
+            return await self._forbidden(request, "You can file a self-report for yourself only; nothing was saved.")
+        try:
+            built = forms.self_report(self.settings, me, form, self._weeks(me.team, self.clock()), self.clock())
+        except forms.FormProblem as problem:
+            return await self._my_week(request, me, form, status=400, problems=problem.problems)
+        unsaved = await self._send(built)
+        if unsaved:
+            return await self._my_week(request, me, form, status=503, unsaved=unsaved)
+        return await self._my_week(request, me, {"team": me.team, "rep": me.id}, saved=built)
+
+    # --- reviews --------------------------------------------------------------------------------
+
+    async def _review_form(
+        self, request: web.Request, me: Person, form: Mapping[str, str], *, status: int = 200,
+        problems: Mapping[str, str] | None = None, saved: forms.Built | None = None, unsaved: str | None = None,
+    ) -> web.Response:
+        subjects = self.settings.reviews.themes
+        subject = form.get("subject") if form.get("subject") in subjects else next(iter(subjects))
+        team = self.settings.teams[me.team]
+        return await self._render(
+            request, "review.html", status=status, subject=subject, subjects=subjects, reps=team.reps,
+            scale=range(self.settings.reviews.scale_min, self.settings.reviews.scale_max + 1), form=form,
+            form_id=form.get("form_id") or forms.new_form_id(), problems=problems or {}, saved=saved, unsaved=unsaved,
+        )
+
+    async def review_page(self, request: web.Request) -> web.StreamResponse:
+        me = await self._signin_or(request)
+        if isinstance(me, web.Response):
+            return me
+        if me.role != "manager":
+            return await self._forbidden(request, "Reviews are written by the team's managers.")
+        return await self._review_form(request, me, _strings(request.query))
+
+    async def review(self, request: web.Request) -> web.StreamResponse:
+        me = await self._signin_or(request)
+        if isinstance(me, web.Response):
+            return me
+        form = _strings(await request.post())
+        if not may_review(self.settings, me, me.team, form.get("rep", "")):
+            return await self._forbidden(request, "You can review the reps of the team you manage only; nothing was saved.")
+        try:
+            built = forms.review(self.settings, me, form, self.clock())
+        except forms.FormProblem as problem:
+            return await self._review_form(request, me, form, status=400, problems=problem.problems)
+        unsaved = await self._send(built)
+        if unsaved:
+            return await self._review_form(request, me, form, status=503, unsaved=unsaved)
+        return await self._review_form(request, me, {"subject": form["subject"]}, saved=built)
+
+    # --- mystery checks -------------------------------------------------------------------------
+
+    def _month(self, team: str, now: datetime) -> str:
+        return now.astimezone(self.settings.timezone_of(team)).strftime("%Y-%m")
+
+    async def _mystery(
+        self, request: web.Request, me: Person, *, status: int = 200, problems: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None, saved: forms.Built | None = None, unsaved: str | None = None,
+    ) -> web.Response:
+        month = self._month(me.team, self.clock())
+        checker = self.settings.checker_of(me.team, month)
+        drawn: dict[str, list[str]] = {}
+        if is_checker(self.settings, me, month):
+            active = await read_active_deals(self.settings, self.gateway.kafka, me.team, month)
+            drawn = month_draw(self.settings, me.team, month, active)
+        return await self._render(
+            request, "mystery.html", status=status, month=month, checker=checker, drawn=drawn,
+            rubric=self.settings.mystery.rubric, is_checker=is_checker(self.settings, me, month),
+            problems=problems or {}, form=form or {}, saved=saved, unsaved=unsaved, form_id=forms.new_form_id(),
+        )
+
+    async def mystery_page(self, request: web.Request) -> web.StreamResponse:
+        me = await self._signin_or(request)
+        if isinstance(me, web.Response):
+            return me
+        return await self._mystery(request, me)
+
+    async def mystery(self, request: web.Request) -> web.StreamResponse:
+        me = await self._signin_or(request)
+        if isinstance(me, web.Response):
+            return me
+        now = self.clock()
+        month = self._month(me.team, now)
+        if not is_checker(self.settings, me, month):
+            return await self._forbidden(request, "Only this month's mystery checker scores the draw; nothing was saved.")
+        form = _strings(await request.post())
+        active = await read_active_deals(self.settings, self.gateway.kafka, me.team, month)
+        if form.get("deal", "") not in month_draw(self.settings, me.team, month, active).get(form.get("rep", ""), []):
+            return await self._forbidden(request, "That deal is not in this month's draw; nothing was saved.")
+        try:
+            built = forms.mystery_check(self.settings, me, form, month, now)
+        except forms.FormProblem as problem:
+            return await self._mystery(request, me, status=400, problems=problem.problems, form=form)
+        unsaved = await self._send(built)
+        if unsaved:
+            return await self._mystery(request, me, status=503, form=form, unsaved=unsaved)
+        return await self._mystery(request, me, saved=built)
+
+    # --- the team -------------------------------------------------------------------------------
+
+    async def team_page(self, request: web.Request) -> web.StreamResponse:
+        me = await self._signin_or(request)
+        if isinstance(me, web.Response):
+            return me
+        team_id = request.match_info["team"]
+        if not may_see_team(me, team_id):
+            return await self._forbidden(request, "A team's page is for the team's managers.")
+        now = self.clock()
+        samples, unavailable = await self.figures.read(team_id, now)
+        month = self._month(team_id, now)
+        rows = []
+        for rep_id, rep in self.settings.teams[team_id].reps.items():
+            of = {"team": team_id, "rep": rep_id}
+            reviews = samples.one("salespulse_reviews", **of)
+            rows.append({
+                "id": rep_id, "name": rep.name,
+                "filed": samples.one("salespulse_self_report_submitted", window="week", **of) == 1,
+                "reviews": _int(reviews) or 0,
+                "mystery": samples.one("salespulse_mystery_points", month=month, **of),
+                "mystery_max": samples.one("salespulse_mystery_points_max", month=month, **of),
+            })
+        return await self._render(
+            request, "team.html", team=team_id, rows=rows, week=iso_week_of(now.astimezone(self.settings.timezone_of(team_id)).date()),
+            month=month, checker=self.settings.checker_of(team_id, month), unavailable=unavailable,
+            reward=samples.one("salespulse_team_reward_earned", team=team_id, month=month),
+        )
+
+
+def _my_reviews(samples: Samples, me: Person) -> list[dict[str, Any]]:
+    """Return the average score per subject and theme of the rep's reviews in the rolling 30 days."""
+    found = samples.select("salespulse_review_score_avg", team=me.team, rep=me.id)
+    return sorted(({"subject": lab["subject"], "theme": lab["theme"], "avg": v} for lab, v in found),
+                  key=lambda r: (r["subject"], r["theme"]))
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else int(round(value))
+
+
+def _strings(data: Mapping[str, Any]) -> dict[str, str]:
+    """Return the text fields of a form (file uploads are not part of any form here)."""
+    return {key: value for key, value in data.items() if isinstance(value, str)}
