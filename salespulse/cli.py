@@ -392,14 +392,22 @@ def _demo_prometheus(settings: Settings, metrics_port: int, port: int, data_dir:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run broker, worker and simulator together, and Prometheus when it is installed."""
+    """Run broker, worker, simulator and the web pages together, and Prometheus when it is installed."""
+    import secrets
+
     from salespulse.kafka_launcher import LocalKafka
+    from salespulse.web.links import SECRET_ENV, SignInLinks, web_secret
+    from salespulse.web.people import find_person
 
     config = args.config or os.environ.get("SALESPULSE_CONFIG") or str(DEMO_CONFIG)
     settings = load_settings(config)
     team = next(iter(settings.teams), "<team>")
+    # The demo's own secrets where the environment gives none: its links and hooks live as long as it does.
+    demo_secrets = {SECRET_ENV: secrets.token_urlsafe(32)}
+    if settings.sources.generic is not None:
+        demo_secrets[settings.sources.generic.secret_env] = secrets.token_urlsafe(24)
     with LocalKafka() as broker:
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "SALESPULSE_CONFIG": config}
+        env = {**demo_secrets, **os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "SALESPULSE_CONFIG": config}
         base = [sys.executable, "-m", "salespulse.cli"]
         worker = subprocess.Popen(
             base + ["worker", "--port", str(args.port), "--data-dir", str(broker.data_dir / "worker")], env=env
@@ -409,6 +417,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
             subprocess.run(base + ["targets", "apply", str(DEMO_CONFIG.parent / "targets.yaml")], env=env, check=True)
         simulator = subprocess.Popen(
             base + ["simulate", "--rate", str(args.rate), "--always-open"], env=env
+        )
+        web_url = f"http://127.0.0.1:{args.web_port}"
+        web = subprocess.Popen(
+            base + ["web", "--port", str(args.web_port), "--metrics-url", f"http://127.0.0.1:{args.port}/metrics",
+                    "--loglevel", "warning"],
+            env=env,
+        )
+        links = SignInLinks(settings, web_secret(env))
+        people = [
+            person for team_id, spec in list(settings.teams.items())[:1]
+            for person in [find_person(settings, team_id, next(iter(spec.reps), "")),
+                           find_person(settings, team_id, next(iter(spec.managers), ""))]
+            if person is not None
+        ]
+        # The demo's own secret is shown so that more links can be made; one from the environment is not.
+        shown_secret = f"${SECRET_ENV}" if SECRET_ENV in os.environ else env[SECRET_ENV]
+        signins = "".join(
+            f"    {person.name} ({person.role}): {web_url}/signin?token={links.make(person)}\n" for person in people
         )
         prometheus = (
             None
@@ -428,7 +454,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         trends = f" --prometheus-url http://127.0.0.1:{args.prometheus_port}" if prometheus is not None else ""
         print(
             f"\nSalespulse demo\n  Kafka:    {broker.bootstrap}\n"
-            f"  metrics:  http://127.0.0.1:{args.port}/metrics\n  config:   {config}\n{graphs}"
+            f"  metrics:  http://127.0.0.1:{args.port}/metrics\n  config:   {config}\n"
+            f"  pages:    {web_url}/  (My week, reviews, mystery checks; each link signs in once, within 24 h)\n"
+            f"{signins}"
+            f"    more links, in another shell:\n"
+            f"      {SECRET_ENV}={shown_secret} SALESPULSE_CONFIG={config} \\\n"
+            f"        {sys.argv[0]} web link <team>/<person> --base-url {web_url}\n{graphs}"
             "The wallboard itself needs Grafana: `docker compose up` brings it, with the dashboards\n"
             "provisioned, at http://localhost:3000.\n"
             "The weekly review of a team, in another shell once the floor is back-filled:\n"
@@ -438,7 +469,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "Ctrl-C stops everything.\n",
             flush=True,
         )
-        children = [simulator, worker] + ([prometheus] if prometheus is not None else [])
+        children = [web, simulator, worker] + ([prometheus] if prometheus is not None else [])
         try:
             while worker.poll() is None and simulator.poll() is None:
                 time.sleep(1)
@@ -583,6 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=6066)
     demo.add_argument("--rate", type=float, default=2.0)
+    demo.add_argument("--web-port", type=int, default=WEB_PORT, help=f"port of salespulse web (default {WEB_PORT})")
     demo.add_argument("--prometheus-port", type=int, default=9090, help="port of the local Prometheus (default 9090)")
     demo.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus even when installed")
     demo.set_defaults(func=cmd_demo)
