@@ -317,16 +317,26 @@ class WebServer:
         self, request: web.Request, me: Person, *, status: int = 200, problems: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None, saved: forms.Built | None = None, unsaved: str | None = None,
     ) -> web.Response:
-        month = self._month(me.team, self.clock())
+        now = self.clock()
+        month = self._month(me.team, now)
         checker = self.settings.checker_of(me.team, month)
         drawn: dict[str, list[str]] = {}
         if is_checker(self.settings, me, month):
             active = await read_active_deals(self.settings, self.gateway.kafka, me.team, month)
             drawn = month_draw(self.settings, me.team, month, active)
+        samples, unavailable = await self.figures.read(me.team, now)
+        scores = [
+            {"name": self.settings.rep_name(me.team, lab["rep"]), "points": value,
+             "max": samples.one("salespulse_mystery_points_max", team=me.team, rep=lab["rep"], month=month)}
+            for lab, value in sorted(samples.select("salespulse_mystery_points", team=me.team, month=month),
+                                     key=lambda found: found[0]["rep"])
+        ]
         return await self._render(
             request, "mystery.html", status=status, month=month, checker=checker, drawn=drawn,
             rubric=self.settings.mystery.rubric, is_checker=is_checker(self.settings, me, month),
             problems=problems or {}, form=form or {}, saved=saved, unsaved=unsaved, form_id=forms.new_form_id(),
+            scores=scores, unavailable=unavailable,
+            reward=samples.one("salespulse_team_reward_earned", team=me.team, month=month),
         )
 
     async def mystery_page(self, request: web.Request) -> web.StreamResponse:

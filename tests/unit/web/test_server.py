@@ -9,6 +9,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from salespulse.gateway.server import Gateway
@@ -200,3 +201,34 @@ def test_the_session_cookie_is_http_only_and_same_site_lax() -> None:
         assert "Secure" not in cookie, "plain HTTP here; Secure under TLS"
 
     serve(Producer(), test)
+
+
+def test_the_months_checker_scores_a_drawn_deal_and_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    producer = Producer()
+    active = {"bram": ["D-1"], "sara": ["D-2", "D-3", "D-4"], "anna": ["D-5"]}
+
+    async def deals(settings: Any, kafka: Any, team: str, month: str) -> dict[str, list[str]]:
+        assert (team, month) == ("amsterdam", "2026-12")
+        return active
+
+    async def test(client: Client, links: SignInLinks) -> None:
+        page = await sign_in(client, links, "amsterdam", "anna")  # the checker of 2026-12
+        page = await (await client.get("/mystery")).text()
+        drawn = re.findall(r"<h3>Deal ([^<]+)</h3>", page)
+        assert drawn[0] == "D-1" and len(drawn) == 3 and "D-5" not in drawn, "two of sara's, none of the checker's"
+        data = {"csrf_token": field(page, "csrf_token"), "form_id": "form-0123456789", "rep": "bram", "deal": "D-1",
+                "points_lead_profile": "50", "points_call_report": "60"}
+        assert (await client.post("/mystery", data=data)).status == 200
+        assert (await client.post("/mystery", data={**data, "deal": "D-9"})).status == 403
+        other = await sign_in(client, links, "amsterdam", "bram")
+        seen = await client.get("/mystery")
+        assert "This month's checker is Anna." in await seen.text()
+        data["csrf_token"] = field(other, "csrf_token")
+        assert (await client.post("/mystery", data=data)).status == 403
+
+    monkeypatch.setattr("salespulse.web.server.read_active_deals", deals)
+    serve(producer, test)
+    [(_, value, _, _)] = producer.records
+    event = json.loads(value)
+    assert (event["checker_id"], event["rep_id"], event["deal_id"], event["points"]) == (
+        "anna", "bram", "D-1", {"lead_profile": 50, "call_report": 60})
