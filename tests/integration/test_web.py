@@ -1,0 +1,331 @@
+"""`salespulse web` in real Chromium on a real broker and worker: sign-in links, My week, reviews,
+who may file what, CSRF, and axe-core's accessibility check on every page.
+
+Chromium is Debian's (/usr/bin/chromium, which .ci/run installs), driven by Playwright for Python
+without Playwright's own browser download. axe-core comes from npm into a cache outside the
+repository (AXE_DIR), fetched here on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from salespulse.kafka_launcher import LocalKafka, free_port
+from salespulse.streams.topics import TopicNames
+from tests.integration.conftest import REPO, Pipeline, scrape, wait_for
+from tests.integration.test_pipeline import read_topic, samples
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+AXE_DIR = Path(os.environ.get("SALESPULSE_AXE_DIR", Path.home() / ".cache" / "salespulse" / "axe"))
+AXE_JS = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+SECRET = "integration-test-secret-0123456789abcdef"
+ACTIONS = ["call", "cold_call", "outbound_email", "meeting"]
+MONTH = datetime.now(UTC).strftime("%Y-%m")
+CONFIG: dict[str, Any] = {
+    "defaults": {"timezone": "UTC"},
+    "actions": ACTIONS,
+    "teams": {
+        "amsterdam": {
+            "timezone": "UTC",
+            "reps": {"anna": {"name": "Anna de Vries", "email": "anna@example.com"}, "bram": {"name": "Bram Jansen"},
+                     "sara": {"name": "Sara Bakker"}},
+            "managers": {"mia": {"name": "Mia Manager", "email": "mia@example.com"}},
+            "mystery_rotation": ["anna", "bram", "sara"],
+        },
+    },
+    # Anna is this month's checker.
+    "mystery": {"rotation_start": MONTH},
+}
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """Return axe-core's axe.min.js, installing it from npm into AXE_DIR when it is not there yet."""
+    if not AXE_JS.is_file():
+        npm = shutil.which("npm")
+        assert npm, f"npm not found: install Debian's npm package to fetch axe-core into {AXE_DIR} (.ci/run does)"
+        AXE_DIR.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([npm, "install", "--prefix", str(AXE_DIR), "--no-audit", "--no-fund", "axe-core@4"],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and AXE_JS.is_file(), f"npm could not install axe-core: {done.stderr[-2000:]}"
+    return AXE_JS
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} not found: install Debian's chromium package (.ci/run does)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def start_web(pipeline: Pipeline, metrics_url: str, *options: str) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = free_port()
+    log = pipeline.workdir / f"web-{port}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "salespulse.cli", "web", "--port", str(port), "--metrics-url", metrics_url, *options],
+        env=pipeline.env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: scrape(base + "/metrics") is not None or proc.poll() is not None, 60, "salespulse web to answer")
+    assert proc.poll() is None, log.read_text()
+    return proc, base, log
+
+
+def link(pipeline: Pipeline, base: str, person: str, hours: str = "1") -> str:
+    made = pipeline.cli("web", "link", person, "--base-url", base, "--valid-hours", hours)
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip()
+
+
+def sign_in(context: BrowserContext, url: str) -> Page:
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    return page
+
+
+def axe_violations(page: Page, script: Path) -> list[str]:
+    """Run axe-core in the page; return its serious and critical violations, described."""
+    page.add_script_tag(path=str(script))
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{page.url}: {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"] if v["impact"] in ("serious", "critical")
+    ]
+
+
+def series(url: str, name: str, **labels: str) -> float | None:
+    for (sample, found), value in samples(scrape(url) or "").items():
+        if sample == name and labels.items() <= dict(found).items():
+            return value
+    return None
+
+
+def activity(n: int, rep: str, action: str, at: datetime, deal: str | None = None) -> bytes:
+    return json.dumps({"event_id": f"crm-{n}", "type": "activity", "occurred_at": at.isoformat(), "team_id": "amsterdam",
+                       "rep_id": rep, "source": "crm", "schema_version": 1, "action": action, "deal_id": deal}).encode()
+
+
+def self_reports_on_kafka(kafka: LocalKafka, pipeline: Pipeline, at_least: int) -> list[dict[str, Any]]:
+    topic = TopicNames(pipeline.app_id).self_reports
+    return [json.loads(r.value) for r in asyncio.run(read_topic(kafka.bootstrap, topic, at_least, timeout_s=10))]
+
+
+def test_people_file_and_review_in_chromium_and_the_worker_counts_it(
+    make_pipeline, kafka: LocalKafka, browser: Browser, axe_script: Path, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline(CONFIG)
+    pipeline.env["SALESPULSE_WEB_SECRET"] = SECRET
+    now = datetime.now(UTC).replace(microsecond=0)
+    # Measured this week: anna's 3 calls and 2 cold calls, a minute or more before now.
+    measured = {"call": 3, "cold_call": 2}
+    lines = [activity(n, "anna", action, now - timedelta(minutes=1 + n))
+             for n, action in enumerate(["call"] * 3 + ["cold_call"] * 2)]
+    # Deals active this month: with two drawn per rep, the draw holds all of them (anna checks).
+    deals = {"bram": ["B-1"], "sara": ["S-1", "S-2"]}
+    lines += [activity(100 + n, rep, "meeting", now - timedelta(minutes=2), deal)
+              for n, (rep, deal) in enumerate((rep, d) for rep, ds in deals.items() for d in ds)]
+    if (now - timedelta(minutes=6)).isocalendar()[:2] != now.isocalendar()[:2]:
+        pytest.fail("run again in ten minutes: the week began under a minute ago and the test's events would straddle it")
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join(lines) + b"\n")
+    assert pipeline.cli("publish", str(events), "--quiet").returncode == 0
+    metrics = pipeline.start_worker()
+    wait_for(lambda: series(metrics, "salespulse_actions", rep="anna", action="cold_call", window="week") == 2, 90,
+             "the worker to count anna's activities")
+    web, base, log = start_web(pipeline, metrics)
+    problems: list[str] = []
+    try:
+        assert f"on http://127.0.0.1:{base.rsplit(':', 1)[1]}/" in log.read_text(), "binds loopback by default"
+
+        # --- a rep: sign in with a link, read My week, file with the keyboard alone -----------------
+        anna = browser.new_context(viewport={"width": 390, "height": 844})
+        anna_link = link(pipeline, base, "amsterdam/anna")
+        first = anna.new_page()
+        first.goto(anna_link)
+        problems += axe_violations(first, axe_script)
+        first.get_by_role("button", name="Sign in").click()
+        first.wait_for_url(base + "/self-report")
+        page = first
+        assert page.get_by_role("heading", level=1).inner_text().startswith("My week")
+        for action, count in measured.items():
+            assert page.get_by_role("row", name=re.compile(f"^{action} ")).get_by_role("cell").first.inner_text() == str(count)
+        problems += axe_violations(page, axe_script)
+        figures = {"call": 12, "cold_call": 4, "outbound_email": 7, "meeting": 1}
+        for action, value in figures.items():
+            page.get_by_label(action, exact=True).fill(str(value))
+        page.get_by_label("Lessons learned").fill("Calls before ten get through.")
+        page.get_by_label("Lessons learned").focus()
+        page.keyboard.press("Tab")  # to the send button
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "Saved: your report on" in page.get_by_role("status").inner_text()
+        for action, value in figures.items():
+            cells = page.get_by_role("row", name=re.compile(f"^{action} ")).get_by_role("cell")
+            assert cells.last.inner_text() == str(value), f"self-reported {action} beside the measured figure"
+        problems += axe_violations(page, axe_script)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "my-week-390x844.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.screenshot(path=str(SCREENSHOTS / "my-week-1280x800.png"), full_page=True)
+        wait_for(
+            lambda: all(series(metrics, "salespulse_self_reported_actions", rep="anna", action=a, window="week") == v
+                        for a, v in figures.items())
+            and series(metrics, "salespulse_self_report_submitted", rep="anna", window="week") == 1,
+            60, "the worker's salespulse_self_reported_actions to show anna's figures",
+        )
+        # --- the month's checker scores her draw; the reward is the hand-computed one ---------------
+        page.goto(base + "/mystery")
+        assert "You are this month's checker" in page.locator("main").inner_text()
+        problems += axe_violations(page, axe_script)
+        points = {"B-1": (50, 100), "S-1": (50, 80), "S-2": (50, 100)}
+        for deal, (lead_profile, call_report) in points.items():
+            form = page.locator("form", has=page.get_by_role("heading", name=f"Deal {deal}"))
+            form.get_by_label(re.compile("^lead_profile")).fill(str(lead_profile))
+            form.get_by_label(re.compile("^call_report")).fill(str(call_report))
+            with page.expect_navigation():
+                form.get_by_role("button").click()
+            assert "Saved: the check is in Kafka" in page.get_by_role("status").inner_text()
+        shares = {rep: sum(sum(points[d]) for d in ds) / (150 * len(ds)) for rep, ds in deals.items()}
+        reward = 1.0 if all(share >= 0.8 for share in shares.values()) else 0.0
+        wait_for(lambda: series(metrics, "salespulse_team_reward_earned", team="amsterdam", month=MONTH) == reward
+                 and series(metrics, "salespulse_mystery_points", rep="sara", month=MONTH) == 280, 60,
+                 f"the team reward of {MONTH} to be {reward}")
+        page.goto(base + "/mystery")
+        assert "Team reward: earned" in page.locator("main").inner_text()
+
+        # --- a second rep cannot file for the first -----------------------------------------------
+        bram = browser.new_context()
+        page = sign_in(bram, link(pipeline, base, "amsterdam/bram"))
+        page.eval_on_selector("input[name=rep]", "element => element.value = 'anna'")
+        page.get_by_label("call", exact=True).fill("99")
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name="Send my report").click()
+        assert navigation.value is not None and navigation.value.status == 403
+        problems += axe_violations(page, axe_script)
+        reports = self_reports_on_kafka(kafka, pipeline, 2)
+        assert [(r["rep_id"], r["figures"]) for r in reports] == [("anna", figures)], "bram's attempt reached Kafka"
+        page.goto(base + "/mystery")
+        assert "This month's checker is Anna de Vries." in page.locator("main").inner_text()
+
+        # --- a manager scores two calls; the worker's average is the hand-computed mean -----------
+        mia = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = sign_in(mia, link(pipeline, base, "amsterdam/mia"))
+        assert page.url == f"{base}/team/amsterdam"
+        assert page.get_by_role("row", name=re.compile("^Anna de Vries")).get_by_role("cell").first.inner_text() == "filed"
+        problems += axe_violations(page, axe_script)
+        scored = [{"opening": 4, "closing": 2, "pain_points": 5}, {"opening": 3, "closing": 5, "pain_points": 4}]
+        for number, scores in enumerate(scored):
+            page.goto(base + "/reviews/new?subject=call")
+            page.get_by_label("Rep").select_option(label="Anna de Vries")
+            page.get_by_label("Deal (optional)").fill(f"D-{number}")
+            for theme, score in scores.items():
+                page.get_by_role("group", name=theme).get_by_label(str(score), exact=True).check()
+            page.get_by_label("Note to the rep").fill("Strong opening; ask for the next step.")
+            if number == 0:
+                problems += axe_violations(page, axe_script)
+                page.screenshot(path=str(SCREENSHOTS / "review-form.png"), full_page=True)
+            with page.expect_navigation() as navigation:
+                page.get_by_role("button", name="Send the review").click()
+            assert navigation.value is not None and navigation.value.status == 200
+            assert "Saved: the review is in Kafka" in page.get_by_role("status").inner_text()
+        for theme in scored[0]:
+            mean = sum(s[theme] for s in scored) / len(scored)
+            wait_for(lambda: series(metrics, "salespulse_review_score_avg", rep="anna", subject="call", theme=theme) == mean,
+                     60, f"salespulse_review_score_avg of {theme} to be {mean}")
+        assert series(metrics, "salespulse_reviews", rep="anna", subject="call") == 2
+        assert not problems, "\n".join(problems)
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+
+
+def test_sign_in_and_forms_refuse_what_they_should(
+    make_pipeline, kafka: LocalKafka, browser: Browser, axe_script: Path
+) -> None:
+    pipeline = make_pipeline(CONFIG)
+    pipeline.env["SALESPULSE_WEB_SECRET"] = SECRET
+    assert pipeline.cli("publish", "/dev/null").returncode == 0
+    metrics = f"http://127.0.0.1:{free_port()}/metrics"  # no worker: the pages say the figures are missing
+    web, base, _ = start_web(pipeline, metrics)
+    problems: list[str] = []
+    try:
+        # No session: every page is the sign-in page.
+        page = browser.new_context().new_page()
+        for path in ("/", "/self-report", "/reviews/new", "/mystery", "/team/amsterdam"):
+            answer = page.goto(base + path)
+            assert answer is not None and answer.status == 401, path
+            assert page.get_by_role("heading", level=1).inner_text() == "Sign in"
+        problems += axe_violations(page, axe_script)
+
+        def refused(url: str, why: str) -> None:
+            page = browser.new_context().new_page()
+            page.goto(url)
+            with page.expect_navigation() as navigation:
+                page.get_by_role("button", name="Sign in").click()
+            assert navigation.value is not None and navigation.value.status == 403, url
+            assert why in page.get_by_role("alert").inner_text()
+            assert page.goto(base + "/self-report").status == 401  # type: ignore[union-attr]
+
+        good = link(pipeline, base, "amsterdam/anna")
+        payload, stamp, signature = good.split("=", 1)[1].split(".")
+        bram = link(pipeline, base, "amsterdam/bram").split("=", 1)[1].split(".")[0]
+        refused(f"{base}/signin?token={bram}.{stamp}.{signature}", "not a valid sign-in link")
+        refused(f"{base}/signin?token={payload}.{stamp}.{signature[:-4]}AAAA", "not a valid sign-in link")
+        short = link(pipeline, base, "amsterdam/anna", hours="0.0005")  # 1.8 s
+        time.sleep(3)
+        refused(short, "has expired")
+        anna = sign_in(browser.new_context(), good)
+        assert anna.url == base + "/self-report"
+        refused(good, "used before")
+
+        # CSRF: a form sent without the session's token, or with another, is refused.
+        form = {"form_id": "form-0123456789", "team": "amsterdam", "rep": "anna", "week": "week", "call": "5"}
+        token = anna.locator("input[name=csrf_token]").first.get_attribute("value")
+        assert token
+        assert anna.request.post(base + "/self-report", form=form).status == 403
+        assert anna.request.post(base + "/self-report", form={**form, "csrf_token": token[::-1]}).status == 403
+        assert anna.request.post(base + "/signout", form={}).status == 403
+        assert self_reports_on_kafka(kafka, pipeline, 1) == []
+
+        # The trusted header means nothing unless --trust-header names it.
+        header = browser.new_context(extra_http_headers={"X-Forwarded-Email": "anna@example.com"}).new_page()
+        answer = header.goto(base + "/self-report")
+        assert answer is not None and answer.status == 401
+        problems += axe_violations(header, axe_script)
+        assert not problems, "\n".join(problems)
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+    trusted, base, _ = start_web(pipeline, metrics, "--trust-header", "X-Forwarded-Email")
+    try:
+        page = browser.new_context(extra_http_headers={"X-Forwarded-Email": "Anna@Example.com"}).new_page()
+        answer = page.goto(base + "/")
+        assert answer is not None and answer.status == 200 and page.url == base + "/self-report"
+    finally:
+        trusted.terminate()
+        trusted.wait(timeout=30)
