@@ -54,7 +54,7 @@ class Figures:
         self.timeout_s = timeout_s
 
     async def read(self, team: str, now: datetime) -> tuple[Samples, str | None]:
-        """Return the team's samples, and a sentence saying why they are missing when they are."""
+        """Return the team's samples, and what went wrong when they are missing (shown on the page)."""
         try:
             if self.prometheus_url:
                 rows = await asyncio.to_thread(query_prometheus, self.prometheus_url, team_query(team), now, self.timeout_s)
@@ -62,4 +62,4 @@ class Figures:
             pages = await asyncio.to_thread(fetch_pages, self.metrics_urls, self.timeout_s)
             return Samples(pages), None
         except ConfigError as exc:
-            return Samples(()), f"The measured figures cannot be read now: {exc}"
+            return Samples(()), str(exc)

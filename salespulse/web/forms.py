@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,11 @@ from salespulse.models.events import AnyEvent, parse_event
 from salespulse.web.people import Person
 
 SOURCE = "web"
+Gettext = Callable[[str], str]
+
+
+def _same(text: str) -> str:
+    return text
 _FORM_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -53,54 +58,68 @@ def event_id(kind: str, sender: Person, form_id: str, content: Mapping[str, Any]
     return f"web-{kind}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
-def _form_id(form: Mapping[str, str]) -> str:
+def _form_id(form: Mapping[str, str], gettext: Gettext) -> str:
     value = form.get("form_id", "")
     if not _FORM_ID.fullmatch(value):
-        raise FormProblem({"": "the form is incomplete; reload the page and send it again"})
+        raise FormProblem({"": gettext("the form is incomplete; reload the page and send it again")})
     return value
 
 
-def _whole(value: str, low: int, high: int | None) -> int:
+def _whole(value: str, low: int, high: int | None, gettext: Gettext) -> int:
+    """Return the whole number in `value`, or raise ValueError saying what to enter, in the reader's words."""
     text = value.strip()
     if not re.fullmatch(r"-?[0-9]{1,9}", text):
-        raise ValueError("a whole number")
+        raise ValueError(gettext("enter a whole number"))
     number = int(text)
-    if number < low or (high is not None and number > high):
-        raise ValueError(f"between {low} and {high}" if high is not None else f"{low} or more")
+    if high is not None and not low <= number <= high:
+        raise ValueError(gettext("enter a number from %(low)d to %(high)d") % {"low": low, "high": high})
+    if number < low:
+        raise ValueError(gettext("enter %(low)d or more") % {"low": low})
     return number
 
 
-def _validated(data: dict[str, Any], settings: Settings, now: datetime) -> Built:
+def _at_most(text: str, limit: int, gettext: Gettext) -> str | None:
+    if len(text) <= limit:
+        return None
+    return gettext("at most %(limit)d characters (%(now)d now)") % {"limit": limit, "now": len(text)}
+
+
+def _validated(data: dict[str, Any], settings: Settings, now: datetime, gettext: Gettext) -> Built:
     raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     try:
         return Built(parse_event(raw, settings, now), raw)
     except RejectedEvent as rejection:
-        raise FormProblem({"": f"not saved: {rejection.detail} ({rejection.reason})"}) from None
+        # The contract's own words, as `publish` reports them.
+        detail = f"{rejection.detail} ({rejection.reason})"
+        raise FormProblem({"": gettext("refused by the event contract: %(detail)s") % {"detail": detail}}) from None
 
 
-def self_report(settings: Settings, sender: Person, form: Mapping[str, str], weeks: Mapping[str, str], now: datetime) -> Built:
+def self_report(
+    settings: Settings, sender: Person, form: Mapping[str, str], weeks: Mapping[str, str], now: datetime,
+    gettext: Gettext = _same,
+) -> Built:
     """Build the self-report of a My week form: one figure per action given, and the lessons.
 
     `weeks` maps the choices of the form's `week` field (week, last_week) to ISO weeks; an
     empty action field is not reported.
     """
-    form_id = _form_id(form)
+    form_id = _form_id(form, gettext)
     problems: dict[str, str] = {}
     week = weeks.get(form.get("week", "week"))
     if week is None:
-        problems["week"] = "choose this week or last week"
+        problems["week"] = gettext("choose this week or last week")
     figures: dict[str, int] = {}
     for action in settings.actions:
         text = form.get(action, "").strip()
         if not text:
             continue
         try:
-            figures[action] = _whole(text, 0, None)
+            figures[action] = _whole(text, 0, None, gettext)
         except ValueError as exc:
-            problems[action] = f"enter {exc}"
+            problems[action] = str(exc)
     lessons = form.get("lessons", "").replace("\r\n", "\n").strip()
-    if len(lessons) > 2000:
-        problems["lessons"] = f"at most 2000 characters ({len(lessons)} now)"
+    if too_long := _at_most(lessons, 2000, gettext):
+        problems["lessons"] = too_long
     if problems:
         raise FormProblem(problems)
     content = {"week": week, "figures": figures, "lessons": lessons}
@@ -110,34 +129,34 @@ def self_report(settings: Settings, sender: Person, form: Mapping[str, str], wee
             "occurred_at": now.isoformat(), "team_id": sender.team, "rep_id": sender.id, "source": SOURCE,
             **content,
         },
-        settings, now,
+        settings, now, gettext,
     )
 
 
-def review(settings: Settings, sender: Person, form: Mapping[str, str], now: datetime) -> Built:
+def review(settings: Settings, sender: Person, form: Mapping[str, str], now: datetime, gettext: Gettext = _same) -> Built:
     """Build the review of a review form: the rep, the subject, a score per theme, the optional deal and note."""
-    form_id = _form_id(form)
+    form_id = _form_id(form, gettext)
     reviews = settings.reviews
     problems: dict[str, str] = {}
     subject = form.get("subject", "")
     themes = reviews.themes.get(subject)
     if themes is None:
-        raise FormProblem({"subject": f"choose one of {', '.join(reviews.themes)}"})
+        raise FormProblem({"subject": gettext("choose one of %(subjects)s") % {"subjects": ", ".join(reviews.themes)}})
     rep = form.get("rep", "")
     if not rep:
-        problems["rep"] = "choose the rep reviewed"
+        problems["rep"] = gettext("choose the rep reviewed")
     scores: dict[str, int] = {}
     for theme in themes:
         try:
-            scores[theme] = _whole(form.get(f"score_{theme}", ""), reviews.scale_min, reviews.scale_max)
+            scores[theme] = _whole(form.get(f"score_{theme}", ""), reviews.scale_min, reviews.scale_max, gettext)
         except ValueError as exc:
-            problems[f"score_{theme}"] = f"score {exc}"
+            problems[f"score_{theme}"] = str(exc)
     deal = form.get("deal", "").strip()
     if deal and not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,64}", deal):
-        problems["deal"] = "a deal id has 1 to 64 characters from A-Z a-z 0-9 _ . : @ -"
+        problems["deal"] = gettext("a deal id has 1 to 64 characters from A-Z a-z 0-9 _ . : @ -")
     note = form.get("note", "").replace("\r\n", "\n").strip()
-    if len(note) > 1000:
-        problems["note"] = f"at most 1000 characters ({len(note)} now)"
+    if too_long := _at_most(note, 1000, gettext):
+        problems["note"] = too_long
     if problems:
         raise FormProblem(problems)
     content: dict[str, Any] = {"rep_id": rep, "subject": subject, "scores": scores, "note": note}
@@ -149,20 +168,22 @@ def review(settings: Settings, sender: Person, form: Mapping[str, str], now: dat
             "occurred_at": now.isoformat(), "team_id": sender.team, "reviewer_id": sender.id, "source": SOURCE,
             **content,
         },
-        settings, now,
+        settings, now, gettext,
     )
 
 
-def mystery_check(settings: Settings, sender: Person, form: Mapping[str, str], month: str, now: datetime) -> Built:
+def mystery_check(
+    settings: Settings, sender: Person, form: Mapping[str, str], month: str, now: datetime, gettext: Gettext = _same
+) -> Built:
     """Build the mystery check of one drawn deal: the points per rubric item."""
-    form_id = _form_id(form)
+    form_id = _form_id(form, gettext)
     problems: dict[str, str] = {}
     points: dict[str, int] = {}
     for item, worth in settings.mystery.rubric.items():
         try:
-            points[item] = _whole(form.get(f"points_{item}", ""), 0, worth)
+            points[item] = _whole(form.get(f"points_{item}", ""), 0, worth, gettext)
         except ValueError as exc:
-            problems[f"points_{item}"] = f"points {exc}"
+            problems[f"points_{item}"] = str(exc)
     if problems:
         raise FormProblem(problems)
     content = {"rep_id": form.get("rep", ""), "deal_id": form.get("deal", ""), "month": month, "points": points}
@@ -172,5 +193,5 @@ def mystery_check(settings: Settings, sender: Person, form: Mapping[str, str], m
             "occurred_at": now.isoformat(), "team_id": sender.team, "checker_id": sender.id, "source": SOURCE,
             **content,
         },
-        settings, now,
+        settings, now, gettext,
     )

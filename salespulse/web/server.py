@@ -39,6 +39,7 @@ from salespulse.streams.kpi.self_reports import window_weeks
 from salespulse.streams.topics import event_key
 from salespulse.web import forms
 from salespulse.web.figures import Figures
+from salespulse.web.i18n import choose_language, translations
 from salespulse.web.links import LinkRefused, SignInLinks
 from salespulse.web.people import (
     Person, find_person, is_checker, may_file_for, may_review, may_see_team, person_by_email,
@@ -51,6 +52,23 @@ HERE = Path(__file__).resolve().parent
 CSRF_FIELD = "csrf_token"
 SESSION_MAX_AGE_S = 7 * 86_400
 PERSON: web.RequestKey[Person | None] = web.RequestKey("person", object)  # type: ignore[arg-type]
+
+
+def N_(text: str) -> str:
+    """Mark a text for the catalogue; it is translated where it is shown (`_(...)` in a template)."""
+    return text
+
+
+REFUSED_LINKS = {
+    "expired": N_("This sign-in link has expired; ask your manager for a new one."),
+    "forged": N_("This is not a valid sign-in link."),
+    "used": N_("This sign-in link was used before; a link signs in once."),
+    "unknown_person": N_("The person this link names is no longer in the configuration."),
+}
+NOT_SAVED = N_(
+    "Nothing was saved: Kafka did not confirm it received the form. What you typed is still here; "
+    "send it again in a moment (sending it twice counts once)."
+)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -90,6 +108,7 @@ class WebServer:
         app.middlewares.append(self._check_csrf)
         aiohttp_jinja2.setup(
             app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
         )
         self.gateway.add_routes(app)
         app.router.add_get("/", self.home)
@@ -119,9 +138,9 @@ class WebServer:
                 if person is None:
                     request[PERSON] = None
                     return await self._render(
-                        request, "message.html", status=403, title="Not known here",
-                        text=f"The sign-on proxy names you {email}, and no rep or manager in the "
-                        "configuration has that e-mail address.",
+                        request, "message.html", status=403, title=N_("Not known here"),
+                        text=N_("The sign-on proxy names you by an e-mail address that no rep or manager "
+                                "in the configuration has."),
                     )
         if person is None and not request.path.startswith("/hooks/"):
             session = await get_session(request)
@@ -139,9 +158,9 @@ class WebServer:
             sent = form.get(CSRF_FIELD)
             if not (isinstance(expected, str) and isinstance(sent, str) and hmac.compare_digest(expected, sent)):
                 return await self._render(
-                    request, "message.html", status=403, title="Form expired",
-                    text="This form could not be checked (its security token is missing or old), so "
-                    "nothing was saved. Open the page again and send it from there.",
+                    request, "message.html", status=403, title=N_("Form expired"),
+                    text=N_("This form could not be checked (its security token is missing or old), so "
+                            "nothing was saved. Open the page again and send it from there."),
                 )
         return await handler(request)
 
@@ -150,8 +169,19 @@ class WebServer:
         session = await get_session(request)
         if not isinstance(session.get("csrf"), str):
             session["csrf"] = secrets.token_urlsafe(32)
-        shared = {"csrf_token": session["csrf"], "me": request.get(PERSON), "settings": self.settings}
-        return aiohttp_jinja2.render_template(template, request, {**shared, **context}, status=status)
+        lang = choose_language(request.headers.get("Accept-Language"))
+        catalogue = translations(lang)
+        shared = {
+            "csrf_token": session["csrf"], "me": request.get(PERSON), "settings": self.settings, "lang": lang,
+            "_": catalogue.gettext, "gettext": catalogue.gettext, "ngettext": catalogue.ngettext,
+        }
+        response = aiohttp_jinja2.render_template(template, request, {**shared, **context}, status=status)
+        response.headers["Content-Language"] = lang
+        response.headers["Vary"] = "Accept-Language, Cookie"
+        return response
+
+    def _gettext(self, request: web.Request) -> forms.Gettext:
+        return translations(choose_language(request.headers.get("Accept-Language"))).gettext
 
     async def _signin_or(self, request: web.Request) -> Person | web.Response:
         person = request[PERSON]
@@ -160,7 +190,7 @@ class WebServer:
         return person
 
     async def _forbidden(self, request: web.Request, text: str) -> web.Response:
-        return await self._render(request, "message.html", status=403, title="Not for you", text=text)
+        return await self._render(request, "message.html", status=403, title=N_("Not for you"), text=text)
 
     # --- sign-in --------------------------------------------------------------------------------
 
@@ -181,7 +211,7 @@ class WebServer:
             person = self.links.redeem(token)
         except LinkRefused as refused:
             log.info("sign-in refused (%s)", refused.reason)
-            return await self._render(request, "signin.html", status=403, token="", problem=str(refused))
+            return await self._render(request, "signin.html", status=403, token="", problem=REFUSED_LINKS[refused.reason])
         # A new session at sign-in, so that no cookie set before it carries over.
         session = await new_session(request)
         session["person"] = person.key
@@ -206,10 +236,7 @@ class WebServer:
             await asyncio.wait_for(delivery, gateway.ack_timeout_s)
         except (KafkaError, OSError, asyncio.TimeoutError) as exc:
             log.warning("web: Kafka did not acknowledge %s: %r", built.event.event_id, exc)
-            return (
-                "Nothing was saved: Kafka did not confirm it received the form. What you typed is "
-                "still here; send it again in a moment (sending it twice counts once)."
-            )
+            return NOT_SAVED
         return None
 
     # --- My week --------------------------------------------------------------------------------
@@ -250,7 +277,7 @@ class WebServer:
         if isinstance(me, web.Response):
             return me
         if me.role != "rep":
-            return await self._forbidden(request, "My week is a rep's page; managers see their team's page.")
+            return await self._forbidden(request, N_("My week is a rep's page; managers see their team's page."))
         return await self._my_week(request, me, {"team": me.team, "rep": me.id})
 
     async def self_report(self, request: web.Request) -> web.StreamResponse:
@@ -259,9 +286,10 @@ class WebServer:
             return me
         form = _strings(await request.post())
         if not may_file_for(me, form.get("team", ""), form.get("rep", "")):
-            return await self._forbidden(request, "You can file a self-report for yourself only; nothing was saved.")
+            return await self._forbidden(request, N_("You can file a self-report for yourself only; nothing was saved."))
         try:
-            built = forms.self_report(self.settings, me, form, self._weeks(me.team, self.clock()), self.clock())
+            now = self.clock()
+            built = forms.self_report(self.settings, me, form, self._weeks(me.team, now), now, self._gettext(request))
         except forms.FormProblem as problem:
             return await self._my_week(request, me, form, status=400, problems=problem.problems)
         unsaved = await self._send(built)
@@ -289,7 +317,7 @@ class WebServer:
         if isinstance(me, web.Response):
             return me
         if me.role != "manager":
-            return await self._forbidden(request, "Reviews are written by the team's managers.")
+            return await self._forbidden(request, N_("Reviews are written by the team's managers."))
         return await self._review_form(request, me, _strings(request.query))
 
     async def review(self, request: web.Request) -> web.StreamResponse:
@@ -298,9 +326,9 @@ class WebServer:
             return me
         form = _strings(await request.post())
         if not may_review(self.settings, me, me.team, form.get("rep", "")):
-            return await self._forbidden(request, "You can review the reps of the team you manage only; nothing was saved.")
+            return await self._forbidden(request, N_("You can review the reps of the team you manage only; nothing was saved."))
         try:
-            built = forms.review(self.settings, me, form, self.clock())
+            built = forms.review(self.settings, me, form, self.clock(), self._gettext(request))
         except forms.FormProblem as problem:
             return await self._review_form(request, me, form, status=400, problems=problem.problems)
         unsaved = await self._send(built)
@@ -352,13 +380,13 @@ class WebServer:
         now = self.clock()
         month = self._month(me.team, now)
         if not is_checker(self.settings, me, month):
-            return await self._forbidden(request, "Only this month's mystery checker scores the draw; nothing was saved.")
+            return await self._forbidden(request, N_("Only this month's mystery checker scores the draw; nothing was saved."))
         form = _strings(await request.post())
         active = await read_active_deals(self.settings, self.gateway.kafka, me.team, month)
         if form.get("deal", "") not in month_draw(self.settings, me.team, month, active).get(form.get("rep", ""), []):
-            return await self._forbidden(request, "That deal is not in this month's draw; nothing was saved.")
+            return await self._forbidden(request, N_("That deal is not in this month's draw; nothing was saved."))
         try:
-            built = forms.mystery_check(self.settings, me, form, month, now)
+            built = forms.mystery_check(self.settings, me, form, month, now, self._gettext(request))
         except forms.FormProblem as problem:
             return await self._mystery(request, me, status=400, problems=problem.problems, form=form)
         unsaved = await self._send(built)
@@ -374,7 +402,7 @@ class WebServer:
             return me
         team_id = request.match_info["team"]
         if not may_see_team(me, team_id):
-            return await self._forbidden(request, "A team's page is for the team's managers.")
+            return await self._forbidden(request, N_("A team's page is for the team's managers."))
         now = self.clock()
         samples, unavailable = await self.figures.read(team_id, now)
         month = self._month(team_id, now)

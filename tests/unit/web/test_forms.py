@@ -64,13 +64,13 @@ def test_a_review_scores_every_theme_on_the_scale_and_keeps_the_note() -> None:
     assert forms.review(floor(), MIA, form, NOW.replace(second=5)).event.event_id == event.event_id
     with pytest.raises(forms.FormProblem) as caught:
         forms.review(floor(), MIA, {**form, "score_closing": "6", "score_opening": ""}, NOW)
-    assert caught.value.problems == {"score_opening": "score a whole number", "score_closing": "score between 1 and 5"}
+    assert caught.value.problems == {"score_opening": "enter a whole number", "score_closing": "enter a number from 1 to 5"}
 
 
 def test_what_the_contract_refuses_is_refused_with_its_reason() -> None:
     form = {"form_id": FORM_ID, "rep": "nobody", "subject": "call", "score_opening": "4",
             "score_closing": "2", "score_pain_points": "5"}
-    with pytest.raises(forms.FormProblem, match=r"not saved: .*'nobody' is not listed under team 'amsterdam' \(unknown_rep\)"):
+    with pytest.raises(forms.FormProblem, match=r"refused by the event contract: .*'nobody' is not listed under team 'amsterdam' \(unknown_rep\)"):
         forms.review(floor(), MIA, form, NOW)
 
 
@@ -82,6 +82,14 @@ def test_a_mystery_check_gives_points_per_rubric_item_up_to_its_worth() -> None:
     assert (event.checker_id, event.rep_id, event.month, event.points) == ("anna", "bram", "2026-12", {"lead_profile": 50, "call_report": 40})
     with pytest.raises(forms.FormProblem) as caught:
         forms.mystery_check(floor(), checker, {**form, "points_lead_profile": "51"}, "2026-12", NOW)
-    assert caught.value.problems == {"points_lead_profile": "points between 0 and 50"}
+    assert caught.value.problems == {"points_lead_profile": "enter a number from 0 to 50"}
     with pytest.raises(forms.FormProblem, match="not_the_checker"):
         forms.mystery_check(floor(), Person("amsterdam", "sara", "Sara", "rep"), form, "2026-12", NOW)
+
+
+def test_problems_are_said_in_the_readers_language() -> None:
+    from salespulse.web.i18n import translations
+
+    with pytest.raises(forms.FormProblem) as caught:
+        forms.self_report(floor(), ANNA, report_form(call="x"), WEEKS, NOW, translations("nl").gettext)
+    assert caught.value.problems == {"call": "vul een heel getal in"}

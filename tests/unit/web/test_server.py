@@ -232,3 +232,15 @@ def test_the_months_checker_scores_a_drawn_deal_and_no_other(monkeypatch: pytest
     event = json.loads(value)
     assert (event["checker_id"], event["rep_id"], event["deal_id"], event["points"]) == (
         "anna", "bram", "D-1", {"lead_profile": 50, "call_report": 60})
+
+
+def test_a_dutch_browser_reads_dutch() -> None:
+    async def test(client: Client, links: SignInLinks) -> None:
+        answer = await client.get("/", headers={"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.8"})
+        text = await answer.text()
+        assert '<html lang="nl">' in text and "<h1>Aanmelden</h1>" in text
+        assert answer.headers["Content-Language"] == "nl"
+        english = await (await client.get("/", headers={"Accept-Language": "en-GB"})).text()
+        assert '<html lang="en">' in english and "<h1>Sign in</h1>" in english
+
+    serve(Producer(), test)
