@@ -156,7 +156,9 @@ class WebServer:
             form = await request.post()
             expected = (await get_session(request)).get("csrf")
             sent = form.get(CSRF_FIELD)
-            if not (isinstance(expected, str) and isinstance(sent, str) and hmac.compare_digest(expected, sent)):
+            # As bytes: compare_digest refuses str with characters beyond ASCII, which a forger may send.
+            if not (isinstance(expected, str) and isinstance(sent, str)
+                    and hmac.compare_digest(expected.encode(), sent.encode())):
                 return await self._render(
                     request, "message.html", status=403, title=N_("Form expired"),
                     text=N_("This form could not be checked (its security token is missing or old), so "

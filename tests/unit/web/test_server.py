@@ -127,6 +127,7 @@ def test_a_form_without_the_right_csrf_token_is_refused() -> None:
         missing = {k: v for k, v in report(page).items() if k != "csrf_token"}
         assert (await client.post("/self-report", data=missing)).status == 403
         assert (await client.post("/self-report", data=report(page, csrf_token="x" * 43))).status == 403
+        assert (await client.post("/self-report", data=report(page, csrf_token="é" * 43))).status == 403
 
     serve(producer, test)
     assert producer.records == []
