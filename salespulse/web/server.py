@@ -297,7 +297,9 @@ class WebServer:
         unsaved = await self._send(built)
         if unsaved:
             return await self._my_week(request, me, form, status=503, unsaved=unsaved)
-        return await self._my_week(request, me, {"team": me.team, "rep": me.id}, saved=built)
+        # The report as saved, in a form of its own (a new form id), ready for a correction.
+        kept = {key: form[key] for key in ("week", "lessons", *self.settings.actions) if key in form}
+        return await self._my_week(request, me, kept, saved=built)
 
     # --- reviews --------------------------------------------------------------------------------
 

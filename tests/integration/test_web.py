@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,10 @@ def activity(n: int, rep: str, action: str, at: datetime, deal: str | None = Non
 
 def self_reports_on_kafka(kafka: LocalKafka, pipeline: Pipeline, at_least: int) -> list[dict[str, Any]]:
     topic = TopicNames(pipeline.app_id).self_reports
-    return [json.loads(r.value) for r in asyncio.run(read_topic(kafka.bootstrap, topic, at_least, timeout_s=10))]
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as thread:
+        records = thread.submit(asyncio.run, read_topic(kafka.bootstrap, topic, at_least, timeout_s=10)).result()
+    return [json.loads(r.value) for r in records]
 
 
 def test_people_file_and_review_in_chromium_and_the_worker_counts_it(
@@ -154,9 +158,15 @@ def test_people_file_and_review_in_chromium_and_the_worker_counts_it(
     events = tmp_path / "events.jsonl"
     events.write_bytes(b"\n".join(lines) + b"\n")
     assert pipeline.cli("publish", str(events), "--quiet").returncode == 0
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(json.dumps({"targets": [
+        {"team": "amsterdam", "effective_from": "2026-W01", "actions": {"call": 40, "cold_call": 20}}]}))
+    applied = pipeline.cli("targets", "apply", str(targets))
+    assert applied.returncode == 0, applied.stderr
     metrics = pipeline.start_worker()
-    wait_for(lambda: series(metrics, "salespulse_actions", rep="anna", action="cold_call", window="week") == 2, 90,
-             "the worker to count anna's activities")
+    wait_for(lambda: series(metrics, "salespulse_actions", rep="anna", action="cold_call", window="week") == 2
+             and series(metrics, "salespulse_action_target", rep="anna", action="call") == 40, 90,
+             "the worker to count anna's activities and know her targets")
     web, base, log = start_web(pipeline, metrics)
     problems: list[str] = []
     try:
@@ -173,7 +183,9 @@ def test_people_file_and_review_in_chromium_and_the_worker_counts_it(
         page = first
         assert page.get_by_role("heading", level=1).inner_text().startswith("My week")
         for action, count in measured.items():
-            assert page.get_by_role("row", name=re.compile(f"^{action} ")).get_by_role("cell").first.inner_text() == str(count)
+            cells = page.get_by_role("row", name=re.compile(f"^{action} ")).get_by_role("cell")
+            assert cells.first.inner_text() == str(count)
+            assert cells.last.inner_text().startswith({"call": "40: ", "cold_call": "20: "}[action])
         problems += axe_violations(page, axe_script)
         figures = {"call": 12, "cold_call": 4, "outbound_email": 7, "meeting": 1}
         for action, value in figures.items():
@@ -186,7 +198,8 @@ def test_people_file_and_review_in_chromium_and_the_worker_counts_it(
         assert "Saved: your report on" in page.get_by_role("status").inner_text()
         for action, value in figures.items():
             cells = page.get_by_role("row", name=re.compile(f"^{action} ")).get_by_role("cell")
-            assert cells.last.inner_text() == str(value), f"self-reported {action} beside the measured figure"
+            assert cells.nth(1).inner_text() == str(value), f"self-reported {action} beside the measured figure"
+            assert page.get_by_label(action, exact=True).input_value() == str(value), "kept in the form, to correct"
         problems += axe_violations(page, axe_script)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "my-week-390x844.png"), full_page=True)
