@@ -132,11 +132,7 @@ def activity(n: int, rep: str, action: str, at: datetime, deal: str | None = Non
 
 
 def self_reports_on_kafka(kafka: LocalKafka, pipeline: Pipeline, at_least: int) -> list[dict[str, Any]]:
-    topic = TopicNames(pipeline.app_id).self_reports
-    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
-    with ThreadPoolExecutor(1) as thread:
-        records = thread.submit(asyncio.run, read_topic(kafka.bootstrap, topic, at_least, timeout_s=10)).result()
-    return [json.loads(r.value) for r in records]
+    return [json.loads(r.value) for r in _read(kafka, TopicNames(pipeline.app_id).self_reports, at_least)]
 
 
 def test_people_file_and_review_in_chromium_and_the_worker_counts_it(
@@ -347,3 +343,55 @@ def test_sign_in_and_forms_refuse_what_they_should(
     finally:
         trusted.terminate()
         trusted.wait(timeout=30)
+
+
+def test_with_the_broker_down_the_form_says_nothing_was_saved_and_sends_once_when_it_is_back(
+    browser: Browser, tmp_path: Path
+) -> None:
+    # A broker of this test's own, on storage it keeps, so that stopping it touches no other test.
+    (tmp_path / "broker").mkdir()
+    broker = LocalKafka(data_dir=tmp_path / "broker").start()
+    workdir = tmp_path / "pipeline"
+    workdir.mkdir()
+    pipeline = Pipeline(broker, workdir, CONFIG)
+    pipeline.env["SALESPULSE_WEB_SECRET"] = SECRET
+    web = None
+    try:
+        assert pipeline.cli("publish", "/dev/null").returncode == 0
+        web, base, _ = start_web(pipeline, f"http://127.0.0.1:{free_port()}/metrics")
+        page = sign_in(browser.new_context(), link(pipeline, base, "amsterdam/anna"))
+        page.get_by_label("call", exact=True).fill("5")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Send my report").click()
+        assert "Saved" in page.get_by_role("status").inner_text(), "the producer is up before the broker goes"
+
+        page.get_by_label("call", exact=True).fill("8")
+        page.get_by_label("Lessons learned").fill("Typed while Kafka was away.")
+        broker.stop()
+        with page.expect_navigation(timeout=60_000) as navigation:
+            page.get_by_role("button", name="Send my report").click()
+        assert navigation.value is not None and navigation.value.status == 503
+        assert "Nothing was saved" in page.get_by_role("alert").inner_text()
+        assert page.get_by_label("call", exact=True).input_value() == "8"
+        assert page.get_by_label("Lessons learned").input_value() == "Typed while Kafka was away."
+
+        broker.start()
+        with page.expect_navigation(timeout=60_000) as navigation:
+            page.get_by_role("button", name="Send my report").click()
+        assert navigation.value is not None and navigation.value.status == 200, page.locator("main").inner_text()
+        reports = [json.loads(r.value) for r in _read(broker, TopicNames(pipeline.app_id).self_reports, 3)]
+        assert [r["figures"] for r in reports][:1] == [{"call": 5}]
+        later = reports[1:]
+        # The form sent while the broker was away may yet have reached it; either way one event id.
+        assert later and {r["event_id"] for r in later} == {later[0]["event_id"]} and later[0]["figures"] == {"call": 8}
+    finally:
+        if web is not None:
+            web.terminate()
+            web.wait(timeout=30)
+        broker.stop()
+
+
+def _read(kafka: LocalKafka, topic: str, at_least: int) -> list:
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, read_topic(kafka.bootstrap, topic, at_least, timeout_s=10)).result()
