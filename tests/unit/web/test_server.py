@@ -28,6 +28,7 @@ salespulse_actions{team="amsterdam",rep="anna",action="call",window="week"} 17
 salespulse_action_target{team="amsterdam",rep="anna",action="call"} 40
 salespulse_action_expected{team="amsterdam",rep="anna",action="call"} 20
 salespulse_action_pace_ratio{team="amsterdam",rep="anna",action="call"} 0.85
+salespulse_review_score_avg{team="amsterdam",rep="anna",subject="call",theme="opening"} 3.5
 """
 
 
@@ -243,5 +244,17 @@ def test_a_dutch_browser_reads_dutch() -> None:
         assert answer.headers["Content-Language"] == "nl"
         english = await (await client.get("/", headers={"Accept-Language": "en-GB"})).text()
         assert '<html lang="en">' in english and "<h1>Sign in</h1>" in english
+
+    serve(Producer(), test)
+
+
+def test_a_rep_sees_their_own_review_scores_and_no_one_elses() -> None:
+    async def test(client: Client, links: SignInLinks) -> None:
+        anna = await sign_in(client, links, "amsterdam", "anna")
+        assert "<td>opening</td><td>3.5</td>" in anna
+        client.session.cookie_jar.clear()
+        bram = await sign_in(client, links, "amsterdam", "bram")
+        assert "opening" not in bram and "Reviews of my work" not in bram
+        assert (await client.get("/team/amsterdam")).status == 403, "a rep does not see the team's page"
 
     serve(Producer(), test)
