@@ -29,6 +29,9 @@ def test_wheel_installs_only_the_salespulse_package(tmp_path: Path) -> None:
     # The folders kept at the top of the tree arrive as sub-packages, as real files.
     for package in ("models", "streams", "exporters", "dashboards"):
         assert f"salespulse/{package}/__init__.py" in names
+    # The web pages' templates, style sheet and catalogues are data files beside the code.
+    for data in ("web/templates/base.html", "web/static/style.css", "web/locale/nl/LC_MESSAGES/messages.po"):
+        assert f"salespulse/{data}" in names
 
     env = tmp_path / "env"
     venv.create(env, with_pip=True)
