@@ -169,7 +169,14 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     secret = web_secret()
-    tls = load_web_config(args.web_config).ssl_context() if args.web_config else None
+    web_config = load_web_config(args.web_config) if args.web_config else None
+    if web_config is not None and web_config.basic_auth_users:
+        # Refused rather than ignored: the file would look as if it guarded the pages.
+        raise ConfigError(
+            f"{args.web_config}: basic_auth_users is not used by `salespulse web`, where people sign in with "
+            "links or --trust-header; keep only tls_server_config"
+        )
+    tls = web_config.ssl_context() if web_config is not None else None
     gateway = Gateway(
         settings, KafkaSettings.from_env(), read_secrets(settings), _now,
         public_url=args.public_url, max_body_bytes=args.max_body_bytes,

@@ -258,3 +258,17 @@ def test_a_rep_sees_their_own_review_scores_and_no_one_elses() -> None:
         assert (await client.get("/team/amsterdam")).status == 403, "a rep does not see the team's page"
 
     serve(Producer(), test)
+
+
+def test_under_tls_the_session_cookie_is_secure() -> None:
+    settings = floor()
+    gateway = Gateway(settings, KafkaSettings(), {}, lambda: NOW, producer_factory=lambda _: Producer())  # type: ignore[arg-type,return-value]
+    server = WebServer(settings, gateway, SignInLinks(settings, SECRET), session_key(SECRET), PageFigures(), lambda: NOW,
+                       secure_cookies=True)
+
+    async def run() -> None:
+        async with TestClient(TestServer(server.application())) as client:
+            cookie = (await client.get("/")).headers["Set-Cookie"]
+            assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+    asyncio.run(run())
