@@ -11,7 +11,7 @@ all tagged `salespulse-wallboard`, and the playlist picks them by tag.
 Layout, in grid units (each band is a row of headings over a row of panels):
 
     y=0   h=2   [team and week 24]
-    y=2   h=2+4 [team actions 6] [team pace 6] [deals won 6] [time to decision 6]
+    y=2   h=2+4 [team actions 6] [team pace 6] [deals won, lost 6] [time to decision 6]
     y=8   h=2+8 [actions today 8] [actions this week 8] [pace vs target 8]
     y=18  h=2+7 [checklists complete 8] [mystery check 8] [team reward 4] [review score 4]
 
@@ -26,38 +26,26 @@ from typing import Any
 from grafana_foundation_sdk.builders import bargauge, dashboard, stat, text
 from grafana_foundation_sdk.models import common, units
 
+from salespulse.dashboards import board
+from salespulse.dashboards.board import LAST_MONTH, THIS_MONTH, BoardPanel
 from salespulse.dashboards.common import (
     AMBER,
-    GREEN,
-    NO_TARGET_TEXT,
-    PACE_STEPS,
-    RED,
     TEAM,
     base_dashboard,
-    checklist_completeness,
-    decision_time,
     default_bargauge,
     default_stat,
     flag_mappings,
     heading_panel,
     nothing_due_mappings,
-    pace_or_nothing_due,
     prometheus_query,
     stable_uid,
-    team_actions,
     team_variable,
     threshold_colours,
     thresholds,
-    with_rep_names,
-)
-from salespulse.exporters.metrics import (
-    DEALS_DECIDED,
-    MYSTERY_SHARE,
-    REVIEW_SCORE_COMBINED,
-    REVIEWS,
-    TEAM_REWARD_EARNED,
 )
 from salespulse.models.config import Settings
+
+__all__ = ["LAST_MONTH", "THIS_MONTH"]
 
 WALLBOARD_UID = "salespulse-wallboard"
 WALLBOARD_TAG = "salespulse-wallboard"
@@ -73,8 +61,7 @@ HEADING_HEIGHT = 2
 STAT_HEIGHT = 4
 QUALITY_HEIGHT = 7
 BOARD_HEIGHT = SCREEN_ROWS - HEADER_HEIGHT - 3 * HEADING_HEIGHT - STAT_HEIGHT - QUALITY_HEIGHT
-# Deals are few per week; a rolling 30 days keeps the number meaningful on Monday morning.
-DEALS_WINDOW = "rolling_30d"
+DEALS_WINDOW = board.DEALS_WINDOW
 BIG_VALUE = 64
 # Two durations ("won 12.3 day", "lost 4.1 day") side by side in 6 columns.
 DECISION_VALUE = 40
@@ -84,233 +71,145 @@ BAR_TEXT = 34
 QUALITY_VALUE = 48
 # The ISO week of the viewer's browser clock, as Grafana formats ${__to:date:...} (moment.js).
 WEEK_FORMAT = "GGGG-[W]WW"
-
-
-def _month_label(year: str, month: str) -> str:
-    # count_values makes labels of the numbers, label_join writes them as YYYY-MM: `pad` is set to
-    # "0" only when `mm` is one digit. No capture references ("$1"): Grafana reads those as
-    # dashboard variables.
-    both = f'count_values("year", {year}) * on () group_left (mm) count_values("mm", {month})'
-    padded = f'label_join(label_replace({both}, "pad", "0", "mm", "[0-9]"), "mm", "", "pad", "mm")'
-    return f'label_join({padded}, "month", "-", "year", "mm")'
-
-
-# Several months are exported at once and PromQL cannot compare label strings, so "the latest
-# month" cannot be picked from the labels. Instead the month of the query's evaluation time is
-# built as a label (UTC: Prometheus knows no team timezone) and joined on.
-THIS_MONTH = _month_label("year()", "month()")
-# The month before January is December of the year before.
-LAST_MONTH = _month_label("year() - (month() == bool 1)", "month() - 1 + 12 * (month() == bool 1)")
+_UNITS = {"count": None, "percent": units.PercentUnit, "seconds": units.Seconds, "score": None, "flag": None}
 
 
 def reward_month() -> str:
     """The team's reward series of this month, or of last month while this one has no check yet."""
-    # Last month stands in during the first days of a month, before the checker's first check,
-    # and for the hours a team west of UTC is still in its previous month: the reward stat names
-    # the month it shows rather than go blank.
-    reward = f"{TEAM_REWARD_EARNED.sample_name}{{{TEAM}}}"
-    this = f"{reward} and on (month) {THIS_MONTH}"
-    return f"({this}) or ({reward} and on (month) {LAST_MONTH} unless on (team) ({this}))"
+    return board.reward_month(TEAM)
+
+
+def _with_queries(panel: Any, declared: BoardPanel) -> Any:
+    # The declaration's queries, units, thresholds and words for no value, on a Grafana panel.
+    for query in declared.queries:
+        panel = panel.with_target(prometheus_query(query.expr(TEAM), query.legend, instant=True))
+    unit = _UNITS[declared.unit]
+    if unit is not None:
+        panel = panel.unit(unit)
+    return panel.color_scheme(threshold_colours()).thresholds(thresholds(declared.steps)).no_value(declared.no_value)
 
 
 def team_actions_stat() -> stat.Panel:
     """Team total of actions today and this week."""
-    return (
+    return _with_queries(
         default_stat(BIG_VALUE, STAT_TITLE)
-        .description("Every action of the team today and this week, in the team's timezone.")
-        .with_target(prometheus_query(team_actions("today", "team"), "Today", instant=True))
-        .with_target(prometheus_query(team_actions("week", "team"), "This week", instant=True))
-        .color_scheme(threshold_colours())
-        .thresholds(thresholds([(None, "text")]))
-        .span(6)
-        .height(STAT_HEIGHT)
-    )
+        .description("Every action of the team today and this week, in the team's timezone."),
+        board.TEAM_ACTIONS,
+    ).span(6).height(STAT_HEIGHT)
 
 
 def action_pace_ratio_stat() -> stat.Panel:
     """Team pace this week over every targeted action: red, amber or green; grey before it starts."""
-    return (
+    return _with_queries(
         default_stat(BIG_VALUE, STAT_TITLE)
         .description(
             "This week's actions / expected by now, over the actions that have a target. "
             "Nothing is due before the team's first working hour of the week."
         )
-        .with_target(prometheus_query(pace_or_nothing_due(TEAM, "team"), "Pace", instant=True))
         .text_mode(common.BigValueTextMode.VALUE)
-        .unit(units.PercentUnit)
-        .mappings(nothing_due_mappings())
-        .color_scheme(threshold_colours())
-        .thresholds(thresholds(PACE_STEPS))
-        .no_value(NO_TARGET_TEXT)
-        .span(6)
-        .height(STAT_HEIGHT)
-    )
+        .mappings(nothing_due_mappings()),
+        board.TEAM_PACE,
+    ).span(6).height(STAT_HEIGHT)
 
 
 def deals_decided_stat() -> stat.Panel:
-    """Deals won by the team in the last 30 days."""
-    expr = f'sum({DEALS_DECIDED.sample_name}{{{TEAM}, outcome="won", window="{DEALS_WINDOW}"}})'
-    return (
+    """Deals won and lost by the team in the last 30 days: a fast no counts too."""
+    return _with_queries(
         default_stat(BIG_VALUE, STAT_TITLE)
-        .description("Deals the team won in the last 30 days.")
-        .with_target(prometheus_query(expr, "Won", instant=True))
-        .text_mode(common.BigValueTextMode.VALUE)
-        .color_scheme(threshold_colours())
-        .thresholds(thresholds([(None, GREEN)]))
-        .no_value("0")
-        .span(6)
-        .height(STAT_HEIGHT)
-    )
+        .description("Deals the team won, and lost, in the last 30 days; a fast no frees time too."),
+        board.DEALS,
+    ).span(6).height(STAT_HEIGHT)
 
 
 def deal_decision_seconds_stat() -> stat.Panel:
     """Team's average time to a decision, won and lost, over 30 days."""
-    selector = f'{TEAM}, window="{DEALS_WINDOW}"'
-    return (
+    return _with_queries(
         default_stat(DECISION_VALUE, STAT_TITLE)
         .description(
             "Average time from a deal's first event to its decision, won and lost, last 30 days. "
             "A fast no is good too: it frees time for a lead that will say yes."
         )
-        .with_target(prometheus_query(decision_time(selector, "outcome"), "{{outcome}}", instant=True))
-        .unit(units.Seconds)
-        .decimals(1)
-        .color_scheme(threshold_colours())
-        .thresholds(thresholds([(None, "text")]))
-        .no_value("no deals")
-        .span(6)
-        .height(STAT_HEIGHT)
-    )
+        .decimals(1),
+        board.TIME_TO_DECISION,
+    ).span(6).height(STAT_HEIGHT)
 
 
-def _leaderboard(description: str, window: str) -> bargauge.Panel:
-    # Instant query sorted by the server: bar gauges keep the order of the series.
-    expr = f"sort_desc({with_rep_names(team_actions(window, 'team, rep'))})"
-    return (
-        default_bargauge(BAR_TEXT)
-        .description(description)
-        .with_target(prometheus_query(expr, "{{name}}", instant=True))
-        .color_scheme(threshold_colours())
-        .thresholds(thresholds([(None, "blue")]))
-        .span(8)
-        .height(BOARD_HEIGHT)
-    )
+def _rep_bargauge(description: str, declared: BoardPanel, height: int, maximum: float | None = None) -> bargauge.Panel:
+    # One bar per series of the declaration's queries, in the server's order.
+    panel = _with_queries(default_bargauge(BAR_TEXT).description(description), declared)
+    if maximum is not None:
+        panel = panel.max(maximum)
+    return panel.span(8).height(height)
 
 
 def actions_today_bargauge() -> bargauge.Panel:
     """Leaderboard of each rep's actions today."""
-    return _leaderboard("Each rep's actions today, in the team's timezone.", "today")
+    return _rep_bargauge("Each rep's actions today, in the team's timezone.", board.ACTIONS_TODAY, BOARD_HEIGHT)
 
 
 def actions_week_bargauge() -> bargauge.Panel:
-    """Leaderboard of each rep's actions this week."""
-    return _leaderboard("Each rep's actions this week, from Monday 00:00 in the team's timezone.", "week")
-
-
-def _rep_ratio_bargauge(
-    description: str,
-    ratio: str,
-    steps: tuple[tuple[float | None, str], ...],
-    *,
-    maximum: float,
-    no_value: str,
-    height: int,
-) -> bargauge.Panel:
-    # One bar per rep, named and sorted by the server, coloured by `steps`.
-    expr = f"sort_desc({with_rep_names(ratio)})"
-    return (
-        default_bargauge(BAR_TEXT)
-        .description(description)
-        .with_target(prometheus_query(expr, "{{name}}", instant=True))
-        .unit(units.PercentUnit)
-        .max(maximum)
-        .color_scheme(threshold_colours())
-        .thresholds(thresholds(steps))
-        .no_value(no_value)
-        .span(8)
-        .height(height)
+    """Leaderboard of each rep's actions this week, with each rep's weekly target below."""
+    week = _rep_bargauge(
+        "Each rep's actions this week, from Monday 00:00 in the team's timezone; then each rep's weekly "
+        "target over all targeted actions.",
+        board.ACTIONS_WEEK, BOARD_HEIGHT,
     )
+    # The targets as a second query of the same gauge: "against target" without another panel.
+    for query in board.WEEKLY_TARGET.queries:
+        week = week.with_target(prometheus_query(query.expr(TEAM), f"{query.legend} · target", instant=True))
+    return week
 
 
 def action_pace_ratio_bargauge() -> bargauge.Panel:
     """Each rep's pace against target: red below 80 %, amber below 100 %, green on pace."""
-    return _rep_ratio_bargauge(
+    return _rep_bargauge(
         "This week's actions / expected by now, over each rep's targeted actions. Nothing is due "
         "before the team's first working hour of the week.",
-        pace_or_nothing_due(TEAM, "team, rep"),
-        PACE_STEPS,
-        maximum=1.5,
-        no_value=NO_TARGET_TEXT,
-        height=BOARD_HEIGHT,
+        board.PACE, BOARD_HEIGHT, maximum=1.5,
     ).mappings(nothing_due_mappings())
 
 
 def checklist_completeness_bargauge() -> bargauge.Panel:
     """Each rep's share of stage changes that met the stage's checklists, over 30 days."""
-    return _rep_ratio_bargauge(
+    return _rep_bargauge(
         "Stage changes that met the stage's content and process checklists / all stage changes.",
-        checklist_completeness(TEAM, "team, rep"),
-        PACE_STEPS,
-        maximum=1.0,
-        no_value="no stage changes",
-        height=QUALITY_HEIGHT,
+        board.CHECKLISTS, QUALITY_HEIGHT, maximum=1.0,
     )
 
 
 def mystery_share_bargauge(reward_share: float) -> bargauge.Panel:
     """Each rep's mystery-check share this month: red below the team reward's share, else green."""
-    share = f"{MYSTERY_SHARE.sample_name}{{{TEAM}}} and on (team, month) ({reward_month()})"
-    return _rep_ratio_bargauge(
+    return _rep_bargauge(
         f"Points / most points of the rep's checked deals; the team reward needs {reward_share:.0%} "
         "from every rep due a check. Last month's until this month's first check.",
-        share,
-        ((None, RED), (reward_share, GREEN)),
-        maximum=1.0,
-        no_value="no checks yet",
-        height=QUALITY_HEIGHT,
+        board.mystery_panel(reward_share), QUALITY_HEIGHT, maximum=1.0,
     )
 
 
 def team_reward_earned_stat(reward_share: float) -> stat.Panel:
     """Whether the team has earned this month's mystery-check reward, named by its month."""
-    return (
+    return _with_queries(
         default_stat(QUALITY_VALUE, STAT_TITLE)
         .description(
             f"Earned when every rep due a mystery check reached {reward_share:.0%} of their most "
             "points. Last month's until this month's first check."
         )
-        .with_target(prometheus_query(reward_month(), "{{month}}", instant=True))
-        .mappings(flag_mappings("Earned", "Not yet", AMBER))
-        .color_scheme(threshold_colours())
-        .thresholds(thresholds([(None, "text")]))
-        .no_value("no checks yet")
-        .span(4)
-        .height(QUALITY_HEIGHT)
-    )
+        .mappings(flag_mappings("Earned", "Not yet", AMBER)),
+        board.TEAM_REWARD,
+    ).span(4).height(QUALITY_HEIGHT)
 
 
 def review_score_stat(scale_min: int, scale_max: int) -> stat.Panel:
     """The team's average review score per subject over the rolling 30 days."""
-    combined = f"sum by (subject, theme) ({REVIEW_SCORE_COMBINED.sample_name}{{{TEAM}}})"
-    reviews = f"sum by (subject) ({REVIEWS.sample_name}{{{TEAM}}})"
-    # Sum over sum per theme, never an average of the reps' averages; every review scores every
-    # theme of its subject, so the mean over themes is the mean of all the subject's scores.
-    # The empty `group_left ()` stops PromQL from reading the divisor's parenthesis as a label list.
-    expr = f"avg by (subject) ({combined} / on (subject) group_left () ({reviews} > 0))"
-    return (
+    return _with_queries(
         default_stat(QUALITY_VALUE, STAT_TITLE)
         .description(
             f"Last 30 days: the team's average score over every theme of the subject's reviews, on the "
             f"{scale_min} to {scale_max} scale."
         )
-        .with_target(prometheus_query(expr, "{{subject}}", instant=True))
-        .decimals(1)
-        .color_scheme(threshold_colours())
-        .thresholds(thresholds([(None, "text")]))
-        .no_value("no reviews")
-        .span(4)
-        .height(QUALITY_HEIGHT)
-    )
+        .decimals(1),
+        board.REVIEW_SCORE,
+    ).span(4).height(QUALITY_HEIGHT)
 
 
 def header_panel(team: str) -> text.Panel:
@@ -349,7 +248,7 @@ def _wallboard(
         [
             ("Team actions", team_actions_stat(), 6),
             ("Team pace", action_pace_ratio_stat(), 6),
-            ("Deals won (30 days)", deals_decided_stat(), 6),
+            ("Deals won · lost (30 days)", deals_decided_stat(), 6),
             ("Time to decision (30 days)", deal_decision_seconds_stat(), 6),
         ],
     )

@@ -120,7 +120,7 @@ def test_layout_is_the_documented_grid() -> None:
     assert layout == {
         "Team actions": (0, 4, 6, 4),
         "Team pace": (6, 4, 6, 4),
-        "Deals won (30 days)": (12, 4, 6, 4),
+        "Deals won · lost (30 days)": (12, 4, 6, 4),
         "Time to decision (30 days)": (18, 4, 6, 4),
         "Actions today": (0, 10, 8, 8),
         "Actions this week": (8, 10, 8, 8),
@@ -135,7 +135,7 @@ def test_layout_is_the_documented_grid() -> None:
 
 def test_counts_are_shown_in_full_not_in_thousands() -> None:
     # Unit `short` rounds 1,683 to "2 K"; `locale` writes every digit with thousands separators.
-    for heading in ("Team actions", "Deals won (30 days)", "Actions today", "Actions this week"):
+    for heading in ("Team actions", "Deals won · lost (30 days)", "Actions today", "Actions this week"):
         defaults = panel(heading)["fieldConfig"]["defaults"]
         assert (defaults["unit"], defaults["decimals"]) == ("locale", 0), heading
 
