@@ -166,9 +166,12 @@ def cmd_web(args: argparse.Namespace) -> int:
     from salespulse.web.figures import Figures
     from salespulse.web.links import SignInLinks, session_key, web_secret
     from salespulse.web.server import WebServer
+    from salespulse.web.tv import KioskTokens
 
     settings = _settings(args)
     secret = web_secret()
+    if args.tv_dwell_s <= 0:
+        raise ConfigError(f"--tv-dwell-s: {args.tv_dwell_s:g} is not a positive number of seconds")
     web_config = load_web_config(args.web_config) if args.web_config else None
     if web_config is not None and web_config.basic_auth_users:
         # Refused rather than ignored: the file would look as if it guarded the pages.
@@ -187,6 +190,9 @@ def cmd_web(args: argparse.Namespace) -> int:
         Figures(metrics_urls, args.prometheus_url), _now,
         trust_header=args.trust_header,
         secure_cookies=tls is not None or (args.public_url or "").startswith("https://"),
+        kiosk=KioskTokens(secret), tv_dwell_s=args.tv_dwell_s,
+        # Behind a proxy (an SSO header or a public URL), every request arrives from loopback.
+        loopback_opens_tv=not (args.trust_header or args.public_url),
     )
     logging.basicConfig(level=args.loglevel.upper(), format="[%(asctime)s] [%(levelname)s] %(message)s")
     scheme = "https" if tls is not None else "http"
@@ -200,8 +206,21 @@ def cmd_web_link(args: argparse.Namespace) -> int:
     """Print a one-time sign-in link for a person of the configuration."""
     from salespulse.web.links import SignInLinks, web_secret
     from salespulse.web.people import find_person
+    from salespulse.web.tv import ALL_TEAMS, KioskTokens
 
     settings = _settings(args)
+    if args.tv is not None:
+        if args.person is not None:
+            raise ConfigError("web link: give either <team>/<person> or --tv <team>, not both")
+        if args.tv != ALL_TEAMS:
+            settings.require_team(args.tv, "--tv")
+        path = "/tv" if args.tv == ALL_TEAMS else f"/tv/{args.tv}"
+        print(f"{args.base_url.rstrip('/')}{path}?token={KioskTokens(web_secret()).make(args.tv)}")
+        print(f"read-only TV link of {'every team' if args.tv == ALL_TEAMS else args.tv}; valid until "
+              "SALESPULSE_WEB_SECRET changes", file=sys.stderr)
+        return 0
+    if args.person is None:
+        raise ConfigError("web link: give <team>/<person>, or --tv <team> for a TV")
     team, _, person_id = args.person.partition("/")
     person = find_person(settings, team, person_id)
     if person is None:
@@ -645,11 +664,18 @@ def build_parser() -> argparse.ArgumentParser:
         "ends TLS (an https URL makes the session cookie Secure)"
     )
     web_cmd.add_argument("--max-body-bytes", type=int, default=512 * 1024, help="larger requests get 413 (default 524288)")
+    web_cmd.add_argument(
+        "--tv-dwell-s", type=float, default=30.0, help="seconds /tv shows each team before the next (default 30)"
+    )
     web_cmd.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
     web_cmd.set_defaults(func=cmd_web, web_command=None)
     web_sub = web_cmd.add_subparsers(dest="web_command")
-    link = web_sub.add_parser("link", help="print a one-time sign-in link for <team>/<person>")
-    link.add_argument("person", help="<team>/<person>, a rep or manager of the configuration")
+    link = web_sub.add_parser("link", help="print a one-time sign-in link for <team>/<person>, or a TV's link")
+    link.add_argument("person", nargs="?", help="<team>/<person>, a rep or manager of the configuration")
+    link.add_argument(
+        "--tv", metavar="TEAM", help="print instead the read-only link of TEAM's TV page, or of /tv (every team in "
+        "turn) with '*'; it holds until SALESPULSE_WEB_SECRET changes"
+    )
     link.add_argument("--base-url", default=f"http://127.0.0.1:{WEB_PORT}", help="where `salespulse web` is reached")
     link.add_argument("--valid-hours", type=float, default=24.0, help="hours the link signs in (default 24, at most 168)")
 

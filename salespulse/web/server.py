@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import math
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -44,6 +45,7 @@ from salespulse.web.links import LinkRefused, SignInLinks
 from salespulse.web.people import (
     Person, find_person, is_checker, may_file_for, may_review, may_see_team, person_by_email,
 )
+from salespulse.web.tv import ALL_TEAMS, DEFAULT_DWELL_S, REFRESH_S, KioskTokens, TvFigures, rotation
 from salespulse.weekly_report import Samples
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ NOT_SAVED = N_(
     "Nothing was saved: Kafka did not confirm it received the form. What you typed is still here; "
     "send it again in a moment (sending it twice counts once)."
 )
+LOOPBACK = ("127.0.0.1", "::1")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -86,6 +89,10 @@ class WebServer:
         *,
         trust_header: str | None = None,
         secure_cookies: bool = False,
+        tv: TvFigures | None = None,
+        kiosk: KioskTokens | None = None,
+        tv_dwell_s: float = DEFAULT_DWELL_S,
+        loopback_opens_tv: bool = True,
     ) -> None:
         self.settings = settings
         self.gateway = gateway
@@ -95,6 +102,10 @@ class WebServer:
         self.clock = clock
         self.trust_header = trust_header
         self.secure_cookies = secure_cookies
+        self.tv = tv or TvFigures(settings, figures.prometheus_url)
+        self.kiosk = kiosk
+        self.tv_dwell_s = tv_dwell_s
+        self.loopback_opens_tv = loopback_opens_tv
 
     def application(self) -> web.Application:
         """Return the aiohttp application with every page and the gateway's routes."""
@@ -122,6 +133,9 @@ class WebServer:
         app.router.add_get("/mystery", self.mystery_page)
         app.router.add_post("/mystery", self.mystery)
         app.router.add_get("/team/{team}", self.team_page)
+        app.router.add_get("/tv", self.tv_rotation)
+        app.router.add_get("/tv/{team}", self.tv_page)
+        app.router.add_get("/tv/{team}/figures", self.tv_figures)
         app.router.add_static("/static/", HERE / "static")
         return app
 
@@ -426,6 +440,64 @@ class WebServer:
             month=month, checker=self.settings.checker_of(team_id, month), unavailable=unavailable,
             reward=samples.one("salespulse_team_reward_earned", team=team_id, month=month),
         )
+
+    # --- the sales floor's TV -------------------------------------------------------------------
+
+    def _tv_opens(self, request: web.Request, team: str) -> bool:
+        """Return whether the request may see `team`'s TV: a kiosk token, a session of the team, or loopback."""
+        token = request.query.get("token", "")
+        if token and self.kiosk is not None and self.kiosk.opens(token, team):
+            return True
+        person = request[PERSON]
+        if person is not None and (team == ALL_TEAMS or person.team == team):
+            return True
+        # Loopback only when no proxy is declared in front: behind one, every request comes from it.
+        return self.loopback_opens_tv and request.remote in LOOPBACK
+
+    async def _tv_refused(self, request: web.Request) -> web.Response:
+        return await self._render(
+            request, "message.html", status=401, title=N_("This TV link is not valid"),
+            text=N_("A TV opens its board with the link `salespulse web link --tv <team>` prints; "
+                    "this one is missing, for another team, or was made with a secret since rotated."),
+        )
+
+    async def _tv(self, request: web.Request, team: str, rotate_s: float | None) -> web.StreamResponse:
+        view, problem = await self.tv.view(team, self.clock())
+        token = request.query.get("token", "")
+        figures_url = f"/tv/{team}/figures" + (f"?token={token}" if token else "")
+        return await self._render(
+            request, "tv.html", view=view, problem=problem, figures_url=figures_url, refresh_s=REFRESH_S,
+            rotate_s=None if rotate_s is None else max(1, math.ceil(rotate_s)),
+        )
+
+    async def tv_page(self, request: web.Request) -> web.StreamResponse:
+        team = request.match_info["team"]
+        if team not in self.settings.teams:
+            raise web.HTTPNotFound()
+        if not self._tv_opens(request, team):
+            return await self._tv_refused(request)
+        return await self._tv(request, team, None)
+
+    async def tv_rotation(self, request: web.Request) -> web.StreamResponse:
+        if not self._tv_opens(request, ALL_TEAMS):
+            return await self._tv_refused(request)
+        team, left_s = rotation(sorted(self.settings.teams), self.clock(), self.tv_dwell_s)
+        return await self._tv(request, team, left_s)
+
+    async def tv_figures(self, request: web.Request) -> web.StreamResponse:
+        """The board of /tv/<team> again, as JSON: its figures and the rendered board."""
+        team = request.match_info["team"]
+        if team not in self.settings.teams:
+            raise web.HTTPNotFound()
+        if not self._tv_opens(request, team):
+            return web.json_response({"error": "not valid for this TV"}, status=401)
+        view, problem = await self.tv.view(team, self.clock())
+        catalogue = translations(choose_language(request.headers.get("Accept-Language")))
+        html = aiohttp_jinja2.render_string(
+            "tv_board.html", request, {"view": view, "problem": problem, "_": catalogue.gettext},
+        )
+        return web.json_response({"view": view, "problem": problem, "html": html},
+                                 headers={"Cache-Control": "no-store"})
 
 
 def _my_reviews(samples: Samples, me: Person) -> list[dict[str, Any]]:

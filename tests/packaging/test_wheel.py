@@ -30,7 +30,8 @@ def test_wheel_installs_only_the_salespulse_package(tmp_path: Path) -> None:
     for package in ("models", "streams", "exporters", "dashboards"):
         assert f"salespulse/{package}/__init__.py" in names
     # The web pages' templates, style sheet and catalogues are data files beside the code.
-    for data in ("web/templates/base.html", "web/static/style.css", "web/locale/nl/LC_MESSAGES/messages.po"):
+    for data in ("web/templates/base.html", "web/templates/tv.html", "web/templates/tv_board.html",
+                 "web/static/style.css", "web/static/tv.css", "web/static/tv.js", "web/locale/nl/LC_MESSAGES/messages.po"):
         assert f"salespulse/{data}" in names
 
     env = tmp_path / "env"

@@ -1,0 +1,187 @@
+"""The sales floor's TV: `/tv/<team>` renders the wallboard declared in `dashboards.board`.
+
+    board.board() ── each panel's queries, for team="<team>" ── Prometheus, instant, at `now`
+        └── answers {panel key: [(labels, value)]} ── tv_view() ── tv.html (first render, no script)
+                                                                └── /tv/<team>/figures (JSON, every 10 s)
+
+The queries are the Grafana wallboard's own (the same declaration), so the TV and Grafana show
+the same numbers, and several workers show as one floor. Without --prometheus-url the page says
+so instead of computing the figures another way.
+
+Kiosk tokens: a TV is signed in by a read-only token in its URL, for one team or for every team
+(`*`, the rotation at `/tv`), signed with the secret of the sign-in links: rotating the secret
+revokes every token. A token opens the TV pages only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from salespulse.dashboards import board
+from salespulse.dashboards.board import BoardPanel, Colour, colour_of, pace_words
+from salespulse.models.config import Settings
+from salespulse.models.errors import ConfigError
+from salespulse.models.targets import iso_week_of
+from salespulse.weekly_history import query_prometheus
+
+ALL_TEAMS = "*"
+DEFAULT_DWELL_S = 30
+REFRESH_S = 10
+_KIOSK_SALT = "salespulse.web.tv-kiosk"
+Answers = dict[str, list[tuple[dict[str, str], float]]]
+
+
+class KioskTokens:
+    """Makes and checks the read-only tokens that open a team's TV page without a sign-in."""
+
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeSerializer(secret, salt=_KIOSK_SALT)
+
+    def make(self, team: str) -> str:
+        """Return the token of `team`'s TV, or of every team's with ALL_TEAMS."""
+        return str(self._serializer.dumps({"tv": team}))
+
+    def opens(self, token: str, team: str) -> bool:
+        """Return whether `token` is a valid kiosk token for `team`."""
+        try:
+            data = self._serializer.loads(token)
+        except BadSignature:
+            return False
+        return isinstance(data, dict) and data.get("tv") in (team, ALL_TEAMS)
+
+
+def team_selector(team: str) -> str:
+    """Return the PromQL label matcher of one team (team ids are identifiers: nothing to escape)."""
+    return f'team="{team}"'
+
+
+async def read_answers(prometheus_url: str, panels: Sequence[BoardPanel], team: str, now: datetime,
+                       timeout_s: float = 5.0) -> Answers:
+    """Run every query of `panels` for `team` at `now`; return the series by panel key and query index."""
+    jobs = [(f"{panel.key}/{n}", query.expr(team_selector(team)))
+            for panel in panels for n, query in enumerate(panel.queries)]
+    rows = await asyncio.gather(*(asyncio.to_thread(query_prometheus, prometheus_url, expr, now, timeout_s)
+                                  for _, expr in jobs))
+    return {key: [({k: v for k, v in row["metric"].items() if k != "__name__"}, float(row["value"][1])) for row in found]
+            for (key, _), found in zip(jobs, rows)}
+
+
+def duration_words(seconds: float | None) -> str:
+    """Return a time to decision as the floor says it: "12.3 days", "5.5 hours", "–"."""
+    if seconds is None or math.isnan(seconds):
+        return "–"
+    if seconds >= 86_400:
+        return f"{seconds / 86_400:.1f} days"
+    return f"{seconds / 3_600:.1f} hours"
+
+
+def _one(answers: Answers, key: str, **labels: str) -> float | None:
+    for found, value in answers.get(key, []):
+        if labels.items() <= found.items():
+            return value
+    return None
+
+
+def _count(value: float | None) -> int:
+    return 0 if value is None else int(round(value))
+
+
+def _share(value: float | None, steps: board.Steps, none: str) -> dict[str, Any]:
+    if value is None:
+        return {"text": none, "colour": "grey"}
+    return {"text": f"{value:.0%}".replace("%", " %"), "colour": colour_of(value, steps)}
+
+
+def _leaderboard_order(rep: dict[str, Any]) -> tuple[bool, float, int, str]:
+    attainment: float | None = rep["attainment"]
+    return attainment is None, -(attainment or 0.0), -int(rep["week"]), str(rep["name"])
+
+
+def tv_view(settings: Settings, team: str, now: datetime, answers: Answers) -> dict[str, Any]:
+    """Return what the TV shows for `team`: the JSON of /tv/<team>/figures and the template's context."""
+    reward_share = settings.mystery.reward_share
+    mystery = board.mystery_panel(reward_share)
+    local = now.astimezone(settings.timezone_of(team))
+    team_pace, team_pace_colour = pace_words(_one(answers, "team_pace/0"))
+    decided = {q.legend.lower(): _count(_one(answers, f"deals/{n}")) for n, q in enumerate(board.DEALS.queries)}
+    reps = []
+    for rep_id, rep in settings.teams[team].reps.items():
+        week = _count(_one(answers, "actions_week/0", rep=rep_id))
+        target_value = _one(answers, "weekly_target/0", rep=rep_id)
+        pace, pace_colour = pace_words(_one(answers, "pace/0", rep=rep_id))
+        reps.append({
+            "id": rep_id, "name": rep.name,
+            "today": _count(_one(answers, "actions_today/0", rep=rep_id)),
+            "week": week,
+            "target": None if target_value is None else _count(target_value),
+            "pace": {"text": pace, "colour": pace_colour},
+            "checklists": _share(_one(answers, "checklists/0", rep=rep_id), board.CHECKLISTS.steps, "–"),
+            "mystery": _share(_one(answers, "mystery/0", rep=rep_id), mystery.steps, "–"),
+            # The leaderboard's order: attainment of the weekly target, reps without one last.
+            "attainment": None if not target_value else week / target_value,
+        })
+    reps.sort(key=_leaderboard_order)
+    reward = answers.get("team_reward/0", [])
+    return {
+        "team": team, "week": iso_week_of(local.date()), "at": now.timestamp(), "time": local.strftime("%H:%M"),
+        "today": _count(_one(answers, "team_actions/0")), "this_week": _count(_one(answers, "team_actions/1")),
+        "pace": {"text": team_pace, "colour": team_pace_colour},
+        "won": decided["won"], "lost": decided["lost"],
+        "decision": {outcome: duration_words(_one(answers, "time_to_decision/0", outcome=outcome))
+                     for outcome in ("won", "lost")},
+        "reps": reps,
+        "reward": ({"text": "earned" if reward[0][1] == 1 else "not yet", "month": reward[0][0].get("month", ""),
+                    "colour": "green" if reward[0][1] == 1 else "amber"} if reward else
+                   {"text": board.TEAM_REWARD.no_value, "month": "", "colour": "grey"}),
+        "reviews": [{"subject": labels.get("subject", ""), "score": f"{value:.1f}"}
+                    for labels, value in sorted(answers.get("review_score/0", []), key=lambda found: found[0].get("subject", ""))],
+    }
+
+
+# The panel keys each part of tv.html shows: the parity test holds them against the declaration.
+TV_PANELS = {
+    "headline": ("team_actions", "team_pace", "deals", "time_to_decision"),
+    "reps": ("actions_today", "actions_week", "weekly_target", "pace", "checklists", "mystery"),
+    "quality": ("team_reward", "review_score"),
+}
+
+
+class TvFigures:
+    """Reads the board of a team from Prometheus, or says that the TV needs it."""
+
+    def __init__(self, settings: Settings, prometheus_url: str | None, timeout_s: float = 5.0) -> None:
+        self.settings = settings
+        self.prometheus_url = prometheus_url
+        self.timeout_s = timeout_s
+
+    async def view(self, team: str, now: datetime) -> tuple[dict[str, Any], str | None]:
+        """Return the team's TV view, and what went wrong when its figures are missing."""
+        answers: Answers = {}
+        problem = None
+        if not self.prometheus_url:
+            problem = ("The TV reads the Grafana wallboard's queries from Prometheus: start salespulse web "
+                       "with --prometheus-url.")
+        else:
+            try:
+                answers = await read_answers(self.prometheus_url, board.board(self.settings.mystery.reward_share),
+                                             team, now, self.timeout_s)
+            except ConfigError as exc:
+                problem = str(exc)
+        return tv_view(self.settings, team, now, answers), problem
+
+
+def rotation(teams: Sequence[str], now: datetime, dwell_s: float) -> tuple[str, float]:
+    """Return the team `/tv` shows at `now`, and the seconds until the next one."""
+    slot, into = divmod(now.timestamp(), dwell_s)
+    return teams[int(slot) % len(teams)], dwell_s - into
+
+
+def shown_keys(parts: Mapping[str, Sequence[str]] = TV_PANELS) -> set[str]:
+    """Return every panel key the TV page shows."""
+    return {key for keys in parts.values() for key in keys}

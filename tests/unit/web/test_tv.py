@@ -1,0 +1,138 @@
+"""The TV page: kiosk tokens, who may open it, the rotation, and what the board says for given answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from salespulse.dashboards.common import NOTHING_DUE
+from salespulse.gateway.server import Gateway
+from salespulse.models.config import KafkaSettings
+from salespulse.web.figures import Figures
+from salespulse.web.links import SignInLinks, session_key
+from salespulse.web.people import find_person
+from salespulse.web.server import WebServer
+from salespulse.web.tv import ALL_TEAMS, Answers, KioskTokens, duration_words, rotation, tv_view
+from tests.unit.web.support import NOW, SECRET, floor
+
+SETTINGS = floor()
+
+
+class StubTv:
+    """Answers as Prometheus would, without Prometheus."""
+
+    def __init__(self, answers: Answers) -> None:
+        self.answers = answers
+
+    async def view(self, team: str, now: datetime) -> tuple[dict[str, Any], str | None]:
+        return tv_view(SETTINGS, team, now, self.answers), None
+
+
+ANSWERS: Answers = {
+    "team_actions/0": [({"team": "amsterdam"}, 7.0)],
+    "team_actions/1": [({"team": "amsterdam"}, 31.0)],
+    "team_pace/0": [({"team": "amsterdam"}, 0.85)],
+    "deals/0": [({}, 2.0)],
+    "deals/1": [({}, 3.0)],
+    "time_to_decision/0": [({"outcome": "won"}, 12.25 * 86_400), ({"outcome": "lost"}, 5.5 * 3_600)],
+    "actions_today/0": [({"rep": "anna", "name": "Anna"}, 4.0), ({"rep": "bram", "name": "Bram"}, 3.0)],
+    "actions_week/0": [({"rep": "anna", "name": "Anna"}, 20.0), ({"rep": "bram", "name": "Bram"}, 11.0)],
+    "weekly_target/0": [({"rep": "anna", "name": "Anna"}, 40.0), ({"rep": "bram", "name": "Bram"}, 20.0)],
+    "pace/0": [({"rep": "anna", "name": "Anna"}, 1.1), ({"rep": "bram", "name": "Bram"}, NOTHING_DUE)],
+    "team_reward/0": [({"team": "amsterdam", "month": "2026-12"}, 1.0)],
+    "review_score/0": [({"subject": "call"}, 3.75)],
+}
+
+
+def test_a_kiosk_token_opens_its_team_only_and_dies_with_the_secret() -> None:
+    tokens = KioskTokens(SECRET)
+    token = tokens.make("amsterdam")
+    assert tokens.opens(token, "amsterdam")
+    assert not tokens.opens(token, "utrecht")
+    assert not tokens.opens(token[:-2] + "AA", "amsterdam"), "an altered token"
+    assert not KioskTokens(SECRET[::-1]).opens(token, "amsterdam"), "a rotated secret revokes it"
+    anna = find_person(SETTINGS, "amsterdam", "anna")
+    assert anna is not None
+    assert not tokens.opens(SignInLinks(SETTINGS, SECRET).make(anna), "amsterdam"), "a sign-in link is no TV token"
+    every = tokens.make(ALL_TEAMS)
+    assert tokens.opens(every, "amsterdam") and tokens.opens(every, "utrecht") and tokens.opens(every, ALL_TEAMS)
+
+
+def test_the_rotation_shows_each_team_for_the_dwell_time_in_turn() -> None:
+    start = datetime.fromtimestamp(3_000_000_000 - 3_000_000_000 % 60, tz=UTC)  # a multiple of 2 x 30 s
+    teams = ["amsterdam", "utrecht"]
+    assert rotation(teams, start, 30) == ("amsterdam", 30)
+    assert rotation(teams, start + timedelta(seconds=12), 30) == ("amsterdam", 18)
+    assert rotation(teams, start + timedelta(seconds=30), 30) == ("utrecht", 30)
+    assert rotation(teams, start + timedelta(seconds=60), 30)[0] == "amsterdam"
+
+
+def test_times_to_decision_read_in_days_or_hours() -> None:
+    assert duration_words(12.25 * 86_400) == "12.2 days"
+    assert duration_words(5.5 * 3_600) == "5.5 hours"
+    assert duration_words(None) == "–"
+
+
+def test_the_view_orders_reps_by_attainment_and_says_what_is_missing() -> None:
+    view = tv_view(SETTINGS, "amsterdam", NOW, ANSWERS)
+    assert (view["week"], view["today"], view["this_week"], view["won"], view["lost"]) == ("2026-W50", 7, 31, 2, 3)
+    assert view["pace"] == {"text": "85 %", "colour": "amber"}
+    assert view["decision"] == {"won": "12.2 days", "lost": "5.5 hours"}
+    # anna 20/40 = 50 %, bram 11/20 = 55 %: bram leads; sara has no target and comes last.
+    assert [r["id"] for r in view["reps"]] == ["bram", "anna", "sara"]
+    bram, anna, sara = view["reps"]
+    assert anna["pace"] == {"text": "110 %", "colour": "green"}
+    assert bram["pace"] == {"text": "nothing due yet", "colour": "grey"}
+    assert sara["pace"] == {"text": "no target set", "colour": "grey"} and sara["target"] is None
+    assert view["reward"] == {"text": "earned", "month": "2026-12", "colour": "green"}
+    assert view["reviews"] == [{"subject": "call", "score": "3.8"}]
+
+
+Client = TestClient[Any, Any]
+
+
+def serve(test: Callable[[Client], Awaitable[None]], *, loopback_opens_tv: bool) -> None:
+    gateway = Gateway(SETTINGS, KafkaSettings(), {}, lambda: NOW)
+    server = WebServer(SETTINGS, gateway, SignInLinks(SETTINGS, SECRET), session_key(SECRET), Figures([]),
+                       lambda: NOW, tv=StubTv(ANSWERS), kiosk=KioskTokens(SECRET),  # type: ignore[arg-type]
+                       loopback_opens_tv=loopback_opens_tv)
+
+    async def run() -> None:
+        async with TestClient(TestServer(server.application())) as client:
+            await test(client)
+
+    asyncio.run(run())
+
+
+def test_off_loopback_the_tv_needs_its_token_and_never_shows_lessons_or_notes() -> None:
+    token = KioskTokens(SECRET).make("amsterdam")
+
+    async def test(client: Client) -> None:
+        for path in ("/tv/amsterdam", "/tv/amsterdam/figures", "/tv", f"/tv/utrecht?token={token}",
+                     f"/tv?token={token}"):
+            assert (await client.get(path)).status == 401, path
+        answer = await client.get(f"/tv/amsterdam?token={token}")
+        page = await answer.text()
+        assert answer.status == 200
+        assert f'data-figures="/tv/amsterdam/figures?token={token}"' in page
+        assert "Lessons" not in page and "Note" not in page
+        figures = await client.get(f"/tv/amsterdam/figures?token={token}")
+        body = await figures.json()
+        assert body["view"]["this_week"] == 31 and 'data-value="this_week">31<' in body["html"]
+        assert (await client.get(f"/tv/nowhere?token={token}")).status == 404
+        assert (await client.get(f"/tv?token={KioskTokens(SECRET).make(ALL_TEAMS)}")).status == 200
+
+    serve(test, loopback_opens_tv=False)
+
+
+def test_from_loopback_the_tv_opens_without_a_token() -> None:
+    async def test(client: Client) -> None:
+        assert (await client.get("/tv/amsterdam")).status == 200
+        answer = await client.get("/tv")
+        assert answer.status == 200 and 'http-equiv="refresh"' in await answer.text()
+
+    serve(test, loopback_opens_tv=True)
