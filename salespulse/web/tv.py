@@ -135,6 +135,7 @@ def tv_view(settings: Settings, team: str, now: datetime, answers: Answers) -> d
         "won": decided["won"], "lost": decided["lost"],
         "decision": {outcome: duration_words(_one(answers, "time_to_decision/0", outcome=outcome))
                      for outcome in ("won", "lost")},
+        "decided_any": bool(answers.get("time_to_decision/0")),
         "reps": reps,
         "reward": ({"text": "earned" if reward[0][1] == 1 else "not yet", "month": reward[0][0].get("month", ""),
                     "colour": "green" if reward[0][1] == 1 else "amber"} if reward else

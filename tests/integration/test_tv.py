@@ -1,0 +1,253 @@
+"""The sales floor's TV in real Chromium at 1920x1080, on a real broker, worker and Prometheus.
+
+Every number on /tv/<team> is checked against a count made here from the published events (or,
+for pace, which moves with the clock, against Prometheus' answer at the instant the page was
+rendered, asked here with a query of the test's own); the page never scrolls, its texts are at
+least 32 px and its headline numbers at least 64 px; axe-core finds nothing serious; a kiosk token
+opens it off loopback and nothing else does; it updates without a reload; /tv rotates the teams.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, Page
+
+from salespulse.kafka_launcher import free_port
+from tests.integration.conftest import Pipeline, api, scrape, wait_for
+from tests.integration.test_web import SCREENSHOTS, SECRET, axe_script, axe_violations, browser  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+TEAMS = {"amsterdam": "Europe/Amsterdam", "sydney": "Australia/Sydney"}
+CONFIG: dict[str, Any] = {
+    "defaults": {"timezone": "UTC"},
+    "actions": ["call", "cold_call", "outbound_email", "meeting"],
+    "teams": {
+        "amsterdam": {"timezone": TEAMS["amsterdam"], "reps": {
+            "anna": {"name": "Anna de Vries"}, "bram": {"name": "Bram Jansen"}, "sara": {"name": "Sara Bakker"}}},
+        "sydney": {"timezone": TEAMS["sydney"], "reps": {"liam": {"name": "Liam Chen"}, "mia": {"name": "Mia Wong"}}},
+    },
+}
+TARGETS = {"amsterdam": {"call": 40, "cold_call": 20}, "sydney": {"call": 30}}
+# Who did what, minutes before now; deals: (team, rep, deal, outcome, days since created, minutes since decided).
+DONE = {
+    ("amsterdam", "anna"): ["call"] * 5 + ["cold_call"] * 3,
+    ("amsterdam", "bram"): ["call"] * 2 + ["outbound_email"],
+    ("sydney", "liam"): ["call"] * 4,
+    ("sydney", "mia"): ["call"],
+}
+DEALS = [("amsterdam", "anna", "A-1", "won", 6, 5), ("amsterdam", "bram", "A-2", "lost", 2, 10)]
+
+
+def _event(n: int, team: str, rep: str, at: datetime, **fields: Any) -> dict[str, Any]:
+    return {"event_id": f"tv-{n}", "occurred_at": at.isoformat(), "team_id": team, "rep_id": rep, "source": "crm",
+            "schema_version": 1, **fields}
+
+
+def publish(pipeline: Pipeline, events: list[dict[str, Any]], path: Path) -> None:
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    done = pipeline.cli("publish", str(path), "--quiet")
+    assert done.returncode == 0, done.stderr
+
+
+def prom_query(prom: str, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+    query = {"query": expr, **({"time": f"{at:.3f}"} if at is not None else {})}
+    data = api(f"{prom}/api/v1/query?" + urllib.parse.urlencode(query))
+    return data["result"] if data else []
+
+
+def status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def shown(page: Page, selector: str) -> str:
+    return page.locator(selector).first.inner_text().strip()
+
+
+def pace_text(value: float) -> str:
+    # As the Grafana board words it: -1 is "nothing due yet", else a whole percentage.
+    return "nothing due yet" if value == -1 else f"{round(value * 100)} %"
+
+
+def test_the_tv_page_is_live_readable_and_equal_to_the_events(
+    make_pipeline, prometheus, browser: Browser, axe_script: Path, tmp_path: Path  # noqa: F811
+) -> None:
+    pipeline = make_pipeline(CONFIG)
+    pipeline.env["SALESPULSE_WEB_SECRET"] = SECRET
+    now = datetime.now(UTC).replace(microsecond=0)
+    if any((now - timedelta(minutes=30)).astimezone(ZoneInfo(tz)).date() != now.astimezone(ZoneInfo(tz)).date()
+           for tz in TEAMS.values()):
+        pytest.fail("run again in half an hour: a team's day began under 30 minutes ago and the events would straddle it")
+    events: list[dict[str, Any]] = []
+    for (team, rep), actions in DONE.items():
+        for n, action in enumerate(actions):
+            events.append(_event(len(events), team, rep, now - timedelta(minutes=2 + n), type="activity", action=action))
+    for team, rep, deal, outcome, days, minutes in DEALS:
+        # A deal is created by its first deal event (docs/events.md), here its lead stage.
+        events.append(_event(len(events), team, rep, now - timedelta(days=days), type="deal_stage", deal_id=deal,
+                             stage="lead"))
+        events.append(_event(len(events), team, rep, now - timedelta(minutes=minutes), type="deal_stage", deal_id=deal,
+                             stage=outcome))
+    publish(pipeline, events, tmp_path / "events.jsonl")
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(yaml.safe_dump({"targets": [
+        {"team": team, "effective_from": "2026-W01", "actions": actions} for team, actions in TARGETS.items()]}))
+    assert pipeline.cli("targets", "apply", str(targets)).returncode == 0
+
+    # Counted here, from the events: actions today and this week in each team's own timezone.
+    def counted(team: str, rep: str, window: str) -> int:
+        local = now.astimezone(ZoneInfo(TEAMS[team]))
+        start = local.replace(hour=0, minute=0, second=0)
+        if window == "week":
+            start -= timedelta(days=local.weekday())
+        return sum(1 for e in events if e["type"] == "activity" and (e["team_id"], e["rep_id"]) == (team, rep)
+                   and datetime.fromisoformat(e["occurred_at"]) >= start)
+
+    metrics = pipeline.start_worker()
+    prom_config = tmp_path / "prometheus.yml"
+    prom_config.write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [{"job_name": "salespulse", "static_configs": [{"targets": [metrics.split("/")[2]]}]}],
+    }))
+    prom = prometheus(prom_config)
+    anna_week = counted("amsterdam", "anna", "week")
+    held = ('sum(salespulse_deals_decided{team="amsterdam", window="rolling_30d"})',
+            'sum(salespulse_actions{rep="anna", window="week"})', 'count(salespulse_action_target{team="sydney"})')
+
+    def holds() -> list[list[float]]:
+        return [[float(r["value"][1]) for r in prom_query(prom, expr)] for expr in held]
+
+    wait_for(lambda: holds() == [[2], [anna_week], [2]], 120,
+             lambda: f"Prometheus to hold the worker's counts {[[2], [anna_week], [2]]}, not {holds()}")
+
+    port = free_port()
+    log = tmp_path / "web.log"
+    web = subprocess.Popen(
+        [sys.executable, "-m", "salespulse.cli", "web", "--bind", "0.0.0.0", "--port", str(port),
+         "--metrics-url", metrics, "--prometheus-url", prom, "--tv-dwell-s", "6"],
+        env=pipeline.env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    problems: list[str] = []
+    try:
+        wait_for(lambda: scrape(base + "/metrics") is not None or web.poll() is not None, 60, "salespulse web to answer")
+        assert web.poll() is None, log.read_text()
+        made = pipeline.cli("web", "link", "--tv", "amsterdam", "--base-url", base)
+        assert made.returncode == 0, made.stderr
+        tv_url = made.stdout.strip()
+        token = tv_url.split("token=", 1)[1]
+        every = pipeline.cli("web", "link", "--tv", "*", "--base-url", base).stdout.strip()
+
+        # --- off loopback: the token, and only the token, opens the TV --------------------------------
+        outside = f"http://192.0.2.2:{port}" if "192.0.2.2" in subprocess.run(
+            ["hostname", "-I"], capture_output=True, text=True).stdout else None
+        assert outside, "the test needs an address other than loopback to ask from (hostname -I)"
+        assert status(f"{outside}/tv/amsterdam") == 401
+        assert status(f"{outside}/tv/amsterdam/figures") == 401
+        assert status(f"{outside}/tv/sydney?token={token}") == 401, "a token opens its own team only"
+        assert status(f"{outside}/tv/amsterdam?token={token}") == 200
+        assert status(f"{outside}/tv") == 401 and status(every.replace(base, outside)) == 200
+
+        # --- the page at 1920x1080 ---------------------------------------------------------------
+        page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+        answer = page.goto(tv_url)
+        assert answer is not None and answer.status == 200
+        assert page.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight"), "the TV page scrolls"
+        assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), "the TV page scrolls sideways"
+        sizes = page.evaluate("""() => {
+            const out = [], walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+                if (n.textContent.trim()) out.push([n.textContent.trim(), parseFloat(getComputedStyle(n.parentElement).fontSize)]);
+            }
+            return out;
+        }""")
+        assert len(sizes) > 30, sizes
+        small = [(text, px) for text, px in sizes if px < 32]
+        assert not small, f"texts under 32 px: {small}"
+        for selector in ("[data-value=today]", "[data-value=this_week]", "[data-value=pace]", "[data-value=won]",
+                         "[data-value=lost]"):
+            px = page.evaluate(f"parseFloat(getComputedStyle(document.querySelector('.headline {selector}')).fontSize)")
+            assert px >= 64, f"headline {selector} is {px} px"
+        main = page.locator("main").inner_text()
+        assert "amsterdam" in main.lower() and now.astimezone(ZoneInfo(TEAMS["amsterdam"])).strftime("%G-W%V") in main
+        assert "Lessons" not in main and "Note" not in main
+
+        # --- every number, against the events ------------------------------------------------------
+        reps = [rep for (team, rep) in DONE if team == "amsterdam"] + ["sara"]
+        assert shown(page, ".headline [data-value=today]") == str(sum(counted("amsterdam", r, "today") for r in reps))
+        assert shown(page, ".headline [data-value=this_week]") == str(sum(counted("amsterdam", r, "week") for r in reps))
+        assert shown(page, "[data-value=won]") == "1" and shown(page, "[data-value=lost]") == "1"
+        for outcome, days, minutes in [(d[3], d[4], d[5]) for d in DEALS]:
+            decided = (timedelta(days=days) - timedelta(minutes=minutes)).total_seconds() / 86_400
+            assert shown(page, f"[data-value=decision-{outcome}]") == f"{decided:.1f} days"
+        weekly_target = sum(TARGETS["amsterdam"].values())
+        for rep in reps:
+            row = f"tr[data-rep={rep}]"
+            assert shown(page, f"{row} [data-value=today]") == str(counted("amsterdam", rep, "today")), rep
+            assert shown(page, f"{row} [data-value=week]") == str(counted("amsterdam", rep, "week")), rep
+            assert shown(page, f"{row} [data-value=target]") == str(weekly_target), rep
+        order = page.eval_on_selector_all("tbody tr", "rows => rows.map(r => r.dataset.rep)")
+        by_attainment = sorted(reps, key=lambda r: -counted("amsterdam", r, "week"))
+        assert order == by_attainment, "the leaderboard is ordered by attainment of the weekly target"
+        # Pace moves with the clock: Prometheus' answer at the instant the page was rendered.
+        at = float(page.locator("[data-at]").get_attribute("data-at") or "nan")
+        done = 'salespulse_actions{team="amsterdam", window="week"} and on (team, rep, action) salespulse_action_expected'
+        due = 'sum by (rep) (salespulse_action_expected{team="amsterdam"})'
+        paces = {r["metric"]["rep"]: float(r["value"][1])
+                 for r in prom_query(prom, f"sum by (rep) ({done}) / ({due} > 0)", at)}
+        due_now = {r["metric"]["rep"]: float(r["value"][1]) for r in prom_query(prom, due, at)}
+        for rep in reps:
+            expected = pace_text(paces[rep]) if rep in paces else pace_text(-1) if due_now.get(rep) == 0 else "no target set"
+            assert shown(page, f"tr[data-rep={rep}] [data-value=pace]") == expected, rep
+        for rep in reps:
+            colour = page.eval_on_selector(f"tr[data-rep={rep}] [data-value=pace]", "e => e.className")
+            pace = paces.get(rep)
+            assert colour == ("grey" if pace is None else "red" if pace < 0.8 else "amber" if pace < 1 else "green"), rep
+
+        problems += axe_violations(page, axe_script)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "tv-amsterdam.png"))
+
+        # --- live: a call published now shows without a reload -------------------------------------
+        before = int(shown(page, "tr[data-rep=bram] [data-value=today]"))
+        publish(pipeline, [_event(900, "amsterdam", "bram", datetime.now(UTC), type="activity", action="call")],
+                tmp_path / "more.jsonl")
+        started = time.monotonic()
+        wait_for(lambda: shown(page, "tr[data-rep=bram] [data-value=today]") == str(before + 1), 40,
+                 "bram's new call on the TV without a reload")
+        assert page.evaluate("performance.getEntriesByType('navigation').length") == 1, "the page was not reloaded"
+        print(f"the new call showed after {time.monotonic() - started:.1f} s")
+
+        # --- the other team, in colour now or not, and /tv rotating to it ---------------------------
+        sydney = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+        sydney.goto(every.replace("/tv?", "/tv/sydney?"))
+        assert sydney.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight")
+        assert shown(sydney, ".headline [data-value=today]") == str(sum(counted("sydney", r, "today") for r in ("liam", "mia")))
+        problems += axe_violations(sydney, axe_script)
+        sydney.screenshot(path=str(SCREENSHOTS / "tv-sydney.png"))
+        rotating = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+        rotating.goto(every)
+        first = shown(rotating, "h1").split()[0].lower()
+        wait_for(lambda: shown(rotating, "h1").split()[0].lower() not in ("", first), 20, "/tv to rotate to the other team")
+        assert {first, shown(rotating, "h1").split()[0].lower()} == set(TEAMS)
+        assert not problems, "\n".join(problems)
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
