@@ -444,10 +444,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         simulator = subprocess.Popen(
             base + ["simulate", "--rate", str(args.rate), "--always-open"], env=env
         )
+        prometheus = (
+            None
+            if args.no_prometheus
+            else _demo_prometheus(settings, args.port, args.prometheus_port, broker.data_dir / "prometheus")
+        )
         web_url = f"http://127.0.0.1:{args.web_port}"
+        # The TV page reads the wallboard's queries from Prometheus, when there is one.
+        tv_source = ["--prometheus-url", f"http://127.0.0.1:{args.prometheus_port}"] if prometheus is not None else []
         web = subprocess.Popen(
             base + ["web", "--port", str(args.web_port), "--metrics-url", f"http://127.0.0.1:{args.port}/metrics",
-                    "--loglevel", "warning"],
+                    *tv_source, "--loglevel", "warning"],
             env=env,
         )
         links = SignInLinks(settings, web_secret(env))
@@ -462,11 +469,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         signins = "".join(
             f"    {person.name} ({person.role}): {web_url}/signin?token={links.make(person)}\n" for person in people
         )
-        prometheus = (
-            None
-            if args.no_prometheus
-            else _demo_prometheus(settings, args.port, args.prometheus_port, broker.data_dir / "prometheus")
-        )
         if prometheus is not None:
             url = f"http://127.0.0.1:{args.prometheus_port}"
             graphs = (
@@ -478,8 +480,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             graphs = "  Prometheus: not started (install Debian's `prometheus` package to see graphs and alerts)\n"
         week = _now().strftime("%G-W%V")
         trends = f" --prometheus-url http://127.0.0.1:{args.prometheus_port}" if prometheus is not None else ""
+        tv = (f"  TV:       {web_url}/tv/{team}  (every team in turn: {web_url}/tv; open on this machine, "
+              f"or with a link from `web link --tv {team}`)\n" if prometheus is not None
+              else "  TV:       needs Prometheus (install Debian's `prometheus` package)\n")
         print(
-            f"\nSalespulse demo\n  Kafka:    {broker.bootstrap}\n"
+            f"\nSalespulse demo\n{tv}  Kafka:    {broker.bootstrap}\n"
             f"  metrics:  http://127.0.0.1:{args.port}/metrics\n  config:   {config}\n"
             f"  pages:    {web_url}/  (My week, reviews, mystery checks; each link signs in once, within 24 h)\n"
             f"{signins}"
