@@ -26,7 +26,7 @@ import yaml
 from playwright.sync_api import Browser, Page
 
 from salespulse.kafka_launcher import free_port
-from tests.integration.conftest import Pipeline, api, scrape, wait_for
+from tests.integration.conftest import REPO, Pipeline, api, scrape, wait_for
 from tests.integration.test_web import SCREENSHOTS, SECRET, axe_script, axe_violations, browser  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -185,6 +185,9 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
                          "[data-value=lost]"):
             px = page.evaluate(f"parseFloat(getComputedStyle(document.querySelector('.headline {selector}')).fontSize)")
             assert px >= 64, f"headline {selector} is {px} px"
+        cut = page.evaluate("""() => [...document.querySelectorAll('.reps th, .reps td, .tile')]
+            .filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent.trim())""")
+        assert cut == [], f"names, figures or headings cut short: {cut}"
         main = page.locator("main").inner_text()
         assert "amsterdam" in main.lower() and now.astimezone(ZoneInfo(TEAMS["amsterdam"])).strftime("%G-W%V") in main
         assert "Lessons" not in main and "Note" not in main
@@ -217,7 +220,9 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
             expected = pace_text(paces[rep]) if rep in paces else pace_text(-1) if due_now.get(rep) == 0 else "no target set"
             assert shown(page, f"tr[data-rep={rep}] [data-value=pace]") == expected, rep
         for rep in reps:
-            colour = page.eval_on_selector(f"tr[data-rep={rep}] [data-value=pace]", "e => e.className")
+            colour = page.eval_on_selector(f"tr[data-rep={rep}] [data-value=pace]",
+                                           "e => [...e.classList].filter(c => COLOURS.includes(c)).join()".replace(
+                                               "COLOURS", '["red", "amber", "green", "grey"]'))
             pace = paces.get(rep)
             assert colour == ("grey" if pace is None else "red" if pace < 0.8 else "amber" if pace < 1 else "green"), rep
 
@@ -251,3 +256,49 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
     finally:
         web.terminate()
         web.wait(timeout=30)
+
+
+@pytest.mark.parametrize("reps", [6, 8, 10, 12])
+def test_a_large_floor_with_long_names_and_big_numbers_still_fits_one_screen(browser: Browser, reps: int) -> None:  # noqa: F811
+    # Layout only: the board of `reps` reps rendered from given answers, with the page's own style sheet.
+    import jinja2
+
+    from salespulse.models.config import parse_settings
+    from salespulse.web.tv import tv_view
+
+    names = {f"r{i}": {"name": f"Maximiliaan van Oldenbarnevelt-{i}"} for i in range(reps)}
+    settings = parse_settings({"actions": ["call"], "teams": {"amsterdam": {"reps": names}}})
+    answers = {
+        "team_actions/0": [({}, 1234.0)], "team_actions/1": [({}, 12345.0)], "team_pace/0": [({}, 1.42)],
+        "deals/0": [({}, 128.0)], "deals/1": [({}, 256.0)],
+        "time_to_decision/0": [({"outcome": "won"}, 99.9 * 86_400), ({"outcome": "lost"}, 12.5 * 86_400)],
+        "actions_today/0": [({"rep": r}, 88.0) for r in names], "actions_week/0": [({"rep": r}, 888.0) for r in names],
+        "weekly_target/0": [({"rep": r}, 999.0) for r in names],
+        "pace/0": [({"rep": r}, -1.0 if i % 2 else 1.05) for i, r in enumerate(names)],
+        "checklists/0": [({"rep": r}, 1.0) for r in names], "mystery/0": [({"rep": r}, 1.0) for r in names],
+        "team_reward/0": [({"month": "2026-12"}, 1.0)],
+        "review_score/0": [({"subject": "call"}, 3.2), ({"subject": "proposal"}, 4.1)],
+    }
+    web = REPO / "salespulse" / "web"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(web / "templates"), autoescape=True,
+                             extensions=["jinja2.ext.i18n"])
+    html = env.get_template("tv.html").render(
+        view=tv_view(settings, "amsterdam", datetime.now(UTC), answers), problem=None, _=lambda text: text,
+        lang="en", figures_url="/tv/amsterdam/figures", refresh_s=10, rotate_s=None,
+    ).replace('<link rel="stylesheet" href="/static/tv.css">', f"<style>{(web / 'static' / 'tv.css').read_text()}</style>")
+    page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    page.set_content(html)
+    assert page.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight"), f"{reps} reps scroll"
+    assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), f"{reps} reps scroll sideways"
+    overflowing = page.evaluate("""() => [...document.querySelectorAll('.tile')]
+        .filter(t => t.scrollWidth > t.clientWidth).map(t => t.dataset.panel)""")
+    assert overflowing == [], f"headline tiles whose content is wider than the tile: {overflowing}"
+    # Names may end in "…"; a number may not.
+    cut = page.evaluate("""() => [...document.querySelectorAll('.reps td, .reps thead th')]
+        .filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent.trim())""")
+    assert cut == [], f"figures or headings cut short: {cut}"
+    smallest = page.evaluate("""() => Math.min(...[...document.querySelectorAll('body *')]
+        .filter(e => [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+        .map(e => parseFloat(getComputedStyle(e).fontSize)))""")
+    assert smallest >= 32
+    assert page.locator("tbody tr").count() == (reps if reps <= 10 else 9)
