@@ -491,7 +491,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"    more links, in another shell:\n"
             f"      {SECRET_ENV}={shown_secret} SALESPULSE_CONFIG={config} \\\n"
             f"        {sys.argv[0]} web link <team>/<person> --base-url {web_url}\n{graphs}"
-            "The wallboard itself needs Grafana: `docker compose up` brings it, with the dashboards\n"
+            "The same wallboard in Grafana: `docker compose up` brings it, with the dashboards\n"
             "provisioned, at http://localhost:3000.\n"
             "The weekly review of a team, in another shell once the floor is back-filled:\n"
             f"  KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap} SALESPULSE_CONFIG={config} \\\n"

@@ -268,9 +268,12 @@ def test_a_large_floor_with_long_names_and_big_numbers_still_fits_one_screen(bro
 
     names = {f"r{i}": {"name": f"Maximiliaan van Oldenbarnevelt-{i}"} for i in range(reps)}
     settings = parse_settings({"actions": ["call"], "teams": {"amsterdam": {"reps": names}}})
+    # Counts of two to five digits, deals of one to three: each size of number in its tile.
+    today, week = {6: (475, 9999), 8: (99, 475), 10: (1234, 12345), 12: (8, 888)}[reps]
+    deals = {6: (1, 9), 8: (12, 99), 10: (128, 256), 12: (0, 100)}[reps]
     answers = {
-        "team_actions/0": [({}, 1234.0)], "team_actions/1": [({}, 12345.0)], "team_pace/0": [({}, 1.42)],
-        "deals/0": [({}, 128.0)], "deals/1": [({}, 256.0)],
+        "team_actions/0": [({}, float(today))], "team_actions/1": [({}, float(week))], "team_pace/0": [({}, 1.42)],
+        "deals/0": [({}, float(deals[0]))], "deals/1": [({}, float(deals[1]))],
         "time_to_decision/0": [({"outcome": "won"}, 99.9 * 86_400), ({"outcome": "lost"}, 12.5 * 86_400)],
         "actions_today/0": [({"rep": r}, 88.0) for r in names], "actions_week/0": [({"rep": r}, 888.0) for r in names],
         "weekly_target/0": [({"rep": r}, 999.0) for r in names],
