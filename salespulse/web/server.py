@@ -449,7 +449,8 @@ class WebServer:
         if token and self.kiosk is not None and self.kiosk.opens(token, team):
             return True
         person = request[PERSON]
-        if person is not None and (team == ALL_TEAMS or person.team == team):
+        # A person sees their own team's TV; the rotation through every team needs its own token.
+        if person is not None and team != ALL_TEAMS and person.team == team:
             return True
         # Loopback only when no proxy is declared in front: behind one, every request comes from it.
         return self.loopback_opens_tv and request.remote in LOOPBACK

@@ -18,6 +18,7 @@ from salespulse.web.people import find_person
 from salespulse.web.server import WebServer
 from salespulse.web.tv import ALL_TEAMS, Answers, KioskTokens, duration_words, rotation, tv_view
 from tests.unit.web.support import NOW, SECRET, floor
+from tests.unit.web.test_server import sign_in
 
 SETTINGS = floor()
 
@@ -125,6 +126,16 @@ def test_off_loopback_the_tv_needs_its_token_and_never_shows_lessons_or_notes() 
         assert body["view"]["this_week"] == 31 and 'data-value="this_week">31<' in body["html"]
         assert (await client.get(f"/tv/nowhere?token={token}")).status == 404
         assert (await client.get(f"/tv?token={KioskTokens(SECRET).make(ALL_TEAMS)}")).status == 200
+
+    serve(test, loopback_opens_tv=False)
+
+
+def test_a_signed_in_person_sees_their_own_teams_tv_only() -> None:
+    async def test(client: Client) -> None:
+        await sign_in(client, SignInLinks(SETTINGS, SECRET), "amsterdam", "anna")
+        assert (await client.get("/tv/amsterdam")).status == 200
+        assert (await client.get("/tv/utrecht")).status == 401
+        assert (await client.get("/tv")).status == 401, "every team's rotation needs a '*' token"
 
     serve(test, loopback_opens_tv=False)
 
