@@ -450,7 +450,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             else _demo_prometheus(settings, args.port, args.prometheus_port, broker.data_dir / "prometheus")
         )
         web_url = f"http://127.0.0.1:{args.web_port}"
-        # The TV page reads the wallboard's queries from Prometheus, when there is one.
+        # The TV page asks Prometheus the wallboard's queries, when there is one.
         tv_source = ["--prometheus-url", f"http://127.0.0.1:{args.prometheus_port}"] if prometheus is not None else []
         web = subprocess.Popen(
             base + ["web", "--port", str(args.web_port), "--metrics-url", f"http://127.0.0.1:{args.port}/metrics",
@@ -481,8 +481,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         week = _now().strftime("%G-W%V")
         trends = f" --prometheus-url http://127.0.0.1:{args.prometheus_port}" if prometheus is not None else ""
         tv = (f"  TV:       {web_url}/tv/{team}  (every team in turn: {web_url}/tv; open on this machine, "
-              f"or with a link from `web link --tv {team}`)\n" if prometheus is not None
-              else "  TV:       needs Prometheus (install Debian's `prometheus` package)\n")
+              f"or with a link from `web link --tv {team}`)\n")
         print(
             f"\nSalespulse demo\n{tv}  Kafka:    {broker.bootstrap}\n"
             f"  metrics:  http://127.0.0.1:{args.port}/metrics\n  config:   {config}\n"

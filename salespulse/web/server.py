@@ -102,7 +102,7 @@ class WebServer:
         self.clock = clock
         self.trust_header = trust_header
         self.secure_cookies = secure_cookies
-        self.tv = tv or TvFigures(settings, figures.prometheus_url)
+        self.tv = tv or TvFigures(settings, figures.prometheus_url, figures.metrics_urls)
         self.kiosk = kiosk
         self.tv_dwell_s = tv_dwell_s
         self.loopback_opens_tv = loopback_opens_tv

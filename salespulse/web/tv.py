@@ -5,8 +5,9 @@
                                                                 └── /tv/<team>/figures (JSON, every 10 s)
 
 The queries are the Grafana wallboard's own (the same declaration), so the TV and Grafana show
-the same numbers, and several workers show as one floor. Without --prometheus-url the page says
-so instead of computing the figures another way.
+the same numbers, and several workers show as one floor. Without --prometheus-url,
+`answers_of_samples()` works the same sums out from the workers' /metrics; a unit test runs both
+through Prometheus' engine (promtool) so that they cannot drift apart.
 
 Kiosk tokens: a TV is signed in by a read-only token in its URL, for one team or for every team
 (`*`, the rotation at `/tv`), signed with the secret of the sign-in links: rotating the secret
@@ -17,18 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from salespulse.dashboards import board
 from salespulse.dashboards.board import BoardPanel, Colour, colour_of, pace_words
+from salespulse.dashboards.common import NOTHING_DUE
 from salespulse.models.config import Settings
 from salespulse.models.errors import ConfigError
 from salespulse.models.targets import iso_week_of
 from salespulse.weekly_history import query_prometheus
+from salespulse.weekly_report import Samples, fetch_pages
 
 ALL_TEAMS = "*"
 DEFAULT_DWELL_S = 30
@@ -70,6 +74,81 @@ async def read_answers(prometheus_url: str, panels: Sequence[BoardPanel], team: 
                                   for _, expr in jobs))
     return {key: [({k: v for k, v in row["metric"].items() if k != "__name__"}, float(row["value"][1])) for row in found]
             for (key, _), found in zip(jobs, rows)}
+
+
+def _sum_by(rows: Sequence[tuple[dict[str, str], float]], *keys: str) -> dict[tuple[str, ...], float]:
+    summed: dict[tuple[str, ...], float] = defaultdict(float)
+    for labels, value in rows:
+        summed[tuple(labels.get(key, "") for key in keys)] += value
+    return dict(summed)
+
+
+def _reward_month(months: set[str], now: datetime) -> str | None:
+    # As board.reward_month(): this UTC month where the team has one, else last month's.
+    this = now.astimezone(UTC).strftime("%Y-%m")
+    last = (now.astimezone(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    return this if this in months else last if last in months else None
+
+
+def answers_of_samples(samples: Samples, team: str, now: datetime) -> Answers:
+    """Return what each declared query answers for `team`, computed from a worker's /metrics samples.
+
+    The same sums and ratios as the PromQL of `dashboards.board`, for a TV without Prometheus; a
+    unit test holds the two against each other in Prometheus' own engine (promtool).
+    """
+    def rows(name: str, **labels: str) -> list[tuple[dict[str, str], float]]:
+        return samples.select(name, team=team, **labels)
+
+    def per_rep(values: Mapping[tuple[str, ...], float]) -> list[tuple[dict[str, str], float]]:
+        return [({"team": team, "rep": rep}, value) for (rep,), value in values.items()]
+
+    def pace(*keys: str) -> dict[tuple[str, ...], float]:
+        expected = rows("salespulse_action_expected")
+        targeted = {(lab["rep"], lab["action"]) for lab, _ in expected}
+        done = _sum_by([(lab, v) for lab, v in rows("salespulse_actions", window="week")
+                        if (lab["rep"], lab["action"]) in targeted], *keys)
+        due = _sum_by(expected, *keys)
+        # board.pace_or_nothing_due(): done / due where due > 0, NOTHING_DUE where due is 0.
+        return {group: (done[group] / total if total > 0 else float(NOTHING_DUE))
+                for group, total in due.items() if (total > 0 and group in done) or total == 0}
+
+    def single(values: Mapping[tuple[str, ...], float]) -> list[tuple[dict[str, str], float]]:
+        return [({"team": team}, value) for value in values.values()]
+
+    def deals(outcome: str) -> list[tuple[dict[str, str], float]]:
+        found = rows("salespulse_deals_decided", outcome=outcome, window=board.DEALS_WINDOW)
+        return [({}, sum(v for _, v in found))] if found else []
+
+    combined = _sum_by(rows("salespulse_deal_decision_seconds_combined", window=board.DEALS_WINDOW), "outcome")
+    decided = _sum_by(rows("salespulse_deals_decided", window=board.DEALS_WINDOW), "outcome")
+    changes = _sum_by(rows("salespulse_stage_changes"), "rep")
+    complete = _sum_by(rows("salespulse_stage_changes", completeness="complete"), "rep")
+    month = _reward_month({lab.get("month", "") for lab, _ in rows("salespulse_team_reward_earned")}, now)
+    scores = _sum_by(rows("salespulse_review_score_combined"), "subject", "theme")
+    reviews = _sum_by(rows("salespulse_reviews"), "subject")
+    by_subject: dict[str, list[float]] = defaultdict(list)
+    for (subject, _), total in scores.items():
+        if reviews.get((subject,), 0) > 0:
+            by_subject[subject].append(total / reviews[(subject,)])
+    return {
+        "team_actions/0": single(_sum_by(rows("salespulse_actions", window="today"))),
+        "team_actions/1": single(_sum_by(rows("salespulse_actions", window="week"))),
+        "team_pace/0": single(pace()),
+        "deals/0": deals("won"),
+        "deals/1": deals("lost"),
+        "time_to_decision/0": [({"outcome": outcome}, combined[(outcome,)] / count)
+                               for (outcome,), count in decided.items() if count > 0 and (outcome,) in combined],
+        "actions_today/0": per_rep(_sum_by(rows("salespulse_actions", window="today"), "rep")),
+        "actions_week/0": per_rep(_sum_by(rows("salespulse_actions", window="week"), "rep")),
+        "weekly_target/0": per_rep(_sum_by(rows("salespulse_action_target"), "rep")),
+        "pace/0": per_rep(pace("rep")),
+        "checklists/0": per_rep({rep: complete[rep] / total for rep, total in changes.items() if rep in complete}),
+        "mystery/0": [] if month is None else [
+            ({"team": team, "rep": lab["rep"], "month": month}, v) for lab, v in rows("salespulse_mystery_share", month=month)],
+        "team_reward/0": [] if month is None else [
+            ({"team": team, "month": month}, v) for _, v in rows("salespulse_team_reward_earned", month=month)],
+        "review_score/0": [({"subject": subject}, sum(means) / len(means)) for subject, means in by_subject.items()],
+    }
 
 
 def duration_words(seconds: float | None) -> str:
@@ -154,26 +233,28 @@ TV_PANELS = {
 
 
 class TvFigures:
-    """Reads the board of a team from Prometheus, or says that the TV needs it."""
+    """Reads the board of a team from Prometheus, or from the workers' /metrics without one."""
 
-    def __init__(self, settings: Settings, prometheus_url: str | None, timeout_s: float = 5.0) -> None:
+    def __init__(self, settings: Settings, prometheus_url: str | None, metrics_urls: Sequence[str] = (),
+                 timeout_s: float = 5.0) -> None:
         self.settings = settings
         self.prometheus_url = prometheus_url
+        self.metrics_urls = list(metrics_urls)
         self.timeout_s = timeout_s
 
     async def view(self, team: str, now: datetime) -> tuple[dict[str, Any], str | None]:
         """Return the team's TV view, and what went wrong when its figures are missing."""
         answers: Answers = {}
         problem = None
-        if not self.prometheus_url:
-            problem = ("The TV reads the Grafana wallboard's queries from Prometheus: start salespulse web "
-                       "with --prometheus-url.")
-        else:
-            try:
-                answers = await read_answers(self.prometheus_url, board.board(self.settings.mystery.reward_share),
-                                             team, now, self.timeout_s)
-            except ConfigError as exc:
-                problem = str(exc)
+        reward_share = self.settings.mystery.reward_share
+        try:
+            if self.prometheus_url:
+                answers = await read_answers(self.prometheus_url, board.board(reward_share), team, now, self.timeout_s)
+            else:
+                pages = await asyncio.to_thread(fetch_pages, self.metrics_urls, self.timeout_s)
+                answers = answers_of_samples(Samples(pages), team, now)
+        except ConfigError as exc:
+            problem = str(exc)
         return tv_view(self.settings, team, now, answers), problem
 
 

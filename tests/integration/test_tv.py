@@ -240,6 +240,28 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1, "the page was not reloaded"
         print(f"the new call showed after {time.monotonic() - started:.1f} s")
 
+        # --- without Prometheus: the same board from the worker's /metrics ------------------------------
+        plain = subprocess.Popen(
+            [sys.executable, "-m", "salespulse.cli", "web", "--port", str(plain_port := free_port()),
+             "--metrics-url", metrics],
+            env=pipeline.env, stdout=open(tmp_path / "web-plain.log", "wb"), stderr=subprocess.STDOUT,
+        )
+        try:
+            plain_base = f"http://127.0.0.1:{plain_port}"
+            wait_for(lambda: scrape(plain_base + "/metrics") is not None, 60, "salespulse web without Prometheus")
+
+            def board_of(base_url: str) -> dict[str, Any]:
+                with urllib.request.urlopen(f"{base_url}/tv/amsterdam/figures", timeout=10) as answer:
+                    view: dict[str, Any] = json.load(answer)["view"]
+                return {key: value for key, value in view.items() if key not in ("at", "time")}
+
+            # Prometheus lags the worker by a scrape: the two agree once both hold the last call.
+            wait_for(lambda: board_of(plain_base) == board_of(base), 30,
+                     lambda: f"the board from /metrics {board_of(plain_base)} to equal Prometheus' {board_of(base)}")
+        finally:
+            plain.terminate()
+            plain.wait(timeout=30)
+
         # --- the other team, in colour now or not, and /tv rotating to it ---------------------------
         sydney = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
         sydney.goto(every.replace("/tv?", "/tv/sydney?"))
