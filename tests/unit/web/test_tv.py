@@ -147,3 +147,12 @@ def test_from_loopback_the_tv_opens_without_a_token() -> None:
         assert answer.status == 200 and 'http-equiv="refresh"' in await answer.text()
 
     serve(test, loopback_opens_tv=True)
+
+
+def test_the_tv_speaks_dutch_to_a_dutch_browser() -> None:
+    async def test(client: Client) -> None:
+        page = await (await client.get("/tv/amsterdam", headers={"Accept-Language": "nl-NL,nl;q=0.9"})).text()
+        for dutch in ("Vandaag", "Tempo team", "nog niets verwacht", "geen doel ingesteld", "verdiend"):
+            assert dutch in page, dutch
+
+    serve(test, loopback_opens_tv=True)
