@@ -145,6 +145,14 @@ class Retention(_Frozen):
     review_days: int = Field(default=35, ge=31)
     # Mystery checks and the months deals were active in: a year back, for the monthly history.
     mystery_days: int = Field(default=400, ge=62)
+    # Each rep's weekly action totals, for the weekly review's history and trends.
+    weekly_days: int = Field(
+        default=400,
+        ge=63,
+        description="How long each rep's weekly action totals are kept in the worker's state (a "
+        "compacted changelog), so that the weekly review's history and trends need no Prometheus "
+        "for those weeks. 63 days hold the 8-week trend and the week before it.",
+    )
 
 
 class Limits(_Frozen):

@@ -532,12 +532,8 @@ def cmd_report_weekly(args: argparse.Namespace) -> int:
     """Write a team's weekly review as Markdown and HTML."""
     from salespulse.report_html import render_html
     from salespulse.report_text import render_markdown
-    from salespulse.streams.changelogs import changelog_topic, read_table
-    from salespulse.streams.self_reports import REPORTS_TABLE
-    from salespulse.streams.targets import read_targets
-    from salespulse.streams.topics import TopicNames, ensure_topics
-    from salespulse.weekly_history import History, read_week_counts, weeks_up_to
-    from salespulse.weekly_report import Samples, build_review, fetch_pages, output_paths
+    from salespulse.streams.topics import ensure_topics
+    from salespulse.weekly_report import WeeklyReview, gather_review, output_paths
 
     settings = _settings(args)
     settings.require_team(args.team)
@@ -545,26 +541,20 @@ def cmd_report_weekly(args: argparse.Namespace) -> int:
     if not 1 <= args.trend_weeks <= 26:
         raise ConfigError(f"--trend-weeks: {args.trend_weeks} is not between 1 and 26")
     now = _now()
-    samples = Samples(fetch_pages(args.metrics_url or [f"http://127.0.0.1:{settings.metrics_port}/metrics"]))
     kafka = KafkaSettings.from_env()
 
-    async def read() -> tuple[dict, list]:
+    async def gather() -> "WeeklyReview":
         await ensure_topics(kafka, settings.kafka)
-        reports = await read_table(kafka, changelog_topic(settings.kafka.app_id, REPORTS_TABLE))
-        targets = await read_targets(kafka, TopicNames(settings.kafka.app_id).targets)
-        return reports, list(targets.sets.values())
+        return await gather_review(
+            settings, kafka, args.team, args.week, now,
+            args.metrics_url or [f"http://127.0.0.1:{settings.metrics_port}/metrics"],
+            args.prometheus_url, args.trend_weeks,
+        )
 
-    reports, target_sets = asyncio.run(read())
-    counts = {}
-    if args.prometheus_url:
-        weeks = weeks_up_to(args.week, args.trend_weeks)
-        counts = read_week_counts(args.prometheus_url, args.team, weeks, settings.timezone_of(args.team), now)
-    else:
-        print("no --prometheus-url: the review holds only the weeks /metrics holds, without older trends", file=sys.stderr)
-    history = History(counts, target_sets, args.prometheus_url)
-    review = build_review(
-        settings, args.team, args.week, now, samples, {str(k): v for k, v in reports.items()}, history, args.trend_weeks
-    )
+    review = asyncio.run(gather())
+    if review.history_source is None:
+        print("the worker holds no weekly totals of the team and no --prometheus-url was given: "
+              "the review holds only the weeks /metrics holds, without older trends", file=sys.stderr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     markdown, page = output_paths(out, args.team, args.week)

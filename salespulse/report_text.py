@@ -98,14 +98,14 @@ def trend_note(review: WeeklyReview) -> str:
     """Say which weeks the trends hold and where they come from."""
     if review.history_source is None:
         return (
-            "Trends hold only the weeks /metrics holds (this week and last week): give --prometheus-url "
-            "to read the weeks before from Prometheus."
+            "Trends hold only the weeks /metrics holds (this week and last week): the worker holds no "
+            "weekly totals of the team yet; give --prometheus-url to read older weeks from Prometheus."
         )
     first, last = review.trend_weeks[0], review.trend_weeks[-1]
     return (
         f"Weeks {first} to {last}: {' and '.join(review.metrics_weeks)} from /metrics, the weeks before from "
-        f"Prometheus ({review.history_source}); in brackets the attainment against the targets in force in "
-        "each week; – where Prometheus holds nothing of the week."
+        f"{review.history_source}; in brackets the attainment against the targets in force in "
+        "each week; – where nothing holds the week."
     )
 
 

@@ -1,17 +1,21 @@
-"""Weeks gone by: each rep's weekly action counts from Prometheus, and the targets then in force.
+"""Weeks gone by: each rep's weekly action counts, and the targets then in force.
 
-The worker serves only the team's current ISO week and the one before (`salespulse_actions`,
-windows `week` and `last_week`); older weeks live in Prometheus, which scraped those windows
-while they were current. The count of week w for a (rep, action) is the highest value of
+The worker serves only the team's current ISO week and the one before on /metrics
+(`salespulse_actions`, windows `week` and `last_week`). Older weeks come from two places:
 
-- the `week` window, sampled during w: the count as it grew through the week, and
-- the `last_week` window, sampled during the week after w (up to now): the closed week,
-  including activities logged after it ended,
-
-since a week's count only grows. Week bounds are the team's local Mondays 00:00, so a week
-with a clock change lasts 167 or 169 hours. Series of several workers or instances are merged
-with `max`, never summed: a rep's counts come from the one worker that holds the rep, and a
-rep who moved between workers during a week leaves two series that both hold the count so far.
+- the worker's own weekly totals (`rep_weeks_to_count`, one per rep, action and team-local ISO
+  week, kept for `retention.weekly_days`), read from the table's changelog. They hold every week
+  since the worker first counted an activity of the team, back-filled and imported weeks
+  included; a week held there without a rep's action is a count of 0;
+- Prometheus, for what the worker no longer holds (or held only in part: a worker upgraded
+  mid-week). The count of week w for a (rep, action) is the highest value of
+  - the `week` window, sampled during w: the count as it grew through the week, and
+  - the `last_week` window, sampled during the week after w (up to now): the closed week,
+    including activities logged after it ended,
+  since a week's count only grows. Week bounds are the team's local Mondays 00:00, so a week
+  with a clock change lasts 167 or 169 hours. Series of several workers or instances are merged
+  with `max`, never summed: a rep's counts come from the one worker that holds the rep, and a
+  rep who moved between workers during a week leaves two series that both hold the count so far.
 
     # 2026-W46 of a team in Amsterdam: 8 Nov 23:00 UTC to 15 Nov 23:00 UTC; the week after ends 22 Nov
     max by (rep, action) (
@@ -20,7 +24,8 @@ rep who moved between workers during a week leaves two series that both hold the
         max_over_time(salespulse_actions{team="nl", window="last_week"}[604799999ms] @ 1795388399.999)
     )
 
-A week Prometheus holds no sample of is unknown (None), not zero.
+Where both hold a week, the higher count stands (a count only grows). A week neither holds is
+unknown (None), not zero.
 """
 
 from __future__ import annotations
@@ -35,8 +40,11 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from salespulse.exporters.metrics import ACTIONS
+from salespulse.models.config import KafkaSettings
 from salespulse.models.errors import ConfigError
 from salespulse.models.targets import TargetSet, in_force, iso_week_of, week_start
+from salespulse.streams.changelogs import changelog_topic, read_table
+from salespulse.streams.kpi.actions import WEEKS_TABLE, split_week_key
 
 # (rep, action) -> count in the week
 WeekCounts = dict[tuple[str, str], int]
@@ -107,17 +115,59 @@ def read_week_counts(base_url: str, team: str, weeks: Iterable[str], tz: ZoneInf
     return counts
 
 
+def week_totals(table: dict, team: str) -> dict[str, WeekCounts]:
+    """Return a team's weekly totals by week and (rep, action), from the weekly-totals table."""
+    counts: dict[str, WeekCounts] = {}
+    for key, value in table.items():
+        if not isinstance(key, str) or key.count("|") != 3 or not isinstance(value, int):
+            continue  # not a key of this table's making; nothing to count
+        key_team, rep, action, week = split_week_key(key)
+        if key_team == team:
+            counts.setdefault(week, {})[(rep, action)] = value
+    return counts
+
+
+async def read_week_totals(kafka: KafkaSettings, app_id: str, team: str) -> dict[str, WeekCounts]:
+    """Return a team's weekly totals as the worker holds them, read from the table's changelog."""
+    return week_totals(await read_table(kafka, changelog_topic(app_id, WEEKS_TABLE)), team)
+
+
+def held_weeks(totals: dict[str, WeekCounts], weeks: Iterable[str]) -> frozenset[str]:
+    """Return the weeks among `weeks` that the worker's totals cover: from the first it holds on.
+
+    ISO week labels YYYY-Www sort in time order.
+    """
+    if not totals:
+        return frozenset()
+    first = min(totals)
+    return frozenset(week for week in weeks if week >= first)
+
+
+def merged(*sources: dict[str, WeekCounts]) -> dict[str, WeekCounts]:
+    """Return the counts of every source, the highest where several hold the same count."""
+    counts: dict[str, WeekCounts] = {}
+    for source in sources:
+        for week, found in source.items():
+            into = counts.setdefault(week, {})
+            for key, value in found.items():
+                into[key] = max(value, into.get(key, value))
+    return counts
+
+
 @dataclass(frozen=True)
 class History:
-    """What the report knows of past weeks: counts from Prometheus and the target sets."""
+    """What the report knows of past weeks: counts from the worker's totals and Prometheus, and
+    the target sets."""
 
     counts: dict[str, WeekCounts]
     target_sets: Sequence[TargetSet]
-    source: str | None  # the Prometheus URL the counts came from; None without one
+    source: str | None  # where the counts came from, in words; None: nowhere
+    held: frozenset[str] = frozenset()  # weeks the worker's totals cover: a missing count is 0
 
     def count(self, week: str, rep: str, action: str) -> int | None:
-        """Return the rep's count of the action in the week, None when Prometheus holds no sample of it."""
-        return self.counts.get(week, {}).get((rep, action))
+        """Return the rep's count of the action in the week, None when no source holds the week."""
+        found = self.counts.get(week, {}).get((rep, action))
+        return 0 if found is None and week in self.held else found
 
     def target(self, team: str, week: str, rep: str, action: str) -> int | None:
         """Return the rep's target for the action in force in the week."""

@@ -5,9 +5,10 @@ what each is behind on, the team reward, the week's lessons learned), then shows
 
 The figures of the team's current ISO week and the one before come from the workers' /metrics
 pages, scraped once, so the report says what the wallboard says at the same moment; a report is
-for one of those two weeks. Older weeks (the week before last week, the trends) come from
-Prometheus (`salespulse.weekly_history`), and each week's attainment is against the targets in
-force in that week, read from the targets topic. The lessons learned (free text, not a metric)
+for one of those two weeks. Older weeks (the week before last week, the trends) come from the
+worker's weekly totals and, for what it no longer holds, from Prometheus
+(`salespulse.weekly_history`); each week's attainment is against the targets in force in that
+week, read from the targets topic. The lessons learned (free text, not a metric)
 are read from the self-report table's changelog.
 
 Series that several workers export (deal-keyed figures) are summed over the pages, as Prometheus
@@ -16,6 +17,7 @@ would sum them over instances.
 
 from __future__ import annotations
 
+import asyncio
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -44,11 +46,11 @@ from salespulse.exporters.metrics import (
     STAGE_CHANGES,
     TEAM_REWARD_EARNED,
 )
-from salespulse.models.config import Settings
+from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import ConfigError
 from salespulse.models.targets import week_start
 from salespulse.streams.kpi.self_reports import report_key, window_weeks
-from salespulse.weekly_history import History, weeks_up_to
+from salespulse.weekly_history import History, held_weeks, merged, read_week_counts, read_week_totals, weeks_up_to
 
 Labels = frozenset[tuple[str, str]]
 
@@ -217,7 +219,7 @@ def build_review(
     current = this == "week"
     trend = weeks_up_to(week, trend_weeks)
     previous_week = trend[-2]
-    # The weeks /metrics holds, by window; older ones come from Prometheus.
+    # The weeks /metrics holds, by window; older ones come from the history.
     scraped = {weeks["week"]: "week", weeks["last_week"]: "last_week"}
     prometheus = history is not None and history.source is not None
     if not prometheus:
@@ -305,3 +307,42 @@ def build_review(
 def output_paths(folder: Path, team: str, week: str) -> tuple[Path, Path]:
     """Return the Markdown and HTML paths of a team's review (not with_suffix: ids may hold dots)."""
     return tuple(folder / f"weekly-review-{team}-{week}.{ext}" for ext in ("md", "html"))  # type: ignore[return-value]
+
+
+async def gather_review(
+    settings: Settings,
+    kafka: KafkaSettings,
+    team: str,
+    week: str,
+    now: datetime,
+    metrics_urls: list[str],
+    prometheus_url: str | None = None,
+    trend_weeks: int = 8,
+) -> WeeklyReview:
+    """Read everything the review of `week` needs and assemble it (the CLI's and the page's way in).
+
+    /metrics pages for this week and last; from Kafka the lessons learned, the targets in force
+    and the worker's weekly totals; from Prometheus (when given) the weeks the totals do not hold,
+    and the first week they hold, which a worker upgraded mid-week holds only in part.
+    """
+    from salespulse.streams.changelogs import changelog_topic, read_table
+    from salespulse.streams.self_reports import REPORTS_TABLE
+    from salespulse.streams.targets import read_targets
+    from salespulse.streams.topics import TopicNames
+
+    samples = Samples(await asyncio.to_thread(fetch_pages, metrics_urls))
+    app_id = settings.kafka.app_id
+    reports = await read_table(kafka, changelog_topic(app_id, REPORTS_TABLE))
+    targets = await read_targets(kafka, TopicNames(app_id).targets)
+    weeks = weeks_up_to(week, trend_weeks)
+    totals = await read_week_totals(kafka, app_id, team)
+    held = held_weeks(totals, weeks)
+    sources = ["the worker's weekly totals"] if held else []
+    counts = totals
+    if prometheus_url:
+        asked = [w for w in weeks if w not in held or w == min(held)]
+        found = await asyncio.to_thread(read_week_counts, prometheus_url, team, asked, settings.timezone_of(team), now)
+        counts = merged(totals, found)
+        sources.append(f"Prometheus ({prometheus_url})")
+    history = History(counts, list(targets.sets.values()), " and ".join(sources) or None, held)
+    return build_review(settings, team, week, now, samples, {str(k): v for k, v in reports.items()}, history, trend_weeks)

@@ -1,4 +1,9 @@
-"""Action KPIs: per team, rep and action, all-time counts and quarter-hour buckets."""
+"""Action KPIs: per team, rep and action, all-time counts, quarter-hour buckets and weekly totals.
+
+The buckets serve the live windows for `retention.action_counts_days`; the weekly totals (one
+per rep, action and team-local ISO week) serve the weekly review's history and trends for
+`retention.weekly_days`, read from their changelog by `salespulse.weekly_history`.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +19,17 @@ from salespulse.models.events import ActivityEvent
 from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
 from salespulse.streams.recovery import tables_remaining
 from salespulse.streams.kpi.actions import (
+    WEEKS_TABLE,
     SlotKey,
     expired_slot_limit,
     rep_action_key,
     slot_key,
     slot_of,
     split_rep_action_key,
+    split_week_key,
+    week_expired,
+    week_key,
+    week_of_slot,
 )
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
@@ -52,6 +62,10 @@ class ActionCounts(KpiFamily):
             app, "slots_to_count", default=int, extra_topic_configs=expiring_changelog(retention.action_counts_days)
         )
         self.rep_actions_to_total = stamped_table(app, "rep_actions_to_total", default=int)
+        # A week is written while it fills (late events too), then its record expires by age.
+        self.rep_weeks_to_count = stamped_table(
+            app, WEEKS_TABLE, default=int, extra_topic_configs=expiring_changelog(retention.weekly_days + 7)
+        )
         self.read(self.topic, "count_actions")
         app.timer(300.0, name="prune_actions")(self.prune)
 
@@ -60,14 +74,20 @@ class ActionCounts(KpiFamily):
 
     def fold(self, event: ActivityEvent, batch: Batch) -> None:
         """Count the activity in its all-time total and its quarter-hour bucket."""
-        batch.add(self.rep_actions_to_total, rep_action_key(event.team_id, event.rep_id, event.action))
-        batch.add(self.slots_to_count, slot_key(event.team_id, event.rep_id, event.action, slot_of(event.occurred_at)))
+        team, rep, action = event.team_id, event.rep_id, event.action
+        slot = slot_of(event.occurred_at)
+        batch.add(self.rep_actions_to_total, rep_action_key(team, rep, action))
+        batch.add(self.slots_to_count, slot_key(team, rep, action, slot))
+        batch.add(self.rep_weeks_to_count, week_key(team, rep, action, week_of_slot(slot, self.settings.timezone_of(team))))
 
     async def prune(self) -> None:
-        """Forget buckets and event ids older than their retention (memory only), and retire the
-        all-time totals of reps that are gone."""
-        first_kept = expired_slot_limit(self.clock(), self.settings.retention.action_counts_days)
+        """Forget buckets, weekly totals and event ids older than their retention (memory only),
+        and retire the all-time totals of reps that are gone."""
+        now, retention = self.clock(), self.settings.retention
+        first_kept = expired_slot_limit(now, retention.action_counts_days)
         self.slots_to_count.forget([k for k in self.slots_to_count.data.keys() if SlotKey.decode(k).slot < first_kept])
+        weeks = self.rep_weeks_to_count
+        weeks.forget([k for k in weeks.data.keys() if week_expired(split_week_key(k)[3], now, retention.weekly_days)])
         self.forget_old_ids()
         await self.retire_totals()
 

@@ -18,6 +18,7 @@ from bisect import bisect_left
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate, repeat
 from typing import Literal
@@ -28,6 +29,8 @@ ROLLING_7D_S = 7 * 24 * 3600
 ActionWindow = Literal["today", "week", "last_week", "rolling_7d"]
 ACTION_WINDOWS: tuple[ActionWindow, ...] = ("today", "week", "last_week", "rolling_7d")
 _SEP = "|"
+# The table of weekly totals; the weekly review reads its changelog.
+WEEKS_TABLE = "rep_weeks_to_count"
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,35 @@ def iso_week_slots(week_monday: date, tz: ZoneInfo) -> tuple[int, int]:
     start = datetime.combine(week_monday, time(0), tzinfo=tz).timestamp()
     end = datetime.combine(week_monday + timedelta(days=7), time(0), tzinfo=tz).timestamp()
     return int(start // SLOT_S), int(end // SLOT_S)
+
+
+def week_key(team: str, rep: str, action: str, week: str) -> str:
+    """Return the key of a rep's total of one action in one ISO week (YYYY-Www, the team's weeks)."""
+    return _SEP.join((team, rep, action, week))
+
+
+def split_week_key(key: str) -> tuple[str, str, str, str]:
+    """Return (team, rep, action, week) of a weekly total's key."""
+    team, rep, action, week = key.split(_SEP)
+    return team, rep, action, week
+
+
+@lru_cache(maxsize=1 << 16)
+def week_of_slot(slot: int, tz: ZoneInfo) -> str:
+    """Return the team-local ISO week (YYYY-Www) that holds the quarter hour `slot`.
+
+    Every time zone's offset is a whole number of quarter hours, so a slot never straddles a
+    local midnight and the week of its start is the week of all of it.
+    """
+    day = datetime.fromtimestamp(slot * SLOT_S, tz).date()
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_expired(week: str, now: datetime, retention_days: int) -> bool:
+    """Tell whether a whole ISO week ended more than `retention_days` before `now`."""
+    monday = date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
+    return monday + timedelta(days=7) < (now - timedelta(days=retention_days)).date()
 
 
 def count_in_slots(slot_counts: Mapping[str, int], team: str, rep: str, action: str, first: int, end: int) -> int:

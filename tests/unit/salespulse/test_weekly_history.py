@@ -14,7 +14,9 @@ import pytest
 
 from salespulse.models.errors import ConfigError
 from salespulse.models.targets import TargetSet
-from salespulse.weekly_history import History, read_week_counts, week_bounds_of, week_query, weeks_up_to
+from salespulse.weekly_history import (
+    History, held_weeks, merged, read_week_counts, week_bounds_of, week_query, week_totals, weeks_up_to,
+)
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 # Wednesday 25 November 2026, 10:00 in Amsterdam (09:00 UTC, 1795597200): ISO week 2026-W48.
@@ -128,3 +130,40 @@ def test_the_target_of_a_week_is_the_set_in_force_then() -> None:
     assert history.target("nl", "2026-W46", "ann", "meeting") is None
     assert history.target("us", "2026-W39", "joe", "call") is None
     assert (history.count("2026-W46", "ann", "call"), history.count("2026-W45", "ann", "call")) == (41, None)
+
+
+# --- the worker's weekly totals -------------------------------------------------------------
+
+
+def test_a_teams_weekly_totals_by_week_rep_and_action() -> None:
+    table = {
+        "nl|ann|call|2026-W47": 3, "nl|ann|call|2026-W48": 5, "nl|bob|meeting|2026-W48": 1,
+        "us|joe|call|2026-W48": 9,  # another team's
+        "nl|ann|call": 8,  # not a weekly key: ignored
+    }
+    assert week_totals(table, "nl") == {
+        "2026-W47": {("ann", "call"): 3},
+        "2026-W48": {("ann", "call"): 5, ("bob", "meeting"): 1},
+    }
+
+
+def test_the_totals_hold_every_week_from_their_first_on() -> None:
+    totals = {"2026-W45": {("ann", "call"): 1}, "2026-W48": {("ann", "call"): 2}}
+    weeks = ["2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W47", "2026-W48"]
+    assert held_weeks(totals, weeks) == {"2026-W45", "2026-W46", "2026-W47", "2026-W48"}
+    assert held_weeks({}, weeks) == frozenset()
+
+
+def test_where_two_sources_hold_a_count_the_higher_stands() -> None:
+    worker = {"2026-W45": {("ann", "call"): 4, ("bob", "call"): 2}}
+    prometheus = {"2026-W44": {("ann", "call"): 7}, "2026-W45": {("ann", "call"): 6, ("bob", "call"): 1}}
+    assert merged(worker, prometheus) == {
+        "2026-W44": {("ann", "call"): 7}, "2026-W45": {("ann", "call"): 6, ("bob", "call"): 2},
+    }
+
+
+def test_in_a_week_the_totals_hold_a_missing_count_is_zero_elsewhere_unknown() -> None:
+    history = History({"2026-W46": {("ann", "call"): 4}}, [], "the worker's weekly totals", frozenset({"2026-W46"}))
+    assert history.count("2026-W46", "ann", "call") == 4
+    assert history.count("2026-W46", "bob", "call") == 0
+    assert history.count("2026-W45", "ann", "call") is None

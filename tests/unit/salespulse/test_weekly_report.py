@@ -492,7 +492,7 @@ def small_review(previous_week: str | None = "2026-W47", reward: bool | None = T
     )
     return WeeklyReview(
         "nl", "2026-W48", previous_week, "2026-11", reward, [ann, bob],
-        trend_weeks=trend, history_source="http://prometheus:9090", metrics_weeks=trend[1:],
+        trend_weeks=trend, history_source="Prometheus (http://prometheus:9090)", metrics_weeks=trend[1:],
     )
 
 
@@ -528,7 +528,7 @@ def test_render_markdown_exactly() -> None:
         "",
         "Weeks 2026-W46 to 2026-W48: 2026-W47 and 2026-W48 from /metrics, the weeks before from Prometheus "
         "(http://prometheus:9090); in brackets the attainment against the targets in force in each week; "
-        "– where Prometheus holds nothing of the week.",
+        "– where nothing holds the week.",
         "",
         "| action | W46 | W47 | W48 |",
         "| --- | --- | --- | --- |",

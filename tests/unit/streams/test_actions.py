@@ -106,3 +106,31 @@ def test_a_batch_whose_key_was_pruned_while_it_waited_writes_the_rest(sent: list
     written = {orjson.loads(key) for _, _, key, value in sent if value is not None and b"nl|" in key}
     assert "nl|zed|call" not in written
     assert "nl|anna|call" in written
+
+
+def test_weekly_totals_count_each_activity_in_its_team_local_week_and_expire(sent: list) -> None:
+    settings = Settings.model_validate({"teams": {"nl": {"timezone": "Europe/Amsterdam", "reps": {"anna": {"name": "Anna"}}}}})
+    app = faust.App(f"t{id(object())}", store="memory://")
+    actions = ActionCounts(app, settings, TopicNames(app.conf.id), Counter(), lambda: NOW)
+    app.tables.recovery.completed.set()  # type: ignore[attr-defined]
+    batch = Batch()
+    rows = [
+        activity("1", "anna", datetime(2026, 11, 22, 22, 59, tzinfo=UTC)),  # Sunday 23:59 in Amsterdam: 2026-W47
+        activity("2", "anna", datetime(2026, 11, 22, 23, 0, tzinfo=UTC)),  # Monday 00:00 in Amsterdam: 2026-W48
+        activity("3", "anna", datetime(2026, 11, 25, 9, 0, tzinfo=UTC)),  # Wednesday: 2026-W48
+        activity("4", "anna", NOW - timedelta(days=399)),  # 22 October 2025: 2025-W43
+        activity("5", "anna", NOW - timedelta(days=420)),  # 1 October 2025: 2025-W40
+    ]
+    for offset, raw in enumerate(rows):
+        batch.origin = Origin("in", 0, offset)
+        actions.fold_record(raw, batch, NOW.timestamp())
+    asyncio.run(write_batch(actions.app, batch))
+    assert dict(actions.rep_weeks_to_count.data) == {
+        "nl|anna|call|2026-W47": 1, "nl|anna|call|2026-W48": 2, "nl|anna|call|2025-W43": 1, "nl|anna|call|2025-W40": 1,
+    }
+
+    asyncio.run(actions.prune())
+
+    # 400 days (retention.weekly_days' default) before 25 November 2026 is 21 October 2025:
+    # 2025-W43 (20 to 26 October) still has days inside, 2025-W40 (29 September to 5 October) none.
+    assert set(actions.rep_weeks_to_count.data) == {"nl|anna|call|2026-W47", "nl|anna|call|2026-W48", "nl|anna|call|2025-W43"}

@@ -14,10 +14,15 @@ from salespulse.streams.kpi.actions import (
     WindowedSlots,
     bucket_groups,
     expired_slot_limit,
+    iso_week_slots,
     rep_action_key,
     slot_key,
     slot_of,
     split_rep_action_key,
+    split_week_key,
+    week_expired,
+    week_key,
+    week_of_slot,
     window_bounds,
 )
 from tests.unit.streams.kpi.windows_reference import count_windows
@@ -482,3 +487,54 @@ def test_windowed_slots_equal_a_full_count_after_any_sequence(seed: int) -> None
             start += rng.choice((0, 1, 1, 4, 96, -3, 700))
             bounds = {"today": (start, start + 96), "week": (start - 200, start + 472), "rolling_7d": (start - 672, start + 1)}
             assert slots.windows(bounds) == count_windows(reference.items(), bounds)
+
+
+# --- weekly totals: the team-local ISO week of a bucket ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tz", "instant", "week"),
+    [
+        # Sunday 23:59 in Amsterdam (CET, UTC+1) is 22:59 UTC: still 2026-W49.
+        (ZoneInfo("Europe/Amsterdam"), datetime(2026, 12, 6, 22, 45, tzinfo=timezone.utc), "2026-W49"),
+        # Monday 00:00 in Amsterdam is 23:00 UTC on Sunday: already 2026-W50.
+        (ZoneInfo("Europe/Amsterdam"), datetime(2026, 12, 6, 23, 0, tzinfo=timezone.utc), "2026-W50"),
+        # Sydney (AEDT, UTC+11): Sunday 14:00 UTC is Monday 01:00 there.
+        (ZoneInfo("Australia/Sydney"), datetime(2026, 12, 6, 14, 0, tzinfo=timezone.utc), "2026-W50"),
+        # Kathmandu (UTC+5:45): Sunday 18:15 UTC is Monday 00:00 there; 18:00 UTC is still Sunday.
+        (ZoneInfo("Asia/Kathmandu"), datetime(2026, 12, 6, 18, 15, tzinfo=timezone.utc), "2026-W50"),
+        (ZoneInfo("Asia/Kathmandu"), datetime(2026, 12, 6, 18, 0, tzinfo=timezone.utc), "2026-W49"),
+        # ISO year 2026 ends on Sunday 3 January 2027 (2026 has 53 ISO weeks).
+        (ZoneInfo("UTC"), datetime(2027, 1, 3, 12, 0, tzinfo=timezone.utc), "2026-W53"),
+        (ZoneInfo("UTC"), datetime(2027, 1, 4, 0, 0, tzinfo=timezone.utc), "2027-W01"),
+    ],
+)
+def test_week_of_slot_is_the_team_local_iso_week(tz: ZoneInfo, instant: datetime, week: str) -> None:
+    assert week_of_slot(slot_of(instant), tz) == week
+
+
+def test_every_slot_of_a_week_maps_to_it_and_none_outside() -> None:
+    tz = ZoneInfo("Europe/Amsterdam")
+    # 2026-W13 holds the spring clock change (Sunday 29 March): 167 hours, 668 slots.
+    first, end = iso_week_slots(datetime(2026, 3, 23).date(), tz)
+    assert end - first == 668
+    assert {week_of_slot(slot, tz) for slot in range(first, end)} == {"2026-W13"}
+    assert week_of_slot(first - 1, tz) == "2026-W12"
+    assert week_of_slot(end, tz) == "2026-W14"
+
+
+def test_week_key_round_trip() -> None:
+    assert split_week_key(week_key("nl", "ann", "cold_call", "2026-W49")) == ("nl", "ann", "cold_call", "2026-W49")
+
+
+@pytest.mark.parametrize(
+    ("week", "expired"),
+    [
+        # 400 days before 7 December 2026 is Sunday 2 November 2025.
+        ("2025-W44", False),  # Monday 27 October to Sunday 2 November 2025: its last day is kept
+        ("2025-W43", True),  # ends Sunday 26 October 2025
+        ("2026-W49", False),
+    ],
+)
+def test_a_week_expires_once_its_last_day_is_older_than_the_retention(week: str, expired: bool) -> None:
+    assert week_expired(week, datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc), 400) is expired
