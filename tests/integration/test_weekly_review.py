@@ -348,3 +348,78 @@ def test_weekly_review_of_the_demo_floor_equals_promql(make_pipeline, prometheus
 
     check_page_in_a_browser(out / f"weekly-review-{TEAM}-{last_week}.html", tmp_path / "weekly-review.png")
 
+
+
+def test_the_review_of_last_week_holds_nine_back_filled_weeks_without_prometheus(make_pipeline, tmp_path: Path) -> None:
+    """A floor back-filled with ten weeks of events: the worker's weekly totals give the review of
+    last week the week before it and the eight weeks of its trend, with no Prometheus at all."""
+    config = yaml.safe_load((REPO / "examples" / "demo.yaml").read_text())
+    pipeline = make_pipeline(config)
+    settings = parse_settings(yaml.safe_load(pipeline.config_path.read_text()))
+    now = datetime.now(UTC)
+    local_now = now.astimezone(TZ)
+    last_week = iso_week_of((local_now - timedelta(days=7)).date())
+    trend = [iso_week_of((local_now - timedelta(days=7 * n)).date()) for n in range(9, 0, -1)]
+    assert trend[-1] == last_week and len(set(trend)) == 9
+    reps = sorted(settings.teams[TEAM].reps)
+    # One target per action for every rep, in force all along: attainment is count / 10 per rep.
+    target = 10
+    (tmp_path / "targets.yaml").write_text(yaml.safe_dump({"targets": [
+        {"team": TEAM, "effective_from": trend[0], "actions": {action: target for action in settings.actions}},
+    ]}))
+    applied = pipeline.cli("targets", "apply", str(tmp_path / "targets.yaml"))
+    assert applied.returncode == 0, applied.stderr
+
+    events = floor_events(settings, week_monday(trend[0]) - timedelta(days=2), now - timedelta(minutes=1))
+    (tmp_path / "floor.jsonl").write_text("".join(json.dumps(body) + "\n" for body in events))
+    published = pipeline.cli("publish", str(tmp_path / "floor.jsonl"), "--quiet", timeout=300)
+    assert published.returncode == 0, published.stderr
+    counted = team_counts(events)
+    assert all(counted[(rep, action, week)] for rep in reps for action in ("call",) for week in trend), (
+        "the back-filled floor should have calls in every week")
+
+    url = pipeline.start_worker()
+    last_week_counts = {(rep, action): float(counted[(rep, action, last_week)]) for rep in reps for action in settings.actions}
+    wait_for(lambda: series(scrape(url) or "", "salespulse_actions", window="last_week") == last_week_counts, 180,
+             "the worker to count last week")
+
+    def cell(count: int, of: int) -> str:
+        return f"{count} ({count / of:.0%})"
+
+    out = tmp_path / "review"
+    seen: dict[str, Any] = {}
+
+    def reviewed() -> bool:
+        # The totals reach their changelog when the worker writes its batch, just after it counts.
+        result = pipeline.cli("report", "weekly", "--team", TEAM, "--week", last_week, "--metrics-url", url, "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        seen["stderr"] = result.stderr
+        seen["tables"] = markdown_tables((out / f"weekly-review-{TEAM}-{last_week}.md").read_text())
+        trends = seen["tables"]["Trends"]
+        return trends[0] == ["action", *(week[5:] for week in trend)] and all(
+            column(trends, week[5:])["call"] == cell(sum(counted[(rep, "call", week)] for rep in reps), target * len(reps))
+            for week in trend
+        )
+
+    wait_for(reviewed, 60, lambda: f"the review to hold the back-filled weeks; stderr: {seen.get('stderr')}; "
+             f"trends: {seen.get('tables', {}).get('Trends')}")
+    tables = seen["tables"]
+    assert "no --prometheus-url" not in seen["stderr"] and "holds no weekly totals" not in seen["stderr"]
+
+    week_before = trend[-2]
+    for action in settings.actions:
+        team_last = sum(counted[(rep, action, last_week)] for rep in reps)
+        team_before = sum(counted[(rep, action, week_before)] for rep in reps)
+        assert column(tables["Team"], last_week)[action] == str(team_last)
+        assert column(tables["Team"], week_before)[action] == str(team_before)
+        for week in trend:
+            team_count = sum(counted[(rep, action, week)] for rep in reps)
+            assert column(tables["Trends"], week[5:])[action] == cell(team_count, target * len(reps)), (action, week)
+    for rep in reps:
+        name = settings.rep_name(TEAM, rep)
+        rows, weeks = tables[f"{name} ({rep})"], tables[f"{name} ({rep}) weeks"]
+        for action in settings.actions:
+            assert column(rows, week_before)[action] == str(counted[(rep, action, week_before)]), (rep, action)
+            for week in trend:
+                assert column(weeks, week[5:])[action] == cell(counted[(rep, action, week)], target), (rep, action, week)
+    assert "the worker's weekly totals" in (out / f"weekly-review-{TEAM}-{last_week}.md").read_text()
