@@ -208,6 +208,11 @@ class Reviews(_Frozen):
     scale_min: int = 1
     scale_max: int = 5
     allow_self_review: bool = False
+    peers: bool = Field(
+        default=False,
+        description="Whether a rep may review another rep of the same team in `salespulse web` (never "
+        "themselves); false: only the team's managers review.",
+    )
 
     @field_validator("themes")
     @classmethod

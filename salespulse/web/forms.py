@@ -175,17 +175,13 @@ def review(settings: Settings, sender: Person, form: Mapping[str, str], now: dat
 def mystery_check(
     settings: Settings, sender: Person, form: Mapping[str, str], month: str, now: datetime, gettext: Gettext = _same
 ) -> Built:
-    """Build the mystery check of one drawn deal: the points per rubric item."""
+    """Build the mystery check of one drawn deal: each rubric item met (its full points) or not (0).
+
+    A ticked box sends `met_<item>`; an unticked one sends nothing, so an item is met only when
+    its field is there.
+    """
     form_id = _form_id(form, gettext)
-    problems: dict[str, str] = {}
-    points: dict[str, int] = {}
-    for item, worth in settings.mystery.rubric.items():
-        try:
-            points[item] = _whole(form.get(f"points_{item}", ""), 0, worth, gettext)
-        except ValueError as exc:
-            problems[f"points_{item}"] = str(exc)
-    if problems:
-        raise FormProblem(problems)
+    points = {item: worth if form.get(f"met_{item}") else 0 for item, worth in settings.mystery.rubric.items()}
     content = {"rep_id": form.get("rep", ""), "deal_id": form.get("deal", ""), "month": month, "points": points}
     return _validated(
         {

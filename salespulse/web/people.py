@@ -4,7 +4,8 @@ A person is a rep or a manager of one team (`teams.<team>.reps`, `teams.<team>.m
 
     what                              who may
     file a self-report for rep R      R only
-    review rep R of team T            a manager of T
+    review rep R of team T            a manager of T; with reviews.peers, also another rep of T
+    read the reviews of rep R         R, and the managers of R's team
     score the month's mystery draw    the team's checker of the month (mystery_rotation)
     see /team/T                       a manager of T
 """
@@ -58,11 +59,27 @@ def may_file_for(person: Person, team_id: str, rep_id: str) -> bool:
 
 
 def may_review(settings: Settings, person: Person, team_id: str, rep_id: str) -> bool:
-    """Tell whether `person` may review `rep_id` of `team_id`."""
+    """Tell whether `person` may review `rep_id` of `team_id`: a manager of the team, or a peer where allowed."""
     team = settings.teams.get(team_id)
     if team is None or rep_id not in team.reps or person.team != team_id:
         return False
-    return person.role == "manager"
+    if person.role == "manager":
+        return True
+    # A peer review is another rep's: never one's own, whatever allow_self_review says for `publish`.
+    return settings.reviews.peers and person.id != rep_id
+
+
+def reviewable(settings: Settings, person: Person) -> list[str]:
+    """Return the ids of the reps `person` may review, in the configuration's order."""
+    team = settings.teams.get(person.team)
+    return [rep for rep in (team.reps if team else {}) if may_review(settings, person, person.team, rep)]
+
+
+def may_read_reviews_of(person: Person, team_id: str, rep_id: str) -> bool:
+    """Tell whether `person` may read the reviews (scores and notes) of `rep_id`: the rep, or a manager of the team."""
+    if person.team != team_id:
+        return False
+    return person.id == rep_id if person.role == "rep" else person.role == "manager"
 
 
 def may_see_team(person: Person, team_id: str) -> bool:

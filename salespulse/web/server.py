@@ -8,6 +8,9 @@
                                                                └── no acknowledgement: the form
                                                                    again, as typed, "not saved"
 
+    the reviews and mystery-checks topics ── history.HistoryReader, a consumer of its own ── the
+        notes of reviews on My week and the team's page, the items of each check on /mystery
+
 Pages are Jinja2 templates (aiohttp-jinja2) without JavaScript. `/hooks/<source>`, `/healthz`
 and `/metrics` are `salespulse gateway`'s own routes and producer (`Gateway.add_routes`).
 """
@@ -20,7 +23,7 @@ import logging
 import math
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +37,19 @@ from aiokafka.errors import KafkaError
 
 from salespulse.gateway.server import Gateway
 from salespulse.models.config import Settings
-from salespulse.models.targets import iso_week_of
+from salespulse.models.events import AnyEvent, MysteryCheckEvent
 from salespulse.mystery_sample import month_draw, read_active_deals
 from salespulse.streams.kpi.self_reports import window_weeks
 from salespulse.streams.topics import event_key
 from salespulse.web import forms
 from salespulse.web.figures import Figures
+from salespulse.web.history import History, HistoryReader
 from salespulse.web.i18n import choose_language, translations
-from salespulse.web.links import LinkRefused, SignInLinks
+from salespulse.web.links import DEFAULT_LINK_HOURS, LinkRefused, SignInLinks
+from salespulse.web.names import label
 from salespulse.web.people import (
-    Person, find_person, is_checker, may_file_for, may_review, may_see_team, person_by_email,
+    Person, find_person, is_checker, may_file_for, may_read_reviews_of, may_review, may_see_team, person_by_email,
+    reviewable,
 )
 from salespulse.web.tv import ALL_TEAMS, DEFAULT_DWELL_S, REFRESH_S, KioskTokens, TvFigures, rotation
 from salespulse.weekly_report import Samples
@@ -54,6 +60,12 @@ HERE = Path(__file__).resolve().parent
 CSRF_FIELD = "csrf_token"
 SESSION_MAX_AGE_S = 7 * 86_400
 PERSON: web.RequestKey[Person | None] = web.RequestKey("person", object)  # type: ignore[arg-type]
+# As the worker's review metrics: the rolling 30 days.
+REVIEW_WINDOW = timedelta(days=30)
+DRAW_TIMEOUT_S = 10.0
+# After a mystery check, how long the page waits for the worker to count it, so that the score shown has it.
+SETTLE_S = 5.0
+SETTLE_POLL_S = 0.25
 
 
 def N_(text: str) -> str:
@@ -93,6 +105,8 @@ class WebServer:
         kiosk: KioskTokens | None = None,
         tv_dwell_s: float = DEFAULT_DWELL_S,
         loopback_opens_tv: bool = True,
+        history_reader: HistoryReader | None = None,
+        settle_s: float = SETTLE_S,
     ) -> None:
         self.settings = settings
         self.gateway = gateway
@@ -106,6 +120,10 @@ class WebServer:
         self.kiosk = kiosk
         self.tv_dwell_s = tv_dwell_s
         self.loopback_opens_tv = loopback_opens_tv
+        self.history_reader = history_reader or HistoryReader(History(settings), gateway.kafka, clock)
+        self.history = self.history_reader.history
+        self._following: asyncio.Task[None] | None = None
+        self.settle_s = settle_s
 
     def application(self) -> web.Application:
         """Return the aiohttp application with every page and the gateway's routes."""
@@ -133,11 +151,25 @@ class WebServer:
         app.router.add_get("/mystery", self.mystery_page)
         app.router.add_post("/mystery", self.mystery)
         app.router.add_get("/team/{team}", self.team_page)
+        app.router.add_post("/team/{team}/links", self.team_link)
         app.router.add_get("/tv", self.tv_rotation)
         app.router.add_get("/tv/{team}", self.tv_page)
         app.router.add_get("/tv/{team}/figures", self.tv_figures)
         app.router.add_static("/static/", HERE / "static")
+        app.on_startup.append(self._follow_history)
+        app.on_cleanup.append(self._stop_history)
         return app
+
+    async def _follow_history(self, app: web.Application) -> None:
+        self._following = asyncio.create_task(self.history_reader.run(), name="salespulse-web-history")
+
+    async def _stop_history(self, app: web.Application) -> None:
+        if self._following is not None:
+            self._following.cancel()
+            try:
+                await self._following
+            except asyncio.CancelledError:
+                pass
 
     # --- who is asking, and the one CSRF check -------------------------------------------------
 
@@ -187,9 +219,12 @@ class WebServer:
             session["csrf"] = secrets.token_urlsafe(32)
         lang = choose_language(request.headers.get("Accept-Language"))
         catalogue = translations(lang)
+        me = request.get(PERSON)
         shared = {
-            "csrf_token": session["csrf"], "me": request.get(PERSON), "settings": self.settings, "lang": lang,
+            "csrf_token": session["csrf"], "me": me, "settings": self.settings, "lang": lang,
             "_": catalogue.gettext, "gettext": catalogue.gettext, "ngettext": catalogue.ngettext,
+            "label": lambda identifier, subject=False: label(identifier, catalogue.gettext, subject=subject),
+            "may_review_someone": me is not None and bool(reviewable(self.settings, me)),
         }
         response = aiohttp_jinja2.render_template(template, request, {**shared, **context}, status=status)
         response.headers["Content-Language"] = lang
@@ -285,8 +320,22 @@ class WebServer:
         return await self._render(
             request, "self_report.html", status=status, rows=rows, weeks=weeks, form=form,
             form_id=form.get("form_id") or forms.new_form_id(), problems=problems or {}, saved=saved,
-            unsaved=unsaved, unavailable=unavailable, reviews=_my_reviews(samples, me),
+            unsaved=unsaved, unavailable=unavailable, averages=_my_reviews(samples, me),
+            reviews=self._reviews_of(me, me.team, me.id, now), reviews_complete=self.history.caught_up,
         )
+
+    def _reviews_of(self, reader: Person, team: str, rep: str, now: datetime) -> list[dict[str, Any]]:
+        """Return the reviews of the rep in the last 30 days, newest first, for a reader allowed to read them."""
+        if not may_read_reviews_of(reader, team, rep):
+            return []
+        tz = self.settings.timezone_of(team)
+        return [
+            {"on": review.occurred_at.astimezone(tz).date().isoformat(), "subject": review.subject,
+             "rep": self.settings.rep_name(team, review.rep_id),
+             "reviewer": _name(self.settings, team, review.reviewer_id), "deal": review.deal_id,
+             "scores": list(review.scores.items()), "note": review.note}
+            for review in self.history.reviews_of(team, rep, now - REVIEW_WINDOW)
+        ]
 
     async def self_report_page(self, request: web.Request) -> web.StreamResponse:
         me = await self._signin_or(request)
@@ -324,8 +373,9 @@ class WebServer:
         subjects = self.settings.reviews.themes
         subject = form.get("subject") if form.get("subject") in subjects else next(iter(subjects))
         team = self.settings.teams[me.team]
+        reps = {rep_id: team.reps[rep_id] for rep_id in reviewable(self.settings, me)}
         return await self._render(
-            request, "review.html", status=status, subject=subject, subjects=subjects, reps=team.reps,
+            request, "review.html", status=status, subject=subject, subjects=subjects, reps=reps,
             scale=range(self.settings.reviews.scale_min, self.settings.reviews.scale_max + 1), form=form,
             form_id=form.get("form_id") or forms.new_form_id(), problems=problems or {}, saved=saved, unsaved=unsaved,
         )
@@ -334,7 +384,7 @@ class WebServer:
         me = await self._signin_or(request)
         if isinstance(me, web.Response):
             return me
-        if me.role != "manager":
+        if not reviewable(self.settings, me):
             return await self._forbidden(request, N_("Reviews are written by the team's managers."))
         return await self._review_form(request, me, _strings(request.query))
 
@@ -344,7 +394,7 @@ class WebServer:
             return me
         form = _strings(await request.post())
         if not may_review(self.settings, me, me.team, form.get("rep", "")):
-            return await self._forbidden(request, N_("You can review the reps of the team you manage only; nothing was saved."))
+            return await self._forbidden(request, N_("You can review the other reps of your own team only; nothing was saved."))
         try:
             built = forms.review(self.settings, me, form, self.clock(), self._gettext(request))
         except forms.FormProblem as problem:
@@ -352,6 +402,7 @@ class WebServer:
         unsaved = await self._send(built)
         if unsaved:
             return await self._review_form(request, me, form, status=503, unsaved=unsaved)
+        self.history.add(built.event, self.clock())
         return await self._review_form(request, me, {"subject": form["subject"]}, saved=built)
 
     # --- mystery checks -------------------------------------------------------------------------
@@ -359,17 +410,31 @@ class WebServer:
     def _month(self, team: str, now: datetime) -> str:
         return now.astimezone(self.settings.timezone_of(team)).strftime("%Y-%m")
 
+    async def _draw(self, team: str, month: str) -> tuple[dict[str, list[str]], dict[str, int], str | None]:
+        """Return the month's draw as `salespulse mystery sample` makes it, each rep's count of active deals, and
+        what went wrong when the deals cannot be read."""
+        try:
+            active = await asyncio.wait_for(
+                read_active_deals(self.settings, self.gateway.kafka, team, month), DRAW_TIMEOUT_S)
+        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            log.warning("web: cannot read the deals active in %s of %s: %r", month, team, exc)
+            return {}, {}, N_("The deals of the month cannot be read from Kafka now; try again in a moment.")
+        return month_draw(self.settings, team, month, active), {rep: len(deals) for rep, deals in active.items()}, None
+
     async def _mystery(
         self, request: web.Request, me: Person, *, status: int = 200, problems: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None, saved: forms.Built | None = None, unsaved: str | None = None,
+        counted: bool = False,
     ) -> web.Response:
         now = self.clock()
         month = self._month(me.team, now)
         checker = self.settings.checker_of(me.team, month)
         drawn: dict[str, list[str]] = {}
+        active: dict[str, int] = {}
+        unreadable = None
         if is_checker(self.settings, me, month):
-            active = await read_active_deals(self.settings, self.gateway.kafka, me.team, month)
-            drawn = month_draw(self.settings, me.team, month, active)
+            drawn, active, unreadable = await self._draw(me.team, month)
+        checks = self.history.checks_of(me.team, month)
         samples, unavailable = await self.figures.read(me.team, now)
         scores = [
             {"name": self.settings.rep_name(me.team, lab["rep"]), "points": value,
@@ -378,10 +443,11 @@ class WebServer:
                                      key=lambda found: found[0]["rep"])
         ]
         return await self._render(
-            request, "mystery.html", status=status, month=month, checker=checker, drawn=drawn,
+            request, "mystery.html", status=status, month=month, checker=checker, drawn=drawn, active=active,
+            unreadable=unreadable, checks={deal: check.points for deal, check in checks.items()},
             rubric=self.settings.mystery.rubric, is_checker=is_checker(self.settings, me, month),
             problems=problems or {}, form=form or {}, saved=saved, unsaved=unsaved, form_id=forms.new_form_id(),
-            scores=scores, unavailable=unavailable,
+            scores=scores, unavailable=unavailable, counted=counted,
             reward=samples.one("salespulse_team_reward_earned", team=me.team, month=month),
         )
 
@@ -400,17 +466,54 @@ class WebServer:
         if not is_checker(self.settings, me, month):
             return await self._forbidden(request, N_("Only this month's mystery checker scores the draw; nothing was saved."))
         form = _strings(await request.post())
-        active = await read_active_deals(self.settings, self.gateway.kafka, me.team, month)
-        if form.get("deal", "") not in month_draw(self.settings, me.team, month, active).get(form.get("rep", ""), []):
+        drawn, _, unreadable = await self._draw(me.team, month)
+        if unreadable:
+            return await self._mystery(request, me, status=503, form=form, unsaved=NOT_SAVED)
+        if form.get("deal", "") not in drawn.get(form.get("rep", ""), []):
             return await self._forbidden(request, N_("That deal is not in this month's draw; nothing was saved."))
         try:
             built = forms.mystery_check(self.settings, me, form, month, now, self._gettext(request))
         except forms.FormProblem as problem:
             return await self._mystery(request, me, status=400, problems=problem.problems, form=form)
+        expected = await self._score_after(me.team, month, built.event, now)
         unsaved = await self._send(built)
         if unsaved:
             return await self._mystery(request, me, status=503, form=form, unsaved=unsaved)
-        return await self._mystery(request, me, saved=built)
+        self.history.add(built.event, now)
+        counted = await self._counted(me.team, month, built.event.rep_id, expected)
+        return await self._mystery(request, me, saved=built, counted=counted)
+
+    async def _score_after(self, team: str, month: str, event: AnyEvent, now: datetime) -> tuple[float, float] | None:
+        """Return the rep's (points, maximum) the worker will show once it has counted `event`, if known."""
+        assert isinstance(event, MysteryCheckEvent)
+        samples, unavailable = await self.figures.read(team, now)
+        if unavailable:
+            return None
+        of = {"team": team, "rep": event.rep_id, "month": month}
+        points = samples.one("salespulse_mystery_points", **of) or 0.0
+        most = samples.one("salespulse_mystery_points_max", **of) or 0.0
+        before = self.history.checks_of(team, month).get(event.deal_id)
+        if before is not None and before.rep_id != event.rep_id:
+            return None  # a deal moved to another rep: two reps' scores change
+        if before is None:
+            return points + sum(event.points.values()), most + sum(self.settings.mystery.rubric.values())
+        return points - sum(before.points.values()) + sum(event.points.values()), most
+
+    async def _counted(self, team: str, month: str, rep: str, expected: tuple[float, float] | None) -> bool:
+        """Wait a little for the worker's figures to count a check just sent; tell whether they did."""
+        if expected is None:
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settle_s
+        of = {"team": team, "rep": rep, "month": month}
+        while True:
+            samples, _ = await self.figures.read(team, self.clock())
+            found = (samples.one("salespulse_mystery_points", **of), samples.one("salespulse_mystery_points_max", **of))
+            if found == expected:
+                return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(SETTLE_POLL_S)
 
     # --- the team -------------------------------------------------------------------------------
 
@@ -421,25 +524,65 @@ class WebServer:
         team_id = request.match_info["team"]
         if not may_see_team(me, team_id):
             return await self._forbidden(request, N_("A team's page is for the team's managers."))
+        return await self._team(request, me, team_id)
+
+    async def _team(self, request: web.Request, me: Person, team_id: str, made: Mapping[str, str] | None = None) -> web.Response:
         now = self.clock()
         samples, unavailable = await self.figures.read(team_id, now)
+        tz = self.settings.timezone_of(team_id)
         month = self._month(team_id, now)
+        month_start = now.astimezone(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        team = self.settings.teams[team_id]
+        checker = self.settings.checker_of(team_id, month)
+        drawn, _, unreadable = await self._draw(team_id, month) if checker else ({}, {}, None)
+        rubric_total = sum(self.settings.mystery.rubric.values())
         rows = []
-        for rep_id, rep in self.settings.teams[team_id].reps.items():
+        checked = 0
+        for rep_id, rep in team.reps.items():
             of = {"team": team_id, "rep": rep_id}
-            reviews = samples.one("salespulse_reviews", **of)
+            most = samples.one("salespulse_mystery_points_max", month=month, **of)
+            # The worker's maximum is the rubric's total per checked deal.
+            checked += min(round((most or 0) / rubric_total), len(drawn.get(rep_id, [])))
             rows.append({
                 "id": rep_id, "name": rep.name,
                 "filed": samples.one("salespulse_self_report_submitted", window="week", **of) == 1,
-                "reviews": _int(reviews) or 0,
+                "reviews": len(self.history.reviews_of(team_id, rep_id, month_start)),
                 "mystery": samples.one("salespulse_mystery_points", month=month, **of),
-                "mystery_max": samples.one("salespulse_mystery_points_max", month=month, **of),
+                "mystery_max": most,
             })
+        reviews = sorted(
+            (review for rep_id in team.reps for review in self._reviews_of(me, team_id, rep_id, now)
+             if review["on"] >= month_start.date().isoformat()),
+            key=lambda review: review["on"], reverse=True,
+        )
+        people = [(rep_id, rep.name) for rep_id, rep in team.reps.items()]
+        people += [(manager_id, manager.name) for manager_id, manager in team.managers.items()]
         return await self._render(
-            request, "team.html", team=team_id, rows=rows, week=iso_week_of(now.astimezone(self.settings.timezone_of(team_id)).date()),
-            month=month, checker=self.settings.checker_of(team_id, month), unavailable=unavailable,
+            request, "team.html", team=team_id, rows=rows, weeks=self._weeks(team_id, now), month=month,
+            checker=checker, drawn=sum(len(deals) for deals in drawn.values()), checked=checked,
+            unreadable=unreadable, unavailable=unavailable, reviews=reviews, people=people, made=made,
+            reviews_complete=self.history.caught_up, link_hours=DEFAULT_LINK_HOURS,
             reward=samples.one("salespulse_team_reward_earned", team=team_id, month=month),
         )
+
+    async def team_link(self, request: web.Request) -> web.StreamResponse:
+        """Make a one-time sign-in link for a person of the team, as `salespulse web link` does; shown once."""
+        me = await self._signin_or(request)
+        if isinstance(me, web.Response):
+            return me
+        team_id = request.match_info["team"]
+        if not may_see_team(me, team_id):
+            return await self._forbidden(request, N_("Only the team's managers make sign-in links for it."))
+        form = _strings(await request.post())
+        person = find_person(self.settings, team_id, form.get("person", ""))
+        if person is None:
+            return await self._forbidden(request, N_("That person is not in this team; no link was made."))
+        base = self.gateway.public_url or str(request.url.origin())
+        url = f"{base}/signin?token={self.links.make(person)}"
+        log.info("web: %s made a sign-in link for %s", me.key, person.key)
+        response = await self._team(request, me, team_id, made={"name": person.name, "url": url})
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     # --- the sales floor's TV -------------------------------------------------------------------
 
@@ -506,6 +649,12 @@ def _my_reviews(samples: Samples, me: Person) -> list[dict[str, Any]]:
     found = samples.select("salespulse_review_score_avg", team=me.team, rep=me.id)
     return sorted(({"subject": lab["subject"], "theme": lab["theme"], "avg": v} for lab, v in found),
                   key=lambda r: (r["subject"], r["theme"]))
+
+
+def _name(settings: Settings, team: str, person_id: str) -> str:
+    """Return the display name of a rep or manager of the team, else the id."""
+    person = find_person(settings, team, person_id)
+    return person.name if person else person_id
 
 
 def _int(value: float | None) -> int | None:

@@ -74,15 +74,16 @@ def test_what_the_contract_refuses_is_refused_with_its_reason() -> None:
         forms.review(floor(), MIA, form, NOW)
 
 
-def test_a_mystery_check_gives_points_per_rubric_item_up_to_its_worth() -> None:
+def test_a_mystery_check_gives_a_met_item_its_full_points_and_an_item_not_met_none() -> None:
     checker = Person("amsterdam", "anna", "Anna", "rep")
-    form = {"form_id": FORM_ID, "rep": "bram", "deal": "D-1", "points_lead_profile": "50", "points_call_report": "40"}
+    # The floor's rubric is the default one: lead_profile 50, call_report 100.
+    form = {"form_id": FORM_ID, "rep": "bram", "deal": "D-1", "met_lead_profile": "yes"}
     event = forms.mystery_check(floor(), checker, form, "2026-12", NOW).event
     assert isinstance(event, MysteryCheckEvent)
-    assert (event.checker_id, event.rep_id, event.month, event.points) == ("anna", "bram", "2026-12", {"lead_profile": 50, "call_report": 40})
-    with pytest.raises(forms.FormProblem) as caught:
-        forms.mystery_check(floor(), checker, {**form, "points_lead_profile": "51"}, "2026-12", NOW)
-    assert caught.value.problems == {"points_lead_profile": "enter a number from 0 to 50"}
+    assert (event.checker_id, event.rep_id, event.month, event.points) == ("anna", "bram", "2026-12", {"lead_profile": 50, "call_report": 0})
+    both = forms.mystery_check(floor(), checker, {**form, "met_call_report": "yes"}, "2026-12", NOW).event
+    assert isinstance(both, MysteryCheckEvent) and both.points == {"lead_profile": 50, "call_report": 100}
+    assert both.event_id != event.event_id, "another content, another event"
     with pytest.raises(forms.FormProblem, match="not_the_checker"):
         forms.mystery_check(floor(), Person("amsterdam", "sara", "Sara", "rep"), form, "2026-12", NOW)
 

@@ -6,7 +6,9 @@ import pytest
 
 from salespulse.models.config import parse_settings
 from salespulse.models.errors import ConfigError
-from salespulse.web.people import Person, find_person, is_checker, may_file_for, may_review, may_see_team, person_by_email
+from salespulse.web.people import (
+    Person, find_person, is_checker, may_file_for, may_read_reviews_of, may_review, may_see_team, person_by_email, reviewable,
+)
 from tests.unit.web.support import floor
 
 ANNA = Person("amsterdam", "anna", "Anna", "rep")
@@ -44,6 +46,25 @@ def test_a_manager_reviews_and_sees_their_own_team_only() -> None:
     assert not may_review(settings, UMA, "amsterdam", "anna")
     assert not may_review(settings, BRAM, "amsterdam", "anna")
     assert may_see_team(MIA, "amsterdam") and not may_see_team(MIA, "utrecht") and not may_see_team(ANNA, "amsterdam")
+
+
+def test_with_peer_reviews_a_rep_reviews_the_other_reps_of_their_team() -> None:
+    settings = floor()
+    assert reviewable(settings, BRAM) == [] and reviewable(settings, MIA) == ["anna", "bram", "sara"]
+    peers = settings.model_copy(update={"reviews": settings.reviews.model_copy(update={"peers": True})})
+    assert may_review(peers, BRAM, "amsterdam", "anna")
+    assert not may_review(peers, BRAM, "amsterdam", "bram"), "never themselves"
+    assert not may_review(peers, BRAM, "utrecht", "umar")
+    assert reviewable(peers, BRAM) == ["anna", "sara"]
+    selves = peers.model_copy(update={"reviews": peers.reviews.model_copy(update={"allow_self_review": True})})
+    assert not may_review(selves, BRAM, "amsterdam", "bram"), "allow_self_review is for `publish`, not the page"
+
+
+def test_the_reviews_of_a_rep_are_read_by_the_rep_and_the_teams_managers() -> None:
+    assert may_read_reviews_of(ANNA, "amsterdam", "anna") and may_read_reviews_of(MIA, "amsterdam", "anna")
+    assert not may_read_reviews_of(BRAM, "amsterdam", "anna")
+    assert not may_read_reviews_of(UMA, "amsterdam", "anna")
+    assert not may_read_reviews_of(ANNA, "utrecht", "anna")
 
 
 def test_the_checker_follows_the_rotation_from_its_start() -> None:
