@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -241,6 +241,8 @@ class TvFigures:
         self.prometheus_url = prometheus_url
         self.metrics_urls = list(metrics_urls)
         self.timeout_s = timeout_s
+        # Called with each view read (the newsflash compares them: who reached the weekly target).
+        self.listeners: list[Callable[[dict[str, Any], datetime], None]] = []
 
     async def view(self, team: str, now: datetime) -> tuple[dict[str, Any], str | None]:
         """Return the team's TV view, and what went wrong when its figures are missing."""
@@ -255,7 +257,10 @@ class TvFigures:
                 answers = answers_of_samples(Samples(pages), team, now)
         except ConfigError as exc:
             problem = str(exc)
-        return tv_view(self.settings, team, now, answers), problem
+        view = tv_view(self.settings, team, now, answers)
+        for listener in self.listeners:
+            listener(view, now)
+        return view, problem
 
 
 def rotation(teams: Sequence[str], now: datetime, dwell_s: float) -> tuple[str, float]:

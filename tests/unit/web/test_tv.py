@@ -28,6 +28,7 @@ class StubTv:
 
     def __init__(self, answers: Answers) -> None:
         self.answers = answers
+        self.listeners: list[Callable[[dict[str, Any], datetime], None]] = []
 
     async def view(self, team: str, now: datetime) -> tuple[dict[str, Any], str | None]:
         return tv_view(SETTINGS, team, now, self.answers), None
