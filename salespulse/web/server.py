@@ -46,12 +46,14 @@ from salespulse.web.figures import Figures
 from salespulse.web.history import History, HistoryReader
 from salespulse.web.i18n import choose_language, translations
 from salespulse.web.links import DEFAULT_LINK_HOURS, LinkRefused, SignInLinks
+from salespulse.web.news import add_news
 from salespulse.web.names import label
 from salespulse.web.people import (
     Person, find_person, is_checker, may_file_for, may_read_reviews_of, may_review, may_see_team, person_by_email,
     reviewable,
 )
 from salespulse.web.tv import ALL_TEAMS, DEFAULT_DWELL_S, REFRESH_S, KioskTokens, TvFigures, rotation
+from salespulse.web.weekly import add_weekly
 from salespulse.weekly_report import Samples
 
 log = logging.getLogger(__name__)
@@ -155,6 +157,8 @@ class WebServer:
         app.router.add_get("/tv", self.tv_rotation)
         app.router.add_get("/tv/{team}", self.tv_page)
         app.router.add_get("/tv/{team}/figures", self.tv_figures)
+        add_news(app, self)
+        add_weekly(app, self)
         app.router.add_static("/static/", HERE / "static")
         app.on_startup.append(self._follow_history)
         app.on_cleanup.append(self._stop_history)
