@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import faust
 import orjson
@@ -57,6 +58,7 @@ class ActionCounts(KpiFamily):
             app, clock=clock, seen_table="activity_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
         )
         self.settings = settings
+        self.zones: dict[str, ZoneInfo] = {}  # team -> its time zone, looked up once
         self.topic = internal_topic(app, topics.activities_by_rep)
         self.slots_to_count = stamped_table(
             app, "slots_to_count", default=int, extra_topic_configs=expiring_changelog(retention.action_counts_days)
@@ -78,7 +80,8 @@ class ActionCounts(KpiFamily):
         slot = slot_of(event.occurred_at)
         batch.add(self.rep_actions_to_total, rep_action_key(team, rep, action))
         batch.add(self.slots_to_count, slot_key(team, rep, action, slot))
-        batch.add(self.rep_weeks_to_count, week_key(team, rep, action, week_of_slot(slot, self.settings.timezone_of(team))))
+        zone = self.zones.get(team) or self.zones.setdefault(team, self.settings.timezone_of(team))
+        batch.add(self.rep_weeks_to_count, week_key(team, rep, action, week_of_slot(slot, zone)))
 
     async def prune(self) -> None:
         """Forget buckets, weekly totals and event ids older than their retention (memory only),
