@@ -52,7 +52,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from salespulse.allocator import fix_thresholds
     from salespulse.models.web_config import load_web_config
     from salespulse.pipeline import PipelineWorker, build_pipeline
-    from salespulse.streams.local_copy import use_local_copy
+    from salespulse.streams.engine.local_copy import use_local_copy
     from salespulse.streams.topics import ensure_topics
 
     fix_thresholds()

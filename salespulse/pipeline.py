@@ -29,16 +29,16 @@ from salespulse.streams.checklists import StageChecklists
 from salespulse.streams.deal_events import DealEvents
 from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.frozen_state import FrozenState
-from salespulse.streams.in_order import use_in_order_consumer
+from salespulse.streams.engine.frozen_state import FrozenState
+from salespulse.streams.engine.in_order import use_in_order_consumer
 from salespulse.streams.ingest import Ingest, Routes
-from salespulse.streams.lag import ConsumerLag
-from salespulse.streams.recovery import TablesDefinedAtStart, tables_remaining
+from salespulse.streams.engine.lag import ConsumerLag
+from salespulse.streams.engine.recovery import TablesDefinedAtStart, tables_remaining
 from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.pacing import Pacing
 from salespulse.streams.reviews import ReviewScores
 from salespulse.streams.self_reports import SelfReports
-from salespulse.streams.settled import NotSettled, settled
+from salespulse.streams.engine.settled import NotSettled, settled
 from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
 from salespulse.streams.velocity import DealVelocity
 from salespulse.streams.weeks import WeekClosing

@@ -18,7 +18,7 @@ import orjson
 from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent
 from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
-from salespulse.streams.recovery import tables_remaining
+from salespulse.streams.engine.recovery import tables_remaining
 from salespulse.streams.kpi.actions import (
     WEEKS_TABLE,
     SlotKey,

@@ -40,11 +40,11 @@ from faust.types import EventT, Message
 
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.changelogs import STAMPS, VALUE
-from salespulse.streams.in_order import InOrder
-from salespulse.streams.inbox import Inbox
-from salespulse.streams.local_copy import LocallyCopied, local_copy
+from salespulse.streams.engine.in_order import InOrder
+from salespulse.streams.engine.inbox import Inbox
+from salespulse.streams.engine.local_copy import LocallyCopied, local_copy
 from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.settled import Settled, settled
+from salespulse.streams.engine.settled import Settled, settled
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from faust.assignor.client_assignment import ClientAssignment
 
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.pipeline import PipelineWorker, build_pipeline, rep_owner, team_owner
-from salespulse.streams.recovery import TablesDefinedAtStart
+from salespulse.streams.engine.recovery import TablesDefinedAtStart
 from salespulse.streams.topics import TopicNames, partition_of
 
 

@@ -18,7 +18,7 @@ from salespulse.streams.checklists import StageChecklists
 from salespulse.streams.deal_events import DealEvents
 from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.family import Outbox
-from salespulse.streams.in_order import InOrder
+from salespulse.streams.engine.in_order import InOrder
 from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.topics import TopicNames
 from salespulse.streams.velocity import DealVelocity

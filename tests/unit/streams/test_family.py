@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from salespulse.streams.family import Batch, KpiFamily, Origin, stamped_table
-from salespulse.streams.settled import Settled
+from salespulse.streams.engine.settled import Settled
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

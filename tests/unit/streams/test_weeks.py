@@ -18,7 +18,7 @@ from salespulse.models.targets import TargetSet
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.changelogs import STAMPS, VALUE
 from salespulse.streams.family import Batch, Origin, Outbox
-from salespulse.streams.in_order import InOrder
+from salespulse.streams.engine.in_order import InOrder
 from salespulse.streams.topics import TopicNames
 from salespulse.streams.weeks import WeekClosing
 

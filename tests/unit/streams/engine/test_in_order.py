@@ -13,7 +13,7 @@ from faust.types import TP
 from intervaltree import IntervalTree
 
 from salespulse.streams.family import Batch, KpiFamily
-from salespulse.streams.in_order import CONFIRM_S, CONFIRM_SEEKS, Consumer, InOrder
+from salespulse.streams.engine.in_order import CONFIRM_S, CONFIRM_SEEKS, Consumer, InOrder
 
 PART = TP("in", 0)
 

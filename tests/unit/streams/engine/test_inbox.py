@@ -9,7 +9,7 @@ from typing import Any
 import faust
 from faust.types import TP
 
-from salespulse.streams.inbox import Inbox, inboxes
+from salespulse.streams.engine.inbox import Inbox, inboxes
 
 
 class Consumer:

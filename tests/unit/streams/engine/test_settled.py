@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from salespulse.streams.family import Writes
-from salespulse.streams.settled import NotSettled, Settled
+from salespulse.streams.engine.settled import NotSettled, Settled
 
 
 class Agent:

@@ -12,7 +12,7 @@ from faust.transport.utils import DefaultSchedulingStrategy
 from faust.types import TP
 from mode import Service
 
-from salespulse.streams.delivery import EagerDelivery, resume
+from salespulse.streams.engine.delivery import EagerDelivery, resume
 
 
 class Fetcher(Service):

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from salespulse.streams.frozen_state import FrozenState
+from salespulse.streams.engine.frozen_state import FrozenState
 
 
 class Node:

@@ -29,7 +29,7 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP, Message
 from mode.types.signals import BaseSignalT
 
-from salespulse.streams.delivery import EagerDelivery
+from salespulse.streams.engine.delivery import EagerDelivery
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from aiokafka.errors import IllegalStateError
 from faust.types import TP
 
-from salespulse.streams.lag import ConsumerLag
+from salespulse.streams.engine.lag import ConsumerLag
 from salespulse.streams.topics import TopicNames
 
 TOPICS = TopicNames("sp")

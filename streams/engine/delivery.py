@@ -21,7 +21,7 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import Message
 from mode import Service, ServiceT
 
-from salespulse.streams.inbox import inboxes as inboxes_of
+from salespulse.streams.engine.inbox import inboxes as inboxes_of
 
 YIELD_EVERY = 100  # records handed on between two turns given to the event loop, as Faust does
 

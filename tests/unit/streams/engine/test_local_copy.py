@@ -14,7 +14,7 @@ from faust.types import TP
 
 from salespulse.models.errors import ConfigError
 from salespulse.streams.family import Batch, Origin
-from salespulse.streams.local_copy import LocalCopy, use_local_copy
+from salespulse.streams.engine.local_copy import LocalCopy, use_local_copy
 from tests.unit.streams.test_family import NOW, Counting, fold, record
 
 TOPIC = "app-table-changelog"
