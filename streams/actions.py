@@ -17,7 +17,10 @@ import orjson
 
 from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent
-from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import stamped_table
+from salespulse.streams.engine.writes import Outbox
+from salespulse.streams.family import KpiFamily
 from salespulse.streams.engine.recovery import tables_remaining
 from salespulse.streams.kpi.actions import (
     WEEKS_TABLE,

@@ -12,7 +12,10 @@ from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent
 from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck, earlier, missing_content, missing_process
 from salespulse.streams.deal_figures import CHECKS, DealFigures
-from salespulse.streams.family import Batch, KpiFold, Outbox, stamped_table
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import stamped_table
+from salespulse.streams.engine.writes import Outbox
+from salespulse.streams.family import KpiFold
 from salespulse.streams.retention import expiring_changelog
 
 

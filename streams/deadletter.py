@@ -19,7 +19,9 @@ import faust
 from faust.types import Message
 
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.family import Batch, Write, batch_agent, seen_ids, stamped_table, write_batch
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import seen_ids, stamped_table
+from salespulse.streams.engine.writes import batch_agent, Write, write_batch
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 

@@ -17,17 +17,10 @@ import faust
 from faust.types import Message
 
 from salespulse.models.events import EVENT_ADAPTER, AnyEvent
-from salespulse.streams.family import (
-    Batch,
-    KpiFold,
-    Outbox,
-    RejectSink,
-    SeenIds,
-    Write,
-    batch_agent,
-    route_failed,
-    write_batch,
-)
+from salespulse.streams.engine.batch import Batch, RejectSink
+from salespulse.streams.engine.tables import SeenIds
+from salespulse.streams.engine.writes import batch_agent, Outbox, route_failed, Write, write_batch
+from salespulse.streams.family import KpiFold
 
 
 class DealEvents:

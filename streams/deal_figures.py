@@ -20,7 +20,10 @@ import faust
 import orjson
 
 from salespulse.models.config import Settings
-from salespulse.streams.family import Batch, KpiFamily, Outbox, stamped_table
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import stamped_table
+from salespulse.streams.engine.writes import Outbox
+from salespulse.streams.family import KpiFamily
 from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck
 from salespulse.streams.kpi.velocity import DealHistory, deal_expired
 from salespulse.streams.retention import expiring_changelog

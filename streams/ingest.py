@@ -24,7 +24,8 @@ from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deal_events import DealEvents
 from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.family import Batch, Outbox, Write, batch_agent, route_failed, write_batch
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.writes import batch_agent, Outbox, route_failed, Write, write_batch
 from salespulse.streams.topics import TopicNames, event_key, internal_topic, partition_of
 
 

@@ -11,7 +11,9 @@ import faust
 from salespulse.models.config import Settings
 from salespulse.models.events import AnyEvent, MysteryCheckEvent
 from salespulse.streams.kpi.mystery import month_key, month_of, note_activity, record_check, split_month_key
-from salespulse.streams.family import Batch, KpiFamily, KpiFold, stamped_table
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import stamped_table
+from salespulse.streams.family import KpiFamily, KpiFold
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 

@@ -12,7 +12,9 @@ import faust
 from salespulse.models.config import Settings
 from salespulse.models.events import ReviewEvent
 from salespulse.streams.kpi.reviews import ReviewDayKey, add_score, day_of, review_day_expired, review_increments
-from salespulse.streams.family import Batch, KpiFamily, stamped_table
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import stamped_table
+from salespulse.streams.family import KpiFamily
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 

@@ -12,7 +12,9 @@ from salespulse.models.config import Settings
 from salespulse.models.events import SelfReportEvent
 from salespulse.models.targets import week_start
 from salespulse.streams.kpi.self_reports import report_key, split_report_key, supersedes
-from salespulse.streams.family import Batch, KpiFamily, stamped_table
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import stamped_table
+from salespulse.streams.family import KpiFamily
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 

@@ -13,7 +13,10 @@ from salespulse.models.config import Settings
 from salespulse.models.events import AnyEvent, DealStageEvent
 from salespulse.streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
 from salespulse.streams.deal_figures import VELOCITY, DealFigures
-from salespulse.streams.family import Batch, KpiFold, Outbox, stamped_table
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import stamped_table
+from salespulse.streams.engine.writes import Outbox
+from salespulse.streams.family import KpiFold
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames, internal_topic
 

@@ -21,7 +21,9 @@ from faust.types import Message
 from salespulse.models.config import Settings
 from salespulse.models.targets import iso_week_of, named_reps
 from salespulse.streams.actions import ActionCounts
-from salespulse.streams.family import Batch, RejectSink, Write, batch_agent, route_failed, stamped_table, write_batch
+from salespulse.streams.engine.batch import Batch, RejectSink
+from salespulse.streams.engine.tables import stamped_table
+from salespulse.streams.engine.writes import batch_agent, route_failed, Write, write_batch
 from salespulse.streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
 from salespulse.streams.kpi.weeks import last_closed_week, missed_actions
 from salespulse.streams.pacing import Pacing

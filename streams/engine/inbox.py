@@ -59,7 +59,7 @@ class Inbox:
         self.batch_size = self.maxsize  # set by `batches`
         self.messages: list[Message] = []
         # The batches taken and not acknowledged yet, in the order taken: an agent writes and
-        # acknowledges its batches one at a time, in that order (`family.Writes`).
+        # acknowledges its batches one at a time, in that order (`writes.Writes`).
         self.unfinished: deque[Unfinished] = deque()
         self.arrived = asyncio.Event()  # set while records wait
         self.enough = asyncio.Event()  # set while a whole batch waits

@@ -15,7 +15,9 @@ from aiokafka.partitioner import murmur2
 
 from salespulse.models.config import Settings
 from salespulse.streams.actions import ActionCounts
-from salespulse.streams.family import Batch, Origin, Outbox, write_batch
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import Origin
+from salespulse.streams.engine.writes import Outbox, write_batch
 from salespulse.streams.topics import TopicNames
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

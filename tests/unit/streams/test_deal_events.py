@@ -17,7 +17,7 @@ from salespulse.models.errors import RejectedEvent
 from salespulse.streams.checklists import StageChecklists
 from salespulse.streams.deal_events import DealEvents
 from salespulse.streams.deal_figures import DealFigures
-from salespulse.streams.family import Outbox
+from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.engine.in_order import InOrder
 from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.topics import TopicNames

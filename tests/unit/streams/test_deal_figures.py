@@ -12,7 +12,9 @@ import pytest
 from salespulse.models.config import Settings
 from salespulse.models.events import EVENT_ADAPTER
 from salespulse.streams.deal_figures import DealFigures
-from salespulse.streams.family import Batch, Origin, Outbox
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import Origin
+from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.kpi.velocity import DealHistory
 from salespulse.streams.topics import TopicNames, partition_of
 from salespulse.streams.velocity import DealVelocity

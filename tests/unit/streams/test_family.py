@@ -11,7 +11,11 @@ import faust
 import orjson
 import pytest
 
-from salespulse.streams.family import Batch, KpiFamily, Origin, stamped_table
+from salespulse.streams.engine.batch import Batch
+
+from salespulse.streams.engine.tables import Origin, stamped_table
+
+from salespulse.streams.family import KpiFamily
 from salespulse.streams.engine.settled import Settled
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -224,7 +228,7 @@ def test_a_record_the_fold_fails_on_is_set_aside_and_the_batch_goes_on(family: C
 def test_failed_records_go_to_the_sink() -> None:
     import asyncio
 
-    from salespulse.streams.family import route_failed
+    from salespulse.streams.engine.writes import route_failed
 
     routed = []
 
@@ -266,7 +270,7 @@ def acknowledge(records: Any) -> None:
 def test_a_batch_is_acknowledged_only_once_its_write_is_done_and_writes_go_one_after_another() -> None:
     import asyncio
 
-    from salespulse.streams.family import Writes
+    from salespulse.streams.engine.writes import Writes
 
     async def scenario() -> list[str]:
         steps: list[str] = []
@@ -313,7 +317,7 @@ def test_a_batch_is_acknowledged_only_once_its_write_is_done_and_writes_go_one_a
 def test_a_write_that_fails_or_hangs_ends_the_worker_and_acknowledges_nothing(failure: str) -> None:
     import asyncio
 
-    from salespulse.streams.family import EXIT_WRITE_FAILED, Writes
+    from salespulse.streams.engine.writes import EXIT_WRITE_FAILED, Writes
 
     async def scenario() -> tuple[list[int], Held, int]:
         exits: list[int] = []
@@ -357,7 +361,7 @@ class Batches:
 def test_each_batch_folds_then_writes_every_batch_and_acknowledges_it_once_written() -> None:
     import asyncio
 
-    from salespulse.streams.family import Writes
+    from salespulse.streams.engine.writes import Writes
 
     async def scenario() -> tuple[list[str], int, list[int]]:
         steps: list[str] = []
@@ -382,7 +386,7 @@ def test_each_batch_folds_then_writes_every_batch_and_acknowledges_it_once_writt
 def test_a_fold_that_raises_ends_the_worker_and_does_not_hold_metrics_shut() -> None:
     import asyncio
 
-    from salespulse.streams.family import EXIT_FOLD_FAILED, Writes
+    from salespulse.streams.engine.writes import EXIT_FOLD_FAILED, Writes
 
     async def scenario() -> tuple[list[int], list[str], int]:
         exits: list[int] = []
@@ -427,7 +431,7 @@ def test_an_agent_that_raises_outside_its_fold_ends_the_worker() -> None:
     """An agent task that stopped would leave its partitions unread while the worker looked alive."""
     import asyncio
 
-    from salespulse.streams.family import EXIT_FOLD_FAILED, Writes
+    from salespulse.streams.engine.writes import EXIT_FOLD_FAILED, Writes
 
     class Broken(Batches):
         async def batches(self, max_records: int, within_s: float) -> Any:

@@ -18,7 +18,7 @@ from salespulse.streams.checklists import StageChecklists
 from salespulse.streams.deadletter import DeadLetter
 from salespulse.streams.deal_events import DealEvents
 from salespulse.streams.deal_figures import DealFigures
-from salespulse.streams.family import Outbox
+from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.ingest import Ingest, Routes
 from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.reviews import ReviewScores

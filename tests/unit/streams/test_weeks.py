@@ -17,7 +17,9 @@ from salespulse.models.errors import RejectedEvent
 from salespulse.models.targets import TargetSet
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.changelogs import STAMPS, VALUE
-from salespulse.streams.family import Batch, Origin, Outbox
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import Origin
+from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.engine.in_order import InOrder
 from salespulse.streams.topics import TopicNames
 from salespulse.streams.weeks import WeekClosing

@@ -12,7 +12,9 @@ import orjson
 from faust.types import TP
 from intervaltree import IntervalTree
 
-from salespulse.streams.family import Batch, KpiFamily
+from salespulse.streams.engine.batch import Batch
+
+from salespulse.streams.family import KpiFamily
 from salespulse.streams.engine.in_order import CONFIRM_S, CONFIRM_SEEKS, Consumer, InOrder
 
 PART = TP("in", 0)

@@ -13,7 +13,8 @@ import pytest
 from faust.types import TP
 
 from salespulse.models.errors import ConfigError
-from salespulse.streams.family import Batch, Origin
+from salespulse.streams.engine.batch import Batch
+from salespulse.streams.engine.tables import Origin
 from salespulse.streams.engine.local_copy import LocalCopy, use_local_copy
 from tests.unit.streams.test_family import NOW, Counting, fold, record
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from salespulse.streams.family import Writes
+from salespulse.streams.engine.writes import Writes
 from salespulse.streams.engine.settled import NotSettled, Settled
 
 
