@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import RejectedEvent
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 ConsumerFactory = Callable[..., Any]
 PRUNE_EVERY = timedelta(minutes=10)
+ASSIGNMENT_TIMEOUT_S = 30.0
 
 
 class History:
@@ -133,8 +134,16 @@ class HistoryReader:
                 # Created by `salespulse publish`, the gateway or the worker; until then there is nothing to show.
                 self.history.caught_up = True
                 return
-            tps = [TopicPartition(topic, p) for topic in self.topics for p in sorted(consumer.partitions_for_topic(topic) or ())]
-            consumer.assign(tps)
+            # Without a group, a subscribed consumer is assigned every partition of its topics (as
+            # changelogs.read_to_end); partitions_for_topic would need metadata topics() does not keep.
+            consumer.subscribe(list(self.topics))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + ASSIGNMENT_TIMEOUT_S
+            while not consumer.assignment():
+                if loop.time() > deadline:
+                    raise KafkaTimeoutError(f"no partition of {', '.join(self.topics)} assigned within {ASSIGNMENT_TIMEOUT_S:g} s")
+                await asyncio.sleep(0.1)
+            tps = sorted(consumer.assignment())
             start_ms = int((self.clock() - timedelta(days=self.history.days)).timestamp() * 1000)
             found = await consumer.offsets_for_times({tp: start_ms for tp in tps})
             for tp in tps:

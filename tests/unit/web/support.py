@@ -55,11 +55,14 @@ class FakeConsumer:
     async def topics(self) -> set[str]:
         return set(self.records)
 
-    def partitions_for_topic(self, topic: str) -> set[int] | None:
-        return {0} if topic in self.records else None
+    def subscribe(self, topics: list[str]) -> None:
+        from aiokafka import TopicPartition
 
-    def assign(self, tps: list[object]) -> None:
-        self.positions = {tp: 0 for tp in tps}
+        # As aiokafka without a group: every partition of the topics, at once here.
+        self.positions = {TopicPartition(topic, 0): 0 for topic in topics}
+
+    def assignment(self) -> set[object]:
+        return set(self.positions)
 
     async def offsets_for_times(self, query: dict[object, int]) -> dict[object, object]:
         from aiokafka.structs import OffsetAndTimestamp

@@ -351,7 +351,7 @@ def test_a_manager_makes_a_sign_in_link_that_signs_the_person_in_once() -> None:
         assert (await client.post("/team/amsterdam/links", data={"person": "bram"})).status == 403, "no CSRF token"
         made = await client.post("/team/amsterdam/links", data={"csrf_token": field(page, "csrf_token"), "person": "bram"})
         assert made.status == 200 and made.headers["Cache-Control"] == "no-store"
-        url = re.search(r'id="made-link" type="text" readonly value="([^"]+)"', await made.text())
+        url = re.search(r'<textarea id="made-link" readonly rows="3" class="link">([^<]+)</textarea>', await made.text())
         assert url and url.group(1).startswith(str(client.make_url("/signin?token=")))
         token = url.group(1).split("token=", 1)[1]
         for refused in ({"person": "umar"}, {"person": "nobody"}):
