@@ -52,7 +52,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from salespulse.allocator import fix_thresholds
     from salespulse.models.web_config import load_web_config
     from salespulse.pipeline import PipelineWorker, build_pipeline
-    from salespulse.streams.engine.local_copy import use_local_copy
     from salespulse.streams.topics import ensure_topics
 
     fix_thresholds()
@@ -62,7 +61,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     pipeline = build_pipeline(
         settings, kafka, port=args.port, bind=args.bind, data_dir=args.data_dir, instance_id=args.instance_id, web=web
     )
-    use_local_copy(pipeline.app, Path(pipeline.app.conf.tabledir) / "local-copy")
+    pipeline.engine.use_local_copy(Path(pipeline.app.conf.tabledir) / "local-copy")
     asyncio.run(ensure_topics(kafka, settings.kafka, pipeline.changelog_topics()))
     worker = PipelineWorker(pipeline.app, loglevel=args.loglevel, quiet=True)
     worker.execute_from_commandline()

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import faust
 from aiokafka.helpers import create_ssl_context
@@ -27,19 +27,20 @@ from salespulse.repeated_logs import RepeatedLines
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.checklists import StageChecklists
 from salespulse.streams.deal_events import DealEvents
+from salespulse.streams.engine import Engine
 from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.deadletter import DeadLetter
 from salespulse.streams.engine.frozen_state import FrozenState
 from salespulse.streams.engine.in_order import use_in_order_consumer
 from salespulse.streams.ingest import Ingest, Routes
 from salespulse.streams.engine.lag import ConsumerLag
-from salespulse.streams.engine.recovery import TablesDefinedAtStart, tables_remaining
+from salespulse.streams.engine.recovery import TablesDefinedAtStart
 from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.pacing import Pacing
 from salespulse.streams.reviews import ReviewScores
 from salespulse.streams.self_reports import SelfReports
-from salespulse.streams.engine.settled import NotSettled, settled
-from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
+from salespulse.streams.engine.settled import NotSettled
+from salespulse.streams.topics import TopicNames, partition_of, rep_key
 from salespulse.streams.velocity import DealVelocity
 from salespulse.streams.weeks import WeekClosing
 
@@ -72,12 +73,17 @@ def utc_now() -> datetime:
 class Pipeline:
     """A configured Faust app and the KPI families it runs."""
 
-    app: faust.App
+    engine: Engine
     actions: ActionCounts
     velocity: DealVelocity
     reviews: ReviewScores
     dead_letter: DeadLetter
     registry: CollectorRegistry
+
+    @property
+    def app(self) -> faust.App:
+        """The Faust app the engine runs on."""
+        return self.engine.app
 
     def changelog_topics(self) -> dict[str, dict[str, str]]:
         """Return each table's changelog topic name and its topic configs."""
@@ -90,22 +96,7 @@ class Pipeline:
         }
 
 
-def assigned_partitions(app: faust.App, topic: str) -> Callable[[], frozenset[int]]:
-    """Return a reader of the partitions of `topic` this worker is assigned now."""
-    held: list[Any] = [None, frozenset()]
-
-    def partitions() -> frozenset[int]:
-        # The assignor replaces its assignment at each rebalance; building the set of every
-        # assigned partition at each call, per rep, cost 2 % of a backlog's time.
-        assignment = app.assignor._assignment  # type: ignore[attr-defined]
-        if held[0] is not assignment:
-            held[:] = [assignment, frozenset(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)]
-        return cast(frozenset[int], held[1])
-
-    return partitions
-
-
-def rep_owner(app: faust.App, topics: TopicNames, partitions: int) -> Callable[[str, str], bool]:
+def rep_owner(engine: Engine, topics: TopicNames, partitions: int) -> Callable[[str, str], bool]:
     """Return a test of whether this worker holds a rep's partition of the re-keyed activities.
 
     Per-rep series (zeros for quiet reps, pace, names) come only from the rep's owner, so that
@@ -113,7 +104,7 @@ def rep_owner(app: faust.App, topics: TopicNames, partitions: int) -> Callable[[
     re-keyed by rep onto a topic with as many partitions, and Faust assigns such co-partitioned
     topics together, so the same worker holds the rep's review scores.
     """
-    assigned = assigned_partitions(app, topics.activities_by_rep)
+    assigned = engine.assigned_partitions(topics.activities_by_rep)
 
     def owns(team: str, rep: str) -> bool:
         # The partition the ingest agent (or a producer keying by rep) sent the rep's records to.
@@ -122,13 +113,13 @@ def rep_owner(app: faust.App, topics: TopicNames, partitions: int) -> Callable[[
     return owns
 
 
-def team_owner(app: faust.App, topics: TopicNames) -> Callable[[], bool]:
+def team_owner(engine: Engine, topics: TopicNames) -> Callable[[], bool]:
     """Return a test of whether this worker exports the series of no rep (a team's working time).
 
     The holder of the first partition of the re-keyed activities does, so that with several
     workers each such series has one exporter, like every per-rep series.
     """
-    assigned = assigned_partitions(app, topics.activities_by_rep)
+    assigned = engine.assigned_partitions(topics.activities_by_rep)
 
     def owns() -> bool:
         return 0 in assigned()
@@ -162,7 +153,7 @@ def build_pipeline(
     clock: Callable[[], datetime] = utc_now,
 ) -> Pipeline:
     """Create the Faust app with every topic, table and agent, and the /metrics page."""
-    app = faust.App(
+    engine = Engine.create(
         settings.kafka.app_id,
         broker=kafka.broker_url,
         broker_credentials=_credentials(kafka),
@@ -204,21 +195,22 @@ def build_pipeline(
         # URL names the worker and nothing connects to it.
         canonical_url=f"http://{instance_id}" if instance_id else None,
     )
+    app = engine.app
     use_in_order_consumer(app)
     duplicates: Counter[str] = Counter()
     topics = TopicNames(settings.kafka.app_id)
-    dead_letter = DeadLetter(app, topics, settings.limits.max_event_bytes, clock)
-    actions = ActionCounts(app, settings, topics, duplicates, clock)
-    deal_figures = DealFigures(app, settings, topics, clock)
-    velocity = DealVelocity(app, settings, topics, duplicates, deal_figures, clock)
-    reviews = ReviewScores(app, settings, topics, duplicates, clock)
-    deal_activities = internal_topic(app, topics.deal_activities_by_deal)
+    dead_letter = DeadLetter(engine, topics, settings.limits.max_event_bytes, clock)
+    actions = ActionCounts(engine, settings, topics, duplicates, clock)
+    deal_figures = DealFigures(engine, settings, topics, clock)
+    velocity = DealVelocity(engine, settings, topics, duplicates, deal_figures, clock)
+    reviews = ReviewScores(engine, settings, topics, duplicates, clock)
+    deal_activities = engine.topic(topics.deal_activities_by_deal)
     # A deal's stage changes and activities, read together by the families that judge deals.
-    deal_events = internal_topic(app, topics.deal_stages_by_deal, topics.deal_activities_by_deal)
-    checklists = StageChecklists(app, settings, deal_figures, clock)
-    mystery = MysteryChecks(app, settings, topics, duplicates, clock)
-    deals = DealEvents(app, deal_events, (velocity, checklists, mystery.deal_months), clock)
-    self_reports = SelfReports(app, settings, topics, duplicates, clock)
+    deal_events = engine.topic(topics.deal_stages_by_deal, topics.deal_activities_by_deal)
+    checklists = StageChecklists(engine, settings, deal_figures, clock)
+    mystery = MysteryChecks(engine, settings, topics, duplicates, clock)
+    deals = DealEvents(engine, deal_events, (velocity, checklists, mystery.deal_months), clock)
+    self_reports = SelfReports(engine, settings, topics, duplicates, clock)
     routes = Routes(
         activities_by_rep=actions.topic,
         deal_activities_by_deal=deal_activities,
@@ -227,12 +219,12 @@ def build_pipeline(
         mystery_checks_by_team=mystery.topic,
         self_reports_by_rep=self_reports.topic,
     )
-    Ingest(app, settings, topics, dead_letter, routes, actions, deals, clock)
+    Ingest(engine, settings, topics, dead_letter, routes, actions, deals, clock)
     for family in (actions, deals, reviews, mystery, self_reports, deal_figures):
         family.reject_to(dead_letter)
-    pacing = Pacing(app, kafka, topics)
-    owns_rep = rep_owner(app, topics, settings.kafka.partitions)
-    weeks = WeekClosing(app, settings, topics, actions, pacing, owns_rep, clock, dead_letter)
+    pacing = Pacing(engine, kafka, topics)
+    owns_rep = rep_owner(engine, topics, settings.kafka.partitions)
+    weeks = WeekClosing(engine, settings, topics, actions, pacing, owns_rep, clock, dead_letter)
     lag = ConsumerLag(app, topics)
 
     registry = CollectorRegistry()
@@ -245,7 +237,7 @@ def build_pipeline(
             duplicates=duplicates,
             target_sets=pacing.target_sets,
             owns_rep=owns_rep,
-            owns_teams=team_owner(app, topics),
+            owns_teams=team_owner(engine, topics),
             week_verdicts=weeks.reps_to_verdicts,
             consumer_lag=lambda: lag.partitions_to_lag,
             review_days=reviews.review_days_to_scores,
@@ -260,10 +252,10 @@ def build_pipeline(
     )
 
     recovering_registry = CollectorRegistry()
-    remaining = tables_remaining(app)
+    remaining = engine.tables_remaining()
     readiness = ReadinessCollector(remaining, registry, recovering_registry)
 
-    @app.timer(1.0, name="index_action_buckets")
+    @engine.timer(1.0, "index_action_buckets")
     async def index_action_buckets() -> None:
         # Once the tables are whole, index the buckets a slice at a time, before a scrape has to
         # do it all at once.
@@ -272,11 +264,11 @@ def build_pipeline(
 
     heap = FrozenState(lambda: remaining() is None, lambda: (app.consumer_generation_id, collector.index.loaded))
 
-    @app.timer(1.0, name="freeze_state")
+    @engine.timer(1.0, "freeze_state")
     async def freeze_state() -> None:
         heap.maybe_freeze()
 
-    gate = settled(app)
+    gate = engine.gate
     auth = BasicAuth(web.basic_auth_users) if web and web.basic_auth_users else None
 
     @app.page("/metrics")
@@ -308,4 +300,4 @@ def build_pipeline(
             await response.write_eof()
             return response  # type: ignore[return-value]
 
-    return Pipeline(app, actions, velocity, reviews, dead_letter, registry)
+    return Pipeline(engine, actions, velocity, reviews, dead_letter, registry)

@@ -12,16 +12,14 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import faust
 import orjson
 
 from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent
+from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.tables import stamped_table
 from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.family import KpiFamily
-from salespulse.streams.engine.recovery import tables_remaining
 from salespulse.streams.kpi.actions import (
     WEEKS_TABLE,
     SlotKey,
@@ -36,7 +34,7 @@ from salespulse.streams.kpi.actions import (
     week_of_slot,
 )
 from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
+from salespulse.streams.topics import TopicNames, partition_of, rep_key
 
 
 class ActionCounts(KpiFamily):
@@ -50,7 +48,7 @@ class ActionCounts(KpiFamily):
 
     def __init__(
         self,
-        app: faust.App,
+        engine: Engine,
         settings: Settings,
         topics: TopicNames,
         duplicates: Counter[str],
@@ -58,21 +56,21 @@ class ActionCounts(KpiFamily):
     ) -> None:
         retention = settings.retention
         super().__init__(
-            app, clock=clock, seen_table="activity_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
+            engine, clock=clock, seen_table="activity_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
         )
         self.settings = settings
         self.zones: dict[str, ZoneInfo] = {}  # team -> its time zone, looked up once
-        self.topic = internal_topic(app, topics.activities_by_rep)
-        self.slots_to_count = stamped_table(
-            app, "slots_to_count", default=int, extra_topic_configs=expiring_changelog(retention.action_counts_days)
+        self.topic = engine.topic(topics.activities_by_rep)
+        self.slots_to_count = engine.table(
+            "slots_to_count", default=int, extra_topic_configs=expiring_changelog(retention.action_counts_days)
         )
-        self.rep_actions_to_total = stamped_table(app, "rep_actions_to_total", default=int)
+        self.rep_actions_to_total = engine.table("rep_actions_to_total", default=int)
         # A week is written while it fills (late events too), then its record expires by age.
-        self.rep_weeks_to_count = stamped_table(
-            app, WEEKS_TABLE, default=int, extra_topic_configs=expiring_changelog(retention.weekly_days + 7)
+        self.rep_weeks_to_count = engine.table(
+            WEEKS_TABLE, default=int, extra_topic_configs=expiring_changelog(retention.weekly_days + 7)
         )
         self.read(self.topic, "count_actions")
-        app.timer(300.0, name="prune_actions")(self.prune)
+        engine.timer(300.0, "prune_actions")(self.prune)
 
     def decode(self, raw: bytes) -> ActivityEvent:
         return ActivityEvent.model_validate_json(raw)
@@ -107,7 +105,7 @@ class ActionCounts(KpiFamily):
         """
         table = self.rep_actions_to_total
         outbox = Outbox()
-        remaining = tables_remaining(self.app)
+        remaining = self.engine.tables_remaining()
 
         def tombstones() -> None:
             # Decided under the write lock: no batch can add to a total between this choice and
@@ -125,4 +123,4 @@ class ActionCounts(KpiFamily):
                 outbox.put(topic, partition_of(rep_key(team, rep), self.settings.kafka.partitions), orjson.dumps(key), None)
             table.forget(retired)
 
-        await outbox.send(self.app, tombstones)
+        await self.engine.send(outbox, tombstones)

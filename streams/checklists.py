@@ -6,14 +6,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import faust
 
 from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent
+from salespulse.streams.engine import Engine
 from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck, earlier, missing_content, missing_process
 from salespulse.streams.deal_figures import CHECKS, DealFigures
 from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.tables import stamped_table
 from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.family import KpiFold
 from salespulse.streams.retention import expiring_changelog
@@ -28,29 +27,28 @@ class StageChecklists(KpiFold):
 
     def __init__(
         self,
-        app: faust.App,
+        engine: Engine,
         settings: Settings,
         figures: DealFigures,
         clock: Callable[[], datetime],
     ) -> None:
         # Duplicates of stage changes are counted by deal velocity, which reads the same records.
         super().__init__(
-            app, clock=clock, seen_table="stage_check_ids_to_seen_at", dedup_days=settings.retention.dedup_days
+            engine, clock=clock, seen_table="stage_check_ids_to_seen_at", dedup_days=settings.retention.dedup_days
         )
         self.settings = settings
         self.figures = figures
         # A deal quiet for longer than the window has no check left to export.
         retention_days = CHECK_WINDOW_DAYS + 5
-        self.deals_to_stage_checks = stamped_table(
-            app, "deals_to_stage_checks", extra_topic_configs=expiring_changelog(retention_days)
+        self.deals_to_stage_checks = engine.table(
+            "deals_to_stage_checks", extra_topic_configs=expiring_changelog(retention_days)
         )
         # Deals live for months: their first actions are kept as long as their history.
-        self.deals_to_first_actions = stamped_table(
-            app,
+        self.deals_to_first_actions = engine.table(
             "deals_to_first_actions",
             extra_topic_configs=expiring_changelog(settings.retention.deal_history_days),
         )
-        app.timer(300.0, name="prune_stage_checks")(self.prune)
+        engine.timer(300.0, "prune_stage_checks")(self.prune)
 
     def fold_event(self, event: AnyEvent, batch: Batch, seen_at: float) -> None:
         """Judge each stage change once; let a deal's activities complete its process checklists.

@@ -15,15 +15,14 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-import faust
 from faust.types import Message
 
 from salespulse.models.errors import RejectedEvent
+from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.tables import seen_ids, stamped_table
-from salespulse.streams.engine.writes import batch_agent, Write, write_batch
+from salespulse.streams.engine.writes import Write
 from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames, internal_topic
+from salespulse.streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
 
@@ -83,19 +82,19 @@ class DeadLetter:
     """Routes rejected events and counts rejections by reason in a changelog-backed table."""
 
     def __init__(
-        self, app: faust.App, topics: TopicNames, max_bytes: int, clock: Callable[[], datetime]
+        self, engine: Engine, topics: TopicNames, max_bytes: int, clock: Callable[[], datetime]
     ) -> None:
-        self.app = app
+        self.engine = engine
         self.max_bytes = max_bytes
         self.clock = clock
-        self.topic = internal_topic(app, topics.dead_letter)
-        self.reasons_to_rejected = stamped_table(app, "reasons_to_rejected", default=int)
-        self.items_to_seen_at = seen_ids(
-            app, "rejected_items_to_seen_at", extra_topic_configs=expiring_changelog(ITEM_HORIZON_DAYS)
+        self.topic = engine.topic(topics.dead_letter)
+        self.reasons_to_rejected = engine.table("reasons_to_rejected", default=int)
+        self.items_to_seen_at = engine.seen_ids(
+            "rejected_items_to_seen_at", extra_topic_configs=expiring_changelog(ITEM_HORIZON_DAYS)
         )
         # Counts dead-letter records by reason, whoever put them there, each vendor item once.
-        batch_agent(app, self.topic, "count_rejections", self.fold_batch)
-        app.timer(300.0, name="prune_rejected_items")(self.prune)
+        engine.agent(self.topic, "count_rejections", self.fold_batch)
+        engine.timer(300.0, "prune_rejected_items")(self.prune)
 
     async def route(self, message: Message, rejection: RejectedEvent) -> None:
         """Send a rejected event to the dead-letter topic; the one place that does so."""
@@ -108,7 +107,7 @@ class DeadLetter:
         batch = Batch()
         seen_at = self.clock().timestamp()
         batch.fold_each(records, "count_rejections", lambda record: self.count(record, batch, seen_at))
-        return write_batch(self.app, batch, self.items_to_seen_at)
+        return self.engine.write(batch, self.items_to_seen_at)
 
     def count(self, record: Message, batch: Batch, seen_at: float) -> None:
         """Count one rejection, unless it is of a vendor item already counted for that reason."""

@@ -17,9 +17,10 @@ import faust
 from faust.types import Message
 
 from salespulse.models.events import EVENT_ADAPTER, AnyEvent
+from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch, RejectSink
 from salespulse.streams.engine.tables import SeenIds
-from salespulse.streams.engine.writes import batch_agent, Outbox, route_failed, Write, write_batch
+from salespulse.streams.engine.writes import Outbox, route_failed, Write
 from salespulse.streams.family import KpiFold
 
 
@@ -27,13 +28,13 @@ class DealEvents:
     """Owns the `judge_deals` agent over the deal-keyed topics, folding for each family given."""
 
     def __init__(
-        self, app: faust.App, deal_events: faust.TopicT, families: Sequence[KpiFold], clock: Callable[[], datetime]
+        self, engine: Engine, deal_events: faust.TopicT, families: Sequence[KpiFold], clock: Callable[[], datetime]
     ) -> None:
-        self.app = app
+        self.engine = engine
         self.families = families
         self.clock = clock
         self.rejects: RejectSink | None = None
-        batch_agent(app, deal_events, "judge_deals", self.fold_batch)
+        engine.agent(deal_events, "judge_deals", self.fold_batch)
 
     def reject_to(self, sink: RejectSink) -> None:
         """Send records that cannot be parsed, or that a family fails on, to `sink`."""
@@ -73,5 +74,5 @@ class DealEvents:
         return [family.seen for family in self.families]
 
     async def write(self, batch: Batch) -> None:
-        await write_batch(self.app, batch, *self.seen_tables(), forward=lambda outbox: self.forward(batch, outbox))
+        await self.engine.write(batch, *self.seen_tables(), forward=lambda outbox: self.forward(batch, outbox))
         await route_failed(batch, self.rejects)

@@ -16,18 +16,17 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-import faust
 import orjson
 
 from salespulse.models.config import Settings
+from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.tables import stamped_table
 from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.family import KpiFamily
 from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck
 from salespulse.streams.kpi.velocity import DealHistory, deal_expired
 from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames, internal_topic, partition_of, rep_key
+from salespulse.streams.topics import TopicNames, partition_of, rep_key
 
 VELOCITY = "velocity"
 CHECKS = "checks"
@@ -41,18 +40,17 @@ def figure_key(kind: str, deal_id: str, team: str, rep: str) -> str:
 class DealFigures(KpiFamily):
     """Owns the rep-keyed deal-figures topic, its table and the `credit_deals` agent."""
 
-    def __init__(self, app: faust.App, settings: Settings, topics: TopicNames, clock: Callable[[], datetime]) -> None:
-        super().__init__(app, clock=clock)
+    def __init__(self, engine: Engine, settings: Settings, topics: TopicNames, clock: Callable[[], datetime]) -> None:
+        super().__init__(engine, clock=clock)
         self.settings = settings
         self.partitions = settings.kafka.partitions
-        self.topic = internal_topic(app, topics.deal_figures_by_rep)
-        self.reps_to_deal_figures = stamped_table(
-            app,
+        self.topic = engine.topic(topics.deal_figures_by_rep)
+        self.reps_to_deal_figures = engine.table(
             "reps_to_deal_figures",
             extra_topic_configs=expiring_changelog(settings.retention.deal_history_days),
         )
         self.read(self.topic, "credit_deals")
-        app.timer(300.0, name="prune_deal_figures")(self.prune)
+        engine.timer(300.0, "prune_deal_figures")(self.prune)
 
     def send(self, outbox: Outbox, kind: str, deal_id: str, team: str, rep: str, value: Any) -> None:
         """Queue one figure (None: no longer credited to this rep) for the rep's partition."""

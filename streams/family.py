@@ -17,9 +17,9 @@ from typing import Any
 import faust
 from faust.types import Message
 
+from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch, RejectSink
-from salespulse.streams.engine.tables import seen_ids
-from salespulse.streams.engine.writes import Outbox, Write, batch_agent, route_failed, write_batch
+from salespulse.streams.engine.writes import Outbox, Write, route_failed
 from salespulse.streams.retention import expiring_changelog
 
 
@@ -35,7 +35,7 @@ class KpiFold:
 
     def __init__(
         self,
-        app: faust.App,
+        engine: Engine,
         *,
         clock: Callable[[], datetime],
         seen_table: str | None = None,
@@ -43,9 +43,9 @@ class KpiFold:
         duplicates: Counter[str] | None = None,
     ) -> None:
         """Without `seen_table` a family does not de-duplicate (its fold is idempotent anyway)."""
-        self.app = app
+        self.engine = engine
         self.seen = (
-            seen_ids(app, seen_table, extra_topic_configs=expiring_changelog(dedup_days)) if seen_table else None
+            engine.seen_ids(seen_table, extra_topic_configs=expiring_changelog(dedup_days)) if seen_table else None
         )
         self.duplicates = Counter() if duplicates is None else duplicates
         self.clock = clock
@@ -86,9 +86,9 @@ class KpiFamily(KpiFold):
     Beside the fold, a family says how it decodes a record (`decode`); this class does the rest.
     """
 
-    def __init__(self, app: faust.App, **options: Any) -> None:
+    def __init__(self, engine: Engine, **options: Any) -> None:
         """Takes `KpiFold`'s options."""
-        super().__init__(app, **options)
+        super().__init__(engine, **options)
         self.rejects: RejectSink | None = None
 
     def reject_to(self, sink: RejectSink) -> None:
@@ -101,7 +101,7 @@ class KpiFamily(KpiFold):
 
     def read(self, topic: faust.TopicT, name: str) -> None:
         """Start the family's agent, `name`, on `topic`."""
-        batch_agent(self.app, topic, name, self.fold_batch)
+        self.engine.agent(topic, name, self.fold_batch)
 
     def fold_batch(self, records: list[Message]) -> Write:
         """Fold one batch; return the write of what it changed and forwards."""
@@ -110,7 +110,7 @@ class KpiFamily(KpiFold):
         return self.write(batch)
 
     async def write(self, batch: Batch) -> None:
-        await write_batch(self.app, batch, self.seen, forward=lambda outbox: self.forward(batch, outbox))
+        await self.engine.write(batch, self.seen, forward=lambda outbox: self.forward(batch, outbox))
         await route_failed(batch, self.rejects)
 
     def fold_events(self, records: list[Message], batch: Batch) -> None:

@@ -21,12 +21,13 @@ from salespulse.models.events import (
     parse_event,
 )
 from salespulse.models.errors import RejectedEvent
+from salespulse.streams.engine import Engine
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deal_events import DealEvents
 from salespulse.streams.deadletter import DeadLetter
 from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.writes import batch_agent, Outbox, route_failed, Write, write_batch
-from salespulse.streams.topics import TopicNames, event_key, internal_topic, partition_of
+from salespulse.streams.engine.writes import Outbox, route_failed, Write
+from salespulse.streams.topics import TopicNames, event_key, partition_of
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Ingest:
 
     def __init__(
         self,
-        app: faust.App,
+        engine: Engine,
         settings: Settings,
         topics: TopicNames,
         dead_letter: DeadLetter,
@@ -79,16 +80,16 @@ class Ingest:
         deals: DealEvents,
         clock: Callable[[], datetime],
     ) -> None:
-        self.app = app
+        self.engine = engine
         self.settings = settings
         self.dead_letter = dead_letter
         self.routes = routes
         self.actions = actions
         self.deals = deals
         self.clock = clock
-        self.topic = internal_topic(app, *topics.ingest())
+        self.topic = engine.topic(*topics.ingest())
         # Validates each event; folds it, routes it to its KPI families or to the dead-letter topic.
-        batch_agent(app, self.topic, "validate_events", self.fold_batch)
+        engine.agent(self.topic, "validate_events", self.fold_batch)
 
     def fold_batch(self, records: list[Message]) -> Write:
         """Validate one batch; return the write of what it changed and routed."""
@@ -103,8 +104,8 @@ class Ingest:
         return self.write(batch, outbox)
 
     async def write(self, batch: Batch, outbox: Outbox) -> None:
-        await write_batch(
-            self.app, batch, self.actions.seen, *self.deals.seen_tables(),
+        await self.engine.write(
+            batch, self.actions.seen, *self.deals.seen_tables(),
             outbox=outbox, forward=lambda figures: self.deals.forward(batch, figures),
         )
         await route_failed(batch, self.dead_letter)

@@ -6,16 +6,15 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import faust
 
 from salespulse.models.config import Settings
 from salespulse.models.events import AnyEvent, MysteryCheckEvent
+from salespulse.streams.engine import Engine
 from salespulse.streams.kpi.mystery import month_key, month_of, note_activity, record_check, split_month_key
 from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.tables import stamped_table
 from salespulse.streams.family import KpiFamily, KpiFold
 from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames, internal_topic
+from salespulse.streams.topics import TopicNames
 
 DEALS_TABLE = "deals_to_active_months"
 
@@ -23,13 +22,13 @@ DEALS_TABLE = "deals_to_active_months"
 class DealMonths(KpiFold):
     """Owns the deal-months table, for the mystery draw; `deal_events.DealEvents` feeds it."""
 
-    def __init__(self, app: faust.App, settings: Settings, clock: Callable[[], datetime]) -> None:
+    def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], datetime]) -> None:
         # Noting a month twice changes nothing: no de-duplication needed.
-        super().__init__(app, clock=clock)
+        super().__init__(engine, clock=clock)
         self.settings = settings
         # Read by `salespulse mystery sample` from its changelog, hence the module-level name.
-        self.deals_to_active_months = stamped_table(
-            app, DEALS_TABLE, extra_topic_configs=expiring_changelog(settings.retention.mystery_days)
+        self.deals_to_active_months = engine.table(
+            DEALS_TABLE, extra_topic_configs=expiring_changelog(settings.retention.mystery_days)
         )
 
     def fold(self, event: AnyEvent, batch: Batch) -> None:
@@ -61,27 +60,27 @@ class MysteryChecks(KpiFamily):
 
     def __init__(
         self,
-        app: faust.App,
+        engine: Engine,
         settings: Settings,
         topics: TopicNames,
         duplicates: Counter[str],
         clock: Callable[[], datetime],
     ) -> None:
         super().__init__(
-            app,
+            engine,
             clock=clock,
             seen_table="mystery_check_ids_to_seen_at",
             dedup_days=settings.retention.dedup_days,
             duplicates=duplicates,
         )
         self.settings = settings
-        self.topic = internal_topic(app, topics.mystery_checks_by_team)
-        self.deal_months = DealMonths(app, settings, clock)
-        self.months_to_checks = stamped_table(
-            app, "months_to_mystery_checks", extra_topic_configs=expiring_changelog(settings.retention.mystery_days)
+        self.topic = engine.topic(topics.mystery_checks_by_team)
+        self.deal_months = DealMonths(engine, settings, clock)
+        self.months_to_checks = engine.table(
+            "months_to_mystery_checks", extra_topic_configs=expiring_changelog(settings.retention.mystery_days)
         )
         self.read(self.topic, "score_mystery_checks")
-        app.timer(3600.0, name="prune_mystery")(self.prune)
+        engine.timer(3600.0, "prune_mystery")(self.prune)
 
     def decode(self, raw: bytes) -> MysteryCheckEvent:
         return MysteryCheckEvent.model_validate_json(raw)

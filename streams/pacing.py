@@ -6,10 +6,10 @@ Pace itself is computed at scrape time from the week's action counts and the tar
 
 from __future__ import annotations
 
-import faust
 
 from salespulse.models.config import KafkaSettings
 from salespulse.models.targets import TargetSet
+from salespulse.streams.engine import Engine
 from salespulse.streams.targets import TargetBook
 from salespulse.streams.topics import TopicNames
 
@@ -17,11 +17,11 @@ from salespulse.streams.topics import TopicNames
 class Pacing:
     """Owns the worker's target book and the task that keeps it current."""
 
-    def __init__(self, app: faust.App, kafka: KafkaSettings, topics: TopicNames) -> None:
+    def __init__(self, engine: Engine, kafka: KafkaSettings, topics: TopicNames) -> None:
         self.book = TargetBook()
         self.kafka = kafka
         self.topic = topics.targets
-        app.task(self.follow_targets)
+        engine.task(self.follow_targets)
 
     async def follow_targets(self) -> None:
         """Apply every change to the targets topic while the worker runs."""

@@ -7,16 +7,15 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
-import faust
 
 from salespulse.models.config import Settings
 from salespulse.models.events import ReviewEvent
+from salespulse.streams.engine import Engine
 from salespulse.streams.kpi.reviews import ReviewDayKey, add_score, day_of, review_day_expired, review_increments
 from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.tables import stamped_table
 from salespulse.streams.family import KpiFamily
 from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames, internal_topic
+from salespulse.streams.topics import TopicNames
 
 
 class ReviewScores(KpiFamily):
@@ -26,7 +25,7 @@ class ReviewScores(KpiFamily):
 
     def __init__(
         self,
-        app: faust.App,
+        engine: Engine,
         settings: Settings,
         topics: TopicNames,
         duplicates: Counter[str],
@@ -34,15 +33,15 @@ class ReviewScores(KpiFamily):
     ) -> None:
         retention = settings.retention
         super().__init__(
-            app, clock=clock, seen_table="review_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
+            engine, clock=clock, seen_table="review_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
         )
         self.settings = settings
-        self.topic = internal_topic(app, topics.reviews_by_rep)
-        self.review_days_to_scores = stamped_table(
-            app, "review_days_to_scores", extra_topic_configs=expiring_changelog(retention.review_days)
+        self.topic = engine.topic(topics.reviews_by_rep)
+        self.review_days_to_scores = engine.table(
+            "review_days_to_scores", extra_topic_configs=expiring_changelog(retention.review_days)
         )
         self.read(self.topic, "score_reviews")
-        app.timer(300.0, name="prune_reviews")(self.prune)
+        engine.timer(300.0, "prune_reviews")(self.prune)
 
     def decode(self, raw: bytes) -> ReviewEvent:
         return ReviewEvent.model_validate_json(raw)

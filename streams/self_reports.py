@@ -6,17 +6,16 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import faust
 
 from salespulse.models.config import Settings
 from salespulse.models.events import SelfReportEvent
 from salespulse.models.targets import week_start
+from salespulse.streams.engine import Engine
 from salespulse.streams.kpi.self_reports import report_key, split_report_key, supersedes
 from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.tables import stamped_table
 from salespulse.streams.family import KpiFamily
 from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames, internal_topic
+from salespulse.streams.topics import TopicNames
 
 REPORTS_TABLE = "rep_weeks_to_self_reports"
 
@@ -28,26 +27,26 @@ class SelfReports(KpiFamily):
 
     def __init__(
         self,
-        app: faust.App,
+        engine: Engine,
         settings: Settings,
         topics: TopicNames,
         duplicates: Counter[str],
         clock: Callable[[], datetime],
     ) -> None:
         super().__init__(
-            app,
+            engine,
             clock=clock,
             seen_table="self_report_ids_to_seen_at",
             dedup_days=settings.retention.dedup_days,
             duplicates=duplicates,
         )
         self.settings = settings
-        self.topic = internal_topic(app, topics.self_reports_by_rep)
+        self.topic = engine.topic(topics.self_reports_by_rep)
         days = settings.retention.action_counts_days
         # Read by `salespulse report weekly` from its changelog, for the lessons learned.
-        self.rep_weeks_to_reports = stamped_table(app, REPORTS_TABLE, extra_topic_configs=expiring_changelog(days))
+        self.rep_weeks_to_reports = engine.table(REPORTS_TABLE, extra_topic_configs=expiring_changelog(days))
         self.read(self.topic, "file_self_reports")
-        app.timer(3600.0, name="prune_self_reports")(self.prune)
+        engine.timer(3600.0, "prune_self_reports")(self.prune)
 
     def decode(self, raw: bytes) -> SelfReportEvent:
         return SelfReportEvent.model_validate_json(raw)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, assert_never
+from typing import assert_never
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
@@ -19,9 +19,6 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from salespulse.models.config import KafkaSettings, KafkaTopology
 from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent, MysteryCheckEvent, ReviewEvent, SelfReportEvent
-
-if TYPE_CHECKING:  # the publisher and simulator use this module without loading the stream engine
-    import faust
 
 
 @dataclass(frozen=True)
@@ -126,13 +123,6 @@ class TopicNames:
         if isinstance(event, SelfReportEvent):
             return self.self_reports
         assert_never(event)
-
-
-def internal_topic(app: faust.App, *names: str) -> faust.TopicT:
-    """Return the app's view of topics the agents read: keys and values as bytes (agents parse them)."""
-    import faust  # here: the publisher and simulator import this module without the stream engine
-
-    return app.topic(*names, schema=faust.Schema(key_serializer="raw", value_serializer="raw"))
 
 
 def rep_key(team: str, rep: str) -> str:

@@ -7,18 +7,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import faust
 
 from salespulse.models.config import Settings
 from salespulse.models.events import AnyEvent, DealStageEvent
+from salespulse.streams.engine import Engine
 from salespulse.streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
 from salespulse.streams.deal_figures import VELOCITY, DealFigures
 from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.tables import stamped_table
 from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.family import KpiFold
 from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames, internal_topic
+from salespulse.streams.topics import TopicNames
 
 
 class DealVelocity(KpiFold):
@@ -28,7 +27,7 @@ class DealVelocity(KpiFold):
 
     def __init__(
         self,
-        app: faust.App,
+        engine: Engine,
         settings: Settings,
         topics: TopicNames,
         duplicates: Counter[str],
@@ -37,15 +36,15 @@ class DealVelocity(KpiFold):
     ) -> None:
         retention = settings.retention
         super().__init__(
-            app, clock=clock, seen_table="deal_event_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
+            engine, clock=clock, seen_table="deal_event_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
         )
         self.settings = settings
         self.figures = figures
-        self.topic = internal_topic(app, topics.deal_stages_by_deal)
-        self.deals_to_history = stamped_table(
-            app, "deals_to_history", extra_topic_configs=expiring_changelog(retention.deal_history_days)
+        self.topic = engine.topic(topics.deal_stages_by_deal)
+        self.deals_to_history = engine.table(
+            "deals_to_history", extra_topic_configs=expiring_changelog(retention.deal_history_days)
         )
-        app.timer(300.0, name="prune_deals")(self.prune)
+        engine.timer(300.0, "prune_deals")(self.prune)
 
     def fold_event(self, event: AnyEvent, batch: Batch, seen_at: float) -> None:
         """Fold a deal's stage change; its activities, read on the same topics, say nothing of its pace."""

@@ -15,19 +15,18 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 
-import faust
 from faust.types import Message
 
 from salespulse.models.config import Settings
 from salespulse.models.targets import iso_week_of, named_reps
+from salespulse.streams.engine import Engine
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.engine.batch import Batch, RejectSink
-from salespulse.streams.engine.tables import stamped_table
-from salespulse.streams.engine.writes import batch_agent, route_failed, Write, write_batch
+from salespulse.streams.engine.writes import route_failed, Write
 from salespulse.streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
 from salespulse.streams.kpi.weeks import last_closed_week, missed_actions
 from salespulse.streams.pacing import Pacing
-from salespulse.streams.topics import TopicNames, internal_topic, rep_key
+from salespulse.streams.topics import TopicNames, rep_key
 
 
 class WeekClosing:
@@ -35,7 +34,7 @@ class WeekClosing:
 
     def __init__(
         self,
-        app: faust.App,
+        engine: Engine,
         settings: Settings,
         topics: TopicNames,
         actions: ActionCounts,
@@ -51,12 +50,12 @@ class WeekClosing:
         self.owns_rep = owns_rep
         self.clock = clock
         self.sent: set[tuple[str, str, date]] = set()
-        self.app = app
-        self.topic = internal_topic(app, topics.week_closings)
-        self.reps_to_verdicts = stamped_table(app, "reps_to_verdicts", default=dict)
+        self.engine = engine
+        self.topic = engine.topic(topics.week_closings)
+        self.reps_to_verdicts = engine.table("reps_to_verdicts", default=dict)
         # Records, once per rep and week, the actions that ended the week below target.
-        batch_agent(app, self.topic, "judge_weeks", self.judge_batch)
-        app.timer(15.0, name="close_weeks")(self.close_weeks)
+        engine.agent(self.topic, "judge_weeks", self.judge_batch)
+        engine.timer(15.0, "close_weeks")(self.close_weeks)
 
     def known_reps(self) -> set[tuple[str, str]]:
         """Return the reps in the configuration, in any target set, or with counted actions."""
@@ -81,7 +80,7 @@ class WeekClosing:
         return self.write(batch)
 
     async def write(self, batch: Batch) -> None:
-        await write_batch(self.app, batch)
+        await self.engine.write(batch)
         await route_failed(batch, self.dead_letter)
 
     def judge(self, key: str, value: bytes, batch: Batch) -> None:

@@ -16,3 +16,7 @@ records get read, folded in order, written back exactly once and recovered, on f
     frozen_state the recovered tables moved out of the garbage collector's way
     lag          consumer lag, read from the consumer's own positions
 """
+
+from salespulse.streams.engine.core import Engine
+
+__all__ = ["Engine"]

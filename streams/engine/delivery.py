@@ -21,7 +21,7 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import Message
 from mode import Service, ServiceT
 
-from salespulse.streams.engine.inbox import inboxes as inboxes_of
+from salespulse.streams.engine.app import engine_of
 
 YIELD_EVERY = 100  # records handed on between two turns given to the event loop, as Faust does
 
@@ -102,7 +102,7 @@ class EagerDelivery(AIOKafkaConsumer):
         fetcher_stopped = cast(Service, fetcher)._stopped.is_set
         read_offset = self._read_offset
         acks_enabled_for = self.app.topics.acks_enabled_for
-        inboxes = inboxes_of(self.app)
+        inboxes = engine_of(self.app).inboxes
         flow_active = self.app.flow_control.is_active
         since_yield = 0
         try:

@@ -29,7 +29,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 import faust
-from faust.types import AppT, Message
+from faust.types import Message
+
+from salespulse.streams.engine.app import engine_of
 
 
 class Unfinished:
@@ -65,7 +67,7 @@ class Inbox:
         self.enough = asyncio.Event()  # set while a whole batch waits
         self.room = asyncio.Event()  # set while the inbox is not full
         self.room.set()
-        inboxes(app).update(dict.fromkeys(topic.topics, self))
+        engine_of(app).inboxes.update(dict.fromkeys(topic.topics, self))
         # Subscribes the consumer to the topics, as an agent's stream would.
         app.topics.add(topic)
         # Cleared with the streams' queues when a rebalance starts.
@@ -157,11 +159,3 @@ class Inbox:
         batch = self.unfinished.popleft()
         batch.acked = True
         consumer._unacked_messages.discard(batch)  # type: ignore[attr-defined]
-
-
-def inboxes(app: AppT) -> dict[str, Inbox]:
-    """Return the app's inboxes by topic name: the fetcher hands their records on to them."""
-    found = getattr(app, "_salespulse_inboxes", None)
-    if found is None:
-        found = app._salespulse_inboxes = {}  # type: ignore[attr-defined]
-    return cast(dict[str, Inbox], found)

@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any, cast
 
 import faust
-from faust.types import TP, AppT, EventT
+from faust.types import TP, EventT
 from rocksdict import Options, Rdict, WriteBatch
 
 from salespulse.models.errors import ConfigError
+from salespulse.streams.engine.app import engine_of
 
 log = logging.getLogger(__name__)
 
@@ -158,19 +159,6 @@ class LocalCopy:
         self.done.clear()
 
 
-def use_local_copy(app: faust.App, path: Path) -> LocalCopy:
-    """Open a local copy at `path` of the changelogs of the app's tables that keep one."""
-    topics = {table.changelog_topic.get_topic_name() for table in app.tables.values() if isinstance(table, LocallyCopied)}
-    copy = LocalCopy(path, topics)
-    app._salespulse_local_copy = copy  # type: ignore[attr-defined]
-    return copy
-
-
-def local_copy(app: AppT) -> LocalCopy | None:
-    """Return the app's local copy; None when it keeps none (a worker opens one, tests need not)."""
-    return getattr(app, "_salespulse_local_copy", None)
-
-
 def changelog_rows(events: Iterable[Any]) -> Rows:
     """Return the copy's rows for a batch of changelog events read from Kafka."""
     by_partition: dict[tuple[str, int], list[tuple[int, bytes, bytes | None]]] = {}
@@ -197,13 +185,13 @@ class LocallyCopied(faust.Table):
         raise NotImplementedError
 
     def persisted_offset(self, tp: TP) -> int | None:
-        copy = local_copy(self.app)
+        copy = engine_of(self.app).local_copy
         if copy is None or tp.partition not in self.loaded:
             return None
         return copy.offset(tp.topic, tp.partition)
 
     async def on_rebalance(self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP], generation_id: int = 0) -> None:
-        copy = local_copy(self.app)
+        copy = engine_of(self.app).local_copy
         if copy is not None:
             topic = self.changelog_topic.get_topic_name()
             wanted = sorted(tp for tp in assigned if tp.topic == topic and tp.partition not in self.loaded)
@@ -236,12 +224,12 @@ class LocallyCopied(faust.Table):
 
     def copy_recovered(self, batch: Iterable[EventT]) -> None:
         """Put changelog records read by recovery in the copy."""
-        copy = local_copy(self.app)
+        copy = engine_of(self.app).local_copy
         if copy is not None:
             copy.put(changelog_rows(batch))
 
     def uncopy(self, partition: int, keys: Iterable[bytes]) -> None:
         """Drop forgotten keys from the copy."""
-        copy = local_copy(self.app)
+        copy = engine_of(self.app).local_copy
         if copy is not None:
             copy.delete(self.changelog_topic.get_topic_name(), partition, keys)

@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import faust
 
 # Below Prometheus' default scrape timeout (10 s), so a worker that cannot write answers
 # "not settled" rather than letting the scrape time out.
@@ -68,12 +67,3 @@ class Settled:
             self.readers -= 1
             if not self.readers:
                 self.open.set()
-
-
-def settled(app: faust.App) -> Settled:
-    """Return the app's gate, shared by every agent that folds into tables /metrics reads."""
-    gate = getattr(app, "_salespulse_settled", None)
-    if gate is None:
-        gate = Settled()
-        app._salespulse_settled = gate  # type: ignore[attr-defined]
-    return gate

@@ -20,11 +20,11 @@ import faust
 import orjson
 from faust.types import Message
 
+from salespulse.streams.engine.app import engine_of
 from salespulse.streams.engine.batch import Batch, RejectSink
 from salespulse.streams.engine.in_order import InOrder
 from salespulse.streams.engine.inbox import Inbox
-from salespulse.streams.engine.local_copy import local_copy
-from salespulse.streams.engine.settled import Settled, settled
+from salespulse.streams.engine.settled import Settled
 from salespulse.streams.engine.tables import SeenIds, StampedTable
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def batch_agent(app: faust.App, topic: faust.TopicT, name: str, fold: Fold) -> I
     order = InOrder(app)
 
     async def agent() -> None:
-        await Writes(settled(app)).each_batch(inbox, order.arrange, fold)
+        await Writes(engine_of(app).gate).each_batch(inbox, order.arrange, fold)
 
     agent.__name__ = agent.__qualname__ = name
     app.task(agent)
@@ -163,9 +163,9 @@ class Outbox:
         """
         # Faust's producer wraps aiokafka's; its batch API is not exposed by Faust itself.
         producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
-        copy = local_copy(app)
+        copy = engine_of(app).local_copy
         sent: list[tuple[str, int, list[tuple[bytes, bytes | None]], asyncio.Future[Any]]] = []
-        async with _write_lock(app):
+        async with engine_of(app).write_lock:
             serialized()
             for (topic, partition), rows in self.records.items():
                 batch, first = producer.create_batch(), 0
@@ -189,18 +189,6 @@ class Outbox:
                 for (topic, partition, rows, _), metadata in zip(sent, written)
                 if topic in copy.topics
             ])
-
-
-def _write_lock(app: faust.App) -> asyncio.Lock:
-    # Two agents can change the same key (the ingest agent folds rep-keyed activities, count_actions
-    # the re-keyed ones). Each record holds the key's whole value, so a record read from memory
-    # earlier must never reach Kafka after one read later: it would hide the later change from
-    # recovery while the input offsets behind it are already committed.
-    lock = getattr(app, "_salespulse_write_lock", None)
-    if lock is None:
-        lock = asyncio.Lock()
-        app._salespulse_write_lock = lock  # type: ignore[attr-defined]
-    return lock
 
 
 async def write_batch(

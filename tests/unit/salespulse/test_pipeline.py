@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import faust
 from faust.assignor.client_assignment import ClientAssignment
 
+from salespulse.streams.engine import Engine
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.pipeline import PipelineWorker, build_pipeline, rep_owner, team_owner
 from salespulse.streams.engine.recovery import TablesDefinedAtStart
@@ -74,15 +74,15 @@ def test_tables_recover_without_waiting_for_late_tables(tmp_path: Path) -> None:
 
 
 def test_the_owner_of_a_rep_follows_each_new_assignment() -> None:
-    app = faust.App("sp", store="memory://")
+    engine = Engine.create("sp", store="memory://")
     topics = TopicNames("sp")
-    owns_rep, owns_teams = rep_owner(app, topics, 8), team_owner(app, topics)
+    owns_rep, owns_teams = rep_owner(engine, topics, 8), team_owner(engine, topics)
     ann = partition_of("nl|ann", 8)
     other = (ann + 1) % 8
-    app.assignor._assignment = ClientAssignment(actives={topics.activities_by_rep: [ann]}, standbys={})
+    engine.app.assignor._assignment = ClientAssignment(actives={topics.activities_by_rep: [ann]}, standbys={})
     assert owns_rep("nl", "ann") and owns_teams() == (ann == 0)
     # A rebalance gives this worker other partitions, and the deal topics' partition of Ann's.
-    app.assignor._assignment = ClientAssignment(
+    engine.app.assignor._assignment = ClientAssignment(
         actives={topics.activities_by_rep: [other, 0], topics.deal_stages_by_deal: [ann]}, standbys={}
     )
     assert not owns_rep("nl", "ann")

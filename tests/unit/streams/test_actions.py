@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-import faust
 import orjson
 import pytest
 from aiokafka.partitioner import murmur2
 
+from salespulse.streams.engine import Engine
 from salespulse.models.config import Settings
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.tables import Origin
-from salespulse.streams.engine.writes import Outbox, write_batch
+from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.topics import TopicNames
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -45,10 +45,10 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, bytes, bytes |
 
 
 def counts(recovered: bool = True) -> ActionCounts:
-    app = faust.App(f"t{id(object())}", store="memory://")
-    actions = ActionCounts(app, SETTINGS, TopicNames(app.conf.id), Counter(), lambda: NOW)
+    engine = Engine.create(f"t{id(object())}", store="memory://")
+    actions = ActionCounts(engine, SETTINGS, TopicNames(engine.app.conf.id), Counter(), lambda: NOW)
     if recovered:
-        app.tables.recovery.completed.set()  # type: ignore[attr-defined]
+        engine.app.tables.recovery.completed.set()  # type: ignore[attr-defined]
     return actions
 
 
@@ -103,7 +103,7 @@ def test_a_batch_whose_key_was_pruned_while_it_waited_writes_the_rest(sent: list
     asyncio.run(actions.prune())  # zed's total and its expired bucket go before the batch is written
     sent.clear()
 
-    asyncio.run(write_batch(actions.app, batch))
+    asyncio.run(actions.engine.write(batch))
 
     written = {orjson.loads(key) for _, _, key, value in sent if value is not None and b"nl|" in key}
     assert "nl|zed|call" not in written
@@ -112,9 +112,9 @@ def test_a_batch_whose_key_was_pruned_while_it_waited_writes_the_rest(sent: list
 
 def test_weekly_totals_count_each_activity_in_its_team_local_week_and_expire(sent: list) -> None:
     settings = Settings.model_validate({"teams": {"nl": {"timezone": "Europe/Amsterdam", "reps": {"anna": {"name": "Anna"}}}}})
-    app = faust.App(f"t{id(object())}", store="memory://")
-    actions = ActionCounts(app, settings, TopicNames(app.conf.id), Counter(), lambda: NOW)
-    app.tables.recovery.completed.set()  # type: ignore[attr-defined]
+    engine = Engine.create(f"t{id(object())}", store="memory://")
+    actions = ActionCounts(engine, settings, TopicNames(engine.app.conf.id), Counter(), lambda: NOW)
+    engine.app.tables.recovery.completed.set()  # type: ignore[attr-defined]
     batch = Batch()
     rows = [
         activity("1", "anna", datetime(2026, 11, 22, 22, 59, tzinfo=UTC)),  # Sunday 23:59 in Amsterdam: 2026-W47
@@ -126,7 +126,7 @@ def test_weekly_totals_count_each_activity_in_its_team_local_week_and_expire(sen
     for offset, raw in enumerate(rows):
         batch.origin = Origin("in", 0, offset)
         actions.fold_record(raw, batch, NOW.timestamp())
-    asyncio.run(write_batch(actions.app, batch))
+    asyncio.run(actions.engine.write(batch))
     assert dict(actions.rep_weeks_to_count.data) == {
         "nl|anna|call|2026-W47": 1, "nl|anna|call|2026-W48": 2, "nl|anna|call|2025-W43": 1, "nl|anna|call|2025-W40": 1,
     }

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-import faust
 import orjson
 import pytest
 
+from salespulse.streams.engine import Engine
 from salespulse.models.config import Settings
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.checklists import StageChecklists
@@ -66,14 +66,14 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bytes]]:
 
 
 def test_each_record_reaches_every_deal_family_once(sent: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch) -> None:
-    app = faust.App("sp", store="memory://")
+    engine = Engine.create("sp", store="memory://")
     topics = TopicNames("sp")
     duplicates: Counter[str] = Counter()
-    figures = DealFigures(app, SETTINGS, topics, lambda: NOW)
-    velocity = DealVelocity(app, SETTINGS, topics, duplicates, figures, lambda: NOW)
-    checklists = StageChecklists(app, SETTINGS, figures, lambda: NOW)
-    mystery = MysteryChecks(app, SETTINGS, topics, duplicates, lambda: NOW)
-    deals = DealEvents(app, app.topic(STAGES, ACTIVITIES), (velocity, checklists, mystery.deal_months), lambda: NOW)
+    figures = DealFigures(engine, SETTINGS, topics, lambda: NOW)
+    velocity = DealVelocity(engine, SETTINGS, topics, duplicates, figures, lambda: NOW)
+    checklists = StageChecklists(engine, SETTINGS, figures, lambda: NOW)
+    mystery = MysteryChecks(engine, SETTINGS, topics, duplicates, lambda: NOW)
+    deals = DealEvents(engine, engine.topic(STAGES, ACTIVITIES), (velocity, checklists, mystery.deal_months), lambda: NOW)
     sink = Sink()
     deals.reject_to(sink)
     judge = checklists.judge
@@ -95,7 +95,7 @@ def test_each_record_reaches_every_deal_family_once(sent: list[tuple[str, bytes]
 
     async def run() -> list[Any]:
         # As the agent does (batch_agent): arranged in offset order, folded, written.
-        taken = InOrder(app).arrange(records)
+        taken = InOrder(engine.app).arrange(records)
         await deals.fold_batch(taken)
         return list(taken)
 
@@ -127,13 +127,13 @@ def test_each_record_reaches_every_deal_family_once(sent: list[tuple[str, bytes]
 
 @pytest.fixture
 def deals() -> tuple[DealEvents, StageChecklists]:
-    app = faust.App(f"sp{id(object())}", store="memory://")
+    engine = Engine.create(f"sp{id(object())}", store="memory://")
     topics = TopicNames("sp")
-    figures = DealFigures(app, SETTINGS, topics, lambda: NOW)
-    velocity = DealVelocity(app, SETTINGS, topics, Counter(), figures, lambda: NOW)
-    checklists = StageChecklists(app, SETTINGS, figures, lambda: NOW)
-    mystery = MysteryChecks(app, SETTINGS, topics, Counter(), lambda: NOW)
-    return DealEvents(app, app.topic(STAGES, ACTIVITIES), (velocity, checklists, mystery.deal_months), lambda: NOW), checklists
+    figures = DealFigures(engine, SETTINGS, topics, lambda: NOW)
+    velocity = DealVelocity(engine, SETTINGS, topics, Counter(), figures, lambda: NOW)
+    checklists = StageChecklists(engine, SETTINGS, figures, lambda: NOW)
+    mystery = MysteryChecks(engine, SETTINGS, topics, Counter(), lambda: NOW)
+    return DealEvents(engine, engine.topic(STAGES, ACTIVITIES), (velocity, checklists, mystery.deal_months), lambda: NOW), checklists
 
 
 def forwarded(deals: DealEvents, sent: list[tuple[str, bytes]], records: list[Any]) -> list[bytes]:

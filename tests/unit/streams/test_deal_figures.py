@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-import faust
 import orjson
 import pytest
 
+from salespulse.streams.engine import Engine
 from salespulse.models.config import Settings
 from salespulse.models.events import EVENT_ADAPTER
 from salespulse.streams.deal_figures import DealFigures
@@ -30,10 +30,10 @@ def stage(event_id: str, deal: str, stage: str, at: str, rep: str, team: str = "
 
 @pytest.fixture
 def families() -> tuple[DealVelocity, DealFigures]:
-    app = faust.App(f"t{id(object())}", store="memory://")
+    engine = Engine.create(f"t{id(object())}", store="memory://")
     topics = TopicNames("sp")
-    figures = DealFigures(app, SETTINGS, topics, lambda: NOW)
-    return DealVelocity(app, SETTINGS, topics, Counter(), figures, lambda: NOW), figures
+    figures = DealFigures(engine, SETTINGS, topics, lambda: NOW)
+    return DealVelocity(engine, SETTINGS, topics, Counter(), figures, lambda: NOW), figures
 
 
 def run_batch(velocity: DealVelocity, rows: list[tuple[int, bytes]]) -> list[tuple[int, str, dict]]:

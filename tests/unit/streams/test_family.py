@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-import faust
 import orjson
 import pytest
 
+from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch
 
-from salespulse.streams.engine.tables import Origin, stamped_table
+from salespulse.streams.engine.tables import Origin
 
 from salespulse.streams.family import KpiFamily
 from salespulse.streams.engine.settled import Settled
@@ -32,10 +32,10 @@ class Counting(KpiFamily):
 
     kind = "tick"
 
-    def __init__(self, app: faust.App) -> None:
-        super().__init__(app, clock=lambda: NOW, seen_table="tick_ids", dedup_days=14)
-        self.per_rep = stamped_table(app, "reps_to_ticks", default=int)
-        self.everything = stamped_table(app, "all_ticks", default=int)
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, clock=lambda: NOW, seen_table="tick_ids", dedup_days=14)
+        self.per_rep = engine.table("reps_to_ticks", default=int)
+        self.everything = engine.table("all_ticks", default=int)
 
     def decode(self, raw: bytes) -> Tick:
         return Tick(**orjson.loads(raw))
@@ -68,7 +68,7 @@ def changelog_events(batch: Batch, table: Any) -> list[Any]:
 
 @pytest.fixture
 def family() -> Counting:
-    return Counting(faust.App(f"t{id(object())}", store="memory://"))
+    return Counting(Engine.create(f"t{id(object())}", store="memory://"))
 
 
 def test_a_duplicate_event_id_on_another_record_counts_once(family: Counting) -> None:
@@ -97,7 +97,7 @@ def test_a_batch_that_reached_kafka_in_part_is_completed_on_replay(family: Count
         for partition, key, value in family.seen.take_pending()  # type: ignore[union-attr]
     ]
 
-    restarted = Counting(faust.App(f"t{id(object())}", store="memory://"))
+    restarted = Counting(Engine.create(f"t{id(object())}", store="memory://"))
     restarted.per_rep.apply_changelog_batch(landed)
     restarted.seen.apply_changelog_batch(markers)  # type: ignore[union-attr]
     fold(restarted, rows)
@@ -113,7 +113,7 @@ def test_markers_landed_without_the_counts_still_count_on_replay(family: Countin
         SimpleNamespace(key=orjson.loads(key), value=orjson.loads(value), message=SimpleNamespace(partition=partition, key=key))
         for partition, key, value in family.seen.take_pending()  # type: ignore[union-attr]
     ]
-    restarted = Counting(faust.App(f"t{id(object())}", store="memory://"))
+    restarted = Counting(Engine.create(f"t{id(object())}", store="memory://"))
     restarted.seen.apply_changelog_batch(markers)  # type: ignore[union-attr]
     fold(restarted, rows + [(6, record("a", "ann"))])
     assert dict(restarted.per_rep.data) == {"ann": 1}
@@ -138,7 +138,7 @@ def test_a_key_fed_by_two_topics_counts_a_replay_from_either_once(family: Counti
     assert family.per_rep.data["ann"] == 3
     assert family.per_rep.stamps_of("ann") == {"ingest": 101, "by-rep": 3}
     # The record of the last change carries both stamps; recovered, they keep a replay out.
-    restarted = Counting(faust.App("restarted-two-topics", store="memory://"))
+    restarted = Counting(Engine.create("restarted-two-topics", store="memory://"))
     restarted.per_rep.apply_changelog_batch(changelog_events(last, family.per_rep))
     assert restarted.per_rep.stamps_of("ann") == {"ingest": 101, "by-rep": 3}
     assert restarted.per_rep.reflects("ann", Origin("by-rep", 0, 3))
@@ -415,7 +415,7 @@ def test_markers_leave_the_garbage_collectors_view(family: Counting) -> None:
     seen = family.seen
     assert seen is not None
     fold(family, [(0, record("a", "ann"))])
-    restarted = Counting(faust.App("restarted", store="memory://"))
+    restarted = Counting(Engine.create("restarted", store="memory://"))
     assert restarted.seen is not None
     markers = [
         SimpleNamespace(key=key, value=orjson.loads(value), message=SimpleNamespace(key=key, partition=partition))

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-import faust
 import orjson
 import pytest
 
+from salespulse.streams.engine import Engine
 from salespulse.models.config import Settings
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.checklists import StageChecklists
@@ -23,7 +23,7 @@ from salespulse.streams.ingest import Ingest, Routes
 from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.reviews import ReviewScores
 from salespulse.streams.self_reports import SelfReports
-from salespulse.streams.topics import TopicNames, internal_topic, partition_of
+from salespulse.streams.topics import TopicNames, partition_of
 from salespulse.streams.velocity import DealVelocity
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -49,28 +49,28 @@ def pipeline(monkeypatch: pytest.MonkeyPatch) -> tuple[Ingest, DealVelocity, Sta
         sent.extend((topic, partition, key) for (topic, partition), rows in self.records.items() for key, _ in rows)
 
     monkeypatch.setattr(Outbox, "send", send)
-    app = faust.App("sp", store="memory://")
+    engine = Engine.create("sp", store="memory://")
     topics = TopicNames("sp")
     clock = lambda: NOW  # noqa: E731
     duplicates: Counter[str] = Counter()
-    figures = DealFigures(app, SETTINGS, topics, clock)
-    velocity = DealVelocity(app, SETTINGS, topics, duplicates, figures, clock)
-    checklists = StageChecklists(app, SETTINGS, figures, clock)
-    mystery = MysteryChecks(app, SETTINGS, topics, duplicates, clock)
-    deal_activities = internal_topic(app, topics.deal_activities_by_deal)
-    deals = DealEvents(app, internal_topic(app, topics.deal_stages_by_deal, topics.deal_activities_by_deal),
+    figures = DealFigures(engine, SETTINGS, topics, clock)
+    velocity = DealVelocity(engine, SETTINGS, topics, duplicates, figures, clock)
+    checklists = StageChecklists(engine, SETTINGS, figures, clock)
+    mystery = MysteryChecks(engine, SETTINGS, topics, duplicates, clock)
+    deal_activities = engine.topic(topics.deal_activities_by_deal)
+    deals = DealEvents(engine, engine.topic(topics.deal_stages_by_deal, topics.deal_activities_by_deal),
                        (velocity, checklists, mystery.deal_months), clock)
-    actions = ActionCounts(app, SETTINGS, topics, duplicates, clock)
+    actions = ActionCounts(engine, SETTINGS, topics, duplicates, clock)
     routes = Routes(
         activities_by_rep=actions.topic,
         deal_activities_by_deal=deal_activities,
         deal_stages_by_deal=velocity.topic,
-        reviews_by_rep=ReviewScores(app, SETTINGS, topics, duplicates, clock).topic,
+        reviews_by_rep=ReviewScores(engine, SETTINGS, topics, duplicates, clock).topic,
         mystery_checks_by_team=mystery.topic,
-        self_reports_by_rep=SelfReports(app, SETTINGS, topics, duplicates, clock).topic,
+        self_reports_by_rep=SelfReports(engine, SETTINGS, topics, duplicates, clock).topic,
     )
-    dead_letter = DeadLetter(app, topics, SETTINGS.limits.max_event_bytes, clock)
-    ingest = Ingest(app, SETTINGS, topics, dead_letter, routes, actions, deals, clock)
+    dead_letter = DeadLetter(engine, topics, SETTINGS.limits.max_event_bytes, clock)
+    ingest = Ingest(engine, SETTINGS, topics, dead_letter, routes, actions, deals, clock)
     return ingest, velocity, checklists, sent
 
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-import faust
 import orjson
 import pytest
 
+from salespulse.streams.engine import Engine
 from salespulse.models.config import Settings
 from salespulse.models.errors import RejectedEvent
 from salespulse.models.targets import TargetSet
@@ -56,8 +56,8 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, Any]]:
 
 
 def test_each_rep_and_week_is_judged_once_per_batch_and_across_replays(sent: list[tuple[bytes, Any]]) -> None:
-    app = faust.App(f"t{id(object())}", store="memory://")
-    actions = ActionCounts(app, SETTINGS, TopicNames(app.conf.id), Counter(), lambda: NOW)
+    engine = Engine.create(f"t{id(object())}", store="memory://")
+    actions = ActionCounts(engine, SETTINGS, TopicNames(engine.app.conf.id), Counter(), lambda: NOW)
     # Anna made 3 calls in the closed week (target 2), Bram 1.
     batch = Batch()
     for offset, (rep, day) in enumerate([("anna", 17), ("anna", 18), ("anna", 19), ("bram", 17)]):
@@ -67,10 +67,10 @@ def test_each_rep_and_week_is_judged_once_per_batch_and_across_replays(sent: lis
             "team_id": "nl", "rep_id": rep, "source": "test", "action": "call"}), batch, NOW.timestamp())
     pacing = SimpleNamespace(target_sets=lambda: TARGETS)
     sink = Sink()
-    weeks = WeekClosing(app, SETTINGS, TopicNames(app.conf.id), actions, pacing, lambda team, rep: True,  # type: ignore[arg-type]
+    weeks = WeekClosing(engine, SETTINGS, TopicNames(engine.app.conf.id), actions, pacing, lambda team, rep: True,  # type: ignore[arg-type]
                         lambda: NOW, sink)
 
-    order = InOrder(app)  # the agent's, across its batches (batch_agent)
+    order = InOrder(engine.app)  # the agent's, across its batches (batch_agent)
 
     async def judge(events: list[Any]) -> None:
         # As the agent does: arranged in offset order, folded, written.

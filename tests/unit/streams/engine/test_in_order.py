@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-import faust
 import orjson
 from faust.types import TP
 from intervaltree import IntervalTree
 
+from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch
 
 from salespulse.streams.family import KpiFamily
@@ -191,8 +191,8 @@ def test_the_consumer_commits_past_only_the_offsets_reported_absent() -> None:
 
 
 class Ticks(KpiFamily):
-    def __init__(self, app: faust.App) -> None:
-        super().__init__(app, clock=lambda: datetime(2026, 11, 25, tzinfo=UTC))
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, clock=lambda: datetime(2026, 11, 25, tzinfo=UTC))
         self.seen_offsets: list[int] = []
 
     def decode(self, raw: bytes) -> Any:
@@ -207,7 +207,7 @@ def test_a_family_folds_what_comes_after_a_hole_only_once_the_hole_is_read_again
     would make 2..4 look counted already."""
 
     async def scenario() -> list[int]:
-        family = Ticks(faust.App(f"t{id(object())}", store="memory://"))
+        family = Ticks(Engine.create(f"t{id(object())}", store="memory://"))
         consumer = FakeConsumer({PART: 0})
         order = in_order(consumer)
 

@@ -9,7 +9,9 @@ from typing import Any
 import faust
 from faust.types import TP
 
-from salespulse.streams.engine.inbox import Inbox, inboxes
+from salespulse.streams.engine import Engine
+from salespulse.streams.engine.app import EngineApp
+from salespulse.streams.engine.inbox import Inbox
 
 
 class Consumer:
@@ -24,8 +26,8 @@ class Consumer:
         return True
 
 
-def app_with(maxsize: int = 100) -> tuple[faust.App, Consumer]:
-    app = faust.App(f"inbox{id(object())}", store="memory://", stream_buffer_maxsize=maxsize)
+def app_with(maxsize: int = 100) -> tuple[EngineApp, Consumer]:
+    app = Engine.create(f"inbox{id(object())}", store="memory://", stream_buffer_maxsize=maxsize).app
     consumer = Consumer()
     app._consumer = consumer  # type: ignore[assignment]
     app.flow_control.resume()  # as after an assignment
@@ -55,7 +57,7 @@ def test_the_fetcher_finds_the_inbox_by_topic_and_the_consumer_subscribes_to_it(
     app, _ = app_with()
     topic = app.topic("in", "also-in")
     inbox = Inbox(app, topic, "count")
-    assert inboxes(app) == {"in": inbox, "also-in": inbox}
+    assert app.engine.inboxes == {"in": inbox, "also-in": inbox}
     assert topic in app.topics
 
 

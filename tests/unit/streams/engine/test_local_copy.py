@@ -7,7 +7,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import faust
 import orjson
 import pytest
 from faust.types import TP
@@ -15,7 +14,8 @@ from faust.types import TP
 from salespulse.models.errors import ConfigError
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.tables import Origin
-from salespulse.streams.engine.local_copy import LocalCopy, use_local_copy
+from salespulse.streams.engine import Engine
+from salespulse.streams.engine.local_copy import LocalCopy
 from tests.unit.streams.test_family import NOW, Counting, fold, record
 
 TOPIC = "app-table-changelog"
@@ -92,14 +92,14 @@ def test_a_second_worker_on_the_same_directory_is_told_what_to_change(copy: Loca
 
 
 def new_family(tmp_path: Path, ends: dict[int, int] | None = None) -> Counting:
-    app = faust.App("sales", store="memory://")  # the same id, so the same changelog topics
-    family = Counting(app)
-    use_local_copy(app, tmp_path / "copy")
+    engine = Engine.create("sales", store="memory://")  # the same id, so the same changelog topics
+    family = Counting(engine)
+    engine.use_local_copy(tmp_path / "copy")
 
     async def highwaters(*tps: TP) -> dict[TP, int]:
         return {tp: (ends or {}).get(tp.partition, 10**9) for tp in tps}
 
-    app._consumer = SimpleNamespace(highwaters=highwaters)  # type: ignore[attr-defined]
+    engine.app._consumer = SimpleNamespace(highwaters=highwaters)  # type: ignore[assignment]
     return family
 
 
@@ -153,7 +153,7 @@ def test_a_restart_loads_values_stamps_and_markers_and_counts_no_replay_twice(tm
     # Recovery of another worker put these in the copy; the copy is the worker's directory's.
     for table, events in ((worker.per_rep, changelog), (worker.everything, counts), (worker.seen, ids)):
         table.apply_changelog_batch(events)  # type: ignore[union-attr]
-    worker.app._salespulse_local_copy.close()  # type: ignore[attr-defined]
+    worker.engine.local_copy.close()
 
     restarted = new_family(tmp_path)
     load(restarted, {1})
@@ -174,13 +174,13 @@ def test_a_copy_past_the_changelogs_end_is_dropped_and_the_partition_read_whole(
     worker = new_family(tmp_path)
     batch = fold(worker, [(0, record("a", "ann"))])
     worker.per_rep.apply_changelog_batch(written(worker.per_rep, batch, {0: 40}))
-    worker.app._salespulse_local_copy.close()  # type: ignore[attr-defined]
+    worker.engine.local_copy.close()
 
     restarted = new_family(tmp_path, ends={0: 5})
     load(restarted, {0})
     assert dict(restarted.per_rep.data) == {}
     assert restarted.per_rep.persisted_offset(tp_of(restarted.per_rep, 0)) is None
-    copy = restarted.app._salespulse_local_copy  # type: ignore[attr-defined]
+    copy = restarted.engine.local_copy
     assert stored(copy, 0, restarted.per_rep.changelog_topic.get_topic_name()) == {}
 
 
@@ -198,7 +198,7 @@ def test_forgotten_keys_leave_the_copy(tmp_path: Path) -> None:
     batch = fold(family, [(0, record("a", "ann")), (1, record("b", "bob"))])
     family.per_rep.apply_changelog_batch(written(family.per_rep, batch, {}))
     family.per_rep.forget(["ann"])
-    copy = family.app._salespulse_local_copy  # type: ignore[attr-defined]
+    copy = family.engine.local_copy
     assert stored(copy, 0, family.per_rep.changelog_topic.get_topic_name()) == {b'"bob"': family.per_rep.record("bob")}
 
 
@@ -215,7 +215,7 @@ def test_marker_records_past_the_horizon_leave_the_copy_and_younger_ones_stay(tm
     mixed_record = markers(family, {0: 0})
     seen.apply_changelog_batch(old_record + mixed_record)
     assert seen.forget_older_than(NOW.timestamp() - 14 * 86400) == 3
-    copy = family.app._salespulse_local_copy  # type: ignore[attr-defined]
+    copy = family.engine.local_copy
     assert list(stored(copy, 0, seen.changelog_topic.get_topic_name())) == [b'"in/0/2"']
 
 
@@ -247,7 +247,7 @@ def test_a_marker_record_of_the_per_event_era_loads_as_one_time(tmp_path: Path) 
     seen = family.seen
     assert seen is not None
     topic = seen.changelog_topic.get_topic_name()
-    family.app._salespulse_local_copy.put([(topic, 0, [(0, b'"old-id"', b"1795608000.0")])])  # type: ignore[attr-defined]
+    family.engine.local_copy.put([(topic, 0, [(0, b'"old-id"', b"1795608000.0")])])
     load(family, {0})
     assert seen.data["old-id"] == (1795608000.0, "")
     assert not seen.first_time("old-id", Origin("in", 0, 9), NOW.timestamp())
