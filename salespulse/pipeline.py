@@ -27,6 +27,7 @@ from salespulse.repeated_logs import RepeatedLines
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.checklists import StageChecklists
 from salespulse.streams.deal_events import DealEvents
+from salespulse.streams.family import Wiring
 from salespulse.streams.engine import Engine
 from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.deadletter import DeadLetter
@@ -199,32 +200,31 @@ def build_pipeline(
     use_in_order_consumer(app)
     duplicates: Counter[str] = Counter()
     topics = TopicNames(settings.kafka.app_id)
-    dead_letter = DeadLetter(engine, topics, settings.limits.max_event_bytes, clock)
-    actions = ActionCounts(engine, settings, topics, duplicates, clock)
-    deal_figures = DealFigures(engine, settings, topics, clock)
-    velocity = DealVelocity(engine, settings, topics, duplicates, deal_figures, clock)
-    reviews = ReviewScores(engine, settings, topics, duplicates, clock)
-    deal_activities = engine.topic(topics.deal_activities_by_deal)
+    wiring = Wiring(engine, settings, topics, clock, duplicates)
+    dead_letter = DeadLetter(wiring)
+    actions = ActionCounts(wiring)
+    deal_figures = DealFigures(wiring)
+    velocity = DealVelocity(wiring, figures=deal_figures)
+    reviews = ReviewScores(wiring)
+    checklists = StageChecklists(wiring, figures=deal_figures)
+    mystery = MysteryChecks(wiring)
     # A deal's stage changes and activities, read together by the families that judge deals.
-    deal_events = engine.topic(topics.deal_stages_by_deal, topics.deal_activities_by_deal)
-    checklists = StageChecklists(engine, settings, deal_figures, clock)
-    mystery = MysteryChecks(engine, settings, topics, duplicates, clock)
-    deals = DealEvents(engine, deal_events, (velocity, checklists, mystery.deal_months), clock)
-    self_reports = SelfReports(engine, settings, topics, duplicates, clock)
+    deals = DealEvents(wiring, families=(velocity, checklists, mystery.deal_months))
+    self_reports = SelfReports(wiring)
     routes = Routes(
         activities_by_rep=actions.topic,
-        deal_activities_by_deal=deal_activities,
+        deal_activities_by_deal=engine.topic(topics.deal_activities_by_deal),
         deal_stages_by_deal=velocity.topic,
         reviews_by_rep=reviews.topic,
         mystery_checks_by_team=mystery.topic,
         self_reports_by_rep=self_reports.topic,
     )
-    Ingest(engine, settings, topics, dead_letter, routes, actions, deals, clock)
-    for family in (actions, deals, reviews, mystery, self_reports, deal_figures):
-        family.reject_to(dead_letter)
+    ingest = Ingest(wiring, routes=routes, actions=actions, deals=deals)
     pacing = Pacing(engine, kafka, topics)
     owns_rep = rep_owner(engine, topics, settings.kafka.partitions)
-    weeks = WeekClosing(engine, settings, topics, actions, pacing, owns_rep, clock, dead_letter)
+    weeks = WeekClosing(wiring, actions=actions, pacing=pacing, owns_rep=owns_rep)
+    for family in (ingest, actions, deals, reviews, mystery, self_reports, deal_figures, weeks):
+        family.reject_to(dead_letter)
     lag = ConsumerLag(app, topics)
 
     registry = CollectorRegistry()

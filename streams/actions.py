@@ -7,16 +7,11 @@ per rep, action and team-local ISO week) serve the weekly review's history and t
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import orjson
 
-from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent
-from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.family import KpiFamily
@@ -33,8 +28,7 @@ from salespulse.streams.kpi.actions import (
     week_key,
     week_of_slot,
 )
-from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames, partition_of, rep_key
+from salespulse.streams.topics import partition_of, rep_key
 
 
 class ActionCounts(KpiFamily):
@@ -45,32 +39,18 @@ class ActionCounts(KpiFamily):
     """
 
     kind = "activity"
+    reads = ("activities_by_rep",)
+    agent = "count_actions"
+    seen_table = "activity_ids_to_seen_at"
+    prune_every_s, prune_timer = 300.0, "prune_actions"
 
-    def __init__(
-        self,
-        engine: Engine,
-        settings: Settings,
-        topics: TopicNames,
-        duplicates: Counter[str],
-        clock: Callable[[], datetime],
-    ) -> None:
-        retention = settings.retention
-        super().__init__(
-            engine, clock=clock, seen_table="activity_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
-        )
-        self.settings = settings
+    def declare(self) -> None:
+        retention = self.settings.retention
         self.zones: dict[str, ZoneInfo] = {}  # team -> its time zone, looked up once
-        self.topic = engine.topic(topics.activities_by_rep)
-        self.slots_to_count = engine.table(
-            "slots_to_count", default=int, extra_topic_configs=expiring_changelog(retention.action_counts_days)
-        )
-        self.rep_actions_to_total = engine.table("rep_actions_to_total", default=int)
+        self.slots_to_count = self.table("slots_to_count", default=int, days=retention.action_counts_days)
+        self.rep_actions_to_total = self.table("rep_actions_to_total", default=int)
         # A week is written while it fills (late events too), then its record expires by age.
-        self.rep_weeks_to_count = engine.table(
-            WEEKS_TABLE, default=int, extra_topic_configs=expiring_changelog(retention.weekly_days + 7)
-        )
-        self.read(self.topic, "count_actions")
-        engine.timer(300.0, "prune_actions")(self.prune)
+        self.rep_weeks_to_count = self.table(WEEKS_TABLE, default=int, days=retention.weekly_days + 7)
 
     def decode(self, raw: bytes) -> ActivityEvent:
         return ActivityEvent.model_validate_json(raw)

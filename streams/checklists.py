@@ -2,53 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 
-from salespulse.models.config import Settings
 from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent
-from salespulse.streams.engine import Engine
 from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck, earlier, missing_content, missing_process
-from salespulse.streams.deal_figures import CHECKS, DealFigures
+from salespulse.streams.deal_figures import CHECKS, CreditsDeals
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.writes import Outbox
-from salespulse.streams.family import KpiFold
-from salespulse.streams.retention import expiring_changelog
 
 
-class StageChecklists(KpiFold):
+class StageChecklists(CreditsDeals):
     """Owns the stage-check and deal-action tables; `deal_events.DealEvents` feeds it.
 
     It reads a deal's stage changes and its activities, both keyed by deal, so one worker holds
     everything a deal's checks depend on.
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        settings: Settings,
-        figures: DealFigures,
-        clock: Callable[[], datetime],
-    ) -> None:
-        # Duplicates of stage changes are counted by deal velocity, which reads the same records.
-        super().__init__(
-            engine, clock=clock, seen_table="stage_check_ids_to_seen_at", dedup_days=settings.retention.dedup_days
-        )
-        self.settings = settings
-        self.figures = figures
+    # Duplicates of stage changes are counted by deal velocity, which reads the same records.
+    seen_table = "stage_check_ids_to_seen_at"
+    prune_every_s, prune_timer = 300.0, "prune_stage_checks"
+
+    def declare(self) -> None:
         # A deal quiet for longer than the window has no check left to export.
-        retention_days = CHECK_WINDOW_DAYS + 5
-        self.deals_to_stage_checks = engine.table(
-            "deals_to_stage_checks", extra_topic_configs=expiring_changelog(retention_days)
-        )
+        self.deals_to_stage_checks = self.table("deals_to_stage_checks", days=CHECK_WINDOW_DAYS + 5)
         # Deals live for months: their first actions are kept as long as their history.
-        self.deals_to_first_actions = engine.table(
-            "deals_to_first_actions",
-            extra_topic_configs=expiring_changelog(settings.retention.deal_history_days),
+        self.deals_to_first_actions = self.table(
+            "deals_to_first_actions", days=self.settings.retention.deal_history_days
         )
-        engine.timer(300.0, "prune_stage_checks")(self.prune)
 
     def fold_event(self, event: AnyEvent, batch: Batch, seen_at: float) -> None:
         """Judge each stage change once; let a deal's activities complete its process checklists.

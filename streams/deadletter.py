@@ -12,17 +12,16 @@ rejection of an item once per reason: counts are of items, not of deliveries.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 
 from faust.types import Message
 
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.writes import Write
 from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames
+from salespulse.streams.family import KpiFamily
+from salespulse.streams.engine.tables import SeenIds
 
 log = logging.getLogger(__name__)
 
@@ -78,23 +77,22 @@ def item_of(record: Message) -> str | None:
     return None
 
 
-class DeadLetter:
-    """Routes rejected events and counts rejections by reason in a changelog-backed table."""
+class DeadLetter(KpiFamily):
+    """Routes rejected events and counts rejections by reason in a changelog-backed table.
 
-    def __init__(
-        self, engine: Engine, topics: TopicNames, max_bytes: int, clock: Callable[[], datetime]
-    ) -> None:
-        self.engine = engine
-        self.max_bytes = max_bytes
-        self.clock = clock
-        self.topic = engine.topic(topics.dead_letter)
-        self.reasons_to_rejected = engine.table("reasons_to_rejected", default=int)
-        self.items_to_seen_at = engine.seen_ids(
+    Its agent counts dead-letter records by reason, whoever put them there, each vendor item once.
+    """
+
+    reads = ("dead_letter",)
+    agent = "count_rejections"
+    prune_every_s, prune_timer = 300.0, "prune_rejected_items"
+
+    def declare(self) -> None:
+        self.max_bytes = self.settings.limits.max_event_bytes
+        self.reasons_to_rejected = self.table("reasons_to_rejected", default=int)
+        self.items_to_seen_at = self.engine.seen_ids(
             "rejected_items_to_seen_at", extra_topic_configs=expiring_changelog(ITEM_HORIZON_DAYS)
         )
-        # Counts dead-letter records by reason, whoever put them there, each vendor item once.
-        engine.agent(self.topic, "count_rejections", self.fold_batch)
-        engine.timer(300.0, "prune_rejected_items")(self.prune)
 
     async def route(self, message: Message, rejection: RejectedEvent) -> None:
         """Send a rejected event to the dead-letter topic; the one place that does so."""
@@ -103,11 +101,12 @@ class DeadLetter:
         value, headers = dead_letter_record(message.value or b"", rejection, origin, self.max_bytes)
         await self.topic.send(key=rejection.reason, value=value, headers=headers)
 
-    def fold_batch(self, records: list[Message]) -> Write:
-        batch = Batch()
+    def seen_tables(self) -> list[SeenIds | None]:
+        return [self.items_to_seen_at]
+
+    def fold_events(self, records: list[Message], batch: Batch) -> None:
         seen_at = self.clock().timestamp()
         batch.fold_each(records, "count_rejections", lambda record: self.count(record, batch, seen_at))
-        return self.engine.write(batch, self.items_to_seen_at)
 
     def count(self, record: Message, batch: Batch, seen_at: float) -> None:
         """Count one rejection, unless it is of a vendor item already counted for that reason."""

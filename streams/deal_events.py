@@ -10,49 +10,42 @@ a family that raises on a record sends it to the dead-letter topic without holdi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
-import faust
 from faust.types import Message
 
 from salespulse.models.events import EVENT_ADAPTER, AnyEvent
-from salespulse.streams.engine import Engine
-from salespulse.streams.engine.batch import Batch, RejectSink
+from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.tables import SeenIds
-from salespulse.streams.engine.writes import Outbox, route_failed, Write
-from salespulse.streams.family import KpiFold
+from salespulse.streams.engine.writes import Outbox
+from salespulse.streams.family import KpiFamily, KpiFold, Wiring
 
 
-class DealEvents:
-    """Owns the `judge_deals` agent over the deal-keyed topics, folding for each family given."""
+class DealEvents(KpiFamily):
+    """Owns the `judge_deals` agent over the deal-keyed topics, folding for each family given.
 
-    def __init__(
-        self, engine: Engine, deal_events: faust.TopicT, families: Sequence[KpiFold], clock: Callable[[], datetime]
-    ) -> None:
-        self.engine = engine
+    A composite family: a deal's stage changes and activities, read together, parsed once and
+    folded into each of `families` in turn; a batch writes their markers and forwards theirs.
+    """
+
+    reads = ("deal_stages_by_deal", "deal_activities_by_deal")
+    agent = "judge_deals"
+
+    def __init__(self, wiring: Wiring, *, families: Sequence[KpiFold]) -> None:
         self.families = families
-        self.clock = clock
-        self.rejects: RejectSink | None = None
-        engine.agent(deal_events, "judge_deals", self.fold_batch)
+        super().__init__(wiring)
 
-    def reject_to(self, sink: RejectSink) -> None:
-        """Send records that cannot be parsed, or that a family fails on, to `sink`."""
-        self.rejects = sink
-
-    def fold_batch(self, records: list[Message]) -> Write:
-        """Fold one batch into every family; return the write of what changed."""
-        batch = Batch()
+    def fold_events(self, records: list[Message], batch: Batch) -> None:
+        """Fold one batch into every family."""
         seen_at = self.clock().timestamp()
         # A record that does not parse here was not written by ingest, which validated it.
         batch.fold_each(
             records,
             "judge_deals",
-            lambda record: self.fold_event(record, EVENT_ADAPTER.validate_json(record.value or b""), batch, seen_at),
+            lambda record: self.fold_read(record, EVENT_ADAPTER.validate_json(record.value or b""), batch, seen_at),
         )
-        return self.write(batch)
 
-    def fold_event(self, record: Message, event: AnyEvent, batch: Batch, seen_at: float) -> None:
+    def fold_read(self, record: Message, event: AnyEvent, batch: Batch, seen_at: float) -> None:
         """Fold a deal's event, read at `batch.origin` from `record`, into each family.
 
         Also the ingest agent's way for a stage change its producer keyed by deal: read on the
@@ -72,7 +65,3 @@ class DealEvents:
     def seen_tables(self) -> list[SeenIds | None]:
         """Return the families' de-duplication tables, whose markers a batch writes."""
         return [family.seen for family in self.families]
-
-    async def write(self, batch: Batch) -> None:
-        await self.engine.write(batch, *self.seen_tables(), forward=lambda outbox: self.forward(batch, outbox))
-        await route_failed(batch, self.rejects)

@@ -12,21 +12,18 @@ applying it again changes nothing: a batch forwarded twice after a crash is harm
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 import orjson
 
-from salespulse.models.config import Settings
-from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.writes import Outbox
-from salespulse.streams.family import KpiFamily
+from salespulse.streams.family import KpiFamily, KpiFold, Wiring
 from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck
 from salespulse.streams.kpi.velocity import DealHistory, deal_expired
-from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames, partition_of, rep_key
+from salespulse.streams.topics import partition_of, rep_key
 
 VELOCITY = "velocity"
 CHECKS = "checks"
@@ -40,17 +37,13 @@ def figure_key(kind: str, deal_id: str, team: str, rep: str) -> str:
 class DealFigures(KpiFamily):
     """Owns the rep-keyed deal-figures topic, its table and the `credit_deals` agent."""
 
-    def __init__(self, engine: Engine, settings: Settings, topics: TopicNames, clock: Callable[[], datetime]) -> None:
-        super().__init__(engine, clock=clock)
-        self.settings = settings
-        self.partitions = settings.kafka.partitions
-        self.topic = engine.topic(topics.deal_figures_by_rep)
-        self.reps_to_deal_figures = engine.table(
-            "reps_to_deal_figures",
-            extra_topic_configs=expiring_changelog(settings.retention.deal_history_days),
-        )
-        self.read(self.topic, "credit_deals")
-        engine.timer(300.0, "prune_deal_figures")(self.prune)
+    reads = ("deal_figures_by_rep",)
+    agent = "credit_deals"
+    prune_every_s, prune_timer = 300.0, "prune_deal_figures"
+
+    def declare(self) -> None:
+        self.partitions = self.settings.kafka.partitions
+        self.reps_to_deal_figures = self.table("reps_to_deal_figures", days=self.settings.retention.deal_history_days)
 
     def send(self, outbox: Outbox, kind: str, deal_id: str, team: str, rep: str, value: Any) -> None:
         """Queue one figure (None: no longer credited to this rep) for the rep's partition."""
@@ -93,3 +86,11 @@ class DealFigures(KpiFamily):
 
         figures = self.reps_to_deal_figures
         figures.forget([k for k, v in figures.data.items() if stale(k, v)])
+
+
+class CreditsDeals(KpiFold):
+    """A deal family whose figures reach the reps credited with each deal through `DealFigures`."""
+
+    def __init__(self, wiring: Wiring, *, figures: DealFigures) -> None:
+        self.figures = figures
+        super().__init__(wiring)

@@ -1,55 +1,104 @@
 """The base every KPI family folds through: de-duplicated by event id, into its tables.
 
-A family reads its topic in batches (`engine.inbox`), folds each event into its tables in
+A family reads its topics in batches (`engine.inbox`), folds each event into its tables in
 memory (`engine.batch.Batch`), and at the end of the batch writes one changelog record per
 changed key and one record of de-duplication markers per input partition (`engine.writes`).
 That is the fast path, and it exists once, in the engine; how each record is counted exactly
 once across crashes is told in `engine.tables`.
+
+A family is declared, not wired by hand:
+
+    class ReviewScores(KpiFamily):
+        kind = "review"                      # its events, as salespulse_events_duplicate_total counts them
+        reads = ("reviews_by_rep",)          # the topics its agent reads (`TopicNames` attributes)
+        agent = "score_reviews"
+        seen_table = "review_ids_to_seen_at" # de-duplication by event id, for retention.dedup_days
+        prune_every_s, prune_timer = 300.0, "prune_reviews"
+
+        def declare(self) -> None:           # its tables
+            self.review_days_to_scores = self.table("review_days_to_scores", days=self.settings.retention.review_days)
+
+        def decode(self, raw: bytes) -> ReviewEvent: ...
+        def fold(self, event: ReviewEvent, batch: Batch) -> None: ...
+
+Every family is built from the same `Wiring`; what one needs beside it (another family) it takes
+as a keyword argument.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-import faust
 from faust.types import Message
 
+from salespulse.models.config import Settings
 from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch, RejectSink
+from salespulse.streams.engine.tables import SeenIds, StampedTable
 from salespulse.streams.engine.writes import Outbox, Write, route_failed
 from salespulse.streams.retention import expiring_changelog
+from salespulse.streams.topics import TopicNames
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What every family is built with: the engine, the configuration, the topic names, the clock
+    and the duplicate counts the families share (`salespulse_events_duplicate_total`)."""
+
+    engine: Engine
+    settings: Settings
+    topics: TopicNames
+    clock: Callable[[], datetime]
+    duplicates: Counter[str] = field(default_factory=Counter)
 
 
 class KpiFold:
     """How one KPI family folds its events: de-duplicated by event id, into its tables.
 
-    A family says how an event changes its tables (`fold`) and, for de-duplication, what an
-    event's id is (`event_id`). `DealEvents` feeds the families that judge deals; a `KpiFamily`
-    feeds itself from its own topic.
+    A family says which tables it has (`declare`), how an event changes them (`fold`) and, for
+    de-duplication, what an event's id is (`event_id`). `DealEvents` feeds the families that
+    judge deals; a `KpiFamily` feeds itself from its own topics.
     """
 
-    kind: str = ""  # the event type, as counted in salespulse_events_duplicate_total
+    kind: ClassVar[str] = ""  # the event type, as counted in salespulse_events_duplicate_total
+    # The table of event ids counted; None: no de-duplication (the fold is idempotent anyway).
+    seen_table: ClassVar[str | None] = None
+    # How often `prune` runs, and its timer's name; 0: the family keeps everything it holds.
+    prune_every_s: ClassVar[float] = 0.0
+    prune_timer: ClassVar[str] = ""
 
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        clock: Callable[[], datetime],
-        seen_table: str | None = None,
-        dedup_days: int = 0,
-        duplicates: Counter[str] | None = None,
-    ) -> None:
-        """Without `seen_table` a family does not de-duplicate (its fold is idempotent anyway)."""
-        self.engine = engine
-        self.seen = (
-            engine.seen_ids(seen_table, extra_topic_configs=expiring_changelog(dedup_days)) if seen_table else None
+    def __init__(self, wiring: Wiring) -> None:
+        self.wiring = wiring
+        self.engine = wiring.engine
+        self.settings = wiring.settings
+        self.clock = wiring.clock
+        # Only a family with a kind counts its duplicates where /metrics reads them.
+        self.duplicates: Counter[str] = wiring.duplicates if self.kind else Counter()
+        self.dedup_days = self.settings.retention.dedup_days
+        self.seen: SeenIds | None = (
+            self.engine.seen_ids(self.seen_table, extra_topic_configs=expiring_changelog(self.dedup_days))
+            if self.seen_table
+            else None
         )
-        self.duplicates = Counter() if duplicates is None else duplicates
-        self.clock = clock
-        self.dedup_days = dedup_days
+        self.declare()
+        if self.prune_every_s:
+            self.engine.timer(self.prune_every_s, self.prune_timer)(self.prune)
+
+    def declare(self) -> None:
+        """Declare the family's tables (`table`) and the topics it sends to."""
+
+    def table(self, name: str, *, days: int | None = None, **options: Any) -> StampedTable:
+        """Declare a table; with `days`, its changelog records may expire after that many days (and one)."""
+        if days is not None:
+            options["extra_topic_configs"] = expiring_changelog(days)
+        return self.engine.table(name, **options)
+
+    async def prune(self) -> None:
+        """Forget what is past its retention (memory only; changelog records expire by age)."""
 
     def event_id(self, event: Any) -> str:
         return str(event.event_id)
@@ -81,15 +130,22 @@ class KpiFold:
 
 
 class KpiFamily(KpiFold):
-    """A KPI family with an agent of its own: reads its topic in batches, folds, writes back.
+    """A KPI family with an agent of its own: reads its topics in batches, folds, writes back.
 
-    Beside the fold, a family says how it decodes a record (`decode`); this class does the rest.
+    Beside the fold, a family says which topics its agent reads (`reads`, `agent`) and how it
+    decodes a record (`decode`); this class does the rest. A family whose batch is more than
+    its events folded one by one (validation, several families over one topic) says so in
+    `fold_events`.
     """
 
-    def __init__(self, engine: Engine, **options: Any) -> None:
-        """Takes `KpiFold`'s options."""
-        super().__init__(engine, **options)
+    reads: ClassVar[tuple[str, ...]] = ()  # `TopicNames` attributes of the topics the agent reads
+    agent: ClassVar[str] = ""
+
+    def __init__(self, wiring: Wiring) -> None:
         self.rejects: RejectSink | None = None
+        super().__init__(wiring)
+        self.topic = self.engine.topic(*(getattr(wiring.topics, name) for name in self.reads))
+        self.engine.agent(self.topic, self.agent, self.fold_batch)
 
     def reject_to(self, sink: RejectSink) -> None:
         """Send the records this family fails on to `sink` (the dead-letter topic)."""
@@ -99,9 +155,9 @@ class KpiFamily(KpiFold):
         """Return the event a record holds."""
         raise NotImplementedError
 
-    def read(self, topic: faust.TopicT, name: str) -> None:
-        """Start the family's agent, `name`, on `topic`."""
-        self.engine.agent(topic, name, self.fold_batch)
+    def seen_tables(self) -> list[SeenIds | None]:
+        """Return the de-duplication tables whose markers a batch writes."""
+        return [self.seen]
 
     def fold_batch(self, records: list[Message]) -> Write:
         """Fold one batch; return the write of what it changed and forwards."""
@@ -109,8 +165,9 @@ class KpiFamily(KpiFold):
         self.fold_events(records, batch)
         return self.write(batch)
 
-    async def write(self, batch: Batch) -> None:
-        await self.engine.write(batch, self.seen, forward=lambda outbox: self.forward(batch, outbox))
+    async def write(self, batch: Batch, outbox: Outbox | None = None) -> None:
+        """Write the batch's changelog records, markers and forwards (and `outbox`), then route its failures."""
+        await self.engine.write(batch, *self.seen_tables(), outbox=outbox, forward=lambda out: self.forward(batch, out))
         await route_failed(batch, self.rejects)
 
     def fold_events(self, records: list[Message], batch: Batch) -> None:

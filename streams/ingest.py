@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import assert_never
@@ -10,7 +9,6 @@ from typing import assert_never
 import faust
 from faust.types import Message
 
-from salespulse.models.config import Settings
 from salespulse.models.events import (
     ActivityEvent,
     AnyEvent,
@@ -21,13 +19,13 @@ from salespulse.models.events import (
     parse_event,
 )
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.engine import Engine
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deal_events import DealEvents
-from salespulse.streams.deadletter import DeadLetter
 from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.writes import Outbox, route_failed, Write
-from salespulse.streams.topics import TopicNames, event_key, partition_of
+from salespulse.streams.engine.writes import Outbox, Write
+from salespulse.streams.topics import event_key, partition_of
+from salespulse.streams.family import KpiFamily, Wiring
+from salespulse.streams.engine.tables import SeenIds
 
 
 @dataclass(frozen=True)
@@ -60,36 +58,30 @@ class Routes:
         assert_never(event)
 
 
-class Ingest:
+class Ingest(KpiFamily):
     """Owns the producer-facing topics and the agent that validates them.
 
     An activity whose producer keyed it by rep, onto the partition the worker would choose,
     is already where its counts live: it is folded into the action counts here, and the re-keying
     hop (a send, a second read and a second parse) is skipped. So is a deal's stage change keyed
-    by its deal: it is folded into the deal families (`deal_events.DealEvents`) here.
+    by its deal: it is folded into the deal families (`deal_events.DealEvents`) here. Everything
+    else is re-keyed onto its family's topic, or set aside for the dead-letter topic.
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        settings: Settings,
-        topics: TopicNames,
-        dead_letter: DeadLetter,
-        routes: Routes,
-        actions: ActionCounts,
-        deals: DealEvents,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.engine = engine
-        self.settings = settings
-        self.dead_letter = dead_letter
+    reads = ("activities", "deal_stages", "reviews", "mystery_checks", "self_reports")  # TopicNames.ingest()
+    agent = "validate_events"
+
+    def __init__(self, wiring: Wiring, *, routes: Routes, actions: ActionCounts, deals: DealEvents) -> None:
         self.routes = routes
         self.actions = actions
         self.deals = deals
-        self.clock = clock
-        self.topic = engine.topic(*topics.ingest())
-        # Validates each event; folds it, routes it to its KPI families or to the dead-letter topic.
-        engine.agent(self.topic, "validate_events", self.fold_batch)
+        super().__init__(wiring)
+
+    def seen_tables(self) -> list[SeenIds | None]:
+        return [self.actions.seen, *self.deals.seen_tables()]
+
+    def forward(self, batch: Batch, outbox: Outbox) -> None:
+        self.deals.forward(batch, outbox)
 
     def fold_batch(self, records: list[Message]) -> Write:
         """Validate one batch; return the write of what it changed and routed."""
@@ -102,13 +94,6 @@ class Ingest:
             records, "validate_events", lambda record: self.take(record, now, seen_at, batch, outbox, partitions)
         )
         return self.write(batch, outbox)
-
-    async def write(self, batch: Batch, outbox: Outbox) -> None:
-        await self.engine.write(
-            batch, self.actions.seen, *self.deals.seen_tables(),
-            outbox=outbox, forward=lambda figures: self.deals.forward(batch, figures),
-        )
-        await route_failed(batch, self.dead_letter)
 
     def take(
         self, message: Message, now: datetime, seen_at: float, batch: Batch, outbox: Outbox, partitions: int
@@ -127,7 +112,7 @@ class Ingest:
                     self.actions.fold_event(parsed, batch, seen_at)
                     continue
                 if topic is self.routes.deal_stages_by_deal:
-                    self.deals.fold_event(message, parsed, batch, seen_at)
+                    self.deals.fold_read(message, parsed, batch, seen_at)
                     continue
             value = value or parsed.model_dump_json().encode()
             outbox.put(topic.get_topic_name(), partition_of(key, partitions), key.encode(), value)

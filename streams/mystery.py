@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 
-from salespulse.models.config import Settings
 from salespulse.models.events import AnyEvent, MysteryCheckEvent
-from salespulse.streams.engine import Engine
 from salespulse.streams.kpi.mystery import month_key, month_of, note_activity, record_check, split_month_key
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.family import KpiFamily, KpiFold
-from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames
 
 DEALS_TABLE = "deals_to_active_months"
 
@@ -22,14 +16,10 @@ DEALS_TABLE = "deals_to_active_months"
 class DealMonths(KpiFold):
     """Owns the deal-months table, for the mystery draw; `deal_events.DealEvents` feeds it."""
 
-    def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], datetime]) -> None:
+    def declare(self) -> None:
         # Noting a month twice changes nothing: no de-duplication needed.
-        super().__init__(engine, clock=clock)
-        self.settings = settings
         # Read by `salespulse mystery sample` from its changelog, hence the module-level name.
-        self.deals_to_active_months = engine.table(
-            DEALS_TABLE, extra_topic_configs=expiring_changelog(settings.retention.mystery_days)
-        )
+        self.deals_to_active_months = self.table(DEALS_TABLE, days=self.settings.retention.mystery_days)
 
     def fold(self, event: AnyEvent, batch: Batch) -> None:
         """Record, per deal, the team-local months it had an event in and its rep then."""
@@ -57,30 +47,14 @@ class MysteryChecks(KpiFamily):
     """Owns the team-keyed check topic, the check table and the `score_mystery_checks` agent."""
 
     kind = "mystery_check"
+    reads = ("mystery_checks_by_team",)
+    agent = "score_mystery_checks"
+    seen_table = "mystery_check_ids_to_seen_at"
+    prune_every_s, prune_timer = 3600.0, "prune_mystery"
 
-    def __init__(
-        self,
-        engine: Engine,
-        settings: Settings,
-        topics: TopicNames,
-        duplicates: Counter[str],
-        clock: Callable[[], datetime],
-    ) -> None:
-        super().__init__(
-            engine,
-            clock=clock,
-            seen_table="mystery_check_ids_to_seen_at",
-            dedup_days=settings.retention.dedup_days,
-            duplicates=duplicates,
-        )
-        self.settings = settings
-        self.topic = engine.topic(topics.mystery_checks_by_team)
-        self.deal_months = DealMonths(engine, settings, clock)
-        self.months_to_checks = engine.table(
-            "months_to_mystery_checks", extra_topic_configs=expiring_changelog(settings.retention.mystery_days)
-        )
-        self.read(self.topic, "score_mystery_checks")
-        engine.timer(3600.0, "prune_mystery")(self.prune)
+    def declare(self) -> None:
+        self.deal_months = DealMonths(self.wiring)
+        self.months_to_checks = self.table("months_to_mystery_checks", days=self.settings.retention.mystery_days)
 
     def decode(self, raw: bytes) -> MysteryCheckEvent:
         return MysteryCheckEvent.model_validate_json(raw)

@@ -2,46 +2,26 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
-from datetime import datetime
 from functools import partial
 
 
-from salespulse.models.config import Settings
 from salespulse.models.events import ReviewEvent
-from salespulse.streams.engine import Engine
 from salespulse.streams.kpi.reviews import ReviewDayKey, add_score, day_of, review_day_expired, review_increments
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.family import KpiFamily
-from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames
 
 
 class ReviewScores(KpiFamily):
     """Owns the re-keyed review topic, the review table and the `score_reviews` agent."""
 
     kind = "review"
+    reads = ("reviews_by_rep",)
+    agent = "score_reviews"
+    seen_table = "review_ids_to_seen_at"
+    prune_every_s, prune_timer = 300.0, "prune_reviews"
 
-    def __init__(
-        self,
-        engine: Engine,
-        settings: Settings,
-        topics: TopicNames,
-        duplicates: Counter[str],
-        clock: Callable[[], datetime],
-    ) -> None:
-        retention = settings.retention
-        super().__init__(
-            engine, clock=clock, seen_table="review_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
-        )
-        self.settings = settings
-        self.topic = engine.topic(topics.reviews_by_rep)
-        self.review_days_to_scores = engine.table(
-            "review_days_to_scores", extra_topic_configs=expiring_changelog(retention.review_days)
-        )
-        self.read(self.topic, "score_reviews")
-        engine.timer(300.0, "prune_reviews")(self.prune)
+    def declare(self) -> None:
+        self.review_days_to_scores = self.table("review_days_to_scores", days=self.settings.retention.review_days)
 
     def decode(self, raw: bytes) -> ReviewEvent:
         return ReviewEvent.model_validate_json(raw)

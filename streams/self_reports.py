@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 
-from salespulse.models.config import Settings
 from salespulse.models.events import SelfReportEvent
 from salespulse.models.targets import week_start
-from salespulse.streams.engine import Engine
 from salespulse.streams.kpi.self_reports import report_key, split_report_key, supersedes
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.family import KpiFamily
-from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames
 
 REPORTS_TABLE = "rep_weeks_to_self_reports"
 
@@ -24,29 +18,14 @@ class SelfReports(KpiFamily):
     """Owns the re-keyed self-report topic, the report table and the `file_self_reports` agent."""
 
     kind = "self_report"
+    reads = ("self_reports_by_rep",)
+    agent = "file_self_reports"
+    seen_table = "self_report_ids_to_seen_at"
+    prune_every_s, prune_timer = 3600.0, "prune_self_reports"
 
-    def __init__(
-        self,
-        engine: Engine,
-        settings: Settings,
-        topics: TopicNames,
-        duplicates: Counter[str],
-        clock: Callable[[], datetime],
-    ) -> None:
-        super().__init__(
-            engine,
-            clock=clock,
-            seen_table="self_report_ids_to_seen_at",
-            dedup_days=settings.retention.dedup_days,
-            duplicates=duplicates,
-        )
-        self.settings = settings
-        self.topic = engine.topic(topics.self_reports_by_rep)
-        days = settings.retention.action_counts_days
+    def declare(self) -> None:
         # Read by `salespulse report weekly` from its changelog, for the lessons learned.
-        self.rep_weeks_to_reports = engine.table(REPORTS_TABLE, extra_topic_configs=expiring_changelog(days))
-        self.read(self.topic, "file_self_reports")
-        engine.timer(3600.0, "prune_self_reports")(self.prune)
+        self.rep_weeks_to_reports = self.table(REPORTS_TABLE, days=self.settings.retention.action_counts_days)
 
     def decode(self, raw: bytes) -> SelfReportEvent:
         return SelfReportEvent.model_validate_json(raw)

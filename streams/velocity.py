@@ -2,49 +2,27 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 
-from salespulse.models.config import Settings
 from salespulse.models.events import AnyEvent, DealStageEvent
-from salespulse.streams.engine import Engine
 from salespulse.streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
-from salespulse.streams.deal_figures import VELOCITY, DealFigures
+from salespulse.streams.deal_figures import VELOCITY, CreditsDeals
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.writes import Outbox
-from salespulse.streams.family import KpiFold
-from salespulse.streams.retention import expiring_changelog
-from salespulse.streams.topics import TopicNames
 
 
-class DealVelocity(KpiFold):
+class DealVelocity(CreditsDeals):
     """Owns the re-keyed deal-stage topic and the deal tables; `deal_events.DealEvents` feeds it."""
 
     kind = "deal_stage"
+    seen_table = "deal_event_ids_to_seen_at"
+    prune_every_s, prune_timer = 300.0, "prune_deals"
 
-    def __init__(
-        self,
-        engine: Engine,
-        settings: Settings,
-        topics: TopicNames,
-        duplicates: Counter[str],
-        figures: DealFigures,
-        clock: Callable[[], datetime],
-    ) -> None:
-        retention = settings.retention
-        super().__init__(
-            engine, clock=clock, seen_table="deal_event_ids_to_seen_at", dedup_days=retention.dedup_days, duplicates=duplicates
-        )
-        self.settings = settings
-        self.figures = figures
-        self.topic = engine.topic(topics.deal_stages_by_deal)
-        self.deals_to_history = engine.table(
-            "deals_to_history", extra_topic_configs=expiring_changelog(retention.deal_history_days)
-        )
-        engine.timer(300.0, "prune_deals")(self.prune)
+    def declare(self) -> None:
+        # The re-keyed topic the ingest agent routes stage changes to; `DealEvents` reads it.
+        self.topic = self.engine.topic(self.wiring.topics.deal_stages_by_deal)
+        self.deals_to_history = self.table("deals_to_history", days=self.settings.retention.deal_history_days)
 
     def fold_event(self, event: AnyEvent, batch: Batch, seen_at: float) -> None:
         """Fold a deal's stage change; its activities, read on the same topics, say nothing of its pace."""

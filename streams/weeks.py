@@ -13,49 +13,41 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 
 from faust.types import Message
 
-from salespulse.models.config import Settings
 from salespulse.models.targets import iso_week_of, named_reps
-from salespulse.streams.engine import Engine
 from salespulse.streams.actions import ActionCounts
-from salespulse.streams.engine.batch import Batch, RejectSink
-from salespulse.streams.engine.writes import route_failed, Write
+from salespulse.streams.engine.batch import Batch
 from salespulse.streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
 from salespulse.streams.kpi.weeks import last_closed_week, missed_actions
 from salespulse.streams.pacing import Pacing
-from salespulse.streams.topics import TopicNames, rep_key
+from salespulse.streams.topics import rep_key
+from salespulse.streams.family import KpiFamily, Wiring
 
 
-class WeekClosing:
-    """Owns the week-closings topic, the verdicts table, the ticker and the `judge_weeks` agent."""
+class WeekClosing(KpiFamily):
+    """Owns the week-closings topic, the verdicts table, the ticker and the `judge_weeks` agent.
+
+    Its agent records, once per rep and week, the actions that ended the week below target.
+    """
+
+    reads = ("week_closings",)
+    agent = "judge_weeks"
 
     def __init__(
-        self,
-        engine: Engine,
-        settings: Settings,
-        topics: TopicNames,
-        actions: ActionCounts,
-        pacing: Pacing,
-        owns_rep: Callable[[str, str], bool],
-        clock: Callable[[], datetime],
-        dead_letter: RejectSink,
+        self, wiring: Wiring, *, actions: ActionCounts, pacing: Pacing, owns_rep: Callable[[str, str], bool]
     ) -> None:
-        self.settings = settings
-        self.dead_letter = dead_letter
         self.actions = actions
         self.pacing = pacing
         self.owns_rep = owns_rep
-        self.clock = clock
         self.sent: set[tuple[str, str, date]] = set()
-        self.engine = engine
-        self.topic = engine.topic(topics.week_closings)
-        self.reps_to_verdicts = engine.table("reps_to_verdicts", default=dict)
-        # Records, once per rep and week, the actions that ended the week below target.
-        engine.agent(self.topic, "judge_weeks", self.judge_batch)
-        engine.timer(15.0, "close_weeks")(self.close_weeks)
+        super().__init__(wiring)
+
+    def declare(self) -> None:
+        self.reps_to_verdicts = self.table("reps_to_verdicts", default=dict)
+        self.engine.timer(15.0, "close_weeks")(self.close_weeks)
 
     def known_reps(self) -> set[tuple[str, str]]:
         """Return the reps in the configuration, in any target set, or with counted actions."""
@@ -74,14 +66,8 @@ class WeekClosing:
             await self.topic.send(key=rep_key(team, rep), value=json.dumps({"week_monday": week.isoformat()}).encode())
             self.sent.add((team, rep, week))
 
-    def judge_batch(self, records: list[Message]) -> Write:
-        batch = Batch()
+    def fold_events(self, records: list[Message], batch: Batch) -> None:
         batch.fold_each(records, "judge_weeks", lambda record: self.judge((record.key or b"").decode(), record.value or b"", batch))
-        return self.write(batch)
-
-    async def write(self, batch: Batch) -> None:
-        await self.engine.write(batch)
-        await route_failed(batch, self.dead_letter)
 
     def judge(self, key: str, value: bytes, batch: Batch) -> None:
         team, rep = key.split("|")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -19,6 +18,7 @@ from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.tables import Origin
 from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.topics import TopicNames
+from salespulse.streams.family import Wiring
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SETTINGS = Settings.model_validate(
@@ -46,7 +46,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, bytes, bytes |
 
 def counts(recovered: bool = True) -> ActionCounts:
     engine = Engine.create(f"t{id(object())}", store="memory://")
-    actions = ActionCounts(engine, SETTINGS, TopicNames(engine.app.conf.id), Counter(), lambda: NOW)
+    actions = ActionCounts(Wiring(engine, SETTINGS, TopicNames(engine.app.conf.id), lambda: NOW))
     if recovered:
         engine.app.tables.recovery.completed.set()  # type: ignore[attr-defined]
     return actions
@@ -113,7 +113,7 @@ def test_a_batch_whose_key_was_pruned_while_it_waited_writes_the_rest(sent: list
 def test_weekly_totals_count_each_activity_in_its_team_local_week_and_expire(sent: list) -> None:
     settings = Settings.model_validate({"teams": {"nl": {"timezone": "Europe/Amsterdam", "reps": {"anna": {"name": "Anna"}}}}})
     engine = Engine.create(f"t{id(object())}", store="memory://")
-    actions = ActionCounts(engine, settings, TopicNames(engine.app.conf.id), Counter(), lambda: NOW)
+    actions = ActionCounts(Wiring(engine, settings, TopicNames(engine.app.conf.id), lambda: NOW))
     engine.app.tables.recovery.completed.set()  # type: ignore[attr-defined]
     batch = Batch()
     rows = [

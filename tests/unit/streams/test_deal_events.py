@@ -22,6 +22,7 @@ from salespulse.streams.engine.in_order import InOrder
 from salespulse.streams.mystery import MysteryChecks
 from salespulse.streams.topics import TopicNames
 from salespulse.streams.velocity import DealVelocity
+from salespulse.streams.family import Wiring
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SETTINGS = Settings.model_validate({
@@ -69,11 +70,13 @@ def test_each_record_reaches_every_deal_family_once(sent: list[tuple[str, bytes]
     engine = Engine.create("sp", store="memory://")
     topics = TopicNames("sp")
     duplicates: Counter[str] = Counter()
-    figures = DealFigures(engine, SETTINGS, topics, lambda: NOW)
-    velocity = DealVelocity(engine, SETTINGS, topics, duplicates, figures, lambda: NOW)
-    checklists = StageChecklists(engine, SETTINGS, figures, lambda: NOW)
-    mystery = MysteryChecks(engine, SETTINGS, topics, duplicates, lambda: NOW)
-    deals = DealEvents(engine, engine.topic(STAGES, ACTIVITIES), (velocity, checklists, mystery.deal_months), lambda: NOW)
+    wiring = Wiring(engine, SETTINGS, topics, lambda: NOW, duplicates)
+    figures = DealFigures(wiring)
+    velocity = DealVelocity(wiring, figures=figures)
+    checklists = StageChecklists(wiring, figures=figures)
+    mystery = MysteryChecks(wiring)
+    deals = DealEvents(wiring, families=(velocity, checklists, mystery.deal_months))
+    assert deals.topic.topics == (STAGES, ACTIVITIES)
     sink = Sink()
     deals.reject_to(sink)
     judge = checklists.judge
@@ -129,11 +132,12 @@ def test_each_record_reaches_every_deal_family_once(sent: list[tuple[str, bytes]
 def deals() -> tuple[DealEvents, StageChecklists]:
     engine = Engine.create(f"sp{id(object())}", store="memory://")
     topics = TopicNames("sp")
-    figures = DealFigures(engine, SETTINGS, topics, lambda: NOW)
-    velocity = DealVelocity(engine, SETTINGS, topics, Counter(), figures, lambda: NOW)
-    checklists = StageChecklists(engine, SETTINGS, figures, lambda: NOW)
-    mystery = MysteryChecks(engine, SETTINGS, topics, Counter(), lambda: NOW)
-    return DealEvents(engine, engine.topic(STAGES, ACTIVITIES), (velocity, checklists, mystery.deal_months), lambda: NOW), checklists
+    wiring = Wiring(engine, SETTINGS, topics, lambda: NOW)
+    figures = DealFigures(wiring)
+    velocity = DealVelocity(wiring, figures=figures)
+    checklists = StageChecklists(wiring, figures=figures)
+    mystery = MysteryChecks(wiring)
+    return DealEvents(wiring, families=(velocity, checklists, mystery.deal_months)), checklists
 
 
 def forwarded(deals: DealEvents, sent: list[tuple[str, bytes]], records: list[Any]) -> list[bytes]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime
 
 import orjson
@@ -18,6 +17,7 @@ from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.kpi.velocity import DealHistory
 from salespulse.streams.topics import TopicNames, partition_of
 from salespulse.streams.velocity import DealVelocity
+from salespulse.streams.family import Wiring
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SETTINGS = Settings.model_validate({"kafka": {"partitions": 8}})
@@ -32,8 +32,9 @@ def stage(event_id: str, deal: str, stage: str, at: str, rep: str, team: str = "
 def families() -> tuple[DealVelocity, DealFigures]:
     engine = Engine.create(f"t{id(object())}", store="memory://")
     topics = TopicNames("sp")
-    figures = DealFigures(engine, SETTINGS, topics, lambda: NOW)
-    return DealVelocity(engine, SETTINGS, topics, Counter(), figures, lambda: NOW), figures
+    wiring = Wiring(engine, SETTINGS, topics, lambda: NOW)
+    figures = DealFigures(wiring)
+    return DealVelocity(wiring, figures=figures), figures
 
 
 def run_batch(velocity: DealVelocity, rows: list[tuple[int, bytes]]) -> list[tuple[int, str, dict]]:

@@ -15,8 +15,10 @@ from salespulse.streams.engine.batch import Batch
 
 from salespulse.streams.engine.tables import Origin
 
-from salespulse.streams.family import KpiFamily
+from salespulse.streams.family import KpiFamily, Wiring
 from salespulse.streams.engine.settled import Settled
+from salespulse.models.config import Settings
+from salespulse.streams.topics import TopicNames
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -31,11 +33,16 @@ class Counting(KpiFamily):
     """A family that counts ticks per rep and in all."""
 
     kind = "tick"
+    reads = ("activities",)
+    agent = "count_ticks"
+    seen_table = "tick_ids"  # for retention.dedup_days, 14 by default
 
     def __init__(self, engine: Engine) -> None:
-        super().__init__(engine, clock=lambda: NOW, seen_table="tick_ids", dedup_days=14)
-        self.per_rep = engine.table("reps_to_ticks", default=int)
-        self.everything = engine.table("all_ticks", default=int)
+        super().__init__(Wiring(engine, Settings(), TopicNames("t"), lambda: NOW))
+
+    def declare(self) -> None:
+        self.per_rep = self.table("reps_to_ticks", default=int)
+        self.everything = self.table("all_ticks", default=int)
 
     def decode(self, raw: bytes) -> Tick:
         return Tick(**orjson.loads(raw))

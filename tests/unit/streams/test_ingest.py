@@ -25,6 +25,7 @@ from salespulse.streams.reviews import ReviewScores
 from salespulse.streams.self_reports import SelfReports
 from salespulse.streams.topics import TopicNames, partition_of
 from salespulse.streams.velocity import DealVelocity
+from salespulse.streams.family import Wiring
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PARTITIONS = 4
@@ -53,24 +54,24 @@ def pipeline(monkeypatch: pytest.MonkeyPatch) -> tuple[Ingest, DealVelocity, Sta
     topics = TopicNames("sp")
     clock = lambda: NOW  # noqa: E731
     duplicates: Counter[str] = Counter()
-    figures = DealFigures(engine, SETTINGS, topics, clock)
-    velocity = DealVelocity(engine, SETTINGS, topics, duplicates, figures, clock)
-    checklists = StageChecklists(engine, SETTINGS, figures, clock)
-    mystery = MysteryChecks(engine, SETTINGS, topics, duplicates, clock)
+    wiring = Wiring(engine, SETTINGS, topics, clock, duplicates)
+    figures = DealFigures(wiring)
+    velocity = DealVelocity(wiring, figures=figures)
+    checklists = StageChecklists(wiring, figures=figures)
+    mystery = MysteryChecks(wiring)
     deal_activities = engine.topic(topics.deal_activities_by_deal)
-    deals = DealEvents(engine, engine.topic(topics.deal_stages_by_deal, topics.deal_activities_by_deal),
-                       (velocity, checklists, mystery.deal_months), clock)
-    actions = ActionCounts(engine, SETTINGS, topics, duplicates, clock)
+    deals = DealEvents(wiring, families=(velocity, checklists, mystery.deal_months))
+    actions = ActionCounts(wiring)
     routes = Routes(
         activities_by_rep=actions.topic,
         deal_activities_by_deal=deal_activities,
         deal_stages_by_deal=velocity.topic,
-        reviews_by_rep=ReviewScores(engine, SETTINGS, topics, duplicates, clock).topic,
+        reviews_by_rep=ReviewScores(wiring).topic,
         mystery_checks_by_team=mystery.topic,
-        self_reports_by_rep=SelfReports(engine, SETTINGS, topics, duplicates, clock).topic,
+        self_reports_by_rep=SelfReports(wiring).topic,
     )
-    dead_letter = DeadLetter(engine, topics, SETTINGS.limits.max_event_bytes, clock)
-    ingest = Ingest(engine, SETTINGS, topics, dead_letter, routes, actions, deals, clock)
+    ingest = Ingest(wiring, routes=routes, actions=actions, deals=deals)
+    ingest.reject_to(DeadLetter(wiring))
     return ingest, velocity, checklists, sent
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -23,6 +22,7 @@ from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.engine.in_order import InOrder
 from salespulse.streams.topics import TopicNames
 from salespulse.streams.weeks import WeekClosing
+from salespulse.streams.family import Wiring
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday; the last closed week began 2026-11-16
 SETTINGS = Settings.model_validate({"teams": {"nl": {"reps": {"anna": {"name": "Anna"}, "bram": {"name": "Bram"}}}}, "kafka": {"partitions": 4}})
@@ -57,7 +57,8 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, Any]]:
 
 def test_each_rep_and_week_is_judged_once_per_batch_and_across_replays(sent: list[tuple[bytes, Any]]) -> None:
     engine = Engine.create(f"t{id(object())}", store="memory://")
-    actions = ActionCounts(engine, SETTINGS, TopicNames(engine.app.conf.id), Counter(), lambda: NOW)
+    wiring = Wiring(engine, SETTINGS, TopicNames(engine.app.conf.id), lambda: NOW)
+    actions = ActionCounts(wiring)
     # Anna made 3 calls in the closed week (target 2), Bram 1.
     batch = Batch()
     for offset, (rep, day) in enumerate([("anna", 17), ("anna", 18), ("anna", 19), ("bram", 17)]):
@@ -67,8 +68,8 @@ def test_each_rep_and_week_is_judged_once_per_batch_and_across_replays(sent: lis
             "team_id": "nl", "rep_id": rep, "source": "test", "action": "call"}), batch, NOW.timestamp())
     pacing = SimpleNamespace(target_sets=lambda: TARGETS)
     sink = Sink()
-    weeks = WeekClosing(engine, SETTINGS, TopicNames(engine.app.conf.id), actions, pacing, lambda team, rep: True,  # type: ignore[arg-type]
-                        lambda: NOW, sink)
+    weeks = WeekClosing(wiring, actions=actions, pacing=pacing, owns_rep=lambda team, rep: True)  # type: ignore[arg-type]
+    weeks.reject_to(sink)
 
     order = InOrder(engine.app)  # the agent's, across its batches (batch_agent)
 
@@ -76,7 +77,7 @@ def test_each_rep_and_week_is_judged_once_per_batch_and_across_replays(sent: lis
         # As the agent does: arranged in offset order, folded, written.
         taken = order.arrange(events)
         assert list(taken) == events
-        await weeks.judge_batch(taken)
+        await weeks.fold_batch(taken)
 
     # Two workers during a rebalance may both ask for Bram's verdict; a record may be unreadable.
     asyncio.run(judge([closing("nl|anna", 0), closing("nl|bram", 1), closing("nl|bram", 2), closing("nl|bram", 3, "soon")]))

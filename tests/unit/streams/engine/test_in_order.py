@@ -14,8 +14,10 @@ from intervaltree import IntervalTree
 from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch
 
-from salespulse.streams.family import KpiFamily
+from salespulse.streams.family import KpiFamily, Wiring
 from salespulse.streams.engine.in_order import CONFIRM_S, CONFIRM_SEEKS, Consumer, InOrder
+from salespulse.models.config import Settings
+from salespulse.streams.topics import TopicNames
 
 PART = TP("in", 0)
 
@@ -191,9 +193,12 @@ def test_the_consumer_commits_past_only_the_offsets_reported_absent() -> None:
 
 
 class Ticks(KpiFamily):
+    reads = ("activities",)
+    agent = "ticks"
+
     def __init__(self, engine: Engine) -> None:
-        super().__init__(engine, clock=lambda: datetime(2026, 11, 25, tzinfo=UTC))
         self.seen_offsets: list[int] = []
+        super().__init__(Wiring(engine, Settings(), TopicNames("t"), lambda: datetime(2026, 11, 25, tzinfo=UTC)))
 
     def decode(self, raw: bytes) -> Any:
         return orjson.loads(raw)
