@@ -44,6 +44,7 @@ from salespulse.exporters.metrics import (
 )
 from salespulse.models.config import Settings
 from salespulse.models.errors import REJECT_REASONS
+from salespulse.models.routes import ROUTES
 from salespulse.models.targets import TargetSet, in_force, named_reps
 from salespulse.streams.topics import rep_key
 from salespulse.streams.kpi.actions import (
@@ -61,7 +62,7 @@ from salespulse.streams.kpi.velocity import DealHistory, velocity_windows
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = ("activity", "deal_stage", "review", "mystery_check", "self_report")
+EVENT_TYPES = tuple(route.name for route in ROUTES)  # the route table's order
 
 
 @dataclass(frozen=True)

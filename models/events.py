@@ -135,13 +135,6 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Event)
-EVENT_TYPES: dict[str, type[_EventBase]] = {
-    "activity": ActivityEvent,
-    "deal_stage": DealStageEvent,
-    "review": ReviewEvent,
-    "mystery_check": MysteryCheckEvent,
-    "self_report": SelfReportEvent,
-}
 
 
 def _describe(exc: ValidationError) -> str:
@@ -354,4 +347,6 @@ def parse_event(raw: bytes, settings: Settings, now: datetime) -> AnyEvent:
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """Return the JSON Schema of each event type, keyed by its `type`."""
+    from salespulse.models.routes import EVENT_TYPES  # the route table reads this module
+
     return {name: model.model_json_schema() for name, model in EVENT_TYPES.items()}

@@ -33,7 +33,7 @@ from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.deadletter import DeadLetter
 from salespulse.streams.engine.frozen_state import FrozenState
 from salespulse.streams.engine.in_order import use_in_order_consumer
-from salespulse.streams.ingest import Ingest, Routes
+from salespulse.streams.ingest import Ingest
 from salespulse.streams.engine.lag import ConsumerLag
 from salespulse.streams.engine.recovery import TablesDefinedAtStart
 from salespulse.streams.mystery import MysteryChecks
@@ -211,15 +211,7 @@ def build_pipeline(
     # A deal's stage changes and activities, read together by the families that judge deals.
     deals = DealEvents(wiring, families=(velocity, checklists, mystery.deal_months))
     self_reports = SelfReports(wiring)
-    routes = Routes(
-        activities_by_rep=actions.topic,
-        deal_activities_by_deal=engine.topic(topics.deal_activities_by_deal),
-        deal_stages_by_deal=velocity.topic,
-        reviews_by_rep=reviews.topic,
-        mystery_checks_by_team=mystery.topic,
-        self_reports_by_rep=self_reports.topic,
-    )
-    ingest = Ingest(wiring, routes=routes, actions=actions, deals=deals)
+    ingest = Ingest(wiring, actions=actions, deals=deals)
     pacing = Pacing(engine, kafka, topics)
     owns_rep = rep_owner(engine, topics, settings.kafka.partitions)
     weeks = WeekClosing(wiring, actions=actions, pacing=pacing, owns_rep=owns_rep)

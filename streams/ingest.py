@@ -2,60 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import assert_never
 
-import faust
 from faust.types import Message
 
-from salespulse.models.events import (
-    ActivityEvent,
-    AnyEvent,
-    DealStageEvent,
-    MysteryCheckEvent,
-    ReviewEvent,
-    SelfReportEvent,
-    parse_event,
-)
+from salespulse.models.events import parse_event
 from salespulse.models.errors import RejectedEvent
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.deal_events import DealEvents
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.writes import Outbox, Write
-from salespulse.streams.topics import event_key, partition_of
+from salespulse.models.routes import ROUTES, route_of
+from salespulse.streams.topics import partition_of
 from salespulse.streams.family import KpiFamily, Wiring
 from salespulse.streams.engine.tables import SeenIds
-
-
-@dataclass(frozen=True)
-class Routes:
-    """The internal topics a valid event is re-keyed onto, one per KPI family that reads it."""
-
-    activities_by_rep: faust.TopicT
-    deal_activities_by_deal: faust.TopicT
-    deal_stages_by_deal: faust.TopicT
-    reviews_by_rep: faust.TopicT
-    mystery_checks_by_team: faust.TopicT
-    self_reports_by_rep: faust.TopicT
-
-    def of(self, event: AnyEvent) -> list[tuple[faust.TopicT, str]]:
-        """Return (topic, key) for each internal topic that takes this event."""
-        if isinstance(event, ActivityEvent):
-            routes = [(self.activities_by_rep, event_key(event))]
-            if event.deal_id is not None:
-                # Process checklists judge a deal's stage changes by the deal's own activities.
-                routes.append((self.deal_activities_by_deal, event.deal_id))
-            return routes
-        if isinstance(event, DealStageEvent):
-            return [(self.deal_stages_by_deal, event_key(event))]
-        if isinstance(event, ReviewEvent):
-            return [(self.reviews_by_rep, event_key(event))]
-        if isinstance(event, MysteryCheckEvent):
-            return [(self.mystery_checks_by_team, event_key(event))]
-        if isinstance(event, SelfReportEvent):
-            return [(self.self_reports_by_rep, event_key(event))]
-        assert_never(event)
 
 
 class Ingest(KpiFamily):
@@ -71,11 +31,15 @@ class Ingest(KpiFamily):
     reads = ("activities", "deal_stages", "reviews", "mystery_checks", "self_reports")  # TopicNames.ingest()
     agent = "validate_events"
 
-    def __init__(self, wiring: Wiring, *, routes: Routes, actions: ActionCounts, deals: DealEvents) -> None:
-        self.routes = routes
+    def __init__(self, wiring: Wiring, *, actions: ActionCounts, deals: DealEvents) -> None:
         self.actions = actions
         self.deals = deals
         super().__init__(wiring)
+        topics = wiring.topics
+        # The families a record is folded into here when it was read where they would read it.
+        self.activities_by_rep = topics.activities_by_rep
+        self.deal_stages_by_deal = topics.deal_stages_by_deal
+        self.names = {attribute: getattr(topics, attribute) for route in ROUTES for attribute in route.topics()}
 
     def seen_tables(self) -> list[SeenIds | None]:
         return [self.actions.seen, *self.deals.seen_tables()]
@@ -105,14 +69,15 @@ class Ingest(KpiFamily):
             batch.reject(message, rejection)
             return
         value = None
-        for topic, key in self.routes.of(parsed):
+        for attribute, key in route_of(parsed).targets(parsed):
+            topic = self.names[attribute]
             if message.key == key.encode() and partition_of(key, partitions) == message.partition:
                 # Read on the partition the worker would have re-keyed it to: folded here.
-                if topic is self.routes.activities_by_rep:
+                if topic == self.activities_by_rep:
                     self.actions.fold_event(parsed, batch, seen_at)
                     continue
-                if topic is self.routes.deal_stages_by_deal:
+                if topic == self.deal_stages_by_deal:
                     self.deals.fold_read(message, parsed, batch, seen_at)
                     continue
             value = value or parsed.model_dump_json().encode()
-            outbox.put(topic.get_topic_name(), partition_of(key, partitions), key.encode(), value)
+            outbox.put(topic, partition_of(key, partitions), key.encode(), value)

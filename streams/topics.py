@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import assert_never
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
@@ -18,7 +17,10 @@ from aiokafka.helpers import create_ssl_context
 from aiokafka.errors import TopicAlreadyExistsError
 
 from salespulse.models.config import KafkaSettings, KafkaTopology
-from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent, MysteryCheckEvent, ReviewEvent, SelfReportEvent
+from salespulse.models.events import AnyEvent
+from salespulse.models.routes import ROUTES, event_key, rep_key, route_of
+
+__all__ = ["TopicNames", "ensure_topics", "event_key", "kafka_client_options", "partition_of", "rep_key"]
 
 
 @dataclass(frozen=True)
@@ -107,27 +109,12 @@ class TopicNames:
         )
 
     def ingest(self) -> tuple[str, ...]:
-        """Return the producer-facing topics."""
-        return (self.activities, self.deal_stages, self.reviews, self.mystery_checks, self.self_reports)
+        """Return the producer-facing topics, in the route table's order."""
+        return tuple(getattr(self, route.topic) for route in ROUTES)
 
     def ingest_topic(self, event: AnyEvent) -> str:
         """Return the producer-facing topic an event belongs to."""
-        if isinstance(event, ActivityEvent):
-            return self.activities
-        if isinstance(event, DealStageEvent):
-            return self.deal_stages
-        if isinstance(event, ReviewEvent):
-            return self.reviews
-        if isinstance(event, MysteryCheckEvent):
-            return self.mystery_checks
-        if isinstance(event, SelfReportEvent):
-            return self.self_reports
-        assert_never(event)
-
-
-def rep_key(team: str, rep: str) -> str:
-    """Return the record key of a rep's activities."""
-    return f"{team}|{rep}"
+        return str(getattr(self, route_of(event).topic))
 
 
 @lru_cache(maxsize=65_536)
@@ -135,18 +122,6 @@ def partition_of(key: str, partitions: int) -> int:
     """Return the partition the producers' default partitioner gives a record key."""
     # murmur2 is pure Python and keys (reps, deals) recur: the cache takes it off the hot path.
     return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
-
-
-def event_key(event: AnyEvent) -> str:
-    """Return the record key: a rep's activities, reviews and reports, a deal's stages, or a team's
-    mystery checks share a partition."""
-    if isinstance(event, (ActivityEvent, ReviewEvent, SelfReportEvent)):
-        return rep_key(event.team_id, event.rep_id)
-    if isinstance(event, DealStageEvent):
-        return event.deal_id
-    if isinstance(event, MysteryCheckEvent):
-        return event.team_id
-    assert_never(event)
 
 
 def kafka_client_options(kafka: KafkaSettings) -> dict[str, object]:

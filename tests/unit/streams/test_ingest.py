@@ -19,10 +19,8 @@ from salespulse.streams.deadletter import DeadLetter
 from salespulse.streams.deal_events import DealEvents
 from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.engine.writes import Outbox
-from salespulse.streams.ingest import Ingest, Routes
+from salespulse.streams.ingest import Ingest
 from salespulse.streams.mystery import MysteryChecks
-from salespulse.streams.reviews import ReviewScores
-from salespulse.streams.self_reports import SelfReports
 from salespulse.streams.topics import TopicNames, partition_of
 from salespulse.streams.velocity import DealVelocity
 from salespulse.streams.family import Wiring
@@ -59,18 +57,9 @@ def pipeline(monkeypatch: pytest.MonkeyPatch) -> tuple[Ingest, DealVelocity, Sta
     velocity = DealVelocity(wiring, figures=figures)
     checklists = StageChecklists(wiring, figures=figures)
     mystery = MysteryChecks(wiring)
-    deal_activities = engine.topic(topics.deal_activities_by_deal)
     deals = DealEvents(wiring, families=(velocity, checklists, mystery.deal_months))
     actions = ActionCounts(wiring)
-    routes = Routes(
-        activities_by_rep=actions.topic,
-        deal_activities_by_deal=deal_activities,
-        deal_stages_by_deal=velocity.topic,
-        reviews_by_rep=ReviewScores(wiring).topic,
-        mystery_checks_by_team=mystery.topic,
-        self_reports_by_rep=SelfReports(wiring).topic,
-    )
-    ingest = Ingest(wiring, routes=routes, actions=actions, deals=deals)
+    ingest = Ingest(wiring, actions=actions, deals=deals)
     ingest.reject_to(DeadLetter(wiring))
     return ingest, velocity, checklists, sent
 
