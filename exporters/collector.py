@@ -7,10 +7,10 @@ collector of each concern (`exporters.collectors`) and cuts every family to the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import CollectorRegistry, Metric
 from prometheus_client.registry import Collector
@@ -31,6 +31,9 @@ from salespulse.streams.kpi.mystery import MonthChecks
 from salespulse.streams.kpi.reviews import DayCell, ReviewDayKey
 from salespulse.streams.kpi.self_reports import split_report_key
 from salespulse.streams.kpi.velocity import DealHistory
+
+if TYPE_CHECKING:
+    from salespulse.streams.family import Exports
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +89,14 @@ class PipelineCollector(Collector):
         settings: Settings,
         clock: Callable[[], datetime],
         registry: CollectorRegistry,
+        exports: Sequence[Exports] = (),
     ) -> None:
+        """`exports`: the collectors families declare beside the exporter's own concerns."""
         self.state = state
         self.settings = settings
         self.clock = clock
         self.index = ActionIndex(state.slot_counts, state.slot_changes)
-        self.collectors = (
+        self.collectors: tuple[Exports, ...] = (
             ActionCollector(settings, state.action_totals),
             PacingCollector(settings, state.week_verdicts, state.owns_teams),
             VelocityCollector(state.deals),
@@ -99,6 +104,7 @@ class PipelineCollector(Collector):
             ReviewCollector(settings, state.review_days),
             MysteryCollector(settings, state.mystery_months),
             SelfReportCollector(settings, state.self_reports),
+            *exports,
             CounterCollector(state.rejections, state.duplicates, state.consumer_lag),
         )
         # Families over the series cap at the last scrape: warned about once, not at every scrape.

@@ -11,7 +11,8 @@
 
 Topics are named by their `streams.topics.TopicNames` attribute. The producers (publish, import,
 the gateway, the pages), the ingest agent, the exporter's per-type series and the event docs
-read this table; a new event type is one row here, its model and its family.
+read this table, and the worker builds each row's family from it; a new event type is one row
+here, its model, its family module (fold and export), its KPI maths and its metrics.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Route:
     key: Callable[[Any], str]  # the record key on both topics
     key_doc: str  # the key, in words, for the docs
     rekeyed: str  # the family's topic, keyed by `key` (a TopicNames attribute)
-    family: str  # the family that folds it
+    family: str  # the family that folds it: `module:Class` in salespulse.streams
     # Further topics that take the event, with their key; an event whose key is None skips one.
     also: tuple[tuple[str, Callable[[Any], str | None]], ...] = ()
 
@@ -70,17 +71,17 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route(
-        "activity", ActivityEvent, "activities", _by_rep, "team|rep", "activities_by_rep", "ActionCounts",
+        "activity", ActivityEvent, "activities", _by_rep, "team|rep", "activities_by_rep", "actions:ActionCounts",
         # Process checklists judge a deal's stage changes by the deal's own activities.
         also=(("deal_activities_by_deal", lambda event: event.deal_id),),
     ),
-    Route("deal_stage", DealStageEvent, "deal_stages", lambda event: event.deal_id, "deal_id", "deal_stages_by_deal", "DealEvents"),
-    Route("review", ReviewEvent, "reviews", _by_rep, "team|rep", "reviews_by_rep", "ReviewScores"),
+    Route("deal_stage", DealStageEvent, "deal_stages", lambda event: event.deal_id, "deal_id", "deal_stages_by_deal", "deal_events:DealEvents"),
+    Route("review", ReviewEvent, "reviews", _by_rep, "team|rep", "reviews_by_rep", "reviews:ReviewScores"),
     Route(
         "mystery_check", MysteryCheckEvent, "mystery_checks", lambda event: event.team_id, "team_id",
-        "mystery_checks_by_team", "MysteryChecks",
+        "mystery_checks_by_team", "mystery:MysteryChecks",
     ),
-    Route("self_report", SelfReportEvent, "self_reports", _by_rep, "team|rep", "self_reports_by_rep", "SelfReports"),
+    Route("self_report", SelfReportEvent, "self_reports", _by_rep, "team|rep", "self_reports_by_rep", "self_reports:SelfReports"),
 )
 EVENT_TYPES: dict[str, type[_EventBase]] = {route.name: route.model for route in ROUTES}
 _BY_MODEL: dict[type[_EventBase], Route] = {route.model: route for route in ROUTES}
@@ -112,6 +113,6 @@ def routes_reference() -> str:
         rekeyed = [f"{topic_doc(route.rekeyed)} ({route.key_doc.replace('|', chr(92) + '|')})"]
         rekeyed += [f"{topic_doc(topic)} (deal_id, when the event has one)" for topic, _ in route.also]
         lines.append(
-            f"| `{route.name}` | `{route.model.__name__}` | {topic_doc(route.topic)} | {'<br>'.join(rekeyed)} | `{route.family}` |"
+            f"| `{route.name}` | `{route.model.__name__}` | {topic_doc(route.topic)} | {'<br>'.join(rekeyed)} | `{route.family.split(':')[1]}` |"
         )
     return "\n".join(lines) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import ssl
 
@@ -9,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 from aiokafka.helpers import create_ssl_context
@@ -27,7 +28,8 @@ from salespulse.repeated_logs import RepeatedLines
 from salespulse.streams.actions import ActionCounts
 from salespulse.streams.checklists import StageChecklists
 from salespulse.streams.deal_events import DealEvents
-from salespulse.streams.family import Wiring
+from salespulse.streams.family import KpiFamily, Wiring
+from salespulse.models.routes import ROUTES, Route
 from salespulse.streams.engine import Engine
 from salespulse.streams.deal_figures import DealFigures
 from salespulse.streams.deadletter import DeadLetter
@@ -63,6 +65,15 @@ class PipelineWorker(faust.Worker):
         for handler in logger.handlers:
             # One filter per handler: a record passes every handler, and each must count it once.
             handler.addFilter(RepeatedLines())
+
+
+def family_class(route: Route) -> type[KpiFamily]:
+    """Return the family class a route names (`module:Class` in salespulse.streams)."""
+    module, name = route.family.split(":")
+    found = getattr(importlib.import_module(f"salespulse.streams.{module}"), name)
+    if not (isinstance(found, type) and issubclass(found, KpiFamily)):
+        raise TypeError(f"route {route.name}: {route.family} is not a KPI family")
+    return found
 
 
 def utc_now() -> datetime:
@@ -202,20 +213,26 @@ def build_pipeline(
     topics = TopicNames(settings.kafka.app_id)
     wiring = Wiring(engine, settings, topics, clock, duplicates)
     dead_letter = DeadLetter(wiring)
+    # The families others read are built here; every other route's family from its route.
     actions = ActionCounts(wiring)
     deal_figures = DealFigures(wiring)
     velocity = DealVelocity(wiring, figures=deal_figures)
-    reviews = ReviewScores(wiring)
     checklists = StageChecklists(wiring, figures=deal_figures)
     mystery = MysteryChecks(wiring)
     # A deal's stage changes and activities, read together by the families that judge deals.
     deals = DealEvents(wiring, families=(velocity, checklists, mystery.deal_months))
-    self_reports = SelfReports(wiring)
+    by_route: dict[str, KpiFamily] = {"activity": actions, "deal_stage": deals, "mystery_check": mystery}
+    for route in ROUTES:
+        if route.name not in by_route:
+            by_route[route.name] = family_class(route)(wiring)
+    reviews = cast(ReviewScores, by_route["review"])
+    self_reports = cast(SelfReports, by_route["self_report"])
     ingest = Ingest(wiring, actions=actions, deals=deals)
     pacing = Pacing(engine, kafka, topics)
     owns_rep = rep_owner(engine, topics, settings.kafka.partitions)
     weeks = WeekClosing(wiring, actions=actions, pacing=pacing, owns_rep=owns_rep)
-    for family in (ingest, actions, deals, reviews, mystery, self_reports, deal_figures, weeks):
+    families = (ingest, *by_route.values(), deal_figures, weeks)
+    for family in families:
         family.reject_to(dead_letter)
     lag = ConsumerLag(app, topics)
 
@@ -241,6 +258,7 @@ def build_pipeline(
         settings,
         clock,
         registry,
+        [exports for family in families for exports in family.exports()],
     )
 
     recovering_registry = CollectorRegistry()

@@ -28,13 +28,15 @@ as a keyword argument.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from faust.types import Message
+from prometheus_client.core import Metric
 
+from salespulse.exporters.collectors.scrape import Scrape
 from salespulse.models.config import Settings
 from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch, RejectSink
@@ -42,6 +44,12 @@ from salespulse.streams.engine.tables import SeenIds, StampedTable
 from salespulse.streams.engine.writes import Outbox, Write, route_failed
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames
+
+
+class Exports(Protocol):
+    """A family's collector: the metric families it exports at each scrape (`exporters.collectors`)."""
+
+    def families(self, scrape: Scrape) -> Iterator[Metric]: ...
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,10 @@ class KpiFold:
     async def prune(self) -> None:
         """Forget what is past its retention (memory only; changelog records expire by age)."""
 
+    def exports(self) -> list[Exports]:
+        """Return the collectors of what the family exports, beside the exporter's own concerns."""
+        return []
+
     def event_id(self, event: Any) -> str:
         return str(event.event_id)
 
@@ -144,7 +156,7 @@ class KpiFamily(KpiFold):
     def __init__(self, wiring: Wiring) -> None:
         self.rejects: RejectSink | None = None
         super().__init__(wiring)
-        self.topic = self.engine.topic(*(getattr(wiring.topics, name) for name in self.reads))
+        self.topic = self.engine.topic(*(wiring.topics.of(name) for name in self.reads))
         self.engine.agent(self.topic, self.agent, self.fold_batch)
 
     def reject_to(self, sink: RejectSink) -> None:

@@ -39,7 +39,7 @@ class Ingest(KpiFamily):
         # The families a record is folded into here when it was read where they would read it.
         self.activities_by_rep = topics.activities_by_rep
         self.deal_stages_by_deal = topics.deal_stages_by_deal
-        self.names = {attribute: getattr(topics, attribute) for route in ROUTES for attribute in route.topics()}
+        self.names = {attribute: topics.of(attribute) for route in ROUTES for attribute in route.topics()}
 
     def seen_tables(self) -> list[SeenIds | None]:
         return [self.actions.seen, *self.deals.seen_tables()]

@@ -25,96 +25,91 @@ __all__ = ["TopicNames", "ensure_topics", "event_key", "kafka_client_options", "
 
 @dataclass(frozen=True)
 class TopicNames:
-    """The pipeline's topics, all prefixed with its app id (`kafka.app_id`)."""
+    """The pipeline's topics, all prefixed with its app id (`kafka.app_id`).
+
+    A topic is named by an identifier (`deal_stages_by_deal`), the route table's and the
+    families' way to name it; its Kafka name is the app id and the identifier with dashes
+    (`salespulse-deal-stages-by-deal`). The topics everything uses have a property.
+    """
 
     app_id: str
 
+    def of(self, name: str) -> str:
+        """Return the Kafka name of the topic an identifier names."""
+        return f"{self.app_id}-{name.replace('_', '-')}"
+
     @property
     def activities(self) -> str:
-        return f"{self.app_id}-activities"
+        return self.of("activities")
 
     @property
     def deal_stages(self) -> str:
-        return f"{self.app_id}-deal-stages"
+        return self.of("deal_stages")
 
     @property
     def reviews(self) -> str:
-        return f"{self.app_id}-reviews"
+        return self.of("reviews")
 
     @property
     def mystery_checks(self) -> str:
-        return f"{self.app_id}-mystery-checks"
+        return self.of("mystery_checks")
 
     @property
     def self_reports(self) -> str:
-        return f"{self.app_id}-self-reports"
+        return self.of("self_reports")
 
     @property
     def dead_letter(self) -> str:
-        return f"{self.app_id}-dead-letter"
+        return self.of("dead_letter")
 
     @property
     def activities_by_rep(self) -> str:
-        return f"{self.app_id}-activities-by-rep"
+        return self.of("activities_by_rep")
 
     @property
     def deal_stages_by_deal(self) -> str:
-        return f"{self.app_id}-deal-stages-by-deal"
+        return self.of("deal_stages_by_deal")
 
     @property
     def deal_activities_by_deal(self) -> str:
-        return f"{self.app_id}-deal-activities-by-deal"
+        return self.of("deal_activities_by_deal")
 
     @property
     def reviews_by_rep(self) -> str:
-        return f"{self.app_id}-reviews-by-rep"
+        return self.of("reviews_by_rep")
 
     @property
     def mystery_checks_by_team(self) -> str:
-        return f"{self.app_id}-mystery-checks-by-team"
+        return self.of("mystery_checks_by_team")
 
     @property
     def self_reports_by_rep(self) -> str:
-        return f"{self.app_id}-self-reports-by-rep"
+        return self.of("self_reports_by_rep")
 
     @property
     def deal_figures_by_rep(self) -> str:
-        return f"{self.app_id}-deal-figures-by-rep"
+        return self.of("deal_figures_by_rep")
 
     @property
     def week_closings(self) -> str:
-        return f"{self.app_id}-week-closings"
+        return self.of("week_closings")
 
     @property
     def targets(self) -> str:
-        return f"{self.app_id}-targets"
+        return self.of("targets")
 
     def all(self) -> tuple[str, ...]:
-        """Return every topic the pipeline reads or writes, changelogs aside."""
-        return (
-            self.activities,
-            self.deal_stages,
-            self.reviews,
-            self.mystery_checks,
-            self.self_reports,
-            self.dead_letter,
-            self.activities_by_rep,
-            self.deal_stages_by_deal,
-            self.deal_activities_by_deal,
-            self.reviews_by_rep,
-            self.mystery_checks_by_team,
-            self.self_reports_by_rep,
-            self.deal_figures_by_rep,
-            self.week_closings,
-        )
+        """Return every topic the pipeline reads or writes, changelogs and targets aside."""
+        rekeyed = (name for route in ROUTES for name in route.topics())
+        return (*self.ingest(), self.dead_letter, *map(self.of, rekeyed), self.deal_figures_by_rep, self.week_closings)
 
     def ingest(self) -> tuple[str, ...]:
         """Return the producer-facing topics, in the route table's order."""
-        return tuple(getattr(self, route.topic) for route in ROUTES)
+        return tuple(self.of(route.topic) for route in ROUTES)
 
     def ingest_topic(self, event: AnyEvent) -> str:
         """Return the producer-facing topic an event belongs to."""
-        return str(getattr(self, route_of(event).topic))
+        return self.of(route_of(event).topic)
 
 
 @lru_cache(maxsize=65_536)

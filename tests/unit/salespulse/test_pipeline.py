@@ -9,7 +9,8 @@ from faust.assignor.client_assignment import ClientAssignment
 
 from salespulse.streams.engine import Engine
 from salespulse.models.config import KafkaSettings, Settings
-from salespulse.pipeline import PipelineWorker, build_pipeline, rep_owner, team_owner
+from salespulse.models.routes import ROUTES
+from salespulse.pipeline import PipelineWorker, build_pipeline, family_class, rep_owner, team_owner
 from salespulse.streams.engine.recovery import TablesDefinedAtStart
 from salespulse.streams.topics import TopicNames, partition_of
 
@@ -87,3 +88,24 @@ def test_the_owner_of_a_rep_follows_each_new_assignment() -> None:
     )
     assert not owns_rep("nl", "ann")
     assert owns_teams()
+
+
+def test_each_route_is_read_by_the_agent_of_the_family_it_names(tmp_path: Path) -> None:
+    pipeline = build_pipeline(Settings(), KafkaSettings(), data_dir=str(tmp_path))
+    topics = TopicNames(Settings().kafka.app_id)
+    agents = {topic: inbox.name for topic, inbox in pipeline.engine.inboxes.items()}
+    expected = {
+        "activity": {"activities-by-rep": "count_actions", "deal-activities-by-deal": "judge_deals"},
+        "deal_stage": {"deal-stages-by-deal": "judge_deals"},
+        "review": {"reviews-by-rep": "score_reviews"},
+        "mystery_check": {"mystery-checks-by-team": "score_mystery_checks"},
+        "self_report": {"self-reports-by-rep": "file_self_reports"},
+    }
+    for route in ROUTES:
+        assert family_class(route).__name__ == route.family.split(":")[1]
+        assert family_class(route).agent in expected[route.name].values()
+        assert {topic: agents[topics.of(topic)] for topic in route.topics()} == {
+            name.replace("-", "_"): agent for name, agent in expected[route.name].items()
+        }
+        # Producers' topics are read by the ingest agent.
+        assert agents[topics.of(route.topic)] == "validate_events"

@@ -15,7 +15,9 @@ TOPICS = TopicNames("sp")
 
 
 def test_every_topic_the_worker_creates() -> None:
-    assert TOPICS.all() == (
+    # In the order of the route table; what matters is that each is there, once.
+    assert len(set(TOPICS.all())) == len(TOPICS.all())
+    assert sorted(TOPICS.all()) == sorted((
         "sp-activities",
         "sp-deal-stages",
         "sp-reviews",
@@ -30,7 +32,7 @@ def test_every_topic_the_worker_creates() -> None:
         "sp-self-reports-by-rep",
         "sp-deal-figures-by-rep",
         "sp-week-closings",
-    )
+    ))
 
 
 @pytest.mark.parametrize(
