@@ -28,7 +28,7 @@ class Ingest(KpiFamily):
     else is re-keyed onto its family's topic, or set aside for the dead-letter topic.
     """
 
-    reads = ("activities", "deal_stages", "reviews", "mystery_checks", "self_reports")  # TopicNames.ingest()
+    reads = tuple(route.topic for route in ROUTES)  # the producers' topics, TopicNames.ingest()
     agent = "validate_events"
 
     def __init__(self, wiring: Wiring, *, actions: ActionCounts, deals: DealEvents) -> None:
