@@ -308,6 +308,17 @@ NOTES = {
 }
 
 
+def test_a_dutch_rep_reads_the_actions_and_themes_in_dutch() -> None:
+    async def test(client: Client, links: SignInLinks) -> None:
+        await sign_in(client, links, "amsterdam", "anna")
+        page = await (await client.get("/self-report", headers={"Accept-Language": "nl"})).text()
+        assert '<th scope="row">Koude acquisitie</th>' in page and '<label for="f-outbound_email">Uitgaande e-mails</label>' in page
+        assert "Gesprek op 2026-12-07, beoordeeld door Mia" in page and "<li>Pijnpunten: <strong>5</strong>" in page
+        assert 'name="cold_call"' in page, "the field keeps the action id as its name"
+
+    serve(Producer(), test, records=NOTES)
+
+
 def test_a_rep_reads_the_reviews_of_themselves_and_no_one_elses() -> None:
     async def test(client: Client, links: SignInLinks) -> None:
         anna = await sign_in(client, links, "amsterdam", "anna")
