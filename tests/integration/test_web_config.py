@@ -54,7 +54,7 @@ def test_prometheus_scrapes_metrics_over_tls_with_basic_auth(make_pipeline, kafk
     with pytest.raises(OSError):  # no plain HTTP on the port: the server drops the connection
         urllib.request.urlopen(url.replace("https://", "http://"), timeout=5)
 
-    # The scrape configuration the README gives, with this test's files.
+    # The scrape configuration docs/cli.md gives, with this test's files.
     prom_config = tmp_path / "prometheus.yml"
     prom_config.write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s"},
