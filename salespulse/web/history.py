@@ -1,14 +1,15 @@
-"""What the pages show that the worker does not keep: each review with its note, each mystery check
-with its points per rubric item.
+"""What the pages show that the worker does not export: each review with its note, each mystery
+check with its points per rubric item, and a rep's latest report on a week with its lessons.
 
-The worker folds reviews into per-day scores and mystery checks into per-deal totals; the notes
-and the items are only in the ingest topics. The web process follows those two topics itself:
+The worker folds reviews into per-day scores and mystery checks into per-deal totals, and exports
+no lessons; the notes, the items and the lessons are in the ingest topics. The web process
+follows those topics itself:
 
-    <app_id>-reviews, <app_id>-mystery-checks ── a consumer of its own (no group, nothing
+    <app_id>-reviews, -mystery-checks, -self-reports ── a consumer of its own (no group, nothing
         committed) ── offsets_for_times(now - retention.review_days) ── then it keeps following
     each record ── parse_event, as `publish` ── invalid: skipped (the worker dead-letters and
         counts those) ── by event_id, once ── History: reviews per (team, rep), the latest check
-        per (team, month, deal)
+        per (team, month, deal), the latest report per (team, rep, week)
 
 A review older than the topic's own retention is gone from Kafka and cannot be shown (the
 ingest topics keep the broker's `log.retention.*`, 7 days unless the broker says otherwise).
@@ -28,7 +29,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import RejectedEvent
-from salespulse.models.events import AnyEvent, MysteryCheckEvent, ReviewEvent, parse_event
+from salespulse.models.events import AnyEvent, MysteryCheckEvent, ReviewEvent, SelfReportEvent, parse_event
 from salespulse.streams.topics import TopicNames, kafka_client_options
 
 log = logging.getLogger(__name__)
@@ -38,15 +39,19 @@ PRUNE_EVERY = timedelta(minutes=10)
 ASSIGNMENT_TIMEOUT_S = 30.0
 
 
+Kept = ReviewEvent | MysteryCheckEvent | SelfReportEvent
+
+
 class History:
-    """The reviews and mystery checks of the last `days` days, by event time, each counted once."""
+    """The reviews, mystery checks and self-reports of the last `days` days, by event time, each counted once."""
 
     def __init__(self, settings: Settings, days: int | None = None) -> None:
         self.settings = settings
         self.days = days if days is not None else settings.retention.review_days
-        self._seen: set[str] = set()
+        self._seen: dict[str, datetime] = {}  # event id -> occurred_at, to forget with the window
         self._reviews: dict[tuple[str, str], list[ReviewEvent]] = {}
         self._checks: dict[tuple[str, str, str], MysteryCheckEvent] = {}
+        self._reports: dict[tuple[str, str, str], SelfReportEvent] = {}
         # Set once the reader has reached the end the topics had when it began.
         self.caught_up = False
 
@@ -61,20 +66,20 @@ class History:
         return self.add(event, now)
 
     def add(self, event: AnyEvent, now: datetime) -> bool:
-        """Add a review or a mystery check; return False for another type, an old or a repeated one."""
-        if not isinstance(event, (ReviewEvent, MysteryCheckEvent)) or event.event_id in self._seen:
+        """Add a review, a mystery check or a self-report; return False for another type, an old or a repeated one."""
+        if not isinstance(event, (ReviewEvent, MysteryCheckEvent, SelfReportEvent)) or event.event_id in self._seen:
             return False
         if event.occurred_at < now - timedelta(days=self.days):
             return False
-        self._seen.add(event.event_id)
+        self._seen[event.event_id] = event.occurred_at
         if isinstance(event, ReviewEvent):
             self._reviews.setdefault((event.team_id, event.rep_id), []).append(event)
-        else:
-            key = (event.team_id, event.month, event.deal_id)
-            current = self._checks.get(key)
+        elif isinstance(event, MysteryCheckEvent):
             # The later check of a deal stands, as the worker's record_check decides.
-            if current is None or (current.occurred_at, current.event_id) < (event.occurred_at, event.event_id):
-                self._checks[key] = event
+            _keep_later(self._checks, (event.team_id, event.month, event.deal_id), event)
+        else:
+            # The later report on a week stands, as the worker's self-report fold decides.
+            _keep_later(self._reports, (event.team_id, event.rep_id, event.week), event)
         return True
 
     def reviews_of(self, team: str, rep: str, since: datetime) -> list[ReviewEvent]:
@@ -86,8 +91,12 @@ class History:
         """Return the standing check of each deal checked for the team's month, by deal id."""
         return {deal: check for (t, m, deal), check in self._checks.items() if (t, m) == (team, month)}
 
+    def report_of(self, team: str, rep: str, week: str) -> SelfReportEvent | None:
+        """Return the rep's standing report on an ISO week, or None."""
+        return self._reports.get((team, rep, week))
+
     def prune(self, now: datetime) -> None:
-        """Forget reviews that left the window; the checks of a month stay while the process runs."""
+        """Forget what occurred before the window (a month's checks are all younger: the window is over 30 days)."""
         start = now - timedelta(days=self.days)
         for key, reviews in list(self._reviews.items()):
             kept = [r for r in reviews if r.occurred_at >= start]
@@ -95,10 +104,20 @@ class History:
                 self._reviews[key] = kept
             else:
                 del self._reviews[key]
+        self._seen = {event_id: at for event_id, at in self._seen.items() if at >= start}
+        self._checks = {key: check for key, check in self._checks.items() if check.occurred_at >= start}
+        self._reports = {key: report for key, report in self._reports.items() if report.occurred_at >= start}
+
+
+def _keep_later(kept: dict[tuple[str, str, str], Any], key: tuple[str, str, str], event: Kept) -> None:
+    """Keep `event` under `key` unless the one kept there is later, by (occurred_at, event_id)."""
+    current = kept.get(key)
+    if current is None or (current.occurred_at, current.event_id) < (event.occurred_at, event.event_id):
+        kept[key] = event
 
 
 class HistoryReader:
-    """Follows the reviews and mystery-checks topics into a History, again after any Kafka error."""
+    """Follows the reviews, mystery-checks and self-reports topics into a History, again after any Kafka error."""
 
     def __init__(
         self, history: History, kafka: KafkaSettings, clock: Callable[[], datetime], *,
@@ -108,7 +127,7 @@ class HistoryReader:
         self.kafka = kafka
         self.clock = clock
         names = TopicNames(history.settings.kafka.app_id)
-        self.topics: Sequence[str] = (names.reviews, names.mystery_checks)
+        self.topics: Sequence[str] = (names.reviews, names.mystery_checks, names.self_reports)
         self.consumer_factory = consumer_factory
         self.retry_s = retry_s
         self.poll_ms = poll_ms

@@ -37,7 +37,7 @@ from aiokafka.errors import KafkaError
 
 from salespulse.gateway.server import Gateway
 from salespulse.models.config import Settings
-from salespulse.models.events import AnyEvent, MysteryCheckEvent
+from salespulse.models.events import AnyEvent, MysteryCheckEvent, SelfReportEvent
 from salespulse.mystery_sample import month_draw, read_active_deals
 from salespulse.streams.kpi.self_reports import window_weeks
 from salespulse.streams.topics import event_key
@@ -302,6 +302,7 @@ class WebServer:
     async def _my_week(
         self, request: web.Request, me: Person, form: Mapping[str, str], *, status: int = 200,
         problems: Mapping[str, str] | None = None, saved: forms.Built | None = None, unsaved: str | None = None,
+        standing: SelfReportEvent | None = None,
     ) -> web.Response:
         now = self.clock()
         samples, unavailable = await self.figures.read(me.team, now)
@@ -326,6 +327,7 @@ class WebServer:
             form_id=form.get("form_id") or forms.new_form_id(), problems=problems or {}, saved=saved,
             unsaved=unsaved, unavailable=unavailable, averages=_my_reviews(samples, me),
             reviews=self._reviews_of(me, me.team, me.id, now), reviews_complete=self.history.caught_up,
+            standing_on=standing.occurred_at.astimezone(self.settings.timezone_of(me.team)).date().isoformat() if standing else None,
         )
 
     def _reviews_of(self, reader: Person, team: str, rep: str, now: datetime) -> list[dict[str, Any]]:
@@ -347,7 +349,15 @@ class WebServer:
             return me
         if me.role != "rep":
             return await self._forbidden(request, N_("My week is a rep's page; managers see their team's page."))
-        return await self._my_week(request, me, {"team": me.team, "rep": me.id})
+        # The report standing on the chosen week fills the form, so that a correction starts from it
+        # (a report sent replaces the whole of the earlier one).
+        choice = "last_week" if request.query.get("week") == "last_week" else "week"
+        week = self._weeks(me.team, self.clock())[choice]
+        form = {"team": me.team, "rep": me.id, "week": choice}
+        standing = self.history.report_of(me.team, me.id, week)
+        if standing is not None:
+            form |= {action: str(count) for action, count in standing.figures.items()} | {"lessons": standing.lessons}
+        return await self._my_week(request, me, form, standing=standing)
 
     async def self_report(self, request: web.Request) -> web.StreamResponse:
         me = await self._signin_or(request)
@@ -364,6 +374,7 @@ class WebServer:
         unsaved = await self._send(built)
         if unsaved:
             return await self._my_week(request, me, form, status=503, unsaved=unsaved)
+        self.history.add(built.event, now)
         # The report as saved, in a form of its own (a new form id), ready for a correction.
         kept = {key: form[key] for key in ("week", "lessons", *self.settings.actions) if key in form}
         return await self._my_week(request, me, kept, saved=built)

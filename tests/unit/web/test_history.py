@@ -36,6 +36,8 @@ def read(records: dict[str, list[Record]]) -> tuple[History, FakeConsumer]:
     """Run the reader over the records until it has caught up; return what it kept and its consumer."""
     history = History(floor())  # retention.review_days: 35
     made: list[FakeConsumer] = []
+    if records:  # the reader follows the three topics, and waits until each exists
+        records = {"salespulse-reviews": [], "salespulse-mystery-checks": [], "salespulse-self-reports": [], **records}
 
     def factory(**options: Any) -> FakeConsumer:
         made.append(FakeConsumer(records, **options))

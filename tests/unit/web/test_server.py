@@ -59,12 +59,12 @@ def serve(
     settings: Settings | None = None, records: dict[str, list[Record]] | None = None,
     active: dict[str, list[str]] | None = None,
 ) -> None:
-    """Run `test` against the pages, with `records` on the reviews and mystery-checks topics and
+    """Run `test` against the pages, with `records` on the reviews, mystery-checks or self-reports topics and
     `active` as each rep's deals active in December 2026 (the worker's table, read from Kafka)."""
     settings = settings or floor()
     gateway = Gateway(settings, KafkaSettings(), {}, lambda: NOW, producer_factory=lambda _: producer)  # type: ignore[arg-type,return-value]
     links = SignInLinks(settings, SECRET, clock=lambda: NOW.timestamp())
-    topics = records if records is not None else {TOPICS.reviews: [], TOPICS.mystery_checks: []}
+    topics = {TOPICS.reviews: [], TOPICS.mystery_checks: [], TOPICS.self_reports: [], **(records or {})}
     reader = HistoryReader(History(settings), KafkaSettings(), lambda: NOW,
                            consumer_factory=lambda **options: FakeConsumer(topics, **options), poll_ms=10)
     server = WebServer(settings, gateway, links, session_key(SECRET), PageFigures(), lambda: NOW, trust_header=trust_header,
@@ -306,6 +306,41 @@ NOTES = {
     ],
     TOPICS.mystery_checks: [],
 }
+
+
+def report_record(event_id: str, rep: str, week: str, lessons: str, day: int, **figures: int) -> Record:
+    event = {"type": "self_report", "event_id": event_id, "occurred_at": f"2026-12-0{day}T09:00:00+00:00",
+             "team_id": "amsterdam", "rep_id": rep, "source": "test", "week": week, "figures": figures, "lessons": lessons}
+    return (stamp(datetime.fromisoformat(event["occurred_at"])), json.dumps(event).encode())
+
+
+def test_my_week_opens_with_the_reps_standing_report_to_correct_it() -> None:
+    records = {TOPICS.self_reports: [
+        report_record("s-1", "anna", "2026-W50", "First try.", 7, call=10),
+        report_record("s-2", "anna", "2026-W50", "Mornings work.", 8, call=12, cold_call=3),  # the correction stands
+        report_record("s-3", "anna", "2026-W49", "An older lesson.", 4, call=30),
+        report_record("s-4", "bram", "2026-W50", "BRAM-LESSON", 8, call=5),
+    ]}
+
+    async def test(client: Client, links: SignInLinks) -> None:
+        page = await sign_in(client, links, "amsterdam", "anna")
+        assert 'name="call" type="number" inputmode="numeric" min="0" step="1" value="12"' in page
+        assert 'name="cold_call" type="number" inputmode="numeric" min="0" step="1" value="3"' in page
+        assert 'name="outbound_email" type="number" inputmode="numeric" min="0" step="1" value=""' in page
+        assert ">Mornings work.</textarea>" in page and "as you sent it on 2026-12-08" in page
+        assert "BRAM-LESSON" not in page and "First try." not in page
+        last = await (await client.get("/self-report?week=last_week")).text()
+        assert 'value="last_week" checked' in last and 'value="30"' in last and ">An older lesson.</textarea>" in last
+        sent = await client.post("/self-report", data=report(page, call="14", lessons="Sent from the page."))
+        assert sent.status == 200
+        again = await (await client.get("/self-report")).text()
+        assert 'name="call" type="number" inputmode="numeric" min="0" step="1" value="14"' in again
+        assert ">Sent from the page.</textarea>" in again
+        client.session.cookie_jar.clear()
+        bram = await sign_in(client, links, "amsterdam", "bram")
+        assert ">BRAM-LESSON</textarea>" in bram and "Mornings work." not in bram and "Sent from the page." not in bram
+
+    serve(Producer(), test, records=records)
 
 
 def test_a_dutch_rep_reads_the_actions_and_themes_in_dutch() -> None:
