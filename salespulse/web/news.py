@@ -32,8 +32,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import RejectedEvent
@@ -213,7 +213,7 @@ class NewsReader:
     def __init__(
         self, settings: Settings, room: NewsRoom, kafka: KafkaSettings, *,
         consumer_factory: ConsumerFactory = AIOKafkaConsumer, retry_s: float = 5.0, poll_ms: int = 500,
-        fast_no_days: float = FAST_NO_DAYS,
+        fast_no_days: float = FAST_NO_DAYS, assignment_timeout_s: float = 30.0,
     ) -> None:
         self.settings = settings
         self.room = room
@@ -225,6 +225,7 @@ class NewsReader:
         self.retry_s = retry_s
         self.poll_ms = poll_ms
         self.fast_no_days = fast_no_days
+        self.assignment_timeout_s = assignment_timeout_s
         self.names: OrderedDict[str, str] = OrderedDict()
 
     def take_stage(self, raw: bytes | None) -> None:
@@ -271,8 +272,16 @@ class NewsReader:
             topics: Sequence[str] = (self.stages_topic, self.figures_topic)
             if any(topic not in existing for topic in topics):
                 return
-            tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-            consumer.assign(tps)
+            # Without a group, a subscribed consumer is assigned every partition of its topics;
+            # partitions_for_topic would need metadata that topics() does not keep.
+            consumer.subscribe(list(topics))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.assignment_timeout_s
+            while not consumer.assignment():
+                if loop.time() > deadline:
+                    raise KafkaTimeoutError(f"no partition of {', '.join(topics)} assigned in {self.assignment_timeout_s:g} s")
+                await asyncio.sleep(0.1)
+            tps = sorted(consumer.assignment())
             await consumer.seek_to_end(*tps)
             while True:
                 batch = await consumer.getmany(*tps, timeout_ms=self.poll_ms)

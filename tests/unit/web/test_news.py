@@ -8,6 +8,9 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+from aiokafka.errors import KafkaTimeoutError
+
 from salespulse.web.i18n import translations
 from salespulse.web.news import (
     FAST_NO_DAYS, NEWS_S, Banner, NewsReader, NewsRoom, banner_text, deal_name, decision_banner, target_banners,
@@ -130,3 +133,23 @@ def test_the_reader_starts_at_the_latest_offset_and_names_the_deal_from_its_stag
     asyncio.run(run())
     assert made[0].options["group_id"] is None, "no consumer group: every web process reads for itself"
     assert [banner_text(b, translations("en").gettext) for b, _ in room.live("amsterdam")] == ["Anna won Acme in 12 days"]
+
+
+def test_the_reader_gives_up_on_topics_it_is_not_assigned_and_tries_again() -> None:
+    names = TopicNames(SETTINGS.kafka.app_id)
+
+    class JustMade(FakeConsumer):
+        def subscribe(self, topics: list[str]) -> None:
+            pass  # a topic made a moment ago: no partition in the metadata yet
+
+    made: list[FakeConsumer] = []
+
+    def factory(**options: object) -> FakeConsumer:
+        made.append(JustMade({names.deal_stages: [], names.deal_figures_by_rep: []}, **options))
+        return made[-1]
+
+    reader = NewsReader(SETTINGS, NewsRoom(lambda: NOW), KafkaSettings(), consumer_factory=factory,
+                        assignment_timeout_s=0.3)
+    with pytest.raises(KafkaTimeoutError):  # which run() logs as a warning, and tries again
+        asyncio.run(reader.follow())
+    assert made[0].stopped
