@@ -55,6 +55,12 @@ class FakeConsumer:
     async def topics(self) -> set[str]:
         return set(self.records)
 
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        return {0} if topic in self.records else None
+
+    def assign(self, tps: list[object]) -> None:
+        self.positions = {tp: 0 for tp in tps}
+
     def subscribe(self, topics: list[str]) -> None:
         from aiokafka import TopicPartition
 
