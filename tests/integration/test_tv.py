@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, Page
 
 from salespulse.kafka_launcher import free_port
 from tests.integration.conftest import REPO, Pipeline, api, scrape, wait_for
-from tests.integration.test_web import SCREENSHOTS, SECRET, axe_script, axe_violations, browser  # noqa: F401
+from tests.integration.test_web import SCREENSHOTS, SECRET, axe_script, axe_violations, browser, link, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,8 @@ CONFIG: dict[str, Any] = {
     "actions": ["call", "cold_call", "outbound_email", "meeting"],
     "teams": {
         "amsterdam": {"timezone": TEAMS["amsterdam"], "reps": {
-            "anna": {"name": "Anna de Vries"}, "bram": {"name": "Bram Jansen"}, "sara": {"name": "Sara Bakker"}}},
+            "anna": {"name": "Anna de Vries"}, "bram": {"name": "Bram Jansen"}, "sara": {"name": "Sara Bakker"}},
+            "managers": {"lotte": {"name": "Lotte Visser"}}},
         "sydney": {"timezone": TEAMS["sydney"], "reps": {"liam": {"name": "Liam Chen"}, "mia": {"name": "Mia Wong"}}},
     },
 }
@@ -233,7 +234,6 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
 
         problems += axe_violations(page, axe_script)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "tv-amsterdam.png"))
 
         # --- live: a call published now shows without a reload -------------------------------------
         before = int(shown(page, "tr[data-rep=bram] [data-value=today]"))
@@ -244,6 +244,48 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
                  "bram's new call on the TV without a reload")
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1, "the page was not reloaded"
         print(f"the new call showed after {time.monotonic() - started:.1f} s")
+
+        # --- the newsflash: a deal won now, 12 days after its first event, in a banner within 15 s ------------
+        won_at = datetime.now(UTC)
+        publish(pipeline, [
+            _event(901, "amsterdam", "anna", won_at - timedelta(days=12), type="deal_stage", deal_id="A-3", stage="lead",
+                   fields={"deal_name": "Acme"}),
+            _event(902, "amsterdam", "anna", won_at, type="deal_stage", deal_id="A-3", stage="won",
+                   fields={"deal_name": "Acme"}),
+        ], tmp_path / "won.jsonl")
+        started = time.monotonic()
+        banner = page.locator("#news [data-news=won]")
+        wait_for(lambda: banner.count() > 0, 15, "the banner of the deal won, within 15 s of publishing it")
+        print(f"the banner showed after {time.monotonic() - started:.1f} s")
+        assert banner.first.inner_text().strip() == "Anna de Vries won Acme in 12 days"
+        assert float(page.evaluate("parseFloat(getComputedStyle(document.querySelector('#news .banner')).fontSize)")) >= 32
+        assert page.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight"), "the banner made it scroll"
+        fits = page.evaluate("[...document.querySelectorAll('#news .banner')].every(b => b.scrollWidth <= b.clientWidth)")
+        assert fits, "the banner's text is cut short"
+        page.screenshot(path=str(SCREENSHOTS / "tv-amsterdam-newsflash.png"))
+        # About 20 s, then gone (the page was rendered before: the time it is on counts from its arrival).
+        wait_for(lambda: banner.count() == 0, 30, "the banner to go after about 20 s")
+        on_for = time.monotonic() - started
+        assert 15 <= on_for <= 30, f"the banner was on for {on_for:.0f} s"
+
+        # --- the weekly review, for the team's manager, as a page and a download ---------------------------
+        week = now.astimezone(ZoneInfo(TEAMS["amsterdam"])).strftime("%G-W%V")
+        manager = sign_in(browser.new_context(viewport={"width": 1440, "height": 900}),
+                          link(pipeline, base, "amsterdam/lotte"))
+        answer = manager.goto(f"{base}/weekly/amsterdam/{week}")
+        assert answer is not None and answer.status == 200
+        assert shown(manager, "h1") == f"Weekly review: amsterdam, {week}"
+        review_text = manager.locator("body").inner_text()
+        for rep in ("Anna de Vries", "Bram Jansen", "Sara Bakker"):
+            assert rep in review_text, rep
+        kept = manager.request.get(f"{base}/weekly/amsterdam/{week}.html")
+        assert kept.status == 200 and kept.headers["content-disposition"] == (
+            f'attachment; filename="weekly-amsterdam-{week}.html"')
+        assert f"Weekly review: amsterdam, {week}" in kept.text()
+        problems += axe_violations(manager, axe_script)
+        manager.screenshot(path=str(SCREENSHOTS / "weekly-amsterdam.png"), full_page=True)
+        anon = browser.new_context().new_page()
+        assert (r := anon.goto(f"{base}/weekly/amsterdam/{week}")) is not None and r.status == 401
 
         # --- without Prometheus: the same board from the worker's /metrics ------------------------------
         plain = subprocess.Popen(
@@ -335,3 +377,88 @@ def test_a_large_floor_with_long_names_and_big_numbers_still_fits_one_screen(bro
         .map(e => parseFloat(getComputedStyle(e).fontSize)))""")
     assert smallest >= 32
     assert page.locator("tbody tr").count() == (reps if reps <= 10 else 9)
+
+
+def _last(weekday: int, hour: int, minute: int, before: datetime) -> datetime:
+    """Return the latest Amsterdam `weekday` at hour:minute at least an hour before `before`."""
+    tz = ZoneInfo(TEAMS["amsterdam"])
+    local = (before - timedelta(hours=1)).astimezone(tz)
+    day = local.date() - timedelta(days=(local.weekday() - weekday) % 7)
+    at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+    return at if at <= local else at - timedelta(days=7)
+
+
+@pytest.mark.parametrize("when", ["wednesday", "monday-0030"])
+def test_the_tv_on_a_faked_clock(make_pipeline, browser: Browser, tmp_path: Path, when: str) -> None:  # noqa: F811
+    # Prometheus stamps each scrape with its own clock, which libfaketime cannot move (a Go binary), so
+    # here the web process reads the board from the worker's /metrics, whose sums the first test and
+    # test_tv_samples hold equal to the declared PromQL. Worker and web share the faked clock.
+    libfaketime = next(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"), None)
+    assert libfaketime, "libfaketime not found: install Debian's faketime package (.ci/run does)"
+    clock = _last(2, 11, 0, datetime.now(UTC)) if when == "wednesday" else _last(0, 0, 30, datetime.now(UTC))
+    faked = {"LD_PRELOAD": str(libfaketime), "TZ": "UTC",
+             "FAKETIME": "@" + clock.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")}
+    pipeline = make_pipeline(CONFIG)
+    pipeline.env["SALESPULSE_WEB_SECRET"] = SECRET
+    # Wednesday: calls since Monday morning; Monday 00:30: last week's only, and nothing due yet.
+    events = []
+    for n, (rep, count) in enumerate({"anna": 24, "bram": 9, "sara": 16}.items()):
+        for i in range(count):
+            at = clock - timedelta(hours=1 + i * (40 if when == "wednesday" else 3) / count) if when == "wednesday" \
+                else clock - timedelta(days=3, hours=i % 8)
+            events.append(_event(100 * n + i, "amsterdam", rep, at, type="activity", action="call"))
+    publish(pipeline, events, tmp_path / "events.jsonl")
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(yaml.safe_dump({"targets": [
+        {"team": team, "effective_from": "2026-W01", "actions": actions} for team, actions in TARGETS.items()]}))
+    assert pipeline.cli("targets", "apply", str(targets)).returncode == 0
+    week_start = (clock - timedelta(days=clock.weekday())).replace(hour=0, minute=0)
+    counted = {rep: sum(1 for e in events if e["rep_id"] == rep and datetime.fromisoformat(e["occurred_at"]) >= week_start)
+               for rep in ("anna", "bram", "sara")}
+
+    metrics = pipeline.start_worker(env=faked)
+    port = free_port()
+    web = subprocess.Popen(
+        [sys.executable, "-m", "salespulse.cli", "web", "--port", str(port), "--metrics-url", metrics],
+        env={**pipeline.env, **faked}, stdout=open(tmp_path / "web.log", "wb"), stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def view() -> dict[str, Any]:
+            try:
+                with urllib.request.urlopen(f"{base}/tv/amsterdam/figures", timeout=10) as answer:
+                    found: dict[str, Any] = json.load(answer)["view"]
+                    return found
+            except (urllib.error.URLError, OSError):
+                return {}
+
+        def weeks() -> dict[str, int]:
+            return {rep["id"]: rep["week"] for rep in view().get("reps", []) if rep["target"] is not None}
+
+        wait_for(lambda: weeks() == counted or web.poll() is not None, 120,
+                 lambda: f"the board to count {counted} with targets, not {weeks()}")
+        assert web.poll() is None, (tmp_path / "web.log").read_text()
+        page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+        page.goto(f"{base}/tv/amsterdam")
+        local = clock.astimezone(ZoneInfo(TEAMS["amsterdam"]))
+        assert shown(page, "h1 .week") == local.strftime("%G-W%V")
+        hour, minute = map(int, shown(page, ".updated").split()[-1].split(":"))
+        since = (hour * 60 + minute) - (local.hour * 60 + local.minute)
+        assert 0 <= since <= 10, f"the page's time {hour:02d}:{minute:02d} is not the faked clock's {local:%H:%M}"
+        for rep, count in counted.items():
+            assert shown(page, f"tr[data-rep={rep}] [data-value=week]") == str(count), rep
+        colours = page.eval_on_selector_all(
+            "[data-value=pace]", "cells => cells.map(c => [c.textContent.trim(), ['red', 'amber', 'green', 'grey']"
+            ".filter(k => c.classList.contains(k)).join()])")
+        if when == "monday-0030":
+            assert colours == [["nothing due yet", "grey"]] * 4, colours
+            assert page.locator(".red").count() == 0, "red before the week's first working hour"
+        else:
+            assert len(colours) == 4 and all(colour in ("red", "amber", "green") for _, colour in colours), colours
+        assert page.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight")
+        assert cut_short(page) == []
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / ("tv-amsterdam.png" if when == "wednesday" else "tv-amsterdam-monday-0030.png")))
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
