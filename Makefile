@@ -13,7 +13,7 @@ $(BIN)/salespulse: pyproject.toml
 
 venv: $(BIN)/salespulse
 
-## Run a local Kafka broker, the worker and the simulated sales floor (Ctrl-C stops all).
+## A local Kafka broker, the worker, the simulated sales floor, Prometheus and salespulse web; the TV's URL first (Ctrl-C stops all).
 demo: venv
 	$(BIN)/salespulse demo
 

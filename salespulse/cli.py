@@ -376,6 +376,79 @@ def cmd_dev_kafka(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _demo_broker_ready(settings: Settings, kafka: KafkaSettings, timeout_s: float = 60.0) -> None:
+    """Make a fresh broker ready before the worker and `targets apply` meet it half-made.
+
+    On a broker seconds old, three things are still being made, and the Kafka clients log each at
+    ERROR while they wait for it: a topic's partition leader (`targets apply`'s fetch of offsets),
+    the group coordinator (the `__consumer_offsets` topic, made on the first lookup) and Faust's
+    leader-assignor topic (subscribed to before its creation has reached the metadata). Here they
+    are made, and waited for, first.
+    """
+    from aiokafka import AIOKafkaClient
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.client import CoordinationType
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    from salespulse.streams.topics import TopicNames, ensure_topics, kafka_client_options
+
+    await ensure_topics(kafka, settings.kafka)
+    app_id = settings.kafka.app_id
+    # Faust's LeaderAssignor topic, as Faust declares it: one partition, the app's replication factor.
+    leader_topic = f"{app_id}-__assignor-__leader"
+    admin = AIOKafkaAdminClient(**kafka_client_options(kafka))  # type: ignore[arg-type]
+    await admin.start()
+    try:
+        if leader_topic not in set(await admin.list_topics()):
+            try:
+                await admin.create_topics([NewTopic(leader_topic, 1, settings.kafka.replication_factor)])
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+    names = TopicNames(app_id)
+    topics = {*names.all(), names.targets, leader_topic}
+    client = AIOKafkaClient(**kafka_client_options(kafka))  # type: ignore[arg-type]
+    await client.bootstrap()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            cluster = await client.fetch_all_metadata()
+            led = all(topic in cluster.topics() and cluster.available_partitions_for_topic(topic)
+                      == cluster.partitions_for_topic(topic) for topic in topics)
+            try:
+                # The first lookup makes __consumer_offsets; it answers once that has a leader.
+                await client.coordinator_lookup(CoordinationType.GROUP, app_id)
+            except KafkaError:
+                led = False
+            if led:
+                return
+            await asyncio.sleep(0.2)
+    finally:
+        await client.close()
+
+
+def _install_prometheus() -> str | None:
+    """Install Debian's prometheus package as .ci/run does, when running as root with apt-get; else say how."""
+    import shutil
+
+    if shutil.which("prometheus"):
+        return shutil.which("prometheus")
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print("Prometheus is not installed: `sudo apt-get install prometheus` (or see https://prometheus.io/download/) "
+              "to see graphs and alerts beside the TV", flush=True)
+        return None
+    print("installing Debian's prometheus package (apt-get), as .ci/run does", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus"]):
+        subprocess.run(command, check=False, stdout=subprocess.DEVNULL, env=env)
+    # The package starts a Prometheus service of its own on :9090; the demo runs its own.
+    if shutil.which("systemctl"):
+        subprocess.run(["systemctl", "stop", "prometheus"], check=False, capture_output=True)
+    return shutil.which("prometheus")
+
+
 def _demo_prometheus(settings: Settings, metrics_port: int, port: int, data_dir: Path) -> subprocess.Popen[bytes] | None:
     """Start Prometheus on loopback, scraping the demo worker with the generated rules; None without it."""
     import shutil
@@ -384,7 +457,7 @@ def _demo_prometheus(settings: Settings, metrics_port: int, port: int, data_dir:
 
     from salespulse.exporters.alert_rules import render_rules
 
-    binary = shutil.which("prometheus")
+    binary = _install_prometheus()
     if binary is None:
         return None
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -433,6 +506,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         demo_secrets[settings.sources.generic.secret_env] = secrets.token_urlsafe(24)
     with LocalKafka() as broker:
         env = {**demo_secrets, **os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "SALESPULSE_CONFIG": config}
+        asyncio.run(_demo_broker_ready(settings, KafkaSettings(bootstrap_servers=broker.bootstrap)))
         base = [sys.executable, "-m", "salespulse.cli"]
         worker = subprocess.Popen(
             base + ["worker", "--port", str(args.port), "--data-dir", str(broker.data_dir / "worker")], env=env
