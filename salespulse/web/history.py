@@ -146,8 +146,8 @@ class HistoryReader:
         consumer = self.consumer_factory(
             **kafka_client_options(self.kafka), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
         )
-        await consumer.start()
         try:
+            await consumer.start()
             existing = await consumer.topics()
             if any(topic not in existing for topic in self.topics):
                 # Created by `salespulse publish`, the gateway or the worker; until then there is nothing to show.
