@@ -136,6 +136,12 @@ def kafka_client_options(kafka: KafkaSettings) -> dict[str, object]:
     return options
 
 
+# The topics people's acts are published to (reviews, mystery checks, self-reports) are few records
+# a day, and `salespulse web` reads them back (a rep's review notes are nowhere else): they are
+# kept a year and more, not the broker's default week.
+PEOPLE_TOPICS_RETENTION_MS = str(400 * 86_400_000)
+
+
 async def ensure_topics(
     kafka: KafkaSettings, topology: KafkaTopology, changelogs: Mapping[str, Mapping[str, str]] | None = None
 ) -> list[str]:
@@ -151,6 +157,7 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         names = TopicNames(topology.app_id)
         missing = [name for name in (*names.all(), names.targets, *changelogs) if name not in existing]
+        kept = {names.reviews, names.mystery_checks, names.self_reports}
         if missing:
             try:
                 await admin.create_topics(
@@ -162,7 +169,9 @@ async def ensure_topics(
                             name,
                             topology.partitions,
                             topology.replication_factor,
-                            topic_configs=dict(changelogs.get(name, {})),
+                            topic_configs=(
+                                {"retention.ms": PEOPLE_TOPICS_RETENTION_MS} if name in kept else dict(changelogs.get(name, {}))
+                            ),
                         )
                         for name in missing
                     ]
