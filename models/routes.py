@@ -51,7 +51,7 @@ class Route:
     key: Callable[[Any], str]  # the record key on both topics
     key_doc: str  # the key, in words, for the docs
     rekeyed: str  # the family's topic, keyed by `key` (a TopicNames attribute)
-    family: str  # the family that folds it: `module:Class` in salespulse.streams
+    family: str  # the family that folds it: `module:Class` in salespulse.streams.families
     # Further topics that take the event, with their key; an event whose key is None skips one.
     also: tuple[tuple[str, Callable[[Any], str | None]], ...] = ()
 

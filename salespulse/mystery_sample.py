@@ -11,7 +11,7 @@ from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import ConfigError
 from salespulse.streams.changelogs import changelog_topic, read_table
 from salespulse.streams.kpi.mystery import active_deals, draw_sample
-from salespulse.streams.mystery import DEALS_TABLE
+from salespulse.streams.families.mystery import DEALS_TABLE
 
 
 def check_team_and_month(settings: Settings, team: str, month: str) -> None:

@@ -25,27 +25,27 @@ from salespulse.exporters.web_auth import BasicAuth
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.web_config import WebConfig
 from salespulse.repeated_logs import RepeatedLines
-from salespulse.streams.actions import ActionCounts
-from salespulse.streams.checklists import StageChecklists
-from salespulse.streams.deal_events import DealEvents
+from salespulse.streams.families.actions import ActionCounts
+from salespulse.streams.families.checklists import StageChecklists
+from salespulse.streams.families.deal_events import DealEvents
 from salespulse.streams.family import KpiFamily, Wiring
 from salespulse.models.routes import ROUTES, Route
 from salespulse.streams.engine import Engine
-from salespulse.streams.deal_figures import DealFigures
-from salespulse.streams.deadletter import DeadLetter
+from salespulse.streams.families.deal_figures import DealFigures
+from salespulse.streams.families.deadletter import DeadLetter
 from salespulse.streams.engine.frozen_state import FrozenState
 from salespulse.streams.engine.in_order import use_in_order_consumer
-from salespulse.streams.ingest import Ingest
+from salespulse.streams.families.ingest import Ingest
 from salespulse.streams.engine.lag import ConsumerLag
 from salespulse.streams.engine.recovery import TablesDefinedAtStart
-from salespulse.streams.mystery import MysteryChecks
+from salespulse.streams.families.mystery import MysteryChecks
 from salespulse.streams.pacing import Pacing
-from salespulse.streams.reviews import ReviewScores
-from salespulse.streams.self_reports import SelfReports
+from salespulse.streams.families.reviews import ReviewScores
+from salespulse.streams.families.self_reports import SelfReports
 from salespulse.streams.engine.settled import NotSettled
 from salespulse.streams.topics import TopicNames, partition_of, rep_key
-from salespulse.streams.velocity import DealVelocity
-from salespulse.streams.weeks import WeekClosing
+from salespulse.streams.families.velocity import DealVelocity
+from salespulse.streams.families.weeks import WeekClosing
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,9 @@ class PipelineWorker(faust.Worker):
 
 
 def family_class(route: Route) -> type[KpiFamily]:
-    """Return the family class a route names (`module:Class` in salespulse.streams)."""
+    """Return the family class a route names (`module:Class` in salespulse.streams.families)."""
     module, name = route.family.split(":")
-    found = getattr(importlib.import_module(f"salespulse.streams.{module}"), name)
+    found = getattr(importlib.import_module(f"salespulse.streams.families.{module}"), name)
     if not (isinstance(found, type) and issubclass(found, KpiFamily)):
         raise TypeError(f"route {route.name}: {route.family} is not a KPI family")
     return found

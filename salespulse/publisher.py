@@ -13,7 +13,7 @@ from tqdm import tqdm
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.events import parse_event
 from salespulse.models.errors import ConfigError, RejectedEvent
-from salespulse.streams.deadletter import dead_letter_record
+from salespulse.streams.families.deadletter import dead_letter_record
 from salespulse.streams.topics import TopicNames, ensure_topics, event_key, kafka_client_options
 
 

@@ -326,7 +326,7 @@ async def gather_review(
     and the first week they hold, which a worker upgraded mid-week holds only in part.
     """
     from salespulse.streams.changelogs import changelog_topic, read_table
-    from salespulse.streams.self_reports import REPORTS_TABLE
+    from salespulse.streams.families.self_reports import REPORTS_TABLE
     from salespulse.streams.targets import read_targets
     from salespulse.streams.topics import TopicNames
 

@@ -27,7 +27,7 @@ from salespulse.models.errors import ConfigError, RejectedEvent
 from salespulse.models.events import parse_event
 from salespulse.publisher import make_producer
 from salespulse.streams.changelogs import read_to_end
-from salespulse.streams.deadletter import ITEM_HEADER, REASON_HEADER, TRUNCATED_HEADER, dead_letter_headers
+from salespulse.streams.families.deadletter import ITEM_HEADER, REASON_HEADER, TRUNCATED_HEADER, dead_letter_headers
 from salespulse.streams.topics import TopicNames, ensure_topics, event_key
 
 

@@ -41,7 +41,7 @@ from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import RejectedEvent
 from salespulse.models.events import parse_event
 from salespulse.publisher import make_producer
-from salespulse.streams.deadletter import ITEM_HORIZON_DAYS, dead_letter_headers
+from salespulse.streams.families.deadletter import ITEM_HORIZON_DAYS, dead_letter_headers
 from salespulse.streams.topics import TopicNames, event_key
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ import pytest
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.pipeline import build_pipeline
 from salespulse.streams.changelogs import changelog_topic
-from salespulse.streams.mystery import DEALS_TABLE
-from salespulse.streams.self_reports import REPORTS_TABLE
+from salespulse.streams.families.mystery import DEALS_TABLE
+from salespulse.streams.families.self_reports import REPORTS_TABLE
 
 
 def test_changelog_topic_is_app_id_table_changelog() -> None:

@@ -54,7 +54,7 @@ def test_ingest_topic_and_key(event: AnyEvent, topic: str, key: str) -> None:
 
 def test_a_dead_letter_value_over_the_limit_is_cut_and_its_size_kept() -> None:
     from salespulse.models.errors import RejectedEvent
-    from salespulse.streams.deadletter import TRUNCATED_HEADER, dead_letter_record
+    from salespulse.streams.families.deadletter import TRUNCATED_HEADER, dead_letter_record
 
     rejection = RejectedEvent("too_large", "1000000 bytes")
     value, headers = dead_letter_record(b"x" * 1_000_000, rejection, "events.jsonl:7", 65_536)

@@ -8,8 +8,8 @@ from faust.types import Message
 
 from salespulse.models.events import parse_event
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.actions import ActionCounts
-from salespulse.streams.deal_events import DealEvents
+from salespulse.streams.families.actions import ActionCounts
+from salespulse.streams.families.deal_events import DealEvents
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.writes import Outbox, Write
 from salespulse.models.routes import ROUTES, route_of

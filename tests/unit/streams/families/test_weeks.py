@@ -14,14 +14,14 @@ from salespulse.streams.engine import Engine
 from salespulse.models.config import Settings
 from salespulse.models.errors import RejectedEvent
 from salespulse.models.targets import TargetSet
-from salespulse.streams.actions import ActionCounts
+from salespulse.streams.families.actions import ActionCounts
 from salespulse.streams.changelogs import STAMPS, VALUE
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.tables import Origin
 from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.engine.in_order import InOrder
 from salespulse.streams.topics import TopicNames
-from salespulse.streams.weeks import WeekClosing
+from salespulse.streams.families.weeks import WeekClosing
 from salespulse.streams.family import Wiring
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday; the last closed week began 2026-11-16

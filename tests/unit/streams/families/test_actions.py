@@ -13,7 +13,7 @@ from aiokafka.partitioner import murmur2
 
 from salespulse.streams.engine import Engine
 from salespulse.models.config import Settings
-from salespulse.streams.actions import ActionCounts
+from salespulse.streams.families.actions import ActionCounts
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.tables import Origin
 from salespulse.streams.engine.writes import Outbox

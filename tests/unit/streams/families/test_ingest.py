@@ -13,16 +13,16 @@ import pytest
 
 from salespulse.streams.engine import Engine
 from salespulse.models.config import Settings
-from salespulse.streams.actions import ActionCounts
-from salespulse.streams.checklists import StageChecklists
-from salespulse.streams.deadletter import DeadLetter
-from salespulse.streams.deal_events import DealEvents
-from salespulse.streams.deal_figures import DealFigures
+from salespulse.streams.families.actions import ActionCounts
+from salespulse.streams.families.checklists import StageChecklists
+from salespulse.streams.families.deadletter import DeadLetter
+from salespulse.streams.families.deal_events import DealEvents
+from salespulse.streams.families.deal_figures import DealFigures
 from salespulse.streams.engine.writes import Outbox
-from salespulse.streams.ingest import Ingest
-from salespulse.streams.mystery import MysteryChecks
+from salespulse.streams.families.ingest import Ingest
+from salespulse.streams.families.mystery import MysteryChecks
 from salespulse.streams.topics import TopicNames, partition_of
-from salespulse.streams.velocity import DealVelocity
+from salespulse.streams.families.velocity import DealVelocity
 from salespulse.streams.family import Wiring
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from datetime import date
 from faust.types import Message
 
 from salespulse.models.targets import iso_week_of, named_reps
-from salespulse.streams.actions import ActionCounts
+from salespulse.streams.families.actions import ActionCounts
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.kpi.actions import count_in_slots, iso_week_slots, split_rep_action_key
 from salespulse.streams.kpi.weeks import last_closed_week, missed_actions

@@ -9,7 +9,7 @@ from typing import Any
 
 from salespulse.models.events import ActivityEvent, AnyEvent, DealStageEvent
 from salespulse.streams.kpi.checklists import CHECK_WINDOW_DAYS, StageCheck, earlier, missing_content, missing_process
-from salespulse.streams.deal_figures import CHECKS, CreditsDeals
+from salespulse.streams.families.deal_figures import CHECKS, CreditsDeals
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.writes import Outbox
 

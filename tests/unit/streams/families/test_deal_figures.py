@@ -10,13 +10,13 @@ import pytest
 from salespulse.streams.engine import Engine
 from salespulse.models.config import Settings
 from salespulse.models.events import EVENT_ADAPTER
-from salespulse.streams.deal_figures import DealFigures
+from salespulse.streams.families.deal_figures import DealFigures
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.tables import Origin
 from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.kpi.velocity import DealHistory
 from salespulse.streams.topics import TopicNames, partition_of
-from salespulse.streams.velocity import DealVelocity
+from salespulse.streams.families.velocity import DealVelocity
 from salespulse.streams.family import Wiring
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from typing import Any
 
 from salespulse.models.events import AnyEvent, DealStageEvent
 from salespulse.streams.kpi.velocity import DealHistory, apply_deal_event, deal_expired
-from salespulse.streams.deal_figures import VELOCITY, CreditsDeals
+from salespulse.streams.families.deal_figures import VELOCITY, CreditsDeals
 from salespulse.streams.engine.batch import Batch
 from salespulse.streams.engine.writes import Outbox
 

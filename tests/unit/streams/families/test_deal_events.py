@@ -14,14 +14,14 @@ import pytest
 from salespulse.streams.engine import Engine
 from salespulse.models.config import Settings
 from salespulse.models.errors import RejectedEvent
-from salespulse.streams.checklists import StageChecklists
-from salespulse.streams.deal_events import DealEvents
-from salespulse.streams.deal_figures import DealFigures
+from salespulse.streams.families.checklists import StageChecklists
+from salespulse.streams.families.deal_events import DealEvents
+from salespulse.streams.families.deal_figures import DealFigures
 from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.engine.in_order import InOrder
-from salespulse.streams.mystery import MysteryChecks
+from salespulse.streams.families.mystery import MysteryChecks
 from salespulse.streams.topics import TopicNames
-from salespulse.streams.velocity import DealVelocity
+from salespulse.streams.families.velocity import DealVelocity
 from salespulse.streams.family import Wiring
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
