@@ -253,7 +253,7 @@ def build_pipeline(
             stage_checks=deal_figures.checks,
             mystery_months=mystery.months_to_checks,
             self_reports=self_reports.rep_weeks_to_reports,
-            slot_changes=actions.slots_to_count.take_changed,
+            slot_changes=actions.slots_to_count.follow().take,
         ),
         settings,
         clock,

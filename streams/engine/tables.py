@@ -1,5 +1,7 @@
 """Tables held in memory whose changelog records carry the input offsets they reflect.
+
 Exactly once, across crashes, without Kafka transactions:
+
 - every changelog record of a table carries, beside the value, the input offset it reflects
   (per input topic: a key belongs to one input partition); a replayed event whose offset a key
   already reflects leaves that key alone, so a batch whose records reached Kafka only in part is
@@ -7,6 +9,7 @@ Exactly once, across crashes, without Kafka transactions:
 - a de-duplication marker names the record that set it (topic, partition, offset): the same
   record read again is a replay, not a duplicate, and goes on to the keys it has not changed yet;
   another record with the same `event_id` is a duplicate.
+
 Faust commits an input offset only after the producer has flushed, so every event is read again
 until all its records are in Kafka.
 
@@ -15,6 +18,7 @@ offsets committed no further than folded: `in_order.InOrder` sees to both.
 """
 
 from __future__ import annotations
+
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from itertools import chain
@@ -26,8 +30,11 @@ from faust.types import EventT, Message
 
 from salespulse.streams.changelogs import STAMPS, VALUE
 from salespulse.streams.engine.local_copy import LocallyCopied
+
+
 class Origin(NamedTuple):
     """Where an event was read: its input topic, partition and offset.
+
     A named tuple, made for each record folded: a frozen dataclass took three times as long.
     """
 
@@ -42,14 +49,18 @@ class Origin(NamedTuple):
     def token(self) -> str:
         return f"{self.topic}/{self.partition}/{self.offset}"
 
+
 class InMemory(LocallyCopied):
     """A table in Faust's in-memory store, whose dicts the fold uses directly.
+
     The store's Mapping methods raise and catch a KeyError for each key they miss, and the fold
     misses for nearly every event: each new event id, each new bucket.
     """
+
     # Faust's collections hash by identity through a method of their own: a Python call for
     # each (table, key) a batch notes. object's own slot does the same in C.
     __hash__ = object.__hash__
+
     @cached_property
     def memory(self) -> dict[Any, Any]:
         """The store's dict of values."""
@@ -63,11 +74,29 @@ class InMemory(LocallyCopied):
         """
         return cast(dict[Any, int], self.data._key_partition)  # type: ignore[attr-defined]
 
+
+class Changes:
+    """The keys a table changed since its reader last took them; the reader's, not the table's.
+
+    Kept only from the reader's first `take` on: a feed nobody reads would otherwise hold every
+    key the table ever had, forgotten ones included.
+    """
+
+    def __init__(self) -> None:
+        self.keys: set[Any] | None = None
+
+    def take(self) -> set[Any]:
+        """Return the keys changed since the last call (none at the first), and start afresh."""
+        keys, self.keys = self.keys or set(), set()
+        return keys
+
+
 class StampedTable(InMemory):
     """A table whose changelog records carry the input offsets each value reflects.
 
     In memory the values are plain (readers such as the collector see no difference); the stamps
     are kept beside them and come back from the changelog on recovery.
+
     A key's stamps are a flat tuple, (topic, offset, topic, offset, ...), not the {topic: offset}
     of its record: nearly every key is read from one topic, and a pair takes a third of a dict's
     memory (16 MB less with 10,000 reps).
@@ -76,17 +105,19 @@ class StampedTable(InMemory):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.stamps: dict[Any, Stamps] = {}
-        # Keys changed since the last take_changed(), kept only once a reader has asked: a table
-        # nobody follows would otherwise hold every key it ever had, forgotten ones included.
-        self.changed: set[Any] | None = None
-    def take_changed(self) -> set[Any]:
-        """Return the keys set, recovered or forgotten since the last call (none at the first)."""
-        changed, self.changed = self.changed or set(), set()
-        return changed
+        # The reader that follows the table's changes (the exporter's bucket index), if any.
+        self.changes: Changes | None = None
+
+    def follow(self) -> "Changes":
+        """Return the feed of the keys this table sets, recovers or forgets, for one reader."""
+        if self.changes is None:
+            self.changes = Changes()
+        return self.changes
 
     def _note_change(self, key: Any) -> None:
-        if self.changed is not None:
-            self.changed.add(key)
+        changes = self.changes
+        if changes is not None and changes.keys is not None:
+            changes.keys.add(key)
 
     def reflects(self, key: Any, origin: Origin) -> bool:
         """Tell whether the key's value already includes the event read at `origin`."""
@@ -96,6 +127,7 @@ class StampedTable(InMemory):
         if stamps[0] == origin.topic:
             return bool(stamps[1] >= origin.offset)
         return _offset_in(stamps, origin.topic) >= origin.offset
+
     def put(self, key: Any, value: Any, origin: Origin) -> None:
         """Set the value in memory and stamp it; the changelog record goes with the batch."""
         self.memory[key] = value
@@ -113,9 +145,11 @@ class StampedTable(InMemory):
         if len(stamps) == 2:
             return {stamps[0]: stamps[1]}
         return dict(zip(stamps[::2], stamps[1::2]))
+
     def record(self, key: Any) -> bytes:
         """Return the changelog record value of a key: its value and its stamps."""
         return orjson.dumps({VALUE: self.memory[key], STAMPS: self.stamps_of(key)})
+
     def forget(self, keys: Iterable[Any]) -> None:
         """Drop keys from memory and the local copy (their changelog records expire by retention)."""
         partitions = self.key_partitions
@@ -129,6 +163,7 @@ class StampedTable(InMemory):
                 by_partition.setdefault(partition, []).append(orjson.dumps(key))
         for partition, raw_keys in by_partition.items():
             self.uncopy(partition, raw_keys)
+
     def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
         """Recover values and stamps; records written before stamps existed hold the bare value.
 
@@ -144,6 +179,7 @@ class StampedTable(InMemory):
 
     def load_record(self, key: bytes, value: bytes, partition: int) -> None:
         self._recover(self._to_key(orjson.loads(key)), orjson.loads(value), partition)
+
     def _recover(self, key: Any, record: Any, partition: int) -> None:
         data = self.memory
         self.key_partitions[key] = partition
@@ -160,8 +196,10 @@ class StampedTable(InMemory):
         else:
             data[key] = record
 
+
 # A key's stamps: (topic, offset, topic, offset, ...).
 Stamps = tuple[Any, ...]
+
 
 def _offset_in(stamps: Stamps, topic: str) -> int:
     """Return the offset stamped for `topic`, -1 when none is."""
@@ -170,18 +208,22 @@ def _offset_in(stamps: Stamps, topic: str) -> int:
             return int(stamps[i + 1])
     return -1
 
+
 def _restamped(stamps: Stamps, topic: str, offset: int) -> Stamps:
     for i in range(0, len(stamps), 2):
         if stamps[i] == topic:
             return stamps[:i + 1] + (offset,) + stamps[i + 2:]
     return stamps + (topic, offset)
 
+
 def _covers(held: Stamps | None, stamps: dict[str, int]) -> bool:
     """Tell whether a value stamped `held` already includes everything one stamped `stamps` does."""
     return held is not None and all(_offset_in(held, topic) >= offset for topic, offset in stamps.items())
 
+
 class SeenIds(InMemory):
     """The event ids a KPI family has counted, with the record that first carried each.
+
     Markers are written as one changelog record per input partition and batch, not one per
     event; in memory each id maps to (first seen (epoch s), origin token).
 
@@ -189,6 +231,7 @@ class SeenIds(InMemory):
     collector's view at its first pass, a list never does. With a list per id, full collections
     went through every id in the horizon, 10 % of a worker's time on a backlog.
     """
+
     def __post_init__(self) -> None:
         super().__post_init__()
         # partition -> (origin of the first new id, {event id: marker})
@@ -196,6 +239,7 @@ class SeenIds(InMemory):
         # (partition, record key) -> when the newest marker of that record was set: a record whose
         # markers are all past the horizon leaves the local copy.
         self.record_times: dict[tuple[int, bytes], float] = {}
+
     def first_time(self, event_id: str, origin: Origin, seen_at: float) -> bool:
         """Tell whether the event is new (or a replay of the record that was new); mark it."""
         marker = self.memory.get(event_id)
@@ -211,6 +255,7 @@ class SeenIds(InMemory):
             pending = self.pending[partition] = (token, {})
         pending[1][event_id] = marker
         return True
+
     def take_pending(self) -> Iterator[tuple[int, bytes, bytes]]:
         """Yield (partition, record key, record value) for the markers set since the last call.
 
@@ -234,6 +279,7 @@ class SeenIds(InMemory):
                 self.memory[key] = (event.value, "")
                 self.key_partitions[key] = message.partition
         self.copy_recovered(events)
+
     def load_record(self, key: bytes, value: bytes, partition: int) -> None:
         record = orjson.loads(value)
         if isinstance(record, dict):
@@ -269,11 +315,13 @@ class SeenIds(InMemory):
             self.uncopy(partition, keys)
         return len(stale)
 
+
 def stamped_table(app: faust.App, name: str, **options: Any) -> StampedTable:
     """Create and register a stamped table."""
     table = StampedTable(app, name=name, beacon=app.tables.beacon, **options)
     app.tables.add(table)
     return table
+
 
 def seen_ids(app: faust.App, name: str, **options: Any) -> SeenIds:
     """Create and register a table of de-duplication markers."""
