@@ -25,10 +25,10 @@ def cmd_mystery_sample(args: argparse.Namespace) -> int:
 
 def cmd_report_weekly(args: argparse.Namespace) -> int:
     """Write a team's weekly review as Markdown and HTML."""
-    from salespulse.report_html import render_html
-    from salespulse.report_text import render_markdown
+    from salespulse.weekly.page import render_html
+    from salespulse.weekly.text import render_markdown
     from salespulse.streams.topics import ensure_topics
-    from salespulse.weekly_report import WeeklyReview, gather_review, output_paths
+    from salespulse.weekly.review import WeeklyReview, gather_review, output_paths
 
     settings = common.settings_of(args)
     settings.require_team(args.team)

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from salespulse.models.errors import ConfigError
-from salespulse.weekly_history import query_prometheus
-from salespulse.weekly_report import Samples, fetch_pages
+from salespulse.weekly.history import query_prometheus
+from salespulse.weekly.review import Samples, fetch_pages
 
 # The families a page shows; one Prometheus query fetches them all for a team.
 PAGE_FAMILIES = (

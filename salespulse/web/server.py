@@ -54,7 +54,7 @@ from salespulse.web.people import (
 )
 from salespulse.web.tv import ALL_TEAMS, DEFAULT_DWELL_S, REFRESH_S, KioskTokens, TvFigures, rotation
 from salespulse.web.weekly import add_weekly
-from salespulse.weekly_report import Samples
+from salespulse.weekly.review import Samples
 
 log = logging.getLogger(__name__)
 

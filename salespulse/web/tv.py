@@ -31,8 +31,8 @@ from salespulse.dashboards.common import NOTHING_DUE
 from salespulse.models.config import Settings
 from salespulse.models.errors import ConfigError
 from salespulse.models.targets import iso_week_of
-from salespulse.weekly_history import query_prometheus
-from salespulse.weekly_report import Samples, fetch_pages
+from salespulse.weekly.history import query_prometheus
+from salespulse.weekly.review import Samples, fetch_pages
 
 ALL_TEAMS = "*"
 DEFAULT_DWELL_S = 30

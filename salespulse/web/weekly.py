@@ -18,11 +18,11 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 
 from salespulse.models.errors import ConfigError
-from salespulse.report_html import render_html
+from salespulse.weekly.page import render_html
 from salespulse.streams.kpi.self_reports import window_weeks
 from salespulse.web.i18n import choose_language, translations
 from salespulse.web.people import Person
-from salespulse.weekly_report import gather_review
+from salespulse.weekly.review import gather_review
 
 if TYPE_CHECKING:
     from salespulse.web.server import WebServer

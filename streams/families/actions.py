@@ -2,7 +2,7 @@
 
 The buckets serve the live windows for `retention.action_counts_days`; the weekly totals (one
 per rep, action and team-local ISO week) serve the weekly review's history and trends for
-`retention.weekly_days`, read from their changelog by `salespulse.weekly_history`.
+`retention.weekly_days`, read from their changelog by `salespulse.weekly.history`.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from salespulse.web.history import History, HistoryReader
 from salespulse.web.links import SignInLinks, session_key
 from salespulse.web.people import Person
 from salespulse.web.server import WebServer
-from salespulse.weekly_report import Samples
+from salespulse.weekly.review import Samples
 from tests.unit.gateway.test_server import Producer
 from tests.unit.web.support import NOW, SECRET, FakeConsumer, Record, floor
 

@@ -15,7 +15,7 @@ import yaml
 
 from salespulse.dashboards import board
 from salespulse.web.tv import answers_of_samples, team_selector
-from salespulse.weekly_report import Samples
+from salespulse.weekly.review import Samples
 from tests.unit.exporters.test_alert_rules import promtool
 from tests.unit.web.support import floor
 

@@ -7,9 +7,9 @@ import re
 import pytest
 
 from salespulse.dashboards.common import PACE_STEPS
-from salespulse.report_html import css_colour, level, render_html, sparkline
-from salespulse.weekly_report import WeekCell
-from tests.unit.salespulse.test_weekly_report import small_review
+from salespulse.weekly.page import css_colour, level, render_html, sparkline
+from salespulse.weekly.review import WeekCell
+from tests.unit.salespulse.weekly.test_review import small_review
 
 WALLBOARD = dict(PACE_STEPS)
 

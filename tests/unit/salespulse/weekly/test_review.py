@@ -15,10 +15,10 @@ import pytest
 from salespulse.models.config import Settings
 from salespulse.models.errors import ConfigError
 from salespulse.models.targets import TargetSet
-from salespulse.report_html import render_html
-from salespulse.report_text import render_markdown
-from salespulse.weekly_history import History
-from salespulse.weekly_report import (
+from salespulse.weekly.page import render_html
+from salespulse.weekly.text import render_markdown
+from salespulse.weekly.history import History
+from salespulse.weekly.review import (
     ActionRow,
     RepReview,
     Samples,
@@ -27,7 +27,7 @@ from salespulse.weekly_report import (
     build_review,
     output_paths,
 )
-from salespulse.weekly_team import behind_on, ranked, rep_attainment, team_rows, team_weeks
+from salespulse.weekly.team import behind_on, ranked, rep_attainment, team_rows, team_weeks
 
 SETTINGS = Settings.model_validate(
     {
@@ -690,7 +690,7 @@ def test_a_recovering_worker_is_not_reported_on() -> None:
     import threading
 
     from salespulse.models.errors import ConfigError
-    from salespulse.weekly_report import fetch_pages
+    from salespulse.weekly.review import fetch_pages
 
     class Recovering(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (the handler's API)

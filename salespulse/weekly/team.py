@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from salespulse.dashboards.common import PACE_GREEN_FROM
-from salespulse.weekly_report import RepReview, WeekCell, WeeklyReview, arrow
+from salespulse.weekly.review import RepReview, WeekCell, WeeklyReview, arrow
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pytest
 
 from salespulse.models.errors import ConfigError
 from salespulse.models.targets import TargetSet
-from salespulse.weekly_history import (
+from salespulse.weekly.history import (
     History, held_weeks, merged, read_week_counts, week_bounds_of, week_query, week_totals, weeks_up_to,
 )
 

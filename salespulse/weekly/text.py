@@ -1,13 +1,13 @@
 """The weekly review's cells and lines, and the review as Markdown.
 
-The HTML page (`salespulse.report_html`) is built from the same cells, so both show the same
+The HTML page (`salespulse.weekly.page`) is built from the same cells, so both show the same
 figures; it adds colour and a sparkline per action.
 """
 
 from __future__ import annotations
 
-from salespulse.weekly_report import RepReview, WeekCell, WeeklyReview, arrow
-from salespulse.weekly_team import TeamRow, behind_on, ranked, rep_attainment, team_rows, team_weeks
+from salespulse.weekly.review import RepReview, WeekCell, WeeklyReview, arrow
+from salespulse.weekly.team import TeamRow, behind_on, ranked, rep_attainment, team_rows, team_weeks
 
 Table = tuple[list[str], list[list[str]]]
 

@@ -7,7 +7,7 @@ The figures of the team's current ISO week and the one before come from the work
 pages, scraped once, so the report says what the wallboard says at the same moment; a report is
 for one of those two weeks. Older weeks (the week before last week, the trends) come from the
 worker's weekly totals and, for what it no longer holds, from Prometheus
-(`salespulse.weekly_history`); each week's attainment is against the targets in force in that
+(`salespulse.weekly.history`); each week's attainment is against the targets in force in that
 week, read from the targets topic. The lessons learned (free text, not a metric)
 are read from the self-report table's changelog.
 
@@ -50,7 +50,7 @@ from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import ConfigError
 from salespulse.models.targets import week_start
 from salespulse.streams.kpi.self_reports import report_key, window_weeks
-from salespulse.weekly_history import History, held_weeks, merged, read_week_counts, read_week_totals, weeks_up_to
+from salespulse.weekly.history import History, held_weeks, merged, read_week_counts, read_week_totals, weeks_up_to
 
 Labels = frozenset[tuple[str, str]]
 

@@ -1,6 +1,6 @@
 """The weekly review as one self-contained HTML page: no script, no external asset, printable on A4.
 
-It shows the cells of `salespulse.report_text` (the Markdown's figures) and adds two things: each
+It shows the cells of `salespulse.weekly.text` (the Markdown's figures) and adds two things: each
 attainment and pace is coloured with the wallboard's bounds and colours
 (`salespulse.dashboards.common`), and each action has an inline SVG sparkline of its weekly
 counts with the target in force in each week as a dashed line.
@@ -12,7 +12,7 @@ import html
 from collections.abc import Sequence
 
 from salespulse.dashboards.common import AMBER, GREEN, PACE_AMBER_FROM, PACE_GREEN_FROM, RED
-from salespulse.report_text import (
+from salespulse.weekly.text import (
     Table,
     action_table,
     lessons,
@@ -24,8 +24,8 @@ from salespulse.report_text import (
     trend_note,
     trend_table,
 )
-from salespulse.weekly_report import RepReview, WeekCell, WeeklyReview
-from salespulse.weekly_team import behind_on, ranked, rep_attainment, team_rows, team_weeks
+from salespulse.weekly.review import RepReview, WeekCell, WeeklyReview
+from salespulse.weekly.team import behind_on, ranked, rep_attainment, team_rows, team_weeks
 
 # The wallboard names some colours the Grafana way; these are the hex values Grafana draws them in.
 GRAFANA_COLOURS = {"red": "#F2495C", "green": "#73BF69", "orange": "#FF9830", "yellow": "#FADE2A"}
