@@ -40,7 +40,7 @@ from prometheus_client import CollectorRegistry
 
 from salespulse.exporters.collector import PipelineCollector, PipelineState
 from salespulse.exporters.exposition import render
-from salespulse.kafka_launcher import LocalKafka, free_port
+from salespulse.kafka.launcher import LocalKafka, free_port
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.streams.kpi.actions import SlotKey, rep_action_key, slot_of
 from salespulse.streams.topics import TopicNames, ensure_topics

@@ -30,8 +30,8 @@ from pathlib import Path
 import aiohttp
 import yaml
 
-from salespulse.gateway.adapters.generic import signature
-from salespulse.kafka_launcher import LocalKafka, free_port
+from salespulse.web.gateway.adapters.generic import signature
+from salespulse.kafka.launcher import LocalKafka, free_port
 
 SECRET = "bench-secret"
 BARE = """

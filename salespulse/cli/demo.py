@@ -23,7 +23,7 @@ DEMO_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 
 def cmd_dev_kafka(args: argparse.Namespace) -> int:
     """Run a local KRaft broker in the foreground."""
-    from salespulse.kafka_launcher import LocalKafka
+    from salespulse.kafka.launcher import LocalKafka
 
     broker = LocalKafka(port=args.port, data_dir=Path(args.data_dir) if args.data_dir else None)
     if broker.data_dir:
@@ -157,7 +157,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run broker, worker, simulator and the web pages together, and Prometheus when it is installed."""
     import secrets
 
-    from salespulse.kafka_launcher import LocalKafka
+    from salespulse.kafka.launcher import LocalKafka
     from salespulse.web.links import SECRET_ENV, SignInLinks, web_secret
     from salespulse.web.people import find_person
 

@@ -12,7 +12,7 @@ from salespulse.cli import common
 from salespulse.models.config import KafkaSettings
 
 if TYPE_CHECKING:
-    from salespulse.gateway.redrive import Redrive
+    from salespulse.web.gateway.redrive import Redrive
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -41,7 +41,7 @@ def _print_redrive(report: "Redrive", verb: str) -> int:
 
 def cmd_dead_letter_replay(args: argparse.Namespace) -> int:
     """Send dead-letter records of some reasons again, mapped with the configuration as it is now."""
-    from salespulse.gateway.redrive import replay_dead_letters
+    from salespulse.web.gateway.redrive import replay_dead_letters
 
     report = asyncio.run(
         replay_dead_letters(common.settings_of(args), KafkaSettings.from_env(), common.now, set(args.reason), source=args.source)
@@ -51,7 +51,7 @@ def cmd_dead_letter_replay(args: argparse.Namespace) -> int:
 
 def cmd_import_csv(args: argparse.Namespace) -> int:
     """Import a vendor's CSV export of history."""
-    from salespulse.gateway.redrive import import_csv
+    from salespulse.web.gateway.redrive import import_csv
 
     report = asyncio.run(
         import_csv(Path(args.file), args.source, common.settings_of(args), KafkaSettings.from_env(), common.now, show_progress=not args.quiet)

@@ -18,7 +18,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     """Serve the vendors' webhooks and put their events on Kafka."""
     from aiohttp import web
 
-    from salespulse.gateway.server import Gateway, read_secrets
+    from salespulse.web.gateway.server import Gateway, read_secrets
 
     settings = common.settings_of(args)
     if not settings.sources.configured():
@@ -39,7 +39,7 @@ def cmd_web(args: argparse.Namespace) -> int:
         return cmd_web_link(args)
     from aiohttp import web
 
-    from salespulse.gateway.server import Gateway, read_secrets
+    from salespulse.web.gateway.server import Gateway, read_secrets
     from salespulse.models.web_config import load_web_config
     from salespulse.web.figures import Figures
     from salespulse.web.links import SignInLinks, session_key, web_secret

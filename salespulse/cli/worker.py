@@ -14,9 +14,9 @@ from salespulse.models.config import KafkaSettings
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the Faust worker with the /metrics endpoint."""
-    from salespulse.allocator import fix_thresholds
+    from salespulse.worker.allocator import fix_thresholds
     from salespulse.models.web_config import load_web_config
-    from salespulse.pipeline import PipelineWorker, build_pipeline
+    from salespulse.worker.pipeline import PipelineWorker, build_pipeline
     from salespulse.streams.topics import ensure_topics
 
     fix_thresholds()

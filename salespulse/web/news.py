@@ -335,7 +335,7 @@ def add_news(app: web.Application, server: "WebServer") -> None:
     following: list[asyncio.Task[None]] = []
 
     async def stream(request: web.Request) -> web.StreamResponse:
-        return await news_stream(request, room, server._tv_opens, teams)
+        return await news_stream(request, room, server.tv_opens, teams)
 
     async def start(app: web.Application) -> None:
         following.append(asyncio.create_task(reader.run(), name="salespulse-web-news"))

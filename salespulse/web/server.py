@@ -35,7 +35,7 @@ from aiohttp_session import setup as setup_sessions
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from aiokafka.errors import KafkaError
 
-from salespulse.gateway.server import Gateway
+from salespulse.web.gateway.server import Gateway
 from salespulse.models.config import Settings
 from salespulse.models.events import AnyEvent, MysteryCheckEvent, SelfReportEvent
 from salespulse.mystery_sample import month_draw, read_active_deals
@@ -187,7 +187,7 @@ class WebServer:
                 person = person_by_email(self.settings, email)
                 if person is None:
                     request[PERSON] = None
-                    return await self._render(
+                    return await self.render(
                         request, "message.html", status=403, title=N_("Not known here"),
                         text=N_("The sign-on proxy names you by an e-mail address that no rep or manager "
                                 "in the configuration has."),
@@ -209,14 +209,14 @@ class WebServer:
             # As bytes: compare_digest refuses str with characters beyond ASCII, which a forger may send.
             if not (isinstance(expected, str) and isinstance(sent, str)
                     and hmac.compare_digest(expected.encode(), sent.encode())):
-                return await self._render(
+                return await self.render(
                     request, "message.html", status=403, title=N_("Form expired"),
                     text=N_("This form could not be checked (its security token is missing or old), so "
                             "nothing was saved. Open the page again and send it from there."),
                 )
         return await handler(request)
 
-    async def _render(self, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    async def render(self, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
         """Render a page with what every page has: the session's CSRF token and who is signed in."""
         session = await get_session(request)
         if not isinstance(session.get("csrf"), str):
@@ -238,26 +238,26 @@ class WebServer:
     def _gettext(self, request: web.Request) -> forms.Gettext:
         return translations(choose_language(request.headers.get("Accept-Language"))).gettext
 
-    async def _signin_or(self, request: web.Request) -> Person | web.Response:
+    async def signin_or(self, request: web.Request) -> Person | web.Response:
         person = request[PERSON]
         if person is None:
-            return await self._render(request, "signin.html", status=401, token="", problem=None)
+            return await self.render(request, "signin.html", status=401, token="", problem=None)
         return person
 
-    async def _forbidden(self, request: web.Request, text: str) -> web.Response:
-        return await self._render(request, "message.html", status=403, title=N_("Not for you"), text=text)
+    async def forbidden(self, request: web.Request, text: str) -> web.Response:
+        return await self.render(request, "message.html", status=403, title=N_("Not for you"), text=text)
 
     # --- sign-in --------------------------------------------------------------------------------
 
     async def home(self, request: web.Request) -> web.StreamResponse:
-        person = await self._signin_or(request)
+        person = await self.signin_or(request)
         if isinstance(person, web.Response):
             return person
         raise web.HTTPSeeOther("/self-report" if person.role == "rep" else f"/team/{person.team}")
 
     async def signin_page(self, request: web.Request) -> web.Response:
         """Show the sign-in button of a link; the link is used only when the button is pressed."""
-        return await self._render(request, "signin.html", token=request.query.get("token", ""), problem=None)
+        return await self.render(request, "signin.html", token=request.query.get("token", ""), problem=None)
 
     async def signin(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
@@ -266,7 +266,7 @@ class WebServer:
             person = self.links.redeem(token)
         except LinkRefused as refused:
             log.info("sign-in refused (%s)", refused.reason)
-            return await self._render(request, "signin.html", status=403, token="", problem=REFUSED_LINKS[refused.reason])
+            return await self.render(request, "signin.html", status=403, token="", problem=REFUSED_LINKS[refused.reason])
         # A new session at sign-in, so that no cookie set before it carries over.
         session = await new_session(request)
         session["person"] = person.key
@@ -322,7 +322,7 @@ class WebServer:
                 "pace": samples.one("salespulse_action_pace_ratio", **of),
                 "reported": _int(reported),
             })
-        return await self._render(
+        return await self.render(
             request, "self_report.html", status=status, rows=rows, weeks=weeks, form=form,
             form_id=form.get("form_id") or forms.new_form_id(), problems=problems or {}, saved=saved,
             unsaved=unsaved, unavailable=unavailable, averages=_my_reviews(samples, me),
@@ -344,11 +344,11 @@ class WebServer:
         ]
 
     async def self_report_page(self, request: web.Request) -> web.StreamResponse:
-        me = await self._signin_or(request)
+        me = await self.signin_or(request)
         if isinstance(me, web.Response):
             return me
         if me.role != "rep":
-            return await self._forbidden(request, N_("My week is a rep's page; managers see their team's page."))
+            return await self.forbidden(request, N_("My week is a rep's page; managers see their team's page."))
         # The report standing on the chosen week fills the form, so that a correction starts from it
         # (a report sent replaces the whole of the earlier one).
         choice = "last_week" if request.query.get("week") == "last_week" else "week"
@@ -360,12 +360,12 @@ class WebServer:
         return await self._my_week(request, me, form, standing=standing)
 
     async def self_report(self, request: web.Request) -> web.StreamResponse:
-        me = await self._signin_or(request)
+        me = await self.signin_or(request)
         if isinstance(me, web.Response):
             return me
         form = _strings(await request.post())
         if not may_file_for(me, form.get("team", ""), form.get("rep", "")):
-            return await self._forbidden(request, N_("You can file a self-report for yourself only; nothing was saved."))
+            return await self.forbidden(request, N_("You can file a self-report for yourself only; nothing was saved."))
         try:
             now = self.clock()
             built = forms.self_report(self.settings, me, form, self._weeks(me.team, now), now, self._gettext(request))
@@ -389,27 +389,27 @@ class WebServer:
         subject = form.get("subject") if form.get("subject") in subjects else next(iter(subjects))
         team = self.settings.teams[me.team]
         reps = {rep_id: team.reps[rep_id] for rep_id in reviewable(self.settings, me)}
-        return await self._render(
+        return await self.render(
             request, "review.html", status=status, subject=subject, subjects=subjects, reps=reps,
             scale=range(self.settings.reviews.scale_min, self.settings.reviews.scale_max + 1), form=form,
             form_id=form.get("form_id") or forms.new_form_id(), problems=problems or {}, saved=saved, unsaved=unsaved,
         )
 
     async def review_page(self, request: web.Request) -> web.StreamResponse:
-        me = await self._signin_or(request)
+        me = await self.signin_or(request)
         if isinstance(me, web.Response):
             return me
         if not reviewable(self.settings, me):
-            return await self._forbidden(request, N_("Reviews are written by the team's managers."))
+            return await self.forbidden(request, N_("Reviews are written by the team's managers."))
         return await self._review_form(request, me, _strings(request.query))
 
     async def review(self, request: web.Request) -> web.StreamResponse:
-        me = await self._signin_or(request)
+        me = await self.signin_or(request)
         if isinstance(me, web.Response):
             return me
         form = _strings(await request.post())
         if not may_review(self.settings, me, me.team, form.get("rep", "")):
-            return await self._forbidden(request, N_("You can review the other reps of your own team only; nothing was saved."))
+            return await self.forbidden(request, N_("You can review the other reps of your own team only; nothing was saved."))
         try:
             built = forms.review(self.settings, me, form, self.clock(), self._gettext(request))
         except forms.FormProblem as problem:
@@ -457,7 +457,7 @@ class WebServer:
             for lab, value in sorted(samples.select("salespulse_mystery_points", team=me.team, month=month),
                                      key=lambda found: found[0]["rep"])
         ]
-        return await self._render(
+        return await self.render(
             request, "mystery.html", status=status, month=month, checker=checker, drawn=drawn, active=active,
             unreadable=unreadable, checks={deal: check.points for deal, check in checks.items()},
             rubric=self.settings.mystery.rubric, is_checker=is_checker(self.settings, me, month),
@@ -467,25 +467,25 @@ class WebServer:
         )
 
     async def mystery_page(self, request: web.Request) -> web.StreamResponse:
-        me = await self._signin_or(request)
+        me = await self.signin_or(request)
         if isinstance(me, web.Response):
             return me
         return await self._mystery(request, me)
 
     async def mystery(self, request: web.Request) -> web.StreamResponse:
-        me = await self._signin_or(request)
+        me = await self.signin_or(request)
         if isinstance(me, web.Response):
             return me
         now = self.clock()
         month = self._month(me.team, now)
         if not is_checker(self.settings, me, month):
-            return await self._forbidden(request, N_("Only this month's mystery checker scores the draw; nothing was saved."))
+            return await self.forbidden(request, N_("Only this month's mystery checker scores the draw; nothing was saved."))
         form = _strings(await request.post())
         drawn, _, unreadable = await self._draw(me.team, month)
         if unreadable:
             return await self._mystery(request, me, status=503, form=form, unsaved=NOT_SAVED)
         if form.get("deal", "") not in drawn.get(form.get("rep", ""), []):
-            return await self._forbidden(request, N_("That deal is not in this month's draw; nothing was saved."))
+            return await self.forbidden(request, N_("That deal is not in this month's draw; nothing was saved."))
         try:
             built = forms.mystery_check(self.settings, me, form, month, now, self._gettext(request))
         except forms.FormProblem as problem:
@@ -533,12 +533,12 @@ class WebServer:
     # --- the team -------------------------------------------------------------------------------
 
     async def team_page(self, request: web.Request) -> web.StreamResponse:
-        me = await self._signin_or(request)
+        me = await self.signin_or(request)
         if isinstance(me, web.Response):
             return me
         team_id = request.match_info["team"]
         if not may_see_team(me, team_id):
-            return await self._forbidden(request, N_("A team's page is for the team's managers."))
+            return await self.forbidden(request, N_("A team's page is for the team's managers."))
         return await self._team(request, me, team_id)
 
     async def _team(self, request: web.Request, me: Person, team_id: str, made: Mapping[str, str] | None = None) -> web.Response:
@@ -572,7 +572,7 @@ class WebServer:
         )
         people = [(rep_id, rep.name) for rep_id, rep in team.reps.items()]
         people += [(manager_id, manager.name) for manager_id, manager in team.managers.items()]
-        return await self._render(
+        return await self.render(
             request, "team.html", team=team_id, rows=rows, weeks=self._weeks(team_id, now), month=month,
             checker=checker, drawn=sum(len(deals) for deals in drawn.values()), checked=checked,
             unreadable=unreadable, unavailable=unavailable, reviews=reviews, people=people, made=made,
@@ -582,16 +582,16 @@ class WebServer:
 
     async def team_link(self, request: web.Request) -> web.StreamResponse:
         """Make a one-time sign-in link for a person of the team, as `salespulse web link` does; shown once."""
-        me = await self._signin_or(request)
+        me = await self.signin_or(request)
         if isinstance(me, web.Response):
             return me
         team_id = request.match_info["team"]
         if not may_see_team(me, team_id):
-            return await self._forbidden(request, N_("Only the team's managers make sign-in links for it."))
+            return await self.forbidden(request, N_("Only the team's managers make sign-in links for it."))
         form = _strings(await request.post())
         person = find_person(self.settings, team_id, form.get("person", ""))
         if person is None:
-            return await self._forbidden(request, N_("That person is not in this team; no link was made."))
+            return await self.forbidden(request, N_("That person is not in this team; no link was made."))
         base = self.gateway.public_url or str(request.url.origin())
         url = f"{base}/signin?token={self.links.make(person)}"
         log.info("web: %s made a sign-in link for %s", me.key, person.key)
@@ -601,7 +601,7 @@ class WebServer:
 
     # --- the sales floor's TV -------------------------------------------------------------------
 
-    def _tv_opens(self, request: web.Request, team: str) -> bool:
+    def tv_opens(self, request: web.Request, team: str) -> bool:
         """Return whether the request may see `team`'s TV: a kiosk token, a session of the team, or loopback."""
         token = request.query.get("token", "")
         if token and self.kiosk is not None and self.kiosk.opens(token, team):
@@ -614,7 +614,7 @@ class WebServer:
         return self.loopback_opens_tv and request.remote in LOOPBACK
 
     async def _tv_refused(self, request: web.Request) -> web.Response:
-        return await self._render(
+        return await self.render(
             request, "message.html", status=401, title=N_("This TV link is not valid"),
             text=N_("A TV opens its board with the link `salespulse web link --tv <team>` prints; "
                     "this one is missing, for another team, or was made with a secret since rotated."),
@@ -624,7 +624,7 @@ class WebServer:
         view, problem = await self.tv.view(team, self.clock())
         token = request.query.get("token", "")
         figures_url = f"/tv/{team}/figures" + (f"?token={token}" if token else "")
-        return await self._render(
+        return await self.render(
             request, "tv.html", view=view, problem=problem, figures_url=figures_url, refresh_s=REFRESH_S,
             rotate_s=None if rotate_s is None else max(1, math.ceil(rotate_s)),
         )
@@ -633,12 +633,12 @@ class WebServer:
         team = request.match_info["team"]
         if team not in self.settings.teams:
             raise web.HTTPNotFound()
-        if not self._tv_opens(request, team):
+        if not self.tv_opens(request, team):
             return await self._tv_refused(request)
         return await self._tv(request, team, None)
 
     async def tv_rotation(self, request: web.Request) -> web.StreamResponse:
-        if not self._tv_opens(request, ALL_TEAMS):
+        if not self.tv_opens(request, ALL_TEAMS):
             return await self._tv_refused(request)
         team, left_s = rotation(sorted(self.settings.teams), self.clock(), self.tv_dwell_s)
         return await self._tv(request, team, left_s)
@@ -648,7 +648,7 @@ class WebServer:
         team = request.match_info["team"]
         if team not in self.settings.teams:
             raise web.HTTPNotFound()
-        if not self._tv_opens(request, team):
+        if not self.tv_opens(request, team):
             return web.json_response({"error": "not valid for this TV"}, status=401)
         view, problem = await self.tv.view(team, self.clock())
         catalogue = translations(choose_language(request.headers.get("Accept-Language")))

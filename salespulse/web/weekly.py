@@ -59,16 +59,16 @@ class WeeklyPages:
         team, week = request.match_info["team"], request.match_info["week"]
         if team not in server.settings.teams:
             raise web.HTTPNotFound()
-        me = await server._signin_or(request)
+        me = await server.signin_or(request)
         if isinstance(me, web.Response):
             return me
         if not may_read_review(me, team):
-            return await server._forbidden(request, N_("The weekly review of a team is for its manager and its reps."))
+            return await server.forbidden(request, N_("The weekly review of a team is for its manager and its reps."))
         gettext = translations(choose_language(request.headers.get("Accept-Language"))).gettext
         now = server.clock()
         weeks = window_weeks(now, server.settings.timezone_of(team))
         if week not in (weeks["week"], weeks["last_week"]):
-            return await server._render(
+            return await server.render(
                 request, "message.html", status=404, title=N_("No review of that week"),
                 text=gettext(N_("%(week)s is neither this week (%(this)s) nor last week (%(last)s) of team %(team)s; "
                                 "the review covers those two, with the trend of the weeks before."))
@@ -79,7 +79,7 @@ class WeeklyPages:
             review = await gather_review(server.settings, server.gateway.kafka, team, week, now,
                                          figures.metrics_urls, figures.prometheus_url)
         except (ConfigError, KafkaError, OSError) as exc:
-            return await server._render(
+            return await server.render(
                 request, "message.html", status=503, title=N_("The review could not be read"),
                 text=gettext(N_("The worker's figures or Kafka did not answer (%(problem)s). Try again in a minute."))
                 % {"problem": exc},

@@ -1,6 +1,6 @@
 """`Engine`: what the KPI families may ask of the stream engine, in one object.
 
-The composition root (`salespulse.pipeline`) makes one engine; every family declares its tables,
+The composition root (`salespulse.worker.pipeline`) makes one engine; every family declares its tables,
 topics, agents and timers through it and writes its batches through it, and nothing outside
 `streams/engine/` touches Faust's app for those. The engine also holds what the worker shares
 across agents: the write lock, the inboxes the fetcher hands records to, the local copy of the

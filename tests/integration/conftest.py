@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from salespulse.kafka_launcher import LocalKafka, free_port
+from salespulse.kafka.launcher import LocalKafka, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 KEPT_LOGS = REPO / ".test-logs"

@@ -27,7 +27,7 @@ import yaml
 
 from salespulse.dashboards.build import build_all, panel_queries
 from salespulse.exporters.metrics import ACTION_EXPECTED, ACTION_PACE_RATIO, ACTION_SHORTFALL
-from salespulse.kafka_launcher import free_port
+from salespulse.kafka.launcher import free_port
 from salespulse.models.config import parse_settings
 from tests.integration.conftest import REPO, Pipeline, api, scrape, wait_for
 from tests.integration.test_pipeline import samples
@@ -132,7 +132,7 @@ WORKER_BEHIND = """
 import asyncio, os, sys
 from datetime import UTC, datetime, timedelta
 from salespulse.models.config import KafkaSettings, load_settings
-from salespulse.pipeline import PipelineWorker, build_pipeline
+from salespulse.worker.pipeline import PipelineWorker, build_pipeline
 from salespulse.streams.topics import ensure_topics
 
 offset = timedelta(seconds=float(sys.argv[1]))

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from salespulse.kafka_launcher import LocalKafka
+from salespulse.kafka.launcher import LocalKafka
 from tests.integration import dataset
 from tests.integration.conftest import Pipeline, scrape, wait_for
 from tests.integration.test_pipeline import (

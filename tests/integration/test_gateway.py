@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from salespulse.gateway.adapters.generic import signature
-from salespulse.gateway.adapters.hubspot import signature as hubspot_signature
-from salespulse.kafka_launcher import LocalKafka, free_port
+from salespulse.web.gateway.adapters.generic import signature
+from salespulse.web.gateway.adapters.hubspot import signature as hubspot_signature
+from salespulse.kafka.launcher import LocalKafka, free_port
 from salespulse.streams.topics import TopicNames
 from tests.integration import dataset
 from tests.integration.conftest import Pipeline, scrape, wait_for

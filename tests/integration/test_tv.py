@@ -25,7 +25,7 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, Page
 
-from salespulse.kafka_launcher import free_port
+from salespulse.kafka.launcher import free_port
 from tests.integration.conftest import REPO, Pipeline, api, scrape, wait_for
 from tests.integration.test_web import SCREENSHOTS, SECRET, axe_script, axe_violations, browser, link, sign_in  # noqa: F401
 

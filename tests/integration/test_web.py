@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from salespulse.kafka_launcher import LocalKafka, free_port
+from salespulse.kafka.launcher import LocalKafka, free_port
 from salespulse.streams.topics import TopicNames
 from tests.integration.conftest import REPO, Pipeline, scrape, wait_for
 from tests.integration.test_pipeline import read_topic, samples

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from salespulse.models.config import KafkaSettings, Settings
-from salespulse.pipeline import build_pipeline
+from salespulse.worker.pipeline import build_pipeline
 from salespulse.streams.changelogs import changelog_topic
 from salespulse.streams.families.mystery import DEALS_TABLE
 from salespulse.streams.families.self_reports import REPORTS_TABLE

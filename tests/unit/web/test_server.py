@@ -14,7 +14,7 @@ from unittest.mock import patch
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from salespulse.gateway.server import Gateway
+from salespulse.web.gateway.server import Gateway
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.streams.topics import TopicNames
 from salespulse.web.figures import Figures
@@ -23,7 +23,7 @@ from salespulse.web.links import SignInLinks, session_key
 from salespulse.web.people import Person
 from salespulse.web.server import WebServer
 from salespulse.weekly.review import Samples
-from tests.unit.gateway.test_server import Producer
+from tests.unit.web.gateway.test_server import Producer
 from tests.unit.web.support import NOW, SECRET, FakeConsumer, Record, floor
 
 PAGE = """\

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from salespulse.dashboards.common import NOTHING_DUE
-from salespulse.gateway.server import Gateway
+from salespulse.web.gateway.server import Gateway
 from salespulse.models.config import KafkaSettings
 from salespulse.web.figures import Figures
 from salespulse.web.links import SignInLinks, session_key

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from salespulse.gateway.server import Gateway
+from salespulse.web.gateway.server import Gateway
 from salespulse.models.config import KafkaSettings
 from salespulse.web import weekly
 from salespulse.web.figures import Figures

@@ -115,7 +115,7 @@ def test_faust_table_manager_start_is_a_sleep_then_update_channels_then_recovery
 def test_faust_refuses_a_table_defined_after_the_channels_are_updated() -> None:
     app = new_app(TableManager=TablesDefinedAtStart)
     assert type(app.tables) is TablesDefinedAtStart, (
-        "Faust no longer builds app.tables from the TableManager option; salespulse/pipeline.py passes "
+        "Faust no longer builds app.tables from the TableManager option; salespulse/worker/pipeline.py passes "
         "streams/engine/recovery.py's TablesDefinedAtStart that way"
     )
     app.consumer.assignment = lambda: set()  # type: ignore[method-assign]  # no broker

@@ -34,9 +34,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from salespulse.exporters.metrics import gateway_metrics
-from salespulse.gateway.adapters import ADAPTERS
-from salespulse.gateway.adapters.common import Mapped, Refused, Request, signed
-from salespulse.gateway.adapters.salesforce import ack_response
+from salespulse.web.gateway.adapters import ADAPTERS
+from salespulse.web.gateway.adapters.common import Mapped, Refused, Request, signed
+from salespulse.web.gateway.adapters.salesforce import ack_response
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import RejectedEvent
 from salespulse.models.events import parse_event

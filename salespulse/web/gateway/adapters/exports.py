@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from salespulse.gateway.adapters.canonical import VENDOR_NAMES, parse_moment
-from salespulse.gateway.adapters.common import Refused, with_article
+from salespulse.web.gateway.adapters.canonical import VENDOR_NAMES, parse_moment
+from salespulse.web.gateway.adapters.common import Refused, with_article
 
 Formats = Mapping[str, tuple[str, ...]]
 

@@ -19,9 +19,9 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from tqdm import tqdm
 
-from salespulse.gateway.adapters import ADAPTERS, CSV_MAPPERS, csv_header_problem
-from salespulse.gateway.adapters.common import Mapped, Refused, Request
-from salespulse.gateway.server import CONTENT_TYPE_HEADER, RECEIVED_HEADER, SOURCE_HEADER, URL_HEADER
+from salespulse.web.gateway.adapters import ADAPTERS, CSV_MAPPERS, csv_header_problem
+from salespulse.web.gateway.adapters.common import Mapped, Refused, Request
+from salespulse.web.gateway.server import CONTENT_TYPE_HEADER, RECEIVED_HEADER, SOURCE_HEADER, URL_HEADER
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import ConfigError, RejectedEvent
 from salespulse.models.events import parse_event

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from salespulse.gateway.adapters.common import Request
+from salespulse.web.gateway.adapters.common import Request
 from salespulse.models.config import Settings, parse_settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

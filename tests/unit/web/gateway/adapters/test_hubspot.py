@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from salespulse.gateway.adapters import ADAPTERS, csv_header_problem
-from salespulse.gateway.adapters.common import Mapped, Refused, Unmapped
-from salespulse.gateway.adapters.hubspot import csv_events, signed_uri
-from tests.unit.gateway.adapters.support import NOW, body, request, rows, settings
+from salespulse.web.gateway.adapters import ADAPTERS, csv_header_problem
+from salespulse.web.gateway.adapters.common import Mapped, Refused, Unmapped
+from salespulse.web.gateway.adapters.hubspot import csv_events, signed_uri
+from tests.unit.web.gateway.adapters.support import NOW, body, request, rows, settings
 
 ADAPTER = ADAPTERS["hubspot"]
 SECRET = "hubspot-client-secret"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from salespulse.repeated_logs import RepeatedLines
+from salespulse.worker.repeated_logs import RepeatedLines
 
 
 def record(msg: str, *args: object, level: int = logging.WARNING, name: str = "aiokafka") -> logging.LogRecord:

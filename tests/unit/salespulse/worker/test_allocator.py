@@ -19,7 +19,7 @@ class MallInfo2(ctypes.Structure):
 libc = ctypes.CDLL("libc.so.6")
 libc.mallinfo2.restype = MallInfo2
 if sys.argv[1] == "fixed":
-    from salespulse.allocator import fix_thresholds
+    from salespulse.worker.allocator import fix_thresholds
     fix_thresholds()
 big = bytearray(4 * 2**20)
 del big

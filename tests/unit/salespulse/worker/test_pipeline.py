@@ -10,7 +10,7 @@ from faust.assignor.client_assignment import ClientAssignment
 from salespulse.streams.engine import Engine
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.routes import ROUTES
-from salespulse.pipeline import PipelineWorker, build_pipeline, family_class, rep_owner, team_owner
+from salespulse.worker.pipeline import PipelineWorker, build_pipeline, family_class, rep_owner, team_owner
 from salespulse.streams.engine.recovery import TablesDefinedAtStart
 from salespulse.streams.topics import TopicNames, partition_of
 

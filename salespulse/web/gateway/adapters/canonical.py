@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from salespulse.gateway.adapters.common import Refused, Request, Unmapped, check_age, digits, header, with_article
+from salespulse.web.gateway.adapters.common import Refused, Request, Unmapped, check_age, digits, header, with_article
 
 if TYPE_CHECKING:
     from salespulse.models.config import Settings

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from salespulse.gateway.adapters import ADAPTERS
-from salespulse.gateway.adapters.common import Mapped, Refused
-from tests.unit.gateway.adapters.support import body, request, settings
+from salespulse.web.gateway.adapters import ADAPTERS
+from salespulse.web.gateway.adapters.common import Mapped, Refused
+from tests.unit.web.gateway.adapters.support import body, request, settings
 
 FIXTURES = [
     ("hubspot", "deal_batch.json"),

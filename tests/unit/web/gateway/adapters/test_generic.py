@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from salespulse.gateway.adapters import ADAPTERS, csv_header_problem
-from salespulse.gateway.adapters.common import Mapped, Refused
-from salespulse.gateway.adapters.generic import csv_events
+from salespulse.web.gateway.adapters import ADAPTERS, csv_header_problem
+from salespulse.web.gateway.adapters.common import Mapped, Refused
+from salespulse.web.gateway.adapters.generic import csv_events
 from salespulse.models.config import Settings
 from salespulse.models.gateway import SourceMapping
-from tests.unit.gateway.adapters.support import NOW, body, request, rows, settings
+from tests.unit.web.gateway.adapters.support import NOW, body, request, rows, settings
 
 ADAPTER = ADAPTERS["generic"]
 SECRET = "shared-gateway-secret"

@@ -10,12 +10,12 @@ import base64
 
 import pytest
 
-from salespulse.gateway.adapters import ADAPTERS, csv_header_problem
-from salespulse.gateway.adapters.common import Mapped, Refused, Unmapped
-from salespulse.gateway.adapters.pipedrive import csv_events
+from salespulse.web.gateway.adapters import ADAPTERS, csv_header_problem
+from salespulse.web.gateway.adapters.common import Mapped, Refused, Unmapped
+from salespulse.web.gateway.adapters.pipedrive import csv_events
 from salespulse.models.config import Settings
 from salespulse.models.gateway import SourceMapping
-from tests.unit.gateway.adapters.support import body, request, rows, settings
+from tests.unit.web.gateway.adapters.support import body, request, rows, settings
 
 ADAPTER = ADAPTERS["pipedrive"]
 SECRET = "salespulse:s3cret"

@@ -24,7 +24,7 @@ from salespulse.exporters.readiness import ReadinessCollector
 from salespulse.exporters.web_auth import BasicAuth
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.web_config import WebConfig
-from salespulse.repeated_logs import RepeatedLines
+from salespulse.worker.repeated_logs import RepeatedLines
 from salespulse.streams.families.actions import ActionCounts
 from salespulse.streams.families.checklists import StageChecklists
 from salespulse.streams.families.deal_events import DealEvents
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 
 class PipelineWorker(faust.Worker):
-    """Faust's worker, whose log holds back repeated warnings (see `salespulse.repeated_logs`)."""
+    """Faust's worker, whose log holds back repeated warnings (see `salespulse.worker.repeated_logs`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

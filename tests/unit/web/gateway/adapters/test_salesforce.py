@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from salespulse.gateway.adapters import ADAPTERS
-from salespulse.gateway.adapters.common import Mapped, Refused, Unmapped
-from salespulse.gateway.adapters.salesforce import ack_response
+from salespulse.web.gateway.adapters import ADAPTERS
+from salespulse.web.gateway.adapters.common import Mapped, Refused, Unmapped
+from salespulse.web.gateway.adapters.salesforce import ack_response
 from salespulse.models.config import Settings
 from salespulse.models.gateway import SourceMapping
-from tests.unit.gateway.adapters.support import body, request, settings
+from tests.unit.web.gateway.adapters.support import body, request, settings
 
 ADAPTER = ADAPTERS["salesforce"]
 ORG = "00D5e000000KQ2eEAG"
@@ -156,7 +156,7 @@ def case_safe(id15: str) -> str:
 
 
 def test_the_documented_18_character_ids_have_their_case_safe_suffix() -> None:
-    page = (Path(__file__).resolve().parents[4] / "docs" / "sources" / "salesforce.md").read_text()
+    page = (Path(__file__).resolve().parents[5] / "docs" / "sources" / "salesforce.md").read_text()
     ids = set(re.findall(r"\b00[0-9A-Za-z]{16}\b", page))
     assert "0055e000003XyZaAAK" in ids and "00D5e000000KQ2eEAG" in ids
     assert {i for i in ids if case_safe(i[:15]) != i} == set()

@@ -15,8 +15,8 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from salespulse.gateway.adapters import canonical, exports
-from salespulse.gateway.adapters.common import (
+from salespulse.web.gateway.adapters import canonical, exports
+from salespulse.web.gateway.adapters.common import (
     Mapped,
     Refused,
     Request,

@@ -18,8 +18,8 @@ from datetime import timezone
 from typing import TYPE_CHECKING
 from xml.parsers import expat
 
-from salespulse.gateway.adapters import canonical
-from salespulse.gateway.adapters.common import (
+from salespulse.web.gateway.adapters import canonical
+from salespulse.web.gateway.adapters.common import (
     Mapped,
     Refused,
     Request,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from salespulse.gateway.adapters import ADAPTERS, CSV_MAPPERS
+from salespulse.web.gateway.adapters import ADAPTERS, CSV_MAPPERS
 from salespulse.models.events import parse_event
-from tests.unit.gateway.adapters.support import FIXTURES, NOW, body, request, rows, settings
+from tests.unit.web.gateway.adapters.support import FIXTURES, NOW, body, request, rows, settings
 
 WEBHOOKS = [
     ("hubspot", "deal_batch.json", "application/json"),

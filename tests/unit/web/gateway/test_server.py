@@ -14,15 +14,15 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from aiokafka.errors import KafkaConnectionError
 
-from salespulse.gateway.adapters import ADAPTERS
-from salespulse.gateway.adapters.generic import signature
-from salespulse.gateway.adapters.hubspot import signature as hubspot_signature
-from salespulse.gateway.server import Gateway, ReplayCache
+from salespulse.web.gateway.adapters import ADAPTERS
+from salespulse.web.gateway.adapters.generic import signature
+from salespulse.web.gateway.adapters.hubspot import signature as hubspot_signature
+from salespulse.web.gateway.server import Gateway, ReplayCache
 from salespulse.models.config import KafkaSettings
-from tests.unit.gateway.adapters.support import NOW, body, settings
+from tests.unit.web.gateway.adapters.support import NOW, body, settings
 
 SECRETS = {"generic": "s3cret", "aircall": "45XXYYZZa08", "hubspot": "hubspot-secret"}
-OPENAPI = Path(__file__).resolve().parents[3] / "docs" / "gateway-openapi.yaml"
+OPENAPI = Path(__file__).resolve().parents[4] / "docs" / "gateway-openapi.yaml"
 
 
 class Producer:

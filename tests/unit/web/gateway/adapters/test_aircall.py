@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from salespulse.gateway.adapters import ADAPTERS
-from salespulse.gateway.adapters.aircall import csv_events
-from salespulse.gateway.adapters.common import Mapped, Refused, Unmapped
+from salespulse.web.gateway.adapters import ADAPTERS
+from salespulse.web.gateway.adapters.aircall import csv_events
+from salespulse.web.gateway.adapters.common import Mapped, Refused, Unmapped
 from salespulse.models.config import Settings
 from salespulse.models.gateway import SourceMapping
-from tests.unit.gateway.adapters.support import body, request, rows, settings
+from tests.unit.web.gateway.adapters.support import body, request, rows, settings
 
 ADAPTER = ADAPTERS["aircall"]
 TOKEN = "45XXYYZZa08"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from salespulse.gateway.adapters import aircall, generic, hubspot, pipedrive, salesforce
-from salespulse.gateway.adapters.common import Adapter, Mapped
-from salespulse.gateway.adapters.exports import header_problem
+from salespulse.web.gateway.adapters import aircall, generic, hubspot, pipedrive, salesforce
+from salespulse.web.gateway.adapters.common import Adapter, Mapped
+from salespulse.web.gateway.adapters.exports import header_problem
 
 if TYPE_CHECKING:
     from salespulse.models.config import Settings
