@@ -13,15 +13,13 @@ from salespulse.streams.engine.writes import Outbox
 
 
 class DealVelocity(CreditsDeals):
-    """Owns the re-keyed deal-stage topic and the deal tables; `deal_events.DealEvents` feeds it."""
+    """Owns the deal tables; `deal_events.DealEvents` feeds it from the deal-keyed topics."""
 
     kind = "deal_stage"
     seen_table = "deal_event_ids_to_seen_at"
     prune_every_s, prune_timer = 300.0, "prune_deals"
 
     def declare(self) -> None:
-        # The re-keyed topic the ingest agent routes stage changes to; `DealEvents` reads it.
-        self.topic = self.engine.topic(self.wiring.topics.deal_stages_by_deal)
         self.deals_to_history = self.table("deals_to_history", days=self.settings.retention.deal_history_days)
 
     def fold_event(self, event: AnyEvent, batch: Batch, seen_at: float) -> None:
