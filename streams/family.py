@@ -31,12 +31,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from faust.types import Message
-from prometheus_client.core import Metric
 
-from salespulse.exporters.collectors.scrape import Scrape
 from salespulse.models.config import Settings
 from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch, RejectSink
@@ -44,6 +42,11 @@ from salespulse.streams.engine.tables import SeenIds, StampedTable
 from salespulse.streams.engine.writes import Outbox, Write, route_failed
 from salespulse.streams.retention import expiring_changelog
 from salespulse.streams.topics import TopicNames
+
+if TYPE_CHECKING:  # what a family exports is read by the exporter, which imports the families' maths
+    from prometheus_client.core import Metric
+
+    from salespulse.exporters.collectors.scrape import Scrape
 
 
 class Exports(Protocol):
