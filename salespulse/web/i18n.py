@@ -23,6 +23,11 @@ LANGUAGES = ("en", "nl")
 DEFAULT_LANGUAGE = "en"
 
 
+def N_(text: str) -> str:
+    """Mark a text for the catalogue; it is translated where it is shown (`_(...)` in a template)."""
+    return text
+
+
 def choose_language(accept_language: str | None) -> str:
     """Return the first language of LANGUAGES the header asks for, by its q-values; else English."""
     wishes: list[tuple[float, int, str]] = []

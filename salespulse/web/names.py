@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-
-def N_(text: str) -> str:
-    """Mark a text for the catalogue; translated where it is shown."""
-    return text
-
+from salespulse.web.i18n import N_
 
 KNOWN = {
     # actions

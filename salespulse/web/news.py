@@ -39,7 +39,7 @@ from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import RejectedEvent
 from salespulse.models.events import DealStageEvent, parse_event
 from salespulse.streams.topics import TopicNames, kafka_client_options
-from salespulse.web.i18n import choose_language, translations
+from salespulse.web.i18n import N_, choose_language, translations
 
 if TYPE_CHECKING:
     from salespulse.web.server import WebServer
@@ -58,11 +58,6 @@ KEEPALIVE_S = 15.0
 Kind = Literal["won", "fast_no", "target"]
 ConsumerFactory = Callable[..., Any]
 Gettext = Callable[[str], str]
-
-
-def N_(text: str) -> str:
-    """Mark a text for the catalogue; it is translated where it is shown."""
-    return text
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from salespulse.streams.topics import event_key
 from salespulse.web import forms
 from salespulse.web.figures import Figures
 from salespulse.web.history import History, HistoryReader
-from salespulse.web.i18n import choose_language, translations
+from salespulse.web.i18n import N_, choose_language, translations
 from salespulse.web.links import DEFAULT_LINK_HOURS, LinkRefused, SignInLinks
 from salespulse.web.news import add_news
 from salespulse.web.names import label
@@ -68,11 +68,6 @@ DRAW_TIMEOUT_S = 10.0
 # After a mystery check, how long the page waits for the worker to count it, so that the score shown has it.
 SETTLE_S = 5.0
 SETTLE_POLL_S = 0.25
-
-
-def N_(text: str) -> str:
-    """Mark a text for the catalogue; it is translated where it is shown (`_(...)` in a template)."""
-    return text
 
 
 REFUSED_LINKS = {

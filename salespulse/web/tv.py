@@ -26,7 +26,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from salespulse.dashboards import board
-from salespulse.dashboards.board import BoardPanel, Colour, colour_of, pace_words
+from salespulse.dashboards.board import BoardPanel, colour_of, pace_words
 from salespulse.dashboards.common import NOTHING_DUE
 from salespulse.models.config import Settings
 from salespulse.models.errors import ConfigError

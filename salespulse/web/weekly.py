@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaError
 from salespulse.models.errors import ConfigError
 from salespulse.weekly.page import render_html
 from salespulse.streams.kpi.self_reports import window_weeks
-from salespulse.web.i18n import choose_language, translations
+from salespulse.web.i18n import N_, choose_language, translations
 from salespulse.web.people import Person
 from salespulse.weekly.review import gather_review
 
@@ -28,11 +28,6 @@ if TYPE_CHECKING:
     from salespulse.web.server import WebServer
 
 WEEK = r"{week:\d{4}-W\d{2}}"
-
-
-def N_(text: str) -> str:
-    """Mark a text for the catalogue; it is translated where it is shown."""
-    return text
 
 
 def may_read_review(person: Person, team: str) -> bool:
