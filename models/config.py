@@ -61,9 +61,15 @@ def _check_timezone(name: str) -> str:
     return name
 
 
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
 class Defaults(_Frozen):
     timezone: str = "UTC"
     working_time: WorkingTime = Field(default_factory=WorkingTime)
+    currency: CurrencyCode = Field(
+        default="EUR", description="ISO 4217 code of the currency deal values are shown in, where a team names none."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -105,6 +111,9 @@ def month_index(month: str) -> int:
 class Team(_Frozen):
     timezone: str | None = None
     working_time: WorkingTime | None = None
+    currency: CurrencyCode | None = Field(
+        default=None, description="ISO 4217 code of the currency the team's deal values are shown in; none: defaults.currency."
+    )
     reps: dict[Identifier, Rep] = Field(default_factory=dict)
     managers: dict[Identifier, Manager] = Field(
         default_factory=dict,
@@ -267,6 +276,14 @@ class Mystery(_Frozen):
         return rubric
 
 
+class Deals(_Frozen):
+    """Open deals: when one counts as stale."""
+
+    stale_days: int = Field(
+        default=14, ge=1, le=365, description="An open deal with no event for this many days counts as stale."
+    )
+
+
 class Settings(_Frozen):
     """The whole YAML configuration file."""
 
@@ -282,6 +299,7 @@ class Settings(_Frozen):
     checklists: dict[Identifier, Checklist] = Field(default_factory=dict)
     mystery: Mystery = Field(default_factory=Mystery)
     sources: Sources = Field(default_factory=Sources)
+    deals: Deals = Field(default_factory=Deals)
     metrics_port: int = Field(default=6066, ge=1, le=65535)
     metrics_bind: Annotated[str, StringConstraints(min_length=1, max_length=255)] = Field(
         default="127.0.0.1",
@@ -368,6 +386,11 @@ class Settings(_Frozen):
     def all_stages(self) -> tuple[str, ...]:
         """Open pipeline stages followed by the terminal ones."""
         return self.stages + TERMINAL_STAGES
+
+    def currency_of(self, team_id: str) -> str:
+        """Return the currency the team's deal values are shown in."""
+        team = self.teams.get(team_id)
+        return team.currency if team and team.currency else self.defaults.currency
 
     def timezone_of(self, team_id: str) -> ZoneInfo:
         """Return the team's timezone, falling back to the default one."""
