@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.samples import Exemplar, Sample, Timestamp
 
 from salespulse.models.errors import REJECT_REASONS, UnmappedReason
 
-MetricType = Literal["gauge", "counter"]
+MetricType = Literal["gauge", "counter", "histogram"]
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,21 @@ class MetricSpec:
         """Name of the samples as Prometheus stores them (counters end in _total)."""
         return self.name + "_total" if self.type == "counter" else self.name
 
+    @property
+    def shown_names(self) -> str:
+        """The sample names, as the reference lists them."""
+        if self.type == "histogram":
+            return f"`{self.name}_bucket`, `{self.name}_sum`, `{self.name}_count`"
+        return f"`{self.sample_name}`"
+
+    def histogram(self) -> HistogramMetricFamily:
+        """Return a new, empty histogram family (a histogram's samples are few; no rows needed)."""
+        assert self.type == "histogram", self.name
+        return HistogramMetricFamily(self.name, self.help, labels=self.labels)
+
     def family(self) -> "GaugeRows | CounterRows":
         """Return a new, empty metric family to fill in one collect()."""
+        assert self.type != "histogram", f"{self.name}: use histogram()"
         if self.type == "counter":
             return CounterRows(self.name, self.help, labels=self.labels)
         return GaugeRows(self.name, self.help, labels=self.labels)
@@ -253,6 +266,99 @@ CHECKLIST_MISSING = MetricSpec(
     "field, kind=process for an action that had not happened for the deal by the stage change.",
 )
 
+# Money velocity. A series with rep="" (Prometheus reads it as no rep label) is the team's.
+_TEAM_TOO = " A series without `rep` is the whole team's."
+SALES_VELOCITY = MetricSpec(
+    "salespulse_sales_velocity",
+    "gauge",
+    ("team", "rep", "window", "currency"),
+    "Sales velocity, the revenue the open pipeline brings per day: open deals x average won value "
+    "x win rate / sales cycle in days, in the team's currency per day; absent when a factor is "
+    "missing (no deal decided, won or valued in the window)." + _TEAM_TOO,
+)
+WIN_RATE = MetricSpec(
+    "salespulse_win_rate",
+    "gauge",
+    ("team", "rep", "window"),
+    "Deals won / deals decided (won or lost) in the window (rolling_30d, rolling_90d), credited "
+    "to the rep of the deciding event; absent when none was decided." + _TEAM_TOO,
+)
+DEAL_VALUE_WON_AVG = MetricSpec(
+    "salespulse_deal_value_won_avg",
+    "gauge",
+    ("team", "rep", "window", "currency"),
+    "Average value of the deals won in the window that carry an amount, in the team's currency at "
+    "the rate in force on the decision date; absent when none has a value." + _TEAM_TOO,
+)
+# Not `salespulse_sales_cycle_days_avg`: promtool's lint asks for the base unit, seconds.
+SALES_CYCLE_SECONDS_AVG = MetricSpec(
+    "salespulse_sales_cycle_seconds_avg",
+    "gauge",
+    ("team", "rep", "window"),
+    "Sales cycle: average time from a deal's first event to its decision, over the deals won in "
+    "the window; absent when none was won. Divide by 86400 for days." + _TEAM_TOO,
+)
+OPEN_DEALS = MetricSpec(
+    "salespulse_open_deals",
+    "gauge",
+    ("team", "rep", "stage"),
+    "Deals not yet decided, by the stage they are in, credited to the rep of their latest "
+    "deal-stage event, with an event within retention.deal_history_days." + _TEAM_TOO,
+)
+OPEN_DEALS_STALE = MetricSpec(
+    "salespulse_open_deals_stale",
+    "gauge",
+    ("team", "rep", "stage"),
+    "Open deals (as salespulse_open_deals) whose latest deal-stage event is more than "
+    "deals.stale_days old." + _TEAM_TOO,
+)
+STAGE_SECONDS_AVG = MetricSpec(
+    "salespulse_stage_seconds_avg",
+    "gauge",
+    ("team", "stage", "window"),
+    "Average time deals spent in an open stage, from entering it to the deal's next stage change, "
+    "over the stage's exits in the window; absent when no deal left the stage.",
+)
+STAGE_EXITS = MetricSpec(
+    "salespulse_stage_exits",
+    "gauge",
+    ("team", "stage", "window"),
+    "Times a deal left the open stage for another stage in the window.",
+)
+STAGE_SECONDS = MetricSpec(
+    "salespulse_stage_seconds",
+    "histogram",
+    ("team", "stage", "window"),
+    "Time in stage of the exits in the window, as a histogram for heatmaps (buckets from an hour "
+    "to 180 days, `STAGE_SECONDS_BUCKETS`). Computed afresh for the window at each scrape, so it can fall: read it as it "
+    "is, without rate().",
+)
+STAGE_SECONDS_BUCKETS: tuple[float, ...] = tuple(
+    hours * 3600.0 for hours in (1, 6, 24, 48, 96, 168, 336, 720, 1440, 2160, 4320)
+)
+FUNNEL_REACHED_RATIO = MetricSpec(
+    "salespulse_funnel_reached_ratio",
+    "gauge",
+    ("team", "stage", "window"),
+    "Of the deals created (first event) in the window, the share that entered the stage at any "
+    "time, open stages in order, then won (the deals whose decision is won); absent when no deal "
+    "was created in the window.",
+)
+FUNNEL_DEALS = MetricSpec(
+    "salespulse_funnel_deals",
+    "gauge",
+    ("team", "window"),
+    "Deals created (first event) in the window: the base of salespulse_funnel_reached_ratio.",
+)
+DEALS_WITHOUT_RATE = MetricSpec(
+    "salespulse_deals_without_rate",
+    "gauge",
+    ("team",),
+    "Deals counted in the money series (open, or decided in rolling_90d) whose amount is in a "
+    "currency with no rate into the team's currency (set with `salespulse rates apply`); they "
+    "count everywhere but in salespulse_deal_value_won_avg and salespulse_sales_velocity.",
+)
+
 MYSTERY_POINTS = MetricSpec(
     "salespulse_mystery_points",
     "gauge",
@@ -322,6 +428,18 @@ ALL_METRICS: tuple[MetricSpec, ...] = (
     DEALS_DECIDED,
     DECISION_SECONDS_AVG,
     DECISION_SECONDS_COMBINED,
+    SALES_VELOCITY,
+    WIN_RATE,
+    DEAL_VALUE_WON_AVG,
+    SALES_CYCLE_SECONDS_AVG,
+    OPEN_DEALS,
+    OPEN_DEALS_STALE,
+    STAGE_SECONDS_AVG,
+    STAGE_EXITS,
+    STAGE_SECONDS,
+    FUNNEL_REACHED_RATIO,
+    FUNNEL_DEALS,
+    DEALS_WITHOUT_RATE,
     EVENTS_REJECTED,
     EVENTS_DUPLICATE,
     REP_INFO,
@@ -413,7 +531,7 @@ def metrics_reference() -> str:
     ]
     for spec in ALL_METRICS:
         labels = ", ".join(f"`{label}`" for label in spec.labels)
-        rows.append(f"| `{spec.sample_name}` | {spec.type} | {labels} | {spec.help} |")
+        rows.append(f"| {spec.shown_names} | {spec.type} | {labels} | {spec.help} |")
     rows += [
         "",
         "## Gateway",

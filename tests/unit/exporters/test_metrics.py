@@ -16,6 +16,18 @@ SAMPLE_NAMES = {
     "salespulse_deals_decided": "gauge",
     "salespulse_deal_decision_seconds_avg": "gauge",
     "salespulse_deal_decision_seconds_combined": "gauge",
+    "salespulse_sales_velocity": "gauge",
+    "salespulse_win_rate": "gauge",
+    "salespulse_deal_value_won_avg": "gauge",
+    "salespulse_sales_cycle_seconds_avg": "gauge",
+    "salespulse_open_deals": "gauge",
+    "salespulse_open_deals_stale": "gauge",
+    "salespulse_stage_seconds_avg": "gauge",
+    "salespulse_stage_exits": "gauge",
+    "salespulse_stage_seconds": "histogram",
+    "salespulse_funnel_reached_ratio": "gauge",
+    "salespulse_funnel_deals": "gauge",
+    "salespulse_deals_without_rate": "gauge",
     "salespulse_events_rejected_total": "counter",
     "salespulse_events_duplicate_total": "counter",
     "salespulse_rep_info": "gauge",
@@ -58,7 +70,10 @@ def rows(section: int = 0) -> list[list[str]]:
 
 
 def test_reference_lists_every_sample_name_with_its_type() -> None:
-    assert {r[0]: r[1] for r in rows()} == {f"`{n}`": t for n, t in SAMPLE_NAMES.items()}
+    def shown(name: str, kind: str) -> str:
+        return f"`{name}_bucket`, `{name}_sum`, `{name}_count`" if kind == "histogram" else f"`{name}`"
+
+    assert {r[0]: r[1] for r in rows()} == {shown(n, t): t for n, t in SAMPLE_NAMES.items()}
     assert len(rows()) == len(SAMPLE_NAMES)
 
 
