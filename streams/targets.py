@@ -2,43 +2,24 @@
 
 Targets are few and every worker needs all of them (a worker owns only some reps' partitions,
 but any team's pace may be asked of it), so they are not split across the consumer group: each
-worker reads the single partition from the beginning with a consumer of its own.
+worker reads the single partition from the beginning with a consumer of its own
+(`salespulse.streams.topics.follow_compacted`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.structs import TopicPartition
+from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
 from salespulse.models.config import KafkaSettings
 from salespulse.models.targets import TargetSet
-from salespulse.streams.topics import kafka_client_options
+from salespulse.streams.topics import follow_compacted, publish_keyed, read_compacted
 
 log = logging.getLogger(__name__)
-
-
-@asynccontextmanager
-async def _from_beginning(kafka: KafkaSettings, topic: str) -> AsyncIterator[tuple[AIOKafkaConsumer, TopicPartition]]:
-    """Yield a group-less consumer positioned at the start of the topic's single partition."""
-    consumer = AIOKafkaConsumer(
-        **kafka_client_options(kafka),  # type: ignore[arg-type]
-        group_id=None,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        partition = TopicPartition(topic, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        yield consumer, partition
-    finally:
-        await consumer.stop()
 
 
 class TargetBook:
@@ -63,37 +44,16 @@ class TargetBook:
 
     async def follow(self, kafka: KafkaSettings, topic: str, stop: asyncio.Event | None = None) -> None:
         """Read the topic from the beginning and keep applying new records until stopped."""
-        async with _from_beginning(kafka, topic) as (consumer, partition):
-            end = (await consumer.end_offsets([partition]))[partition]
-            while stop is None or not stop.is_set():
-                if await consumer.position(partition) >= end:
-                    self.caught_up.set()
-                batch = await consumer.getmany(timeout_ms=1000)
-                for records in batch.values():
-                    for record in records:
-                        self.apply(record)
+        await follow_compacted(kafka, topic, self.apply, self.caught_up, stop)
 
 
 async def read_targets(kafka: KafkaSettings, topic: str) -> TargetBook:
     """Read the targets topic up to its current end."""
     book = TargetBook()
-    async with _from_beginning(kafka, topic) as (consumer, partition):
-        end = (await consumer.end_offsets([partition]))[partition]
-        while await consumer.position(partition) < end:
-            batch = await consumer.getmany(partition, timeout_ms=1000)
-            for record in batch.get(partition, []):
-                book.apply(record)
+    await read_compacted(kafka, topic, book.apply)
     return book
 
 
 async def publish_targets(kafka: KafkaSettings, topic: str, sets: Iterable[TargetSet]) -> None:
     """Write target sets, each under its team-and-week key, and wait for every acknowledgement."""
-    producer = AIOKafkaProducer(**kafka_client_options(kafka), acks="all", enable_idempotence=True)  # type: ignore[arg-type]
-    await producer.start()
-    try:
-        for target_set in sets:
-            await producer.send_and_wait(
-                topic, key=target_set.key.encode(), value=target_set.model_dump_json().encode()
-            )
-    finally:
-        await producer.stop()
+    await publish_keyed(kafka, topic, ((s.key, s.model_dump_json().encode()) for s in sets))

@@ -3,24 +3,42 @@
 Producers write to the five ingest topics (one per event type) with any key; the
 worker validates each event and re-keys it onto an internal topic, so that a rep's (or a deal's)
 events always meet the same table partition whatever key the producer chose.
+
+The settings every worker needs whole (targets, exchange rates) are compacted topics of one
+partition, read here from the beginning by a consumer outside the group and written under a key
+per record: a later record replaces an earlier one of its key, a tombstone removes it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
 from aiokafka.helpers import create_ssl_context
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.structs import TopicPartition
 
 from salespulse.models.config import KafkaSettings, KafkaTopology
 from salespulse.models.events import AnyEvent
 from salespulse.models.routes import ROUTES, event_key, rep_key, route_of
 
-__all__ = ["TopicNames", "ensure_topics", "event_key", "kafka_client_options", "partition_of", "rep_key"]
+__all__ = [
+    "TopicNames",
+    "ensure_topics",
+    "event_key",
+    "follow_compacted",
+    "kafka_client_options",
+    "partition_of",
+    "publish_keyed",
+    "read_compacted",
+    "rep_key",
+]
 
 
 @dataclass(frozen=True)
@@ -98,8 +116,16 @@ class TopicNames:
     def targets(self) -> str:
         return self.of("targets")
 
+    @property
+    def rates(self) -> str:
+        return self.of("rates")
+
+    def compacted(self) -> tuple[str, ...]:
+        """Return the compacted single-partition topics every worker reads whole: targets, rates."""
+        return (self.targets, self.rates)
+
     def all(self) -> tuple[str, ...]:
-        """Return every topic the pipeline reads or writes, changelogs and targets aside."""
+        """Return every topic the pipeline reads or writes, changelogs, targets and rates aside."""
         rekeyed = (name for route in ROUTES for name in route.topics())
         return (*self.ingest(), self.dead_letter, *map(self.of, rekeyed), self.deal_figures_by_rep, self.week_closings)
 
@@ -156,15 +182,15 @@ async def ensure_topics(
     try:
         existing = set(await admin.list_topics())
         names = TopicNames(topology.app_id)
-        missing = [name for name in (*names.all(), names.targets, *changelogs) if name not in existing]
+        missing = [name for name in (*names.all(), *names.compacted(), *changelogs) if name not in existing]
         kept = {names.reviews, names.mystery_checks, names.self_reports}
         if missing:
             try:
                 await admin.create_topics(
                     [
-                        # Targets are few and read whole by every worker: one compacted partition.
+                        # Targets and rates are few and read whole by every worker: one compacted partition.
                         NewTopic(name, 1, topology.replication_factor, topic_configs={"cleanup.policy": "compact"})
-                        if name == names.targets
+                        if name in names.compacted()
                         else NewTopic(
                             name,
                             topology.partitions,
@@ -181,3 +207,64 @@ async def ensure_topics(
         return missing
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def from_beginning(kafka: KafkaSettings, topic: str) -> AsyncIterator[tuple[AIOKafkaConsumer, TopicPartition]]:
+    """Yield a group-less consumer positioned at the start of the topic's single partition."""
+    consumer = AIOKafkaConsumer(
+        **kafka_client_options(kafka),  # type: ignore[arg-type]
+        group_id=None,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        yield consumer, partition
+    finally:
+        await consumer.stop()
+
+
+async def read_compacted(kafka: KafkaSettings, topic: str, apply: Callable[[ConsumerRecord], None]) -> None:
+    """Apply every record of a compacted single-partition topic, up to the end it has now."""
+    async with from_beginning(kafka, topic) as (consumer, partition):
+        end = (await consumer.end_offsets([partition]))[partition]
+        while await consumer.position(partition) < end:
+            batch = await consumer.getmany(partition, timeout_ms=1000)
+            for record in batch.get(partition, []):
+                apply(record)
+
+
+async def follow_compacted(
+    kafka: KafkaSettings,
+    topic: str,
+    apply: Callable[[ConsumerRecord], None],
+    caught_up: asyncio.Event,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Apply a compacted topic from the beginning, then each new record, until stopped.
+
+    `caught_up` is set once the records the topic held when following began are applied.
+    """
+    async with from_beginning(kafka, topic) as (consumer, partition):
+        end = (await consumer.end_offsets([partition]))[partition]
+        while stop is None or not stop.is_set():
+            if await consumer.position(partition) >= end:
+                caught_up.set()
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                for record in records:
+                    apply(record)
+
+
+async def publish_keyed(kafka: KafkaSettings, topic: str, records: Iterable[tuple[str, bytes | None]]) -> None:
+    """Write (key, value) records, a None value as a tombstone, and wait for every acknowledgement."""
+    producer = AIOKafkaProducer(**kafka_client_options(kafka), acks="all", enable_idempotence=True)  # type: ignore[arg-type]
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, key=key.encode(), value=value)
+    finally:
+        await producer.stop()
