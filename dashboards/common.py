@@ -22,6 +22,7 @@ from grafana_foundation_sdk.models import common, units
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DataSourceRef,
+    DataTransformerConfig,
     DynamicConfigValue,
     FieldColorModeId,
     Panel,
@@ -81,6 +82,11 @@ NO_TARGET_TEXT = "no target set"
 COUNT_UNIT = units.LocaleFormat
 # Where Prometheus and the PromQL engine add labels that no reader needs in a table column.
 SERVER_LABELS = ("__name__", "instance", "job")
+# Columns no reader needs: the time of the instant query, the label ids, and the labels that
+# Prometheus adds (the scrape's `instance` and `job`, and `__name__` of an unaggregated selector).
+HIDDEN_COLUMNS = ("Time", "team", "rep", *SERVER_LABELS)
+# The windows of the deal series, with their names in legends and titles.
+DEAL_WINDOWS = (("rolling_30d", "30 days"), ("rolling_90d", "90 days"))
 
 
 def stable_uid(*parts: str) -> str:
@@ -268,6 +274,24 @@ def default_table() -> table.Panel:
         .align(common.FieldTextAlignment.AUTO)
         .inspect(False)
     )
+
+
+def table_columns(renames: dict[str, str]) -> DataTransformerConfig:
+    """Keep, order and rename the table columns named in `renames`; HIDDEN_COLUMNS go."""
+    return DataTransformerConfig(
+        id_val="organize",
+        options={
+            "excludeByName": {column: True for column in HIDDEN_COLUMNS},
+            "indexByName": {field: index for index, field in enumerate(renames)},
+            "renameByName": renames,
+        },
+    )
+
+
+def merged_columns(renames: dict[str, str]) -> list[DataTransformerConfig]:
+    """Merge the frames of instant table queries on their label columns, then keep `renames`."""
+    # Instant table queries give one frame each; merge joins them on their label columns.
+    return [DataTransformerConfig(id_val="merge", options={}), table_columns(renames)]
 
 
 def text_panel(title: str, content: str) -> text.Panel:

@@ -15,6 +15,7 @@ from grafana_foundation_sdk.models.dashboard import VariableRefresh, VariableSor
 from salespulse.dashboards.common import (
     COUNT_UNIT,
     DATASOURCE,
+    DEAL_WINDOWS,
     NO_TARGET_TEXT,
     NOTHING_DUE,
     PACE_STEPS,
@@ -43,7 +44,6 @@ REP_DRILLDOWN_UID = "salespulse-rep-drilldown"
 REFRESH = "1m"
 TIME_FROM = "now-7d"
 REP = 'team="$team", rep="$rep"'
-DEAL_WINDOWS = (("rolling_30d", "30 days"), ("rolling_90d", "90 days"))
 # query_result() lists whole series as `name{label="value",...}`, labels in alphabetical order
 # (instance, job, name, rep, team). The named groups give Grafana the text to show (the name)
 # and the value to use (the rep id).

@@ -28,11 +28,11 @@ from grafana_foundation_sdk.models.dashboard import (
 from salespulse.dashboards.common import (
     AMBER,
     COUNT_UNIT,
+    DEAL_WINDOWS,
     GREEN,
     GREY,
     PACE_STEPS,
     RED,
-    SERVER_LABELS,
     TEAM,
     base_dashboard,
     blank_base,
@@ -41,7 +41,9 @@ from salespulse.dashboards.common import (
     default_bargauge,
     default_table,
     flag_mappings,
+    merged_columns,
     prometheus_query,
+    table_columns,
     team_variable,
     text_panel,
     threshold_cells,
@@ -66,7 +68,6 @@ from salespulse.models.config import Settings
 WEEKLY_REVIEW_UID = "salespulse-weekly-review"
 REFRESH = "1m"
 TIME_FROM = "now-7d"
-VELOCITY_WINDOWS = (("rolling_30d", "30 days"), ("rolling_90d", "90 days"))
 # Counts are whole numbers: below 0 is a fall, 0 is flat, 1 or more is a rise.
 CHANGE_STEPS: tuple[tuple[float | None, str], ...] = ((None, RED), (0.0, "text"), (1.0, GREEN))
 # Self-reported minus measured, whole numbers: any gap either way is a question for the meeting.
@@ -85,28 +86,6 @@ def _by_rep(series: str, *labels: str) -> str:
 
 def _rep_actions(action: str, window: str) -> str:
     return _by_rep(f'{ACTIONS.sample_name}{{{TEAM}, action="{action}", window="{window}"}}')
-
-
-# Columns no reader needs: the time of the instant query, the label ids, and the labels that
-# Prometheus adds (the scrape's `instance` and `job`, and `__name__` of an unaggregated selector).
-HIDDEN_COLUMNS = ("Time", "team", "rep", *SERVER_LABELS)
-
-
-def _columns(renames: dict[str, str]) -> DataTransformerConfig:
-    # Keep, order and rename the columns named in `renames`; HIDDEN_COLUMNS go.
-    return DataTransformerConfig(
-        id_val="organize",
-        options={
-            "excludeByName": {column: True for column in HIDDEN_COLUMNS},
-            "indexByName": {field: index for index, field in enumerate(renames)},
-            "renameByName": renames,
-        },
-    )
-
-
-def _merge_columns(renames: dict[str, str]) -> list[DataTransformerConfig]:
-    # Instant table queries give one frame each; merge joins them on their label columns.
-    return [DataTransformerConfig(id_val="merge", options={}), _columns(renames)]
 
 
 def _matrix(column: str) -> list[DataTransformerConfig]:
@@ -134,7 +113,7 @@ def actions_week_table(action: str) -> table.Panel:
             prometheus_query(f"{week} - {last_week}", "{{name}}", instant=True, table_format=True)
         )
         .transformations(
-            _merge_columns(
+            merged_columns(
                 {"name": "Rep", "Value #A": "This week", "Value #B": "Last week", "Value #C": "Change"}
             )
         )
@@ -192,7 +171,7 @@ def deal_decision_seconds_bargauge() -> bargauge.Panel:
         .span(8)
         .height(8)
     )
-    for window, label in VELOCITY_WINDOWS:
+    for window, label in DEAL_WINDOWS:
         expr = decision_time(f'{TEAM}, window="{window}"', "outcome")
         panel = panel.with_target(prometheus_query(expr, f"{{{{outcome}}}}, {label}", instant=True))
     return panel
@@ -200,7 +179,7 @@ def deal_decision_seconds_bargauge() -> bargauge.Panel:
 
 def deal_decision_seconds_table() -> table.Panel:
     """Each rep's average time to a decision by outcome, over 30 days."""
-    window, label = VELOCITY_WINDOWS[0]
+    window, label = DEAL_WINDOWS[0]
     expr = with_rep_names(decision_time(f'{TEAM}, window="{window}"', "team, rep, outcome"))
     return (
         default_table()
@@ -251,7 +230,7 @@ def checklist_missing_table() -> table.Panel:
         )
         .with_target(prometheus_query(expr, "", instant=True, table_format=True))
         .with_transformation(
-            _columns({"name": "Rep", "kind": "Kind", "item": "Item", "Value": "Stage changes"})
+            table_columns({"name": "Rep", "kind": "Kind", "item": "Item", "Value": "Stage changes"})
         )
         .unit(COUNT_UNIT)
         .decimals(0)
@@ -280,7 +259,7 @@ def mystery_points_table(reward_share: float) -> table.Panel:
         .with_target(prometheus_query(most, "", instant=True, table_format=True))
         .with_target(prometheus_query(share, "", instant=True, table_format=True))
         .transformations(
-            _merge_columns(
+            merged_columns(
                 {
                     "name": "Rep",
                     "month": "Month",
@@ -312,7 +291,7 @@ def team_reward_table() -> table.Panel:
                 f"{TEAM_REWARD_EARNED.sample_name}{{{TEAM}}}", "", instant=True, table_format=True
             )
         )
-        .with_transformation(_columns({"month": "Month", "Value": "Reward"}))
+        .with_transformation(table_columns({"month": "Month", "Value": "Reward"}))
         .mappings(flag_mappings("Earned", "Not yet", AMBER))
         .override_by_name(
             "Reward", [DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"})]
@@ -362,7 +341,7 @@ def self_reported_actions_table() -> table.Panel:
         .with_target(prometheus_query(measured, "", instant=True, table_format=True))
         .with_target(prometheus_query(f"{reported} - {measured}", "", instant=True, table_format=True))
         .transformations(
-            _merge_columns(
+            merged_columns(
                 {
                     "name": "Rep",
                     "window": "Week",
@@ -403,7 +382,7 @@ def self_report_submitted_table() -> table.Panel:
         .description("Whether the rep has filed a self-report on the week.")
         .with_target(prometheus_query(week, "", instant=True, table_format=True))
         .with_target(prometheus_query(last_week, "", instant=True, table_format=True))
-        .transformations(_merge_columns({"name": "Rep", "Value #A": "This week", "Value #B": "Last week"}))
+        .transformations(merged_columns({"name": "Rep", "Value #A": "This week", "Value #B": "Last week"}))
         # Reps file during the week: until then this week's report is "not yet", in grey. Only a
         # past week without a report is missing, in amber: a question for the meeting, not an alarm.
         .override_by_name("This week", _filed_cells("not yet", GREY))
