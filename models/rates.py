@@ -9,16 +9,25 @@ One `currency` in `to` costs `rate`: 100 USD are 92 EUR from 1 January 2026, 95 
 A rate is in force from its day until the next rate of the same pair; a closed deal is valued at
 the rate in force on its decision date, an open deal at the latest rate. Amounts already in the
 team's currency need no rate.
+
+A rates file is validated as a whole (`load_rates`); an error names the file, the line, the entry
+and the field, and nothing of an invalid file is applied.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from salespulse.models.errors import ConfigError
+# The YAML node walk that gives a targets error its line serves a rates error as well.
+from salespulse.models.targets import _line_of
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
@@ -38,6 +47,11 @@ class Rate(BaseModel):
         if self.currency == self.to:
             raise ValueError(f"a rate from {self.currency} to itself is always 1; leave it out")
         return self
+
+    @property
+    def key(self) -> str:
+        """Return the record key in the rates topic: one per pair and day."""
+        return f"{self.currency}|{self.to}|{self.effective_from.isoformat()}"
 
 
 class RatesFile(BaseModel):
@@ -71,6 +85,13 @@ class RateBook:
         held = self.pairs.setdefault((rate.currency, rate.to), [])
         held[:] = sorted([(day, value) for day, value in held if day != rate.effective_from] + [(rate.effective_from, rate.rate)])
 
+    def remove(self, currency: str, to: str, effective_from: date) -> None:
+        """Withdraw the pair's rate from a day; the rate before it is in force again from then."""
+        held = self.pairs.get((currency, to), [])
+        held[:] = [(day, value) for day, value in held if day != effective_from]
+        if not held:
+            self.pairs.pop((currency, to), None)
+
     def rate(self, currency: str, to: str, on: date | None) -> float | None:
         """Return what one `currency` costs in `to` on `on` (None: the latest rate); None without one."""
         if currency == to:
@@ -87,3 +108,60 @@ class RateBook:
         """Return `amount` of `currency` in `to` at the rate in force on `on`; None without a rate."""
         rate = self.rate(currency, to, on)
         return None if rate is None else amount * rate
+
+
+def in_force(rates: Iterable[Rate], currency: str, to: str, on: date) -> Rate | None:
+    """Return the pair's rate with the latest `effective_from` not after `on`."""
+    eligible = [r for r in rates if (r.currency, r.to) == (currency, to) and r.effective_from <= on]
+    return max(eligible, key=lambda r: r.effective_from, default=None)
+
+
+def _same_day(entries: list[Any], root: yaml.Node | None, source: str) -> Iterator[str]:
+    """Say which entries repeat an earlier entry's pair and day (each entry is valid on its own)."""
+    first: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        rate = Rate.model_validate(entry)
+        if rate.key in first:
+            yield (
+                f"{source}:{_line_of(root, ['rates', index])}: rates.{index}: {rate.currency} to {rate.to} "
+                f"already has a rate from {rate.effective_from} (rates.{first[rate.key]})"
+            )
+        first.setdefault(rate.key, index)
+
+
+def parse_rates(text: str, source: str) -> list[Rate]:
+    """Validate a rates file, or raise ConfigError naming the line, entry and field of each mistake."""
+    try:
+        root = yaml.compose(text)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except ValueError as exc:
+        # A date YAML itself refuses, such as 2026-02-30.
+        raise ConfigError(f"{source}: invalid value: {exc}") from None
+    if data is None:
+        raise ConfigError(f"{source}: empty; a rates file has a `rates` list")
+    try:
+        return RatesFile.model_validate(data).rates
+    except ValidationError as exc:
+        errors: list[str] = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+            located = f"{source}:{_line_of(root, loc)}: {'.'.join(map(str, loc)) or '(top level)'}: {err['msg']}"
+            if not loc and err["type"] == "value_error":
+                # RatesFile's check of the whole list: name the entries it found twice.
+                errors.extend(list(_same_day(data["rates"], root, source)) or [located])
+            else:
+                errors.append(located)
+        raise ConfigError("\n".join(errors)) from None
+
+
+def load_rates(path: Path) -> list[Rate]:
+    """Read and validate a rates file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read rates: {exc.strerror}") from None
+    return parse_rates(text, str(path))
