@@ -3,7 +3,7 @@
     worker    worker, schema, metrics
     events    publish, import csv, dead-letter replay, simulate
     web       web (and web link), web-password, gateway
-    setup     targets apply|show, alerts build, dashboards build
+    setup     targets apply|show, rates apply|show, alerts build, dashboards build
     review    report weekly, mystery sample
     demo      demo, dev-kafka
 """

@@ -1,4 +1,4 @@
-"""What a team sets up once and changes now and then: `targets`, `alerts build`, `dashboards build`."""
+"""What a team sets up once and changes now and then: `targets`, `rates`, `alerts build`, `dashboards build`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ import argparse
 import asyncio
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from salespulse.cli import common
 from salespulse.models.config import KafkaSettings
+from salespulse.models.errors import ConfigError
+
+if TYPE_CHECKING:
+    from salespulse.models.rates import Rate
 
 
 def cmd_targets_apply(args: argparse.Namespace) -> int:
@@ -67,6 +72,70 @@ def cmd_targets_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rates_apply(args: argparse.Namespace) -> int:
+    """Validate a rates file and publish the rates that changed."""
+    from salespulse.models.rates import load_rates
+    from salespulse.streams.rates import publish_rates, read_rates
+    from salespulse.streams.topics import TopicNames, ensure_topics
+
+    settings = common.settings_of(args)
+    rates = load_rates(Path(args.file))
+    kafka = KafkaSettings.from_env()
+    topic = TopicNames(settings.kafka.app_id).rates
+
+    async def apply() -> tuple[list[Rate], dict[str, Rate]]:
+        await ensure_topics(kafka, settings.kafka)
+        current = (await read_rates(kafka, topic)).rates
+        changed = [r for r in rates if current.get(r.key) != r]
+        await publish_rates(kafka, topic, changed)
+        return changed, current
+
+    changed, before = asyncio.run(apply())
+    print(f"{args.file}: {len(rates)} rates valid; published {len(changed)} changed, {len(rates) - len(changed)} unchanged")
+    for rate in changed:
+        was = before.get(rate.key)
+        print(f"  {rate.currency} to {rate.to} from {rate.effective_from}: {rate.rate}"
+              f"{f', was {was.rate}' if was else ', new'}")
+    return 0
+
+
+def rates_text(rates: list[Rate], on: date) -> list[str]:
+    """Return the lines of `rates show`: per currency pair, the rate in force on a day."""
+    from salespulse.models.rates import in_force
+
+    if not rates:
+        return ["no rates have been applied"]
+    lines = [f"rates in force on {on}:"]
+    for currency, to in sorted({(r.currency, r.to) for r in rates}):
+        chosen = in_force(rates, currency, to, on)
+        if chosen is None:
+            first = min(r.effective_from for r in rates if (r.currency, r.to) == (currency, to))
+            lines.append(f"  {currency} to {to}: none in force yet (the first from {first})")
+        else:
+            lines.append(f"  {currency} to {to}: {chosen.rate} (from {chosen.effective_from})")
+    return lines
+
+
+def cmd_rates_show(args: argparse.Namespace) -> int:
+    """Print the rates in force on a day."""
+    from salespulse.streams.rates import read_rates
+    from salespulse.streams.topics import TopicNames, ensure_topics
+
+    settings = common.settings_of(args)
+    kafka = KafkaSettings.from_env()
+    try:
+        on = date.fromisoformat(args.on) if args.on else date.today()
+    except ValueError:
+        raise ConfigError(f"--on: {args.on!r} is not a date such as 2026-07-01") from None
+
+    async def read() -> list[Rate]:
+        await ensure_topics(kafka, settings.kafka)
+        return list((await read_rates(kafka, TopicNames(settings.kafka.app_id).rates)).rates.values())
+
+    print("\n".join(rates_text(asyncio.run(read()), on)))
+    return 0
+
+
 def cmd_alerts_build(args: argparse.Namespace) -> int:
     """Write the Prometheus alert rules for the configuration."""
     from salespulse.exporters.alert_rules import render_rules
@@ -104,6 +173,16 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     show = targets.add_parser("show", help="print the targets in force")
     show.add_argument("--week", help="ISO week such as 2026-W48 (default: this week)")
     show.set_defaults(func=cmd_targets_show)
+
+    rates = sub.add_parser("rates", help="exchange rates into the teams' currencies").add_subparsers(
+        dest="rates", required=True
+    )
+    rates_apply = rates.add_parser("apply", help="validate a rates file and publish what changed")
+    rates_apply.add_argument("file")
+    rates_apply.set_defaults(func=cmd_rates_apply)
+    rates_show = rates.add_parser("show", help="print the rates in force")
+    rates_show.add_argument("--on", metavar="DATE", help="day such as 2026-07-01 (default: today)")
+    rates_show.set_defaults(func=cmd_rates_show)
 
     alerts = sub.add_parser("alerts", help="alert rules").add_subparsers(dest="alerts", required=True)
     build = alerts.add_parser("build", help="write the Prometheus rules file for the configuration")
