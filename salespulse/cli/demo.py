@@ -43,7 +43,7 @@ def cmd_dev_kafka(args: argparse.Namespace) -> int:
 
 
 async def _demo_broker_ready(settings: Settings, kafka: KafkaSettings, timeout_s: float = 60.0) -> None:
-    """Make a fresh broker ready before the worker and `targets apply` meet it half-made.
+    """Make a fresh broker ready before the worker, `targets apply` and `rates apply` meet it half-made.
 
     On a broker seconds old, three things are still being made, and the Kafka clients log each at
     ERROR while they wait for it: a topic's partition leader (`targets apply`'s fetch of offsets),
@@ -73,7 +73,7 @@ async def _demo_broker_ready(settings: Settings, kafka: KafkaSettings, timeout_s
     finally:
         await admin.close()
     names = TopicNames(app_id)
-    topics = {*names.all(), names.targets, leader_topic}
+    topics = {*names.all(), *names.compacted(), leader_topic}
     client = AIOKafkaClient(**kafka_client_options(kafka))  # type: ignore[arg-type]
     await client.bootstrap()
     try:
@@ -176,8 +176,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             base + ["worker", "--port", str(args.port), "--data-dir", str(broker.data_dir / "worker")], env=env
         )
         if config == str(DEMO_CONFIG):
-            # The demo floor's targets, so the wallboard shows pace from the start.
+            # The demo floor's targets, so the wallboard shows pace from the start, and its exchange rates.
             subprocess.run(base + ["targets", "apply", str(DEMO_CONFIG.parent / "targets.yaml")], env=env, check=True)
+            subprocess.run(base + ["rates", "apply", str(DEMO_CONFIG.parent / "rates.yaml")], env=env, check=True)
         simulator = subprocess.Popen(
             base + ["simulate", "--rate", str(args.rate), "--always-open"], env=env
         )
