@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from salespulse.dashboards.common import BASE_TAGS, DATASOURCE_UID, dashboard_json
+from salespulse.dashboards.deal_pipeline import deal_pipeline
 from salespulse.dashboards.pipeline_health import pipeline_health
 from salespulse.dashboards.rep_drilldown import rep_drilldown
 from salespulse.dashboards.wallboard import PLAYLIST_UID, wallboard, wallboard_playlist, wallboards_per_team
@@ -51,7 +52,7 @@ KIOSK_FIXED = f"{KIOSK}&_dash.hideVariables=true"
 
 def build_all(settings: Settings) -> dict[str, dict[str, Any]]:
     """Return every dashboard as JSON, keyed by file name (`<uid>.json`)."""
-    builders = [wallboard(settings), weekly_review(settings), rep_drilldown(), pipeline_health()]
+    builders = [wallboard(settings), weekly_review(settings), deal_pipeline(settings), rep_drilldown(), pipeline_health()]
     builders.extend(wallboards_per_team(settings).values())
     boards = [dashboard_json(builder) for builder in builders]
     return {f"{board['uid']}.json": board for board in boards}

@@ -2,8 +2,8 @@
 
 Dashboards read metric names from `salespulse.exporters.metrics` only; the PromQL fragments that more than
 one dashboard needs (rep names, team decision time, pace over targeted actions, checklist
-completeness) live here so the maths is written once. Team figures divide sums by sums and never
-average per-rep averages.
+completeness, the team row of the money series) live here so the maths is written once. Team
+figures divide sums by sums and never average per-rep averages.
 """
 
 from __future__ import annotations
@@ -87,6 +87,8 @@ SERVER_LABELS = ("__name__", "instance", "job")
 HIDDEN_COLUMNS = ("Time", "team", "rep", *SERVER_LABELS)
 # The windows of the deal series, with their names in legends and titles.
 DEAL_WINDOWS = (("rolling_30d", "30 days"), ("rolling_90d", "90 days"))
+# The row a table shows for a team's own series of a per-rep family (exported with rep="").
+TEAM_ROW_NAME = "Whole team"
 
 
 def stable_uid(*parts: str) -> str:
@@ -115,6 +117,19 @@ def with_rep_names(expr: str) -> str:
     """Join the rep's display name (label `name`) onto a series keyed by team and rep."""
     # Parentheses keep the join outside whatever operators `expr` uses.
     return f"({expr}) * on (team, rep) group_left (name) {REP_INFO.sample_name}"
+
+
+def reps_and_team(metric: str, selector: str, *labels: str) -> str:
+    """Each rep's series with the rep's name, and the team's own series named TEAM_ROW_NAME.
+
+    For the families whose team figure is a series of its own, exported with rep="" (no `rep`
+    label in Prometheus): a ratio such as the win rate cannot be summed over reps. The result is
+    summed by team, rep, name and `labels`, which drops `window` and the scrape's labels.
+    """
+    reps = with_rep_names(f'{metric}{{{selector}, rep!=""}}')
+    # The team's series has an empty `rep`; the regex "" matches only that empty value.
+    team = f'label_replace({metric}{{{selector}, rep=""}}, "name", "{TEAM_ROW_NAME}", "rep", "")'
+    return f"sum by ({', '.join(('team', 'rep', 'name', *labels))}) (({reps}) or {team})"
 
 
 def team_actions(window: str, by: str, selector: str = TEAM) -> str:

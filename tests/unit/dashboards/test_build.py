@@ -20,7 +20,12 @@ from salespulse.models.config import Settings, parse_settings
 from tests.unit.exporters.test_alert_rules import promtool
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-KNOWN_METRICS = {spec.sample_name for spec in ALL_METRICS} | {"up"}
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+KNOWN_METRICS = (
+    {spec.sample_name for spec in ALL_METRICS if spec.type != "histogram"}
+    | {spec.name + suffix for spec in ALL_METRICS if spec.type == "histogram" for suffix in HISTOGRAM_SUFFIXES}
+    | {"up"}
+)
 PROMQL_WORDS = {
     *("and", "or", "unless", "bool", "offset", "inf", "nan"),
     *("by", "without", "on", "ignoring", "group_left", "group_right"),
@@ -69,6 +74,7 @@ def test_file_names_are_the_uids_and_every_uid_is_unique() -> None:
         "salespulse-wallboard-amsterdam.json",
         "salespulse-wallboard-new-york.json",
         "salespulse-weekly-review.json",
+        "salespulse-deal-pipeline.json",
         "salespulse-rep-drilldown.json",
         "salespulse-pipeline-health.json",
     }
@@ -173,6 +179,7 @@ def test_kiosk_urls_hide_the_bars_that_would_push_a_tv_board_past_1080_pixels() 
         # Boards with a team or rep picker keep their variable bar.
         "Salespulse wallboard": "http://tv.example:3000/d/salespulse-wallboard?kiosk&_dash.hideTimePicker=true&_dash.hideLinks=true",
         "Salespulse weekly review": "http://tv.example:3000/d/salespulse-weekly-review?kiosk&_dash.hideTimePicker=true&_dash.hideLinks=true",
+        "Salespulse deal pipeline": "http://tv.example:3000/d/salespulse-deal-pipeline?kiosk&_dash.hideTimePicker=true&_dash.hideLinks=true",
         "Salespulse rep drill-down": "http://tv.example:3000/d/salespulse-rep-drilldown?kiosk&_dash.hideTimePicker=true&_dash.hideLinks=true",
     }
 
@@ -189,7 +196,7 @@ def test_queries_use_only_exported_metric_names(name: str) -> None:
 
 def test_every_query_is_promql_that_prometheus_parses(tmp_path: Path) -> None:
     # Each query as a recording rule, the dashboard variables filled in as Grafana would.
-    filled = {"$team": "amsterdam", "$rep": "anna", "$__rate_interval": "30s"}
+    filled = {"$team": "amsterdam", "$rep": "anna", "$window": "rolling_90d", "$__rate_interval": "30s"}
     exprs = sorted({expr for board in all_boards().values() for _, expr in panel_queries(board)})
     rules = []
     for number, expr in enumerate(exprs):
@@ -233,6 +240,13 @@ def test_adding_a_team_adds_a_wallboard_and_an_action_changes_the_review() -> No
     assert set(build_all(more_teams)) - set(build_all(base)) == {"salespulse-wallboard-be.json"}
     changed = {n for n, b in build_all(more_actions).items() if build_all(base)[n] != b}
     assert changed == {"salespulse-weekly-review.json"}
+
+
+def test_adding_a_stage_changes_only_the_deal_pipeline() -> None:
+    base = parse_settings({"teams": {"nl": {}}, "stages": ["lead", "proposal"]})
+    more_stages = parse_settings({"teams": {"nl": {}}, "stages": ["lead", "demo", "proposal"]})
+    changed = {n for n, b in build_all(more_stages).items() if build_all(base)[n] != b}
+    assert changed == {"salespulse-deal-pipeline.json"}
 
 
 def test_write_provisioning_lays_out_grafana_files(tmp_path: Path) -> None:
