@@ -3,7 +3,8 @@
 Each rep presents their own rise or fall, so every configured action gets its own table with
 this week, last week and the change, coloured red for a fall and green for a rise. Adding an
 action to the configuration adds a table; nothing else needs editing. Below them: attainment of
-the weekly targets, deal velocity by outcome, and a collapsed execution-quality row:
+the weekly targets, deal velocity by outcome, each rep's sales velocity over 30 days, and a
+collapsed execution-quality row:
 
     [checklist completeness per rep and stage 24]
     [missing checklist items per rep, kind and item 24]
@@ -51,6 +52,7 @@ from salespulse.dashboards.common import (
     thresholds,
     with_rep_names,
 )
+from salespulse.dashboards.deal_pipeline import velocity_table
 from salespulse.exporters.metrics import (
     ACTION_TARGET,
     ACTIONS,
@@ -191,6 +193,12 @@ def deal_decision_seconds_table() -> table.Panel:
         .span(16)
         .height(8)
     )
+
+
+def sales_velocity_table() -> table.Panel:
+    """Each rep's sales velocity, win rate, average won value and cycle, over 30 days."""
+    window, label = DEAL_WINDOWS[0]
+    return velocity_table(window, f"Sales velocity per rep ({label})", open_deals=False).span(24).height(8)
 
 
 def review_score_avg_table(subject: str, width: int = 12) -> table.Panel:
@@ -444,5 +452,6 @@ def weekly_review(settings: Settings) -> dashboard.Dashboard:
         .with_row(dashboard.Row("Deal velocity"))
         .with_panel(deal_decision_seconds_bargauge())
         .with_panel(deal_decision_seconds_table())
+        .with_panel(sales_velocity_table())
         .with_row(quality)
     )

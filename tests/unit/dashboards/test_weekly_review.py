@@ -367,3 +367,30 @@ def test_no_empty_cell_is_red() -> None:
                 colour = display({"defaults": {"thresholds": properties["thresholds"]}}, None)[1]
                 if override["matcher"]["options"] != "Share":  # a share exists wherever its row does
                     assert not is_red(colour), table["title"]
+
+
+def test_sales_velocity_per_rep_over_30_days_follows_the_deal_velocity_row() -> None:
+    board = review(("call",))
+    titles = [p["title"] for p in board["panels"]]
+    at = titles.index("Deal velocity")
+    assert titles[at + 1 : at + 4] == [
+        "Time to decision, team",
+        "Time to decision per rep (30 days)",
+        "Sales velocity per rep (30 days)",
+    ]
+    table = board["panels"][at + 3]
+    exprs = [t["expr"] for t in table["targets"]]
+    metrics = ("salespulse_sales_velocity", "salespulse_win_rate", "salespulse_deal_value_won_avg",
+               "salespulse_sales_cycle_seconds_avg")
+    for expr, metric in zip(exprs, metrics, strict=True):
+        assert f'{metric}{{team="$team", window="rolling_30d", rep!=""}}' in expr
+        assert f'{metric}{{team="$team", window="rolling_30d", rep=""}}' in expr, "the whole team's row"
+    assert organize(table)["renameByName"] == {
+        "name": "Rep",
+        "currency": "Currency",
+        "Value #A": "Velocity per day",
+        "Value #B": "Win rate",
+        "Value #C": "Average won value",
+        "Value #D": "Sales cycle (days)",
+    }
+    assert (table["gridPos"]["x"], table["gridPos"]["w"]) == (0, 24)
