@@ -19,6 +19,7 @@ from salespulse.exporters.action_index import ActionIndex
 from salespulse.exporters.collectors.actions import ActionCollector
 from salespulse.exporters.collectors.counters import CounterCollector
 from salespulse.exporters.collectors.deals import ChecklistCollector, VelocityCollector
+from salespulse.exporters.collectors.money import MoneyCollector
 from salespulse.exporters.collectors.pacing import PacingCollector
 from salespulse.exporters.collectors.quality import MysteryCollector, ReviewCollector, SelfReportCollector
 from salespulse.exporters.collectors.scrape import Scrape
@@ -27,6 +28,7 @@ from salespulse.models.config import Settings
 from salespulse.models.targets import TargetSet, named_reps
 from salespulse.streams.kpi.actions import ActionWindow, split_rep_action_key, window_bounds
 from salespulse.streams.kpi.checklists import StageCheck
+from salespulse.streams.kpi.money import MoneyFigures
 from salespulse.streams.kpi.mystery import MonthChecks
 from salespulse.streams.kpi.reviews import DayCell, ReviewDayKey
 from salespulse.streams.kpi.self_reports import split_report_key
@@ -62,6 +64,8 @@ class PipelineState:
     mystery_months: Mapping[str, MonthChecks] = field(default_factory=dict)
     # "team|rep|week" -> {"at", "event_id", "figures", "lessons"}
     self_reports: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The money and stage figures of the deals this worker holds, as of a time; None: no such series.
+    money: Callable[[datetime], MoneyFigures] | None = None
     # The bucket keys changed since the last call; None reads every bucket at every scrape.
     slot_changes: Callable[[], Iterable[str]] | None = None
 
@@ -101,6 +105,7 @@ class PipelineCollector(Collector):
             PacingCollector(settings, state.week_verdicts, state.owns_teams),
             VelocityCollector(state.deals),
             ChecklistCollector(state.stage_checks),
+            *([MoneyCollector(settings, state.money)] if state.money is not None else []),
             ReviewCollector(settings, state.review_days),
             MysteryCollector(settings, state.mystery_months),
             SelfReportCollector(settings, state.self_reports),

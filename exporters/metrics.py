@@ -14,6 +14,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.samples import Exemplar, Sample, Timestamp
 
 from salespulse.models.errors import REJECT_REASONS, UnmappedReason
+# The histogram's bounds live with the maths that fills them; named here with the metric.
+from salespulse.streams.kpi.money import STAGE_SECONDS_BUCKETS as STAGE_SECONDS_BUCKETS
 
 MetricType = Literal["gauge", "counter", "histogram"]
 
@@ -332,9 +334,6 @@ STAGE_SECONDS = MetricSpec(
     "Time in stage of the exits in the window, as a histogram for heatmaps (buckets from an hour "
     "to 180 days, `STAGE_SECONDS_BUCKETS`). Computed afresh for the window at each scrape, so it can fall: read it as it "
     "is, without rate().",
-)
-STAGE_SECONDS_BUCKETS: tuple[float, ...] = tuple(
-    hours * 3600.0 for hours in (1, 6, 24, 48, 96, 168, 336, 720, 1440, 2160, 4320)
 )
 FUNNEL_REACHED_RATIO = MetricSpec(
     "salespulse_funnel_reached_ratio",

@@ -39,7 +39,9 @@ from salespulse.streams.families.ingest import Ingest
 from salespulse.streams.engine.lag import ConsumerLag
 from salespulse.streams.engine.recovery import TablesDefinedAtStart
 from salespulse.streams.families.mystery import MysteryChecks
+from salespulse.streams.families.money import DealMoney
 from salespulse.streams.pacing import Pacing
+from salespulse.streams.rates import Rates
 from salespulse.streams.families.reviews import ReviewScores
 from salespulse.streams.families.self_reports import SelfReports
 from salespulse.streams.engine.settled import NotSettled
@@ -218,9 +220,10 @@ def build_pipeline(
     deal_figures = DealFigures(wiring)
     velocity = DealVelocity(wiring, figures=deal_figures)
     checklists = StageChecklists(wiring, figures=deal_figures)
+    money = DealMoney(wiring, figures=deal_figures)
     mystery = MysteryChecks(wiring)
     # A deal's stage changes and activities, read together by the families that judge deals.
-    deals = DealEvents(wiring, families=(velocity, checklists, mystery.deal_months))
+    deals = DealEvents(wiring, families=(velocity, checklists, money, mystery.deal_months))
     by_route: dict[str, KpiFamily] = {"activity": actions, "deal_stage": deals, "mystery_check": mystery}
     for route in ROUTES:
         if route.name not in by_route:
@@ -229,6 +232,7 @@ def build_pipeline(
     self_reports = cast(SelfReports, by_route["self_report"])
     ingest = Ingest(wiring, actions=actions, deals=deals)
     pacing = Pacing(engine, kafka, topics)
+    rates = Rates(engine, kafka, topics)
     owns_rep = rep_owner(engine, topics, settings.kafka.partitions)
     weeks = WeekClosing(wiring, actions=actions, pacing=pacing, owns_rep=owns_rep)
     families = (ingest, *by_route.values(), deal_figures, weeks)
@@ -251,6 +255,7 @@ def build_pipeline(
             consumer_lag=lambda: lag.partitions_to_lag,
             review_days=reviews.review_days_to_scores,
             stage_checks=deal_figures.checks,
+            money=lambda now: deal_figures.money_figures(now, rates.book()),
             mystery_months=mystery.months_to_checks,
             self_reports=self_reports.rep_weeks_to_reports,
             slot_changes=actions.slots_to_count.follow().take,

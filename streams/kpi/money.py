@@ -34,6 +34,10 @@ from salespulse.models.rates import RateBook
 
 DAY_S = 86_400.0
 MONEY_WINDOWS: dict[str, int] = {"rolling_30d": 30, "rolling_90d": 90}
+# The bounds of the time-in-stage histogram: an hour to 180 days.
+STAGE_SECONDS_BUCKETS: tuple[float, ...] = tuple(
+    hours * 3600.0 for hours in (1, 6, 24, 48, 96, 168, 336, 720, 1440, 2160, 4320)
+)
 # After every other key of the same time, so that a bisection at (t, LAST) takes all of t.
 _LAST = "\U0010ffff"
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

@@ -123,6 +123,11 @@ def velocity_windows(deals: Iterable[DealHistory], now: datetime) -> dict[Veloci
     return dict(figures)
 
 
+def deal_expired_at(now: datetime, retention_days: int) -> float:
+    """Return the time before which a deal's latest event must lie for the deal to be dropped."""
+    return (now - timedelta(days=retention_days)).timestamp()
+
+
 def deal_expired(deal: DealHistory, now: datetime, retention_days: int) -> bool:
     """Tell whether a deal has had no event within the retention and can be dropped."""
-    return deal.last_at < (now - timedelta(days=retention_days)).timestamp()
+    return deal.last_at < deal_expired_at(now, retention_days)

@@ -83,6 +83,13 @@ class Pipeline:
             timeout=timeout,
         )
 
+    def apply_rates(self, rates_yaml: str) -> None:
+        """Apply a rates file (`salespulse rates apply`), as a team does before its money figures count."""
+        path = self.workdir / "rates.yaml"
+        path.write_text(rates_yaml)
+        applied = self.cli("rates", "apply", str(path))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+
     def start_worker(self, *options: str, env: Mapping[str, str] | None = None, data_dir: str | None = None) -> str:
         """Start a worker with extra command-line `options` and environment variables `env`;
         return its /metrics URL. Each worker has a data directory of its own unless `data_dir`

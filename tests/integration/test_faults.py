@@ -78,6 +78,7 @@ def backlog(make_pipeline, kafka, seed: int, activities_per_rep: int, deals: int
     good = [line for number, line in enumerate(ds.lines, start=1) if number not in ds.bad]
     pipeline = make_pipeline(dataset.CONFIG)
     assert pipeline.cli("publish", "/dev/null").returncode == 0  # creates the topics
+    pipeline.apply_rates(ds.rates_yaml())
     asyncio.run(produce_backlog(kafka.bootstrap, pipeline.app_id, good, seed=seed))
     return ds, good, pipeline
 
@@ -307,6 +308,7 @@ def test_broker_sigkill_while_publish_and_the_worker_run(tmp_path) -> None:
         events = tmp_path / "events.jsonl"
         events.write_bytes(b"\n".join(ds.lines) + b"\n")
         assert pipeline.cli("publish", "/dev/null").returncode == 0
+        pipeline.apply_rates(ds.rates_yaml())
         url = pipeline.start_worker()
         wait_for(lambda: scrape(url) is not None, 120, "the worker to serve /metrics")
         publish = subprocess.Popen([sys.executable, "-m", "salespulse.cli", "publish", str(events), "--quiet"],

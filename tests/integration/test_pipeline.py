@@ -41,11 +41,36 @@ def observed_kpis(text: str) -> dict[tuple[str, ...], float]:
             out[("decided", lab["team"], lab["rep"], lab["outcome"], lab["window"])] = value
         elif name == "salespulse_deal_decision_seconds_combined":
             out[("combined", lab["team"], lab["rep"], lab["outcome"], lab["window"])] = value
+        elif name in MONEY_SERIES:
+            short = name.removeprefix("salespulse_")
+            # A team's series have no rep label; the data set names them rep "".
+            where = [lab.get("rep", "")] if "rep" in MONEY_SERIES[name] else []
+            rest = [float(lab[key]) if key == "le" else lab[key] for key in MONEY_SERIES[name][1:] if key != "rep"]
+            out[(short, lab["team"], *where, *rest)] = value
     return out
 
 
+# Every money series, and its labels in the order the data set's keys hold them.
+MONEY_SERIES = {
+    "salespulse_sales_velocity": ("team", "rep", "window", "currency"),
+    "salespulse_win_rate": ("team", "rep", "window"),
+    "salespulse_deal_value_won_avg": ("team", "rep", "window", "currency"),
+    "salespulse_sales_cycle_seconds_avg": ("team", "rep", "window"),
+    "salespulse_open_deals": ("team", "rep", "stage"),
+    "salespulse_open_deals_stale": ("team", "rep", "stage"),
+    "salespulse_stage_seconds_avg": ("team", "stage", "window"),
+    "salespulse_stage_exits": ("team", "stage", "window"),
+    "salespulse_stage_seconds_count": ("team", "stage", "window"),
+    "salespulse_stage_seconds_sum": ("team", "stage", "window"),
+    "salespulse_stage_seconds_bucket": ("team", "stage", "window", "le"),
+    "salespulse_funnel_reached_ratio": ("team", "stage", "window"),
+    "salespulse_funnel_deals": ("team", "window"),
+    "salespulse_deals_without_rate": ("team",),
+}
+
+
 def expected_kpis(ds: dataset.DataSet, now: datetime) -> dict[tuple[str, ...], float]:
-    return {**dataset.expected_actions(ds, now), **dataset.expected_velocity(ds, now)}
+    return {**dataset.expected_actions(ds, now), **dataset.expected_velocity(ds, now), **dataset.expected_money(ds, now)}
 
 
 def same(observed: dict[tuple[str, ...], float], expected: dict[tuple[str, ...], float]) -> bool:
@@ -113,6 +138,7 @@ def test_published_file_gives_exact_kpis_and_survives_restart(make_pipeline, kaf
     bypass = [(b"<xml/>", "not_json"), (json.dumps({"type": "activity"}).encode(), "invalid")]
     asyncio.run(produce_raw(kafka.bootstrap, f"{pipeline.app_id}-activities", [v for v, _ in bypass]))
 
+    pipeline.apply_rates(ds.rates_yaml())
     url = pipeline.start_worker()
     last: dict = {}
     wait_for(lambda: matches_at_scrape_time(url, ds, last), 120, "metrics equal to the independent computation")
