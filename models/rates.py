@@ -116,11 +116,15 @@ def in_force(rates: Iterable[Rate], currency: str, to: str, on: date) -> Rate | 
     return max(eligible, key=lambda r: r.effective_from, default=None)
 
 
-def _same_day(entries: list[Any], root: yaml.Node | None, source: str) -> Iterator[str]:
-    """Say which entries repeat an earlier entry's pair and day (each entry is valid on its own)."""
+def _same_day(data: Any, root: yaml.Node | None, source: str) -> Iterator[str]:
+    """Say which entries repeat the pair and day of an earlier one; entries invalid on their own are skipped."""
+    entries = data.get("rates") if isinstance(data, dict) else None
     first: dict[str, int] = {}
-    for index, entry in enumerate(entries):
-        rate = Rate.model_validate(entry)
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        try:
+            rate = Rate.model_validate(entry)
+        except ValidationError:
+            continue
         if rate.key in first:
             yield (
                 f"{source}:{_line_of(root, ['rates', index])}: rates.{index}: {rate.currency} to {rate.to} "
@@ -147,15 +151,15 @@ def parse_rates(text: str, source: str) -> list[Rate]:
         return RatesFile.model_validate(data).rates
     except ValidationError as exc:
         errors: list[str] = []
+        whole_list: list[str] = []
         for err in exc.errors():
             loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
             located = f"{source}:{_line_of(root, loc)}: {'.'.join(map(str, loc)) or '(top level)'}: {err['msg']}"
-            if not loc and err["type"] == "value_error":
-                # RatesFile's check of the whole list: name the entries it found twice.
-                errors.extend(list(_same_day(data["rates"], root, source)) or [located])
-            else:
-                errors.append(located)
-        raise ConfigError("\n".join(errors)) from None
+            (whole_list if not loc and err["type"] == "value_error" else errors).append(located)
+        # RatesFile checks the list for a pair and day given twice only once every entry is valid,
+        # and without naming them: the entries are named here, beside the other mistakes.
+        same_day = list(_same_day(data, root, source))
+        raise ConfigError("\n".join(errors + (same_day or whole_list))) from None
 
 
 def load_rates(path: Path) -> list[Rate]:

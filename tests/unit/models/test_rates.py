@@ -60,6 +60,21 @@ def test_two_rates_of_a_pair_on_one_day_name_both_entries() -> None:
     assert str(err.value) == "r.yaml:8: rates.3: USD to EUR already has a rate from 2026-07-01 (rates.1)"
 
 
+def test_a_pair_and_day_given_twice_is_named_beside_the_other_mistakes() -> None:
+    text = (
+        "rates:\n"
+        "  - {currency: USD, to: EUR, rate: 0.86, effective_from: 2026-01-01}\n"
+        "  - {currency: usd, to: EUR, rate: 0.89, effective_from: 2026-07-01}\n"
+        "  - {currency: USD, to: EUR, rate: 0.9, effective_from: 2026-01-01}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        parse_rates(text, "r.yaml")
+    assert str(err.value).splitlines() == [
+        "r.yaml:3: rates.1.currency: String should match pattern '^[A-Z]{3}$'",
+        "r.yaml:4: rates.2: USD to EUR already has a rate from 2026-01-01 (rates.0)",
+    ]
+
+
 def test_every_error_is_reported_at_once() -> None:
     text = GOOD.replace("rate: 0.92", "rate: -1").replace("rate: 1.17", "rate: 0")
     with pytest.raises(ConfigError) as err:
