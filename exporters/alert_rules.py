@@ -1,8 +1,15 @@
-"""Prometheus alert rules generated from the configuration: reps and teams behind weekly pace.
+"""Prometheus alert rules generated from the configuration: behind weekly pace, and stale deals.
 
-Both rules fire only inside working time (`salespulse_in_working_time == 1`), so no timezone logic
-lives in PromQL, and only once something is expected (`alerts.min_expected`), so Monday
-09:01 is quiet. The value of each alert is the number of actions missing to be back on pace.
+Pacing: reps and teams behind this week's pace. Both rules fire only once something is expected
+(`alerts.min_expected`), so Monday 09:01 is quiet; the value of each alert is the number of
+actions missing to be back on pace.
+
+Deals: a rep with stale open deals (no deal-stage event for longer than `deals.stale_days`; the
+worker judges that, the rules read `salespulse_open_deals_stale`), and a team whose open deals
+are stale beyond a share. The value is the rep's stale deals, or the team's stale share.
+
+Every rule fires only inside working time (`salespulse_in_working_time == 1`), so no timezone
+logic lives in PromQL and nobody is notified at night.
 """
 
 from __future__ import annotations
@@ -16,14 +23,27 @@ from salespulse.exporters.metrics import (
     ACTION_PACE_RATIO,
     ACTION_SHORTFALL,
     ACTIONS,
-    REP_INFO,
     IN_WORKING_TIME,
+    OPEN_DEALS,
+    OPEN_DEALS_STALE,
+    REP_INFO,
 )
 from salespulse.models.config import Alerts
 
 REP_ALERT = "SalespulseRepBehindPace"
 TEAM_ALERT = "SalespulseTeamBehindPace"
 GROUP = "salespulse-pacing"
+STALE_ALERT = "SalespulseStaleDeals"
+TEAM_STALE_ALERT = "SalespulseTeamStaleDeals"
+DEALS_GROUP = "salespulse-deals"
+# A deal turns stale after days without an event: an hour's hold keeps a deal moved on within
+# the hour from notifying anyone, and the working-time condition from firing at night.
+STALE_HOLD = "1h"
+# Above this share of a team's open deals stale, the pipeline needs the manager's attention.
+TEAM_STALE_SHARE = 0.25
+TEAM_STALE_HOLD = "1h"
+# The last condition of every rule: the team is in working time.
+WORKING = f"and on (team) ({IN_WORKING_TIME.name} == 1)"
 
 
 def _rep_rule(alerts: Alerts) -> dict[str, Any]:
@@ -31,7 +51,7 @@ def _rep_rule(alerts: Alerts) -> dict[str, Any]:
         f"({ACTION_SHORTFALL.name} * on (team, rep) group_left (name) {REP_INFO.name}) > 0\n"
         f"and on (team, rep, action) ({ACTION_PACE_RATIO.name} < {alerts.rep_pace_ratio})\n"
         f"and on (team, rep, action) ({ACTION_EXPECTED.name} >= {alerts.min_expected})\n"
-        f"and on (team) ({IN_WORKING_TIME.name} == 1)"
+        f"{WORKING}"
     )
     return {
         "alert": REP_ALERT,
@@ -57,7 +77,7 @@ def _team_rule(alerts: Alerts) -> dict[str, Any]:
         f"ceil({due} - {done}) > 0\n"
         f"and on (team, action) ({done} < {alerts.team_pace_ratio} * {due})\n"
         f"and on (team, action) ({due} >= {alerts.min_expected})\n"
-        f"and on (team) ({IN_WORKING_TIME.name} == 1)"
+        f"{WORKING}"
     )
     return {
         "alert": TEAM_ALERT,
@@ -74,9 +94,52 @@ def _team_rule(alerts: Alerts) -> dict[str, Any]:
     }
 
 
+def _stale_rule() -> dict[str, Any]:
+    # rep!="": the team's own series (rep="") is not a rep's; summed over the stages.
+    stale = f'{OPEN_DEALS_STALE.name}{{rep!=""}} * on (team, rep) group_left (name) {REP_INFO.name}'
+    return {
+        "alert": STALE_ALERT,
+        "expr": f"sum by (team, rep, name) ({stale}) > 0\n{WORKING}",
+        "for": STALE_HOLD,
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": "{{ $labels.name }} has {{ $value }} stale open deals",
+            "description": (
+                "{{ $labels.name }} ({{ $labels.rep }}, team {{ $labels.team }}) has {{ $value }} open "
+                "deals without a deal-stage event for longer than deals.stale_days. Move each on, or "
+                "close it: a fast no frees time too."
+            ),
+        },
+    }
+
+
+def _team_stale_rule() -> dict[str, Any]:
+    # The team's own series (rep=""): every open deal once, whichever rep it is credited to.
+    stale = f'sum by (team) ({OPEN_DEALS_STALE.name}{{rep=""}})'
+    open_deals = f'sum by (team) ({OPEN_DEALS.name}{{rep=""}})'
+    return {
+        "alert": TEAM_STALE_ALERT,
+        "expr": f"{stale} / ({open_deals} > 0) > {TEAM_STALE_SHARE}\n{WORKING}",
+        "for": TEAM_STALE_HOLD,
+        "labels": {"severity": "critical"},
+        "annotations": {
+            "summary": "Team {{ $labels.team }}: {{ $value | humanizePercentage }} of open deals are stale",
+            "description": (
+                "{{ $value | humanizePercentage }} of team {{ $labels.team }}'s open deals have had no "
+                f"deal-stage event for longer than deals.stale_days (alert above {TEAM_STALE_SHARE:.0%})."
+            ),
+        },
+    }
+
+
 def build_rules(alerts: Alerts) -> dict[str, Any]:
     """Return the rules file as a dict, ready for YAML."""
-    return {"groups": [{"name": GROUP, "rules": [_rep_rule(alerts), _team_rule(alerts)]}]}
+    return {
+        "groups": [
+            {"name": GROUP, "rules": [_rep_rule(alerts), _team_rule(alerts)]},
+            {"name": DEALS_GROUP, "rules": [_stale_rule(), _team_stale_rule()]},
+        ]
+    }
 
 
 class _RulesDumper(yaml.SafeDumper):

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-from salespulse.exporters.alert_rules import REP_ALERT, TEAM_ALERT, render_rules
+from salespulse.exporters.alert_rules import (
+    REP_ALERT,
+    STALE_ALERT,
+    TEAM_ALERT,
+    TEAM_STALE_ALERT,
+    build_rules,
+    render_rules,
+)
 from salespulse.models.config import Alerts
 
 ALERTS = Alerts(rep_pace_ratio=0.8, rep_hold="30m", team_pace_ratio=0.9, team_hold="1h", min_expected=1)
@@ -63,7 +70,15 @@ def test_generated_rules_pass_promtool_check(tmp_path: Path) -> None:
     (tmp_path / "rules.yml").write_text(render_rules(ALERTS))
     result = promtool("check", "rules", "rules.yml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 2 rules found" in result.stdout
+    assert "SUCCESS: 4 rules found" in result.stdout
+
+
+def test_rules_are_grouped_pacing_then_deals() -> None:
+    groups = [(g["name"], [r["alert"] for r in g["rules"]]) for g in build_rules(ALERTS)["groups"]]
+    assert groups == [
+        ("salespulse-pacing", [REP_ALERT, TEAM_ALERT]),
+        ("salespulse-deals", [STALE_ALERT, TEAM_STALE_ALERT]),
+    ]
 
 
 def test_rep_behind_pace_fires_after_the_hold_time(tmp_path: Path) -> None:
@@ -148,6 +163,123 @@ def test_team_on_pace_does_not_fire(tmp_path: Path) -> None:
         {"series": 'salespulse_in_working_time{team="amsterdam"}', "values": "1x120"},
     ]
     run_cases(tmp_path, series, [{"eval_time": "90m", "alertname": TEAM_ALERT, "exp_alerts": []}])
+
+
+def deal_series(metric: str, values: str, stage: str, rep: str | None = None) -> dict[str, str]:
+    # Without `rep`: the team's own series, which the worker exports with rep="".
+    rep_label = "" if rep is None else f',rep="{rep}"'
+    return {"series": f'{metric}{{team="amsterdam"{rep_label},stage="{stage}"}}', "values": values}
+
+
+def stale_alert(value: int, rep: str = "anna", name: str = "Anna de Vries") -> dict[str, Any]:
+    return {
+        "exp_labels": {"severity": "warning", "team": "amsterdam", "rep": rep, "name": name},
+        "exp_annotations": {
+            "summary": f"{name} has {value} stale open deals",
+            "description": f"{name} ({rep}, team amsterdam) has {value} open deals without a deal-stage event for "
+            "longer than deals.stale_days. Move each on, or close it: a fast no frees time too.",
+        },
+    }
+
+
+REP_NAMES = [
+    {"series": 'salespulse_rep_info{team="amsterdam",rep="anna",name="Anna de Vries"}', "values": "1x120"},
+    {"series": 'salespulse_rep_info{team="amsterdam",rep="bram",name="Bram Jansen"}', "values": "1x120"},
+]
+
+
+def test_stale_deals_fire_per_rep_summed_over_stages_after_the_hold(tmp_path: Path) -> None:
+    # anna: 2 stale in proposal, 1 in negotiation; bram: none stale. The team's own series (3)
+    # is nobody's: it must not fire a rep alert of its own.
+    series = [
+        *REP_NAMES,
+        deal_series("salespulse_open_deals_stale", "2x120", "proposal", "anna"),
+        deal_series("salespulse_open_deals_stale", "1x120", "negotiation", "anna"),
+        deal_series("salespulse_open_deals_stale", "0x120", "proposal", "bram"),
+        deal_series("salespulse_open_deals_stale", "2x120", "proposal"),
+        deal_series("salespulse_open_deals_stale", "1x120", "negotiation"),
+        {"series": 'salespulse_in_working_time{team="amsterdam"}', "values": "1x120"},
+    ]
+    run_cases(
+        tmp_path,
+        series,
+        [
+            {"eval_time": "59m", "alertname": STALE_ALERT, "exp_alerts": []},
+            {"eval_time": "61m", "alertname": STALE_ALERT, "exp_alerts": [stale_alert(3)]},
+        ],
+    )
+
+
+def test_stale_deals_are_quiet_outside_working_time_and_once_moved_on(tmp_path: Path) -> None:
+    # Working time ends after 90 minutes; bram's stale deal is moved on after 70 minutes.
+    series = [
+        *REP_NAMES,
+        deal_series("salespulse_open_deals_stale", "1x120", "lead", "anna"),
+        deal_series("salespulse_open_deals_stale", "1x70 0x50", "lead", "bram"),
+        {"series": 'salespulse_in_working_time{team="amsterdam"}', "values": "1x90 0x30"},
+    ]
+    run_cases(
+        tmp_path,
+        series,
+        [
+            {"eval_time": "65m", "alertname": STALE_ALERT,
+             "exp_alerts": [stale_alert(1), stale_alert(1, "bram", "Bram Jansen")]},
+            {"eval_time": "80m", "alertname": STALE_ALERT, "exp_alerts": [stale_alert(1)]},
+            {"eval_time": "100m", "alertname": STALE_ALERT, "exp_alerts": []},
+        ],
+    )
+
+
+def team_stale_alert(share: str) -> dict[str, Any]:
+    return {
+        "exp_labels": {"severity": "critical", "team": "amsterdam"},
+        "exp_annotations": {
+            "summary": f"Team amsterdam: {share} of open deals are stale",
+            "description": f"{share} of team amsterdam's open deals have had no deal-stage event for longer than "
+            "deals.stale_days (alert above 25%).",
+        },
+    }
+
+
+def test_team_stale_share_counts_the_teams_own_series_only(tmp_path: Path) -> None:
+    # The team: 8 open deals (6 in lead, 2 in proposal), 3 of them stale: 37.5 % > 25 %.
+    # The per-rep series disagree on purpose (2 open, both stale): summed in, the share would be 50 %.
+    series = [
+        deal_series("salespulse_open_deals", "6x120", "lead"),
+        deal_series("salespulse_open_deals", "2x120", "proposal"),
+        deal_series("salespulse_open_deals_stale", "2x120", "lead"),
+        deal_series("salespulse_open_deals_stale", "1x120", "proposal"),
+        deal_series("salespulse_open_deals", "2x120", "lead", "anna"),
+        deal_series("salespulse_open_deals_stale", "2x120", "lead", "anna"),
+        {"series": 'salespulse_in_working_time{team="amsterdam"}', "values": "1x120"},
+    ]
+    run_cases(
+        tmp_path,
+        series,
+        [
+            {"eval_time": "59m", "alertname": TEAM_STALE_ALERT, "exp_alerts": []},
+            {"eval_time": "61m", "alertname": TEAM_STALE_ALERT, "exp_alerts": [team_stale_alert("37.5%")]},
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("open_deals", "stale", "working"),
+    [
+        ("8x120", "2x120", "1x120"),  # 25 %: not above the share
+        ("0x120", "0x120", "1x120"),  # no open deals: no share at all
+        ("8x120", "4x120", "0x120"),  # 50 %, outside working time
+    ],
+)
+def test_team_stale_share_is_quiet_at_the_share_without_deals_or_after_hours(
+    tmp_path: Path, open_deals: str, stale: str, working: str
+) -> None:
+    series = [
+        deal_series("salespulse_open_deals", open_deals, "lead"),
+        deal_series("salespulse_open_deals_stale", stale, "lead"),
+        {"series": 'salespulse_in_working_time{team="amsterdam"}', "values": working},
+    ]
+    run_cases(tmp_path, series, [{"eval_time": "90m", "alertname": TEAM_STALE_ALERT, "exp_alerts": []}])
 
 
 def test_committed_compose_rules_are_generated_from_the_demo_config() -> None:
