@@ -40,7 +40,9 @@ EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 def fill_variables(expr: str, team: str, rep: str) -> str:
     """Replace Grafana variables the way Grafana would for one team and rep."""
-    values = {"team": team, "rep": rep, "__rate_interval": "30s", "__interval": "15s", "__range": "1h"}
+    values = {
+        "team": team, "rep": rep, "window": "rolling_90d", "__rate_interval": "30s", "__interval": "15s", "__range": "1h",
+    }
 
     def one(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
@@ -50,18 +52,43 @@ def fill_variables(expr: str, team: str, rep: str) -> str:
     return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", one, expr)
 
 
+def won_deals(teams: dict[str, Any], stages: tuple[str, ...], now: datetime) -> str:
+    """Return JSON lines of one deal per team at 20,000 EUR: created 10 days ago, a day in each
+    open stage, won 3 days ago."""
+    path = [*((stage, 10 - day) for day, stage in enumerate(stages)), ("won", 3)]
+    lines = []
+    for team, team_config in teams.items():
+        rep = next(iter(team_config["reps"]))
+        for stage, days_ago in path:
+            lines.append(json.dumps({
+                "event_id": f"won-{team}-{stage}", "type": "deal_stage", "occurred_at": (now - timedelta(days=days_ago)).isoformat(),
+                "team_id": team, "rep_id": rep, "source": "test", "deal_id": f"won-{team}", "stage": stage,
+                "amount": 20000, "currency": "EUR",
+            }))
+    return "\n".join(lines) + "\n"
+
+
 def test_every_panel_query_returns_data(make_pipeline, prometheus, tmp_path: Path) -> None:
     config: dict[str, Any] = yaml.safe_load((REPO / "examples" / "demo.yaml").read_text())
     # Working all day, every day, so that pace is defined whenever the test runs.
     config["defaults"]["working_time"] = {"days": EVERY_DAY, "start": "00:00", "end": "23:59"}
     for team in config["teams"].values():
         team["working_time"] = {"days": EVERY_DAY, "start": "00:00", "end": "23:59"}
+    # A day, not the default 14: the five simulated days then leave stale deals for the stale panels.
+    config["deals"] = {"stale_days": 1}
     pipeline = make_pipeline(config)
     settings = parse_settings(yaml.safe_load(pipeline.config_path.read_text()))
 
     assert pipeline.cli("targets", "apply", str(REPO / "examples" / "targets.yaml")).returncode == 0
     simulated = pipeline.cli("simulate", "--backfill-days", "5", "--duration", "2", "--always-open", "--rate", "5")
     assert simulated.returncode == 0, simulated.stderr
+    # A simulated deal takes six steps of hours to days to be won, so five days rarely see one,
+    # nor a deal leaving each late stage: one deal per team through every stage to won, with an
+    # amount, for the won value, the sales cycle, the velocity and the time in each stage.
+    won = tmp_path / "won.jsonl"
+    won.write_text(won_deals(config["teams"], settings.stages, datetime.now(UTC)))
+    published = pipeline.cli("publish", str(won), "--quiet")
+    assert published.returncode == 0, published.stdout + published.stderr
     metrics_url = pipeline.start_worker()
     wait_for(
         lambda: any(
