@@ -7,6 +7,9 @@ test fails when a panel is declared here and only one of them shows it.
 
 A query is written for a team selector (`team="$team"` in Grafana, `team="amsterdam"` on the TV).
 A per-rep panel's queries answer one series per rep, with the rep's display name in `name`.
+The money panels read the team's own series of a per-rep family (exported with rep="", which
+Prometheus keeps as no `rep` label), never a sum or an average over the reps: the team's win rate
+and velocity (a product of the team's own factors) are not the sum of the reps'.
 """
 
 from __future__ import annotations
@@ -34,13 +37,18 @@ from salespulse.exporters.metrics import (
     MYSTERY_SHARE,
     REVIEW_SCORE_COMBINED,
     REVIEWS,
+    SALES_VELOCITY,
     TEAM_REWARD_EARNED,
 )
+from salespulse.exporters.metrics import WIN_RATE as WIN_RATE_SERIES
 
-Unit = Literal["count", "percent", "seconds", "score", "flag"]
+# "money": a whole amount in the team's currency, which the query's `currency` label names.
+Unit = Literal["count", "percent", "seconds", "score", "flag", "money"]
 Steps = tuple[tuple[float | None, str], ...]
 # Deals are few per week; a rolling 30 days keeps the number meaningful on Monday morning.
 DEALS_WINDOW = "rolling_30d"
+# Money moves with the few deals won a month: 90 days, so one deal more or less does not swing it.
+MONEY_WINDOW = "rolling_90d"
 TEXT = "text"
 
 
@@ -118,6 +126,13 @@ def review_score(team: str) -> str:
     return f"avg by (subject) ({combined} / on (subject) group_left () ({reviews} > 0))"
 
 
+def team_money(metric: str, team: str, *by: str) -> str:
+    """The team's own series of a money family over MONEY_WINDOW, summed by `by` (none: one value)."""
+    # `rep=""` selects the series without a rep label: the team's, not a rep's.
+    series = f'{metric}{{{team}, rep="", window="{MONEY_WINDOW}"}}'
+    return f"sum by ({', '.join(by)}) ({series})" if by else f"sum({series})"
+
+
 def _per_rep(expr: Callable[[str], str]) -> Callable[[str], str]:
     # Instant query sorted by the server: Grafana's bar gauges keep the order of the series.
     return lambda team: f"sort_desc({with_rep_names(expr(team))})"
@@ -187,13 +202,23 @@ REVIEW_SCORE = BoardPanel(
     "score", ((None, TEXT),), per_rep=False, no_value="no reviews",
 )
 
+VELOCITY = BoardPanel(
+    "sales_velocity", "Sales velocity (90 days)",
+    (Query("{{currency}}/day", lambda t: team_money(SALES_VELOCITY.sample_name, t, "currency")),),
+    "money", ((None, TEXT),), per_rep=False, no_value="–",
+)
+WIN_RATE = BoardPanel(
+    "win_rate", "Win rate (90 days)", (Query("Win rate", lambda t: team_money(WIN_RATE_SERIES.sample_name, t)),),
+    "percent", ((None, TEXT),), per_rep=False, no_value="–",
+)
+
 
 def board(reward_share: float) -> tuple[BoardPanel, ...]:
     """Return every panel of the wallboard, in reading order."""
     return (
         TEAM_ACTIONS, TEAM_PACE, DEALS, TIME_TO_DECISION,
         ACTIONS_TODAY, ACTIONS_WEEK, WEEKLY_TARGET, PACE,
-        CHECKLISTS, mystery_panel(reward_share), TEAM_REWARD, REVIEW_SCORE,
+        CHECKLISTS, mystery_panel(reward_share), TEAM_REWARD, REVIEW_SCORE, VELOCITY, WIN_RATE,
     )
 
 

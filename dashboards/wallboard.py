@@ -13,7 +13,12 @@ Layout, in grid units (each band is a row of headings over a row of panels):
     y=0   h=2   [team and week 24]
     y=2   h=2+4 [team actions 6] [team pace 6] [deals won, lost 6] [time to decision 6]
     y=8   h=2+8 [actions today 8] [actions this week 8] [pace vs target 8]
-    y=18  h=2+7 [checklists complete 8] [mystery check 8] [team reward 4] [review score 4]
+    y=18  h=2+7 [checklists complete 6] [mystery check 6] [team reward 4] [review score 4]
+                [sales velocity over win rate 4]
+
+The team's sales velocity and win rate (90 days) share the last panel of the quality band, one
+value over the other: the money moves slowly and sits with the other slow figures, leaving the
+pace figures their room.
 
 Pace reads "nothing due yet" in grey while the team's targets expect nothing (Monday before the
 first working hour), and "no target set" in grey only where no target exists at all.
@@ -25,11 +30,13 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import bargauge, dashboard, stat, text
 from grafana_foundation_sdk.models import common, units
+from grafana_foundation_sdk.models.dashboard import DynamicConfigValue
 
 from salespulse.dashboards import board
 from salespulse.dashboards.board import LAST_MONTH, THIS_MONTH, BoardPanel
 from salespulse.dashboards.common import (
     AMBER,
+    REF_IDS,
     TEAM,
     base_dashboard,
     default_bargauge,
@@ -71,7 +78,10 @@ BAR_TEXT = 34
 QUALITY_VALUE = 48
 # The ISO week of the viewer's browser clock, as Grafana formats ${__to:date:...} (moment.js).
 WEEK_FORMAT = "GGGG-[W]WW"
-_UNITS = {"count": None, "percent": units.PercentUnit, "seconds": units.Seconds, "score": None, "flag": None}
+# None keeps default_stat's whole numbers in full; money is one too, its currency in the legend.
+_UNITS = {
+    "count": None, "percent": units.PercentUnit, "seconds": units.Seconds, "score": None, "flag": None, "money": None,
+}
 
 
 def reward_month() -> str:
@@ -212,6 +222,27 @@ def review_score_stat(scale_min: int, scale_max: int) -> stat.Panel:
     ).span(4).height(QUALITY_HEIGHT)
 
 
+def sales_velocity_stat() -> stat.Panel:
+    """The team's sales velocity per day over 90 days, and its win rate below it."""
+    panel = _with_queries(
+        default_stat(QUALITY_VALUE, STAT_TITLE)
+        .description(
+            "Last 90 days: open deals x average won value x win rate / sales cycle in days, in the "
+            "team's currency per day; below it the win rate, deals won / decided. The team's own "
+            "figures, not the reps' added up; none until a deal with an amount is won."
+        )
+        # Horizontal stacks the values: side by side, 4 columns would cut "12,400" at 48 px.
+        .orientation(common.VizOrientation.HORIZONTAL),
+        board.VELOCITY,
+    )
+    # The win rate as the second query of the same stat (refId B, as dashboard_json numbers
+    # them), with its own unit.
+    for query in board.WIN_RATE.queries:
+        panel = panel.with_target(prometheus_query(query.expr(TEAM), query.legend, instant=True))
+    percent = [DynamicConfigValue(id_val="unit", value=_UNITS[board.WIN_RATE.unit])]
+    return panel.override_by_query(REF_IDS[len(board.VELOCITY.queries)], percent).span(4).height(QUALITY_HEIGHT)
+
+
 def header_panel(team: str) -> text.Panel:
     """The team and the ISO week on screen, since kiosk mode hides the dashboard's title."""
     week = "${__to:date:" + WEEK_FORMAT + "}"
@@ -263,10 +294,11 @@ def _wallboard(
     return _band(
         builder,
         [
-            ("Checklists complete (30 days)", checklist_completeness_bargauge(), 8),
-            ("Mystery check this month", mystery_share_bargauge(reward_share), 8),
+            ("Checklists complete (30 days)", checklist_completeness_bargauge(), 6),
+            ("Mystery check this month", mystery_share_bargauge(reward_share), 6),
             ("Team reward", team_reward_earned_stat(reward_share), 4),
             ("Review score", review_score_stat(settings.reviews.scale_min, settings.reviews.scale_max), 4),
+            ("Velocity (90 days)", sales_velocity_stat(), 4),
         ],
     )
 

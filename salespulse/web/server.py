@@ -52,7 +52,7 @@ from salespulse.web.people import (
     Person, find_person, is_checker, may_file_for, may_read_reviews_of, may_review, may_see_team, person_by_email,
     reviewable,
 )
-from salespulse.web.tv import ALL_TEAMS, DEFAULT_DWELL_S, REFRESH_S, KioskTokens, TvFigures, rotation
+from salespulse.web.tv import ALL_TEAMS, DEFAULT_DWELL_S, FILTERS, REFRESH_S, KioskTokens, TvFigures, rotation
 from salespulse.web.weekly import add_weekly
 from salespulse.weekly.review import Samples
 
@@ -134,7 +134,7 @@ class WebServer:
         app.middlewares.append(self._check_csrf)
         aiohttp_jinja2.setup(
             app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
-            extensions=["jinja2.ext.i18n"],
+            extensions=["jinja2.ext.i18n"], filters=FILTERS,
         )
         self.gateway.add_routes(app)
         app.router.add_get("/", self.home)
@@ -646,9 +646,9 @@ class WebServer:
         if not self.tv_opens(request, team):
             return web.json_response({"error": "not valid for this TV"}, status=401)
         view, problem = await self.tv.view(team, self.clock())
-        catalogue = translations(choose_language(request.headers.get("Accept-Language")))
+        lang = choose_language(request.headers.get("Accept-Language"))
         html = aiohttp_jinja2.render_string(
-            "tv_board.html", request, {"view": view, "problem": problem, "_": catalogue.gettext},
+            "tv_board.html", request, {"view": view, "problem": problem, "_": translations(lang).gettext, "lang": lang},
         )
         return web.json_response({"view": view, "problem": problem, "html": html},
                                  headers={"Cache-Control": "no-store"})

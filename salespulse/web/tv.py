@@ -33,6 +33,7 @@ from salespulse.models.errors import ConfigError
 from salespulse.models.targets import iso_week_of
 from salespulse.weekly.history import query_prometheus
 from salespulse.weekly.review import Samples, fetch_pages
+from salespulse.weekly.text import money
 
 ALL_TEAMS = "*"
 DEFAULT_DWELL_S = 30
@@ -119,6 +120,11 @@ def answers_of_samples(samples: Samples, team: str, now: datetime) -> Answers:
         found = rows("salespulse_deals_decided", outcome=outcome, window=board.DEALS_WINDOW)
         return [({}, sum(v for _, v in found))] if found else []
 
+    def team_money(name: str, *keys: str) -> list[tuple[dict[str, str], float]]:
+        # board.team_money(): the team's own series (rep="", or no rep label), summed by `keys`.
+        found = [(lab, v) for lab, v in rows(name, window=board.MONEY_WINDOW) if not lab.get("rep")]
+        return [(dict(zip(keys, group)), value) for group, value in _sum_by(found, *keys).items()]
+
     combined = _sum_by(rows("salespulse_deal_decision_seconds_combined", window=board.DEALS_WINDOW), "outcome")
     decided = _sum_by(rows("salespulse_deals_decided", window=board.DEALS_WINDOW), "outcome")
     changes = _sum_by(rows("salespulse_stage_changes"), "rep")
@@ -148,6 +154,8 @@ def answers_of_samples(samples: Samples, team: str, now: datetime) -> Answers:
         "team_reward/0": [] if month is None else [
             ({"team": team, "month": month}, v) for _, v in rows("salespulse_team_reward_earned", month=month)],
         "review_score/0": [({"subject": subject}, sum(means) / len(means)) for subject, means in by_subject.items()],
+        "sales_velocity/0": team_money("salespulse_sales_velocity", "currency"),
+        "win_rate/0": team_money("salespulse_win_rate"),
     }
 
 
@@ -175,6 +183,13 @@ def _share(value: float | None, steps: board.Steps, none: str) -> dict[str, Any]
     if value is None:
         return {"text": none, "colour": "grey"}
     return {"text": f"{value:.0%}".replace("%", " %"), "colour": colour_of(value, steps)}
+
+
+def _velocity(answers: Answers, currency: str) -> dict[str, Any] | None:
+    # The series in the team's configured currency: a currency changed in the configuration
+    # leaves the old one in Prometheus for a few minutes.
+    per_day = _one(answers, "sales_velocity/0", currency=currency)
+    return None if per_day is None else {"per_day": round(per_day), "currency": currency}
 
 
 def _leaderboard_order(rep: dict[str, Any]) -> tuple[bool, float, int, str]:
@@ -221,6 +236,9 @@ def tv_view(settings: Settings, team: str, now: datetime, answers: Answers) -> d
                    {"text": board.TEAM_REWARD.no_value, "month": "", "colour": "grey"}),
         "reviews": [{"subject": labels.get("subject", ""), "score": f"{value:.1f}"}
                     for labels, value in sorted(answers.get("review_score/0", []), key=lambda found: found[0].get("subject", ""))],
+        # Money per day in whole units of the team's currency, worded in the page's language; None: "–".
+        "velocity": _velocity(answers, settings.currency_of(team)),
+        "win_rate": _share(_one(answers, "win_rate/0"), board.WIN_RATE.steps, board.WIN_RATE.no_value),
     }
 
 
@@ -229,7 +247,10 @@ TV_PANELS = {
     "headline": ("team_actions", "team_pace", "deals", "time_to_decision"),
     "reps": ("actions_today", "actions_week", "weekly_target", "pace", "checklists", "mystery"),
     "quality": ("team_reward", "review_score"),
+    "money": ("sales_velocity", "win_rate"),
 }
+# The template filters tv_board.html uses beside gettext: `amount|money(currency, lang)`.
+FILTERS = {"money": money}
 
 
 class TvFigures:

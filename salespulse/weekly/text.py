@@ -6,6 +6,8 @@ figures; it adds colour and a sparkline per action.
 
 from __future__ import annotations
 
+from babel.numbers import format_currency
+
 from salespulse.weekly.review import RepReview, WeekCell, WeeklyReview, arrow
 from salespulse.weekly.team import TeamRow, behind_on, ranked, rep_attainment, team_rows, team_weeks
 
@@ -20,6 +22,14 @@ def num(value: int | None) -> str:
 def pct(value: float | None) -> str:
     """Return a share as a whole percentage, or – when unknown."""
     return "–" if value is None else f"{value:.0%}"
+
+
+def money(amount: float | None, currency: str, locale: str = "en") -> str:
+    """Return a whole amount with its currency's sign as `locale` writes it: "€ 12,400", "€ 12.400", or –."""
+    if amount is None:
+        return "–"
+    # A space between sign and number in every locale: "US$ 9,800" and "SEK 9,800" read alike.
+    return str(format_currency(amount, currency, format="¤ #,##0", locale=locale, currency_digits=False))
 
 
 def signed(value: int | None) -> str:

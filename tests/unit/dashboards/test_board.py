@@ -10,7 +10,7 @@ import pytest
 from salespulse.dashboards import board
 from salespulse.dashboards.common import NOTHING_DUE, TEAM, dashboard_json
 from salespulse.dashboards.wallboard import team_wallboard, wallboard
-from salespulse.web.tv import TV_PANELS, shown_keys, team_selector, tv_view
+from salespulse.web.tv import FILTERS, TV_PANELS, shown_keys, team_selector, tv_view
 from tests.unit.web.support import NOW, floor
 
 SETTINGS = floor()
@@ -29,8 +29,9 @@ def declared_queries(selector: str) -> set[str]:
 def tv_board_html() -> str:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                      undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
+    environment.filters.update(FILTERS)
     template = environment.get_template("tv_board.html")
-    return template.render(view=tv_view(SETTINGS, "amsterdam", NOW, {}), problem=None, _=lambda text: text)
+    return template.render(view=tv_view(SETTINGS, "amsterdam", NOW, {}), problem=None, _=lambda text: text, lang="en")
 
 
 def test_panel_keys_are_unique() -> None:

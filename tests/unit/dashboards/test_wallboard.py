@@ -101,7 +101,7 @@ def test_headings_are_28_px_markdown_not_14_px_panel_titles(board: dict[str, Any
         elif panel["type"] == "stat" and panel["options"]["textMode"] != "value":
             # Series names inside a stat (Today, This week, won, lost) are titles too.
             assert panel["options"]["text"]["titleSize"] >= 24, panel["id"]
-    assert len(headed(board)) == 11
+    assert len(headed(board)) == 12
 
 
 def test_team_and_iso_week_are_on_screen_in_kiosk_mode() -> None:
@@ -125,10 +125,11 @@ def test_layout_is_the_documented_grid() -> None:
         "Actions today": (0, 10, 8, 8),
         "Actions this week": (8, 10, 8, 8),
         "Pace vs target": (16, 10, 8, 8),
-        "Checklists complete (30 days)": (0, 20, 8, 7),
-        "Mystery check this month": (8, 20, 8, 7),
-        "Team reward": (16, 20, 4, 7),
-        "Review score": (20, 20, 4, 7),
+        "Checklists complete (30 days)": (0, 20, 6, 7),
+        "Mystery check this month": (6, 20, 6, 7),
+        "Team reward": (12, 20, 4, 7),
+        "Review score": (16, 20, 4, 7),
+        "Velocity (90 days)": (20, 20, 4, 7),
     }
     assert 20 + 7 == SCREEN_ROWS
 
@@ -325,6 +326,22 @@ def test_review_score_is_a_ratio_of_team_sums_per_subject() -> None:
     )
     assert target["legendFormat"] == "{{subject}}"
     assert score["fieldConfig"]["defaults"]["decimals"] == 1
+
+
+def test_velocity_stat_shows_the_teams_own_series_money_over_win_rate() -> None:
+    velocity = panel("Velocity (90 days)")
+    assert [(t["refId"], t["expr"], t["legendFormat"]) for t in velocity["targets"]] == [
+        ("A", 'sum by (currency) (salespulse_sales_velocity{team="$team", rep="", window="rolling_90d"})', "{{currency}}/day"),
+        ("B", 'sum(salespulse_win_rate{team="$team", rep="", window="rolling_90d"})', "Win rate"),
+    ]
+    defaults = velocity["fieldConfig"]["defaults"]
+    # The money in full ("12,400", never "12.4 K"), the win rate as a percentage, one over the other.
+    assert (defaults["unit"], defaults["decimals"], defaults["noValue"]) == ("locale", 0, "–")
+    assert velocity["fieldConfig"]["overrides"] == [
+        {"matcher": {"id": "byFrameRefID", "options": "B"}, "properties": [{"id": "unit", "value": "percentunit"}]}
+    ]
+    assert velocity["options"]["orientation"] == "horizontal"
+    assert display(velocity["fieldConfig"], 0.0)[1] == "text", "a slow pipeline is not an alarm"
 
 
 def test_picker_wallboard_has_a_team_variable_and_no_playlist_tag() -> None:

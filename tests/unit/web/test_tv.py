@@ -47,6 +47,9 @@ ANSWERS: Answers = {
     "pace/0": [({"rep": "anna", "name": "Anna"}, 1.1), ({"rep": "bram", "name": "Bram"}, NOTHING_DUE)],
     "team_reward/0": [({"team": "amsterdam", "month": "2026-12"}, 1.0)],
     "review_score/0": [({"subject": "call"}, 3.75)],
+    # 4 open deals x 9,300 average won value x 40 % won / 1.2 days of sales cycle.
+    "sales_velocity/0": [({"currency": "EUR"}, 4 * 9_300 * 0.4 / 1.2)],
+    "win_rate/0": [({}, 0.4)],
 }
 
 
@@ -92,6 +95,20 @@ def test_the_view_orders_reps_by_attainment_and_says_what_is_missing() -> None:
     assert sara["pace"] == {"text": "no target set", "colour": "grey"} and sara["target"] is None
     assert view["reward"] == {"text": "earned", "month": "2026-12", "colour": "green"}
     assert view["reviews"] == [{"subject": "call", "score": "3.8"}]
+    # 4 x 9,300 x 0.4 / 1.2 = 12,400 a day, in the team's currency (EUR, the default).
+    assert view["velocity"] == {"per_day": 12_400, "currency": "EUR"}
+    assert view["win_rate"] == {"text": "40 %", "colour": "text"}
+
+
+def test_velocity_and_win_rate_are_absent_not_zero_without_the_factors() -> None:
+    view = tv_view(SETTINGS, "amsterdam", NOW, {**ANSWERS, "sales_velocity/0": [], "win_rate/0": []})
+    assert view["velocity"] is None
+    assert view["win_rate"] == {"text": "–", "colour": "grey"}
+    # A real zero (no open deal) is a figure; a series in a currency the team no longer uses is not.
+    empty = tv_view(SETTINGS, "amsterdam", NOW, {**ANSWERS, "sales_velocity/0": [({"currency": "EUR"}, 0.0)]})
+    assert empty["velocity"] == {"per_day": 0, "currency": "EUR"}
+    stale = tv_view(SETTINGS, "amsterdam", NOW, {**ANSWERS, "sales_velocity/0": [({"currency": "USD"}, 99.0)]})
+    assert stale["velocity"] is None
 
 
 Client = TestClient[Any, Any]
@@ -139,6 +156,20 @@ def test_a_signed_in_person_sees_their_own_teams_tv_only() -> None:
         assert (await client.get("/tv")).status == 401, "every team's rotation needs a '*' token"
 
     serve(test, loopback_opens_tv=False)
+
+
+def test_the_board_words_velocity_in_the_browsers_language() -> None:
+    async def test(client: Client) -> None:
+        english = await (await client.get("/tv/amsterdam")).text()
+        assert 'data-value="velocity">€ 12,400 / day<' in english
+        assert "Sales velocity (90 days)" in english and 'data-value="win_rate">40 %<' in english
+        figures = await client.get("/tv/amsterdam/figures", headers={"Accept-Language": "nl-NL,nl;q=0.9"})
+        dutch = (await figures.json())["html"]
+        # Dutch groups thousands with a point: "€ 12,400" would read as twelve euros and forty cents.
+        assert 'data-value="velocity">€ 12.400 / dag<' in dutch
+        assert "Verkoopsnelheid (90 dagen)" in dutch and "Winkans (90 dagen)" in dutch
+
+    serve(test, loopback_opens_tv=True)
 
 
 def test_from_loopback_the_tv_opens_without_a_token() -> None:

@@ -56,12 +56,22 @@ SERIES: list[tuple[str, dict[str, str], float]] = [
     ("salespulse_review_score_combined", {"rep": "bram", "subject": "call", "theme": "closing"}, 2),
     ("salespulse_reviews", {"rep": "anna", "subject": "call"}, 2),
     ("salespulse_reviews", {"rep": "bram", "subject": "call"}, 1),
+    # The team's own money series carry rep="" on /metrics (no rep label in Prometheus); a rep's
+    # series and the other window are not the team's 90 days.
+    ("salespulse_sales_velocity", {"rep": "", "window": "rolling_90d", "currency": "EUR"}, 2_000.5),
+    ("salespulse_sales_velocity", {"rep": "", "window": "rolling_30d", "currency": "EUR"}, 900),
+    ("salespulse_sales_velocity", {"rep": "anna", "window": "rolling_90d", "currency": "EUR"}, 1_500),
+    ("salespulse_win_rate", {"rep": "", "window": "rolling_90d"}, 0.4),
+    ("salespulse_win_rate", {"rep": "anna", "window": "rolling_90d"}, 0.75),
+    ("salespulse_win_rate", {"rep": "", "window": "rolling_30d"}, 0.5),
     # Another team's series, which no answer may count.
     ("salespulse_actions", {"team": "utrecht", "rep": "umar", "action": "call", "window": "week"}, 9),
     ("salespulse_team_reward_earned", {"team": "utrecht", "month": "1970-01"}, 0),
+    ("salespulse_win_rate", {"team": "utrecht", "rep": "", "window": "rolling_90d"}, 0.9),
 ]
 # The labels each panel's answers are told apart by; the rest (names, team) is the renderer's.
-KEYS = {"time_to_decision": ("outcome",), "team_reward": ("month",), "review_score": ("subject",)}
+KEYS = {"time_to_decision": ("outcome",), "team_reward": ("month",), "review_score": ("subject",),
+        "sales_velocity": ("currency",)}
 
 
 def labelled(labels: dict[str, str]) -> dict[str, str]:
@@ -97,7 +107,8 @@ def test_the_sums_from_metrics_are_what_the_board_promql_answers(tmp_path: Path)
                     for group, value in sorted(reduced.items())
                 ],
             })
-    inputs = [{"series": name + "{" + ",".join(f'{k}="{v}"' for k, v in labelled(labels).items()) + "}",
+    # Prometheus keeps no label with an empty value: rep="" is scraped as no rep label.
+    inputs = [{"series": name + "{" + ",".join(f'{k}="{v}"' for k, v in labelled(labels).items() if v) + "}",
                "values": f"{value}x10"} for name, labels, value in SERIES]
     (tmp_path / "tests.yml").write_text(yaml.safe_dump(
         {"tests": [{"interval": "1m", "input_series": inputs, "promql_expr_test": cases}]}, sort_keys=False))
@@ -123,3 +134,6 @@ def test_the_answers_from_metrics_are_the_hand_computed_ones() -> None:
     assert values("team_reward/0", "month") == {"1970-01": 1}
     # Per theme sum over reviews (opening 11/3, closing 7/3), then the mean of the themes.
     assert values("review_score/0", "subject") == {"call": (11 / 3 + 7 / 3) / 2}
+    # The team's own 90-day series, never the reps' nor the 30 days.
+    assert values("sales_velocity/0", "currency") == {"EUR": 2_000.5}
+    assert values("win_rate/0", "team") == {"": 0.4}
