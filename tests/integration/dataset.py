@@ -112,7 +112,8 @@ def generate(
         for stage in STAGES[1:]:
             if number % 7 == 6 and stage == "qualified":
                 continue  # every seventh deal skips a stage
-            at = at + timedelta(seconds=rng.uniform(3600, 5 * 86400))
+            # Never in the future: the worker would reject it, and these are the good lines.
+            at = min(at + timedelta(seconds=rng.uniform(3600, 5 * 86400)), now - timedelta(minutes=2))
             history.append((at, stage))
         if number % 5 != 4:  # every fifth deal stays open
             decided = min(at + timedelta(seconds=rng.uniform(600, 10 * 86400)), now - timedelta(minutes=1))

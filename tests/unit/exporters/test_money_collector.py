@@ -30,6 +30,8 @@ NOW = datetime(2026, 12, 7, 10, 30, tzinfo=UTC)
 @pytest.mark.parametrize("seed,reversals", [(42, False), (7, True), (1234, True)])
 def test_the_series_of_a_generated_floor_equal_the_definitions(seed: int, reversals: bool) -> None:
     ds = dataset.generate(NOW, seed=seed, deals=300, reversals=reversals)
+    # Good lines only: an event in the future would be rejected by the worker, not counted.
+    assert max(datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")) for e in ds.deal_events) <= NOW
     settings = Settings.model_validate(dataset.CONFIG)
     rates = RateBook(Rate.model_validate(entry) for entry in ds.rates)
     events = list(ds.deal_events)
