@@ -23,6 +23,8 @@ from salespulse.weekly.text import (
     trend_cell,
     trend_note,
     trend_table,
+    velocity_note,
+    velocity_table,
 )
 from salespulse.weekly.review import RepReview, WeekCell, WeeklyReview
 from salespulse.weekly.team import behind_on, ranked, rep_attainment, team_rows, team_weeks
@@ -62,6 +64,7 @@ th:first-child, td:first-child {{ text-align: left; }}
 td.text {{ text-align: left; white-space: normal; min-width: 14em; }}
 td.red {{ background: var(--red); }} td.amber {{ background: var(--amber); }} td.green {{ background: var(--green); }}
 td.spark {{ padding: 1px 4px; }}
+td.team {{ font-weight: 600; }}
 svg {{ display: block; }}
 .note {{ color: #57606a; font-size: 12px; }}
 .lessons li {{ margin-bottom: 2px; }}
@@ -175,6 +178,7 @@ def render_html(review: WeeklyReview) -> str:
     rows = team_rows(review)
     team = team_table(rows, review)
     ranking = ranking_table(review)
+    velocity = velocity_table(review)
     ranking_classes = [
         ["", level(rep_attainment(rep)), level(rep_attainment(rep, -2)),
          "text" if behind_on(review, rep) else ""]
@@ -197,6 +201,8 @@ def render_html(review: WeeklyReview) -> str:
         + "</ul>",
         f'<h3>Trends</h3><p class="note">{e(trend_note(review))}</p>',
         _trend_table(review, team_weeks(review)),
+        f'<h3>Deal velocity (30 days)</h3><p class="note">{e(velocity_note(review))}</p>',
+        _table(velocity, [[""] * len(row) for row in velocity[1][:-1]] + [["team"] * len(velocity[1][-1])]),
         "</section>",
     ]
     out += [_rep_section(review, rep) for rep in review.reps]

@@ -11,6 +11,11 @@ worker's weekly totals and, for what it no longer holds, from Prometheus
 week, read from the targets topic. The lessons learned (free text, not a metric)
 are read from the self-report table's changelog.
 
+Deal velocity in money (sales velocity, win rate, average won value, sales cycle) is read from the
+same pages, rolling 30 days as of the report: each rep's series and the team's own (rep="", not
+a sum of the reps'), in the team's currency; a figure the worker does not export (nothing decided,
+won, or won with an amount) stays None.
+
 Series that several workers export (deal-keyed figures) are summed over the pages, as Prometheus
 would sum them over instances.
 """
@@ -34,6 +39,7 @@ from salespulse.exporters.metrics import (
     ACTION_TARGET,
     ACTIONS,
     CHECKLIST_MISSING,
+    DEAL_VALUE_WON_AVG,
     DEALS_DECIDED,
     DECISION_SECONDS_COMBINED,
     MYSTERY_POINTS,
@@ -42,9 +48,12 @@ from salespulse.exporters.metrics import (
     REP_INFO,
     REVIEW_SCORE_AVG,
     REVIEWS,
+    SALES_CYCLE_SECONDS_AVG,
+    SALES_VELOCITY,
     SELF_REPORTED_ACTIONS,
     STAGE_CHANGES,
     TEAM_REWARD_EARNED,
+    WIN_RATE,
 )
 from salespulse.models.config import KafkaSettings, Settings
 from salespulse.models.errors import ConfigError
@@ -53,6 +62,8 @@ from salespulse.streams.kpi.self_reports import report_key, window_weeks
 from salespulse.weekly.history import History, held_weeks, merged, read_week_counts, read_week_totals, weeks_up_to
 
 Labels = frozenset[tuple[str, str]]
+# The deal figures of the review, decisions and money alike: a month of deals.
+DEALS_WINDOW = "rolling_30d"
 
 
 class Samples:
@@ -143,6 +154,17 @@ class WeekCell:
         return self.count / self.target if self.count is not None and self.target else None
 
 
+@dataclass(frozen=True)
+class DealMoney:
+    """What a rep's or the team's deals bring, over the rolling 30 days; None where none is exported."""
+
+    currency: str  # the team's, which every amount is in
+    velocity: float | None = None  # per day: open deals x average won value x win rate / cycle in days
+    win_rate: float | None = None  # won / decided
+    won_value_avg: float | None = None
+    cycle_seconds: float | None = None  # first event to decision, over the deals won
+
+
 @dataclass
 class RepReview:
     """Everything the review shows for one rep."""
@@ -163,6 +185,7 @@ class RepReview:
     reviews: dict[str, tuple[int, dict[str, float]]] = field(default_factory=dict)
     mystery: tuple[int, int, float] | None = None
     lessons: str | None = None  # None: no self-report on the week; "": one without lessons
+    money: DealMoney | None = None
 
     @property
     def completeness(self) -> float | None:
@@ -184,6 +207,8 @@ class WeeklyReview:
     trend_weeks: list[str] = field(default_factory=list)
     history_source: str | None = None  # the Prometheus the older weeks came from
     metrics_weeks: list[str] = field(default_factory=list)  # the weeks of the trend read from /metrics
+    team_money: DealMoney | None = None  # the team's own figures, not a sum of the reps'
+    at: datetime | None = None  # when /metrics was read, in the team's timezone: the end of the 30 days
 
 
 def _int(value: float | None) -> int | None:
@@ -240,6 +265,20 @@ def build_review(
             return history.target(team, of, rep, action)
         return _int(samples.one(ACTION_TARGET.name, team=team, rep=rep, action=action)) if of == weeks["week"] else None
 
+    currency = settings.currency_of(team)
+
+    def deal_money(rep: str) -> DealMoney:
+        # rep "" is the team's own series. The team's currency only: a currency changed in the
+        # configuration is the only one the worker exports from then on.
+        who = {"team": team, "rep": rep, "window": DEALS_WINDOW}
+        return DealMoney(
+            currency,
+            samples.one(SALES_VELOCITY.name, **who, currency=currency),
+            samples.one(WIN_RATE.name, **who),
+            samples.one(DEAL_VALUE_WON_AVG.name, **who, currency=currency),
+            samples.one(SALES_CYCLE_SECONDS_AVG.name, **who),
+        )
+
     reviews = []
     for rep in sorted(reps):
         who = {"team": team, "rep": rep}
@@ -264,7 +303,7 @@ def build_review(
             if current and ratio is not None and expected is not None:
                 review.pace[row.action] = (ratio, expected)
         for outcome in ("won", "lost"):
-            window = {"outcome": outcome, "window": "rolling_30d"}
+            window = {"outcome": outcome, "window": DEALS_WINDOW}
             decided = _int(samples.one(DEALS_DECIDED.name, **who, **window)) or 0
             review.decided[outcome] = (decided, samples.one(DECISION_SECONDS_COMBINED.name, **who, **window) or 0.0)
         review.stage_changes = _int(samples.one(STAGE_CHANGES.name, **who)) or 0
@@ -288,6 +327,7 @@ def build_review(
             review.mystery = (int(points), int(maximum), share)
         report = reports.get(report_key(team, rep, week))
         review.lessons = str(report.get("lessons", "")) if isinstance(report, dict) else None
+        review.money = deal_money(rep)
         reviews.append(review)
     reward = samples.one(TEAM_REWARD_EARNED.name, team=team, month=month)
     return WeeklyReview(
@@ -301,6 +341,8 @@ def build_review(
         trend_weeks=trend,
         history_source=history.source if history else None,
         metrics_weeks=[w for w in trend if w in scraped],
+        team_money=deal_money(""),
+        at=now.astimezone(tz),
     )
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from babel.numbers import format_currency
 
-from salespulse.weekly.review import RepReview, WeekCell, WeeklyReview, arrow
+from salespulse.dashboards.common import TEAM_ROW_NAME
+from salespulse.weekly.review import DealMoney, RepReview, WeekCell, WeeklyReview, arrow
 from salespulse.weekly.team import TeamRow, behind_on, ranked, rep_attainment, team_rows, team_weeks
 
 Table = tuple[list[str], list[list[str]]]
@@ -119,6 +120,51 @@ def trend_note(review: WeeklyReview) -> str:
     )
 
 
+def days(seconds: float | None) -> str:
+    """Return a duration in days with one decimal, e.g. "12.3 days", or – when unknown."""
+    return "–" if seconds is None else f"{seconds / 86400:.1f} days"
+
+
+VELOCITY_HEAD = ["sales velocity", "win rate", "average won value", "sales cycle"]
+
+
+def velocity_cells(figures: DealMoney | None) -> list[str]:
+    """Return sales velocity per day, win rate, average won value and sales cycle; – where unknown."""
+    if figures is None:
+        return ["–"] * len(VELOCITY_HEAD)
+    per_day = figures.velocity
+    return [
+        "–" if per_day is None else f"{money(per_day, figures.currency)} / day",
+        pct(figures.win_rate),
+        money(figures.won_value_avg, figures.currency),
+        days(figures.cycle_seconds),
+    ]
+
+
+def velocity_table(review: WeeklyReview) -> Table:
+    """Return each rep's deal velocity in money over the rolling 30 days, and the whole team's last."""
+    body = [[f"{rep.name} ({rep.rep})", *velocity_cells(rep.money)] for rep in review.reps]
+    return ["rep", *VELOCITY_HEAD], [*body, [TEAM_ROW_NAME, *velocity_cells(review.team_money)]]
+
+
+def velocity_note(review: WeeklyReview) -> str:
+    """Say what the deal velocity table holds, and up to when."""
+    until = f"the 30 days up to {review.at:%Y-%m-%d %H:%M}" if review.at else "the rolling 30 days"
+    return (
+        f"Over {until}: sales velocity is open deals × average won value × win rate ÷ sales cycle in "
+        "days, the cycle is first event to decision of the deals won; the whole team's row is the "
+        "team's own figure, not a sum of the reps'. – where nothing was decided, won, or won with an amount."
+    )
+
+
+def money_line(rep: RepReview) -> str:
+    """Return the rep's deal velocity in money over the rolling 30 days."""
+    cells = velocity_cells(rep.money)
+    if set(cells) == {"–"}:
+        return "Deal velocity (30 days): –"
+    return "Deal velocity (30 days): " + ", ".join(f"{head} {cell}" for head, cell in zip(VELOCITY_HEAD, cells))
+
+
 def velocity_line(rep: RepReview) -> str:
     """Return the rep's deals decided in the rolling 30 days."""
     parts = []
@@ -132,6 +178,7 @@ def quality_lines(review: WeeklyReview, rep: RepReview) -> list[str]:
     """Return the rep's velocity, checklist, review and mystery-check lines."""
     lines = [
         velocity_line(rep),
+        money_line(rep),
         f"Checklist completeness (30 days): {pct(rep.completeness)} of {rep.stage_changes} stage changes"
         + (f"; missing: {', '.join(f'{item} ({kind}) ×{n}' for kind, item, n in rep.missing)}" if rep.missing else "")
     ]
@@ -189,6 +236,9 @@ def render_markdown(review: WeeklyReview) -> str:
     out += [f"- {_markdown_cell(rep.name)}: {_markdown_cell(' '.join(lessons(rep).split()))}" for rep in review.reps]
     out += ["", "### Trends", "", trend_note(review), ""]
     out += _markdown_table(trend_table(review, team_weeks(review)))
+    out += ["", "### Deal velocity (30 days)", "", velocity_note(review), ""]
+    head, body = velocity_table(review)
+    out += _markdown_table((head, [[_markdown_cell(cell) for cell in row] for row in body]))
     out.append("")
     for rep in review.reps:
         out += [f"## {rep.name} ({rep.rep})", ""]

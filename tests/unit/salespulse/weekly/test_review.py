@@ -16,10 +16,11 @@ from salespulse.models.config import Settings
 from salespulse.models.errors import ConfigError
 from salespulse.models.targets import TargetSet
 from salespulse.weekly.page import render_html
-from salespulse.weekly.text import render_markdown
+from salespulse.weekly.text import render_markdown, velocity_cells
 from salespulse.weekly.history import History
 from salespulse.weekly.review import (
     ActionRow,
+    DealMoney,
     RepReview,
     Samples,
     WeekCell,
@@ -458,6 +459,58 @@ def test_a_partial_mystery_score_counts_as_not_checked() -> None:
     assert build_review(SETTINGS, "nl", "2026-W48", NOW, Samples([page]), {}).reps[0].mystery is None
 
 
+MONEY = """\
+# HELP salespulse_sales_velocity Sales velocity per day.
+# TYPE salespulse_sales_velocity gauge
+salespulse_sales_velocity{currency="EUR",rep="ann",team="nl",window="rolling_30d"} 4800.0
+salespulse_sales_velocity{currency="EUR",rep="",team="nl",window="rolling_30d"} 5760.0
+salespulse_sales_velocity{currency="EUR",rep="",team="nl",window="rolling_90d"} 999.0
+salespulse_sales_velocity{currency="USD",rep="",team="nl",window="rolling_30d"} 111.0
+# HELP salespulse_win_rate Deals won / deals decided.
+# TYPE salespulse_win_rate gauge
+salespulse_win_rate{rep="ann",team="nl",window="rolling_30d"} 0.6666666666666666
+salespulse_win_rate{rep="bob",team="nl",window="rolling_30d"} 0.0
+salespulse_win_rate{rep="",team="nl",window="rolling_30d"} 0.4
+salespulse_win_rate{rep="",team="us",window="rolling_30d"} 0.9
+# HELP salespulse_deal_value_won_avg Average value of the deals won.
+# TYPE salespulse_deal_value_won_avg gauge
+salespulse_deal_value_won_avg{currency="EUR",rep="ann",team="nl",window="rolling_30d"} 12000.0
+salespulse_deal_value_won_avg{currency="EUR",rep="",team="nl",window="rolling_30d"} 12000.0
+# HELP salespulse_sales_cycle_seconds_avg Sales cycle.
+# TYPE salespulse_sales_cycle_seconds_avg gauge
+salespulse_sales_cycle_seconds_avg{rep="ann",team="nl",window="rolling_30d"} 432000.0
+salespulse_sales_cycle_seconds_avg{rep="",team="nl",window="rolling_30d"} 432000.0
+"""
+
+
+def test_deal_money_is_each_reps_and_the_teams_own_over_30_days() -> None:
+    review = build_review(SETTINGS, "nl", "2026-W48", NOW, Samples([MONEY]), {})
+    ann, bob, dan = review.reps
+    # ann: 3 open deals x 12,000 average won value x 2 of 3 decided won / 5 days = 4,800 a day.
+    assert ann.money == DealMoney("EUR", 3 * 12_000 * (2 / 3) / 5, 2 / 3, 12_000.0, 5 * 86_400.0)
+    # bob lost both his deals: a win rate of 0, nothing won to value, time or multiply: absent.
+    assert bob.money == DealMoney("EUR", None, 0.0, None, None)
+    assert dan.money == DealMoney("EUR")
+    # The team's own series (rep=""), not the reps' added up: 6 open x 12,000 x 0.4 / 5 days;
+    # the 90 days and a currency the team does not use stay out.
+    assert review.team_money == DealMoney("EUR", 6 * 12_000 * 0.4 / 5, 0.4, 12_000.0, 5 * 86_400.0)
+    # The end of the 30 days: the report's time, in the team's timezone (Amsterdam, UTC+1).
+    assert review.at is not None and review.at.strftime("%Y-%m-%d %H:%M") == "2026-11-25 10:00"
+    lines = render_markdown(review).split("\n")
+    assert "| Ann de Vries (ann) | € 4,800 / day | 67% | € 12,000 | 5.0 days |" in lines
+    assert "| Bob \\<&> Jansen (bob) | – | 0% | – | – |" in lines
+    assert "| Whole team | € 5,760 / day | 40% | € 12,000 | 5.0 days |" in lines
+    assert "- Deal velocity (30 days): sales velocity –, win rate 0%, average won value –, sales cycle –" in lines
+    assert lines.count("- Deal velocity (30 days): –") == 1  # dan
+
+
+def test_deal_money_is_in_the_teams_currency() -> None:
+    settings = Settings.model_validate({**SETTINGS.model_dump(), "teams": {"nl": {"currency": "USD"}}})
+    team = build_review(settings, "nl", "2026-W48", NOW, Samples([MONEY]), {}).team_money
+    assert team == DealMoney("USD", 111.0, 0.4, None, 432_000.0)
+    assert velocity_cells(team)[0] == "$ 111 / day"
+
+
 # --- render_markdown / render_html --------------------------------------------------------------
 
 
@@ -480,6 +533,8 @@ def small_review(previous_week: str | None = "2026-W47", reward: bool | None = T
         reviews={"call": (2, {"opening": 3.5, "closing": 4.0})},
         mystery=(120, 150, 0.8),
         lessons="Ask for the <budget> & timeline first",
+        # 3 open deals x 12,000 x 2/3 won / 5 days = 4,800 a day.
+        money=DealMoney("EUR", 4_800.0, 2 / 3, 12_000.0, 5 * 86_400.0),
     )
     bob = RepReview(
         "bob",
@@ -493,6 +548,9 @@ def small_review(previous_week: str | None = "2026-W47", reward: bool | None = T
     return WeeklyReview(
         "nl", "2026-W48", previous_week, "2026-11", reward, [ann, bob],
         trend_weeks=trend, history_source="Prometheus (http://prometheus:9090)", metrics_weeks=trend[1:],
+        # 5 open deals x 12,000 x 2 won of 4 decided / 5 days = 6,000 a day.
+        team_money=DealMoney("EUR", 6_000.0, 0.5, 12_000.0, 5 * 86_400.0),
+        at=datetime(2026, 11, 25, 10, 0),
     )
 
 
@@ -536,6 +594,19 @@ def test_render_markdown_exactly() -> None:
         "| call | 7 (25%) | 5 (17%) | 3 (10%) |",
         "| meeting | – | 2 | 3 |",
         "",
+        "### Deal velocity (30 days)",
+        "",
+        "Over the 30 days up to 2026-11-25 10:00: sales velocity is open deals × average won value × win rate "
+        "÷ sales cycle in days, the cycle is first event to decision of the deals won; the whole team's row "
+        "is the team's own figure, not a sum of the reps'. – where nothing was decided, won, or won with an amount.",
+        "",
+        "| rep | sales velocity | win rate | average won value | sales cycle |",
+        "| --- | --- | --- | --- | --- |",
+        "| Ann de Vries (ann) | € 4,800 / day | 67% | € 12,000 | 5.0 days |",
+        # bob has no money figures: absent, never 0.
+        "| Bob \\<&> Jansen (bob) | – | – | – | – |",
+        "| Whole team | € 6,000 / day | 50% | € 12,000 | 5.0 days |",
+        "",
         "## Ann de Vries (ann)",
         "",
         "| action | 2026-W48 | 2026-W47 | trend | target | attainment | self-reported | difference |",
@@ -552,6 +623,8 @@ def test_render_markdown_exactly() -> None:
         "",
         # 518400 s / 2 deals / 86400 = 3.0 days.
         "- Deals decided (30 days): 2 won, 3.0 days to decision on average; 0 lost",
+        "- Deal velocity (30 days): sales velocity € 4,800 / day, win rate 67%, average won value € 12,000, "
+        "sales cycle 5.0 days",
         # 6 / 9 = 66.7 %.
         "- Checklist completeness (30 days): 67% of 9 stage changes; missing: budget (content) ×3, summary_email (process) ×1",
         "- Review scores, call (30 days, 2 reviews): opening 3.5, closing 4.0",
@@ -577,6 +650,7 @@ def test_render_markdown_exactly() -> None:
         "",
         # 129600 s / 1 deal = 1.5 days.
         "- Deals decided (30 days): 0 won; 1 lost, 1.5 days to decision on average",
+        "- Deal velocity (30 days): –",
         "- Checklist completeness (30 days): – of 0 stage changes",
         "- Review scores, call (30 days, 0 reviews): no scores",
         "- Mystery check 2026-11: not checked",
@@ -646,6 +720,8 @@ def test_render_html_escapes_names_and_lessons() -> None:
     assert "<tr><td>meeting</td><td>1</td><td>–</td><td>–</td><td>–</td><td>–</td><td>3</td><td>+2</td></tr>" in page
     assert (
         "<ul><li>Deals decided (30 days): 2 won, 3.0 days to decision on average; 0 lost</li>"
+        "<li>Deal velocity (30 days): sales velocity € 4,800 / day, win rate 67%, average won value € 12,000, "
+        "sales cycle 5.0 days</li>"
         "<li>Checklist completeness (30 days): 67% of 9 stage changes; missing: budget (content) ×3, "
         "summary_email (process) ×1</li>"
         "<li>Review scores, call (30 days, 2 reviews): opening 3.5, closing 4.0</li>"
@@ -658,6 +734,13 @@ def test_render_html_escapes_names_and_lessons() -> None:
     assert "<budget>" not in page
     assert "<&>" not in page
     assert page.count("<h2>") == 3
+    # The team's deal velocity after its trends, the whole team's row in bold.
+    assert (
+        "<h3>Deal velocity (30 days)</h3>" in page
+        and "<tr><td>Bob &lt;&amp;&gt; Jansen (bob)</td><td>–</td><td>–</td><td>–</td><td>–</td></tr>" in page
+        and '<tr><td class="team">Whole team</td><td class="team">€ 6,000 / day</td><td class="team">50%</td>'
+        '<td class="team">€ 12,000</td><td class="team">5.0 days</td></tr>' in page
+    )
 
 
 def test_lessons_over_several_lines_stay_inside_the_quote() -> None:
