@@ -129,6 +129,8 @@ class Floor:
     # The seed fixes the floor's behaviour; ids must still differ between runs, or a restarted
     # simulator's new events would be dropped as duplicates of the previous run's.
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # Deal currencies come from a stream of their own, so that the rest of the floor stays as it was.
+    money_rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     @classmethod
     def create(cls, settings: Settings, seed: int) -> "Floor":
@@ -138,7 +140,7 @@ class Floor:
             name: Team.model_validate({"timezone": t["timezone"], "reps": {r: {"name": n} for r, n in t["reps"].items()}})
             for name, t in DEMO_FLOOR.items()
         }
-        floor = cls(settings, rng, seed=seed)
+        floor = cls(settings, rng, seed=seed, money_rng=random.Random(seed + 1))
         for team_id, team in sorted(teams.items()):
             tz = ZoneInfo(team.timezone or settings.defaults.timezone)
             for rep_id in sorted(team.reps):
@@ -290,7 +292,11 @@ class Floor:
         self.deals.append(deal)
         stage = self.settings.stages[0]
         yield self._deal_event("deal_stage", rep, at, deal.deal_id, stage=stage, fields=self._crm_fields(stage),
-                               amount=round(self.rng.uniform(1_000, 50_000), 2), currency="EUR")
+                               amount=round(self.rng.uniform(1_000, 50_000), 2), currency=self._currency())
+
+    def _currency(self) -> str:
+        # Most deals are priced in EUR; some in USD or GBP, converted with examples/rates.yaml.
+        return self.money_rng.choice(("EUR", "EUR", "EUR", "EUR", "USD", "GBP"))
 
     def _crm_fields(self, stage: str) -> dict[str, str]:
         # Most reps fill in most of the checklist, most of the time.
