@@ -139,6 +139,14 @@ class StampedTable(InMemory):
             self.stamps[key] = _restamped(stamps, origin.topic, origin.offset)
         self.key_partitions[key] = origin.partition
 
+    async def on_recovery_completed(self, active_tps: set[Any], standby_tps: set[Any]) -> None:
+        """After a rebalance the store drops the keys of partitions no longer held: note them too."""
+        changes = self.changes
+        if changes is not None and changes.keys is not None:
+            held = {partition for _, partition in active_tps}
+            changes.keys.update(key for key, partition in self.key_partitions.items() if partition not in held)
+        await super().on_recovery_completed(active_tps, standby_tps)
+
     def stamps_of(self, key: Any) -> dict[str, int]:
         """Return the input offset the key's value reflects, per input topic."""
         stamps = self.stamps.get(key, ())

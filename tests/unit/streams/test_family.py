@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -9,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+from faust.types import TP
 
 from salespulse.streams.engine import Engine
 from salespulse.streams.engine.batch import Batch
@@ -261,6 +264,19 @@ def test_changed_keys_are_kept_only_once_a_reader_follows_them(family: Counting)
     fold(family, [(1, record("b", "bob")), (2, record("c", "ann"))])
     assert changes.take() == {"bob", "ann"}
     assert changes.take() == set()
+
+
+def test_keys_the_store_drops_after_a_rebalance_reach_the_feed(family: Counting) -> None:
+    """Faust's store drops the keys of partitions handed to another worker without a word."""
+    table = family.per_rep
+    changes = table.follow()
+    changes.take()
+    table.put("ann", 1, Origin("in", 0, 0))
+    table.put("bob", 2, Origin("in", 1, 0))
+    changes.take()
+    asyncio.run(table.on_recovery_completed({TP(table.changelog_topic.get_topic_name(), 0)}, set()))
+    assert "bob" not in table.memory and table.memory["ann"] == 1
+    assert changes.take() == {"bob"}
 
 
 class Held:
