@@ -41,6 +41,17 @@ def test_compose_applies_the_example_targets_once() -> None:
     assert targets["restart"] == "on-failure"
 
 
+def test_compose_applies_the_example_rates_once_and_the_file_is_valid() -> None:
+    from salespulse.models.rates import load_rates
+
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    rates = compose["services"]["rates"]
+    assert rates["command"] == ["rates", "apply", "/config/rates.yaml"]
+    assert "./examples/rates.yaml:/config/rates.yaml:ro" in rates["volumes"]
+    assert rates["restart"] == "on-failure"
+    assert {(r.currency, r.to) for r in load_rates(REPO / "examples" / "rates.yaml")} == {("USD", "EUR"), ("GBP", "EUR")}
+
+
 def test_compose_loads_the_generated_playlist_into_grafana_once_it_is_healthy() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     playlist = compose["services"]["playlist"]
