@@ -149,11 +149,11 @@ def velocity_table(review: WeeklyReview) -> Table:
 
 def velocity_note(review: WeeklyReview) -> str:
     """Say what the deal velocity table holds, and up to when."""
-    until = f"the 30 days up to {review.at:%Y-%m-%d %H:%M}" if review.at else "the rolling 30 days"
+    until = f"The 30 days up to {review.at:%Y-%m-%d %H:%M}" if review.at else "The rolling 30 days"
     return (
-        f"Over {until}: sales velocity is open deals × average won value × win rate ÷ sales cycle in "
-        "days, the cycle is first event to decision of the deals won; the whole team's row is the "
-        "team's own figure, not a sum of the reps'. – where nothing was decided, won, or won with an amount."
+        f"{until}. Sales velocity: open deals × average won value × win rate ÷ sales cycle in days; "
+        "sales cycle: first event to decision, over the deals won. The whole team's row is the team's "
+        "own figure, not a sum of the reps'; – where nothing was decided, won, or won with an amount."
     )
 
 

@@ -596,9 +596,9 @@ def test_render_markdown_exactly() -> None:
         "",
         "### Deal velocity (30 days)",
         "",
-        "Over the 30 days up to 2026-11-25 10:00: sales velocity is open deals × average won value × win rate "
-        "÷ sales cycle in days, the cycle is first event to decision of the deals won; the whole team's row "
-        "is the team's own figure, not a sum of the reps'. – where nothing was decided, won, or won with an amount.",
+        "The 30 days up to 2026-11-25 10:00. Sales velocity: open deals × average won value × win rate ÷ sales "
+        "cycle in days; sales cycle: first event to decision, over the deals won. The whole team's row is the "
+        "team's own figure, not a sum of the reps'; – where nothing was decided, won, or won with an amount.",
         "",
         "| rep | sales velocity | win rate | average won value | sales cycle |",
         "| --- | --- | --- | --- | --- |",
