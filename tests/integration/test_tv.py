@@ -2,9 +2,11 @@
 
 Every number on /tv/<team> is checked against a count made here from the published events (or,
 for pace, which moves with the clock, against Prometheus' answer at the instant the page was
-rendered, asked here with a query of the test's own); the page never scrolls, its texts are at
-least 32 px and its headline numbers at least 64 px; axe-core finds nothing serious; a kiosk token
-opens it off loopback and nothing else does; it updates without a reload; /tv rotates the teams.
+rendered, asked here with a query of the test's own), and the money (the team's sales velocity
+and win rate, the weekly review's deal velocity) against a deal-by-deal working-out of the deals
+published; the page never scrolls, its texts are at least 32 px and its headline numbers at least
+64 px; axe-core finds nothing serious; a kiosk token opens it off loopback and nothing else does;
+it updates without a reload; /tv rotates the teams.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import yaml
 from playwright.sync_api import Browser, Page
 
 from salespulse.kafka.launcher import free_port
+from salespulse.weekly.review import Samples
 from tests.integration.conftest import REPO, Pipeline, api, scrape, wait_for
 from tests.integration.test_web import SCREENSHOTS, SECRET, axe_script, axe_violations, browser, link, sign_in  # noqa: F401
 
@@ -51,6 +54,31 @@ DONE = {
     ("sydney", "mia"): ["call"],
 }
 DEALS = [("amsterdam", "anna", "A-1", "won", 6, 5), ("amsterdam", "bram", "A-2", "lost", 2, 10)]
+# Deals still open: (team, rep, deal, stage, days since their only event).
+OPEN_DEALS = [("amsterdam", "anna", "A-4", "proposal", 20), ("amsterdam", "sara", "A-5", "lead", 3)]
+# Amounts on a deal's first event, in the team's currency (EUR: CONFIG names none); A-5 has none.
+AMOUNTS = {"A-1": 12_000.0, "A-2": 8_000.0, "A-4": 30_000.0}
+DAY_S = 86_400
+# A decided deal as the money figures see it: (rep, outcome, amount or None, seconds from its first event to its decision).
+Decided = tuple[str, str, float | None, float]
+
+
+def money_by_hand(decided: list[Decided], open_deals: int) -> tuple[float | None, float | None, float | None, float | None]:
+    """Return sales velocity per day, win rate, average won value and sales cycle (s) of the deals, worked
+    out one by one: open deals x average won value x win rate / (average cycle / 86400); None without a factor."""
+    won = [deal for deal in decided if deal[1] == "won"]
+    win_rate = len(won) / len(decided) if decided else None
+    amounts = [amount for _, _, amount, _ in won if amount is not None]
+    value = sum(amounts) / len(amounts) if amounts else None
+    cycle = sum(seconds for *_, seconds in won) / len(won) if won else None
+    if win_rate is None or value is None or cycle is None:
+        return None, win_rate, value, cycle
+    return open_deals * value * win_rate / (cycle / DAY_S), win_rate, value, cycle
+
+
+def euros(value: float) -> str:
+    """Return an amount of euros as the English pages write it: "€ 12,400"."""
+    return f"€ {value:,.0f}"
 
 
 def _event(n: int, team: str, rep: str, at: datetime, **fields: Any) -> dict[str, Any]:
@@ -83,8 +111,8 @@ def shown(page: Page, selector: str) -> str:
 
 
 def cut_short(page: Page) -> list[str]:
-    """Return the texts of the board that do not fit their cell or tile."""
-    found: list[str] = page.evaluate("""() => [...document.querySelectorAll('.reps th, .reps td, .tile')]
+    """Return the texts of the board that do not fit their cell, tile or footer line."""
+    found: list[str] = page.evaluate("""() => [...document.querySelectorAll('.reps th, .reps td, .tile, .quality .line')]
         .filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent.trim())""")
     return found
 
@@ -109,10 +137,16 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
             events.append(_event(len(events), team, rep, now - timedelta(minutes=2 + n), type="activity", action=action))
     for team, rep, deal, outcome, days, minutes in DEALS:
         # A deal is created by its first deal event (docs/events.md), here its lead stage.
+        money = {"amount": AMOUNTS[deal], "currency": "EUR"} if deal in AMOUNTS else {}
         events.append(_event(len(events), team, rep, now - timedelta(days=days), type="deal_stage", deal_id=deal,
-                             stage="lead"))
+                             stage="lead", **money))
         events.append(_event(len(events), team, rep, now - timedelta(minutes=minutes), type="deal_stage", deal_id=deal,
                              stage=outcome))
+    for team, rep, deal, stage, days in OPEN_DEALS:
+        # Without a currency, an amount is in the team's.
+        money = {"amount": AMOUNTS[deal]} if deal in AMOUNTS else {}
+        events.append(_event(len(events), team, rep, now - timedelta(days=days), type="deal_stage", deal_id=deal,
+                             stage=stage, **money))
     publish(pipeline, events, tmp_path / "events.jsonl")
     targets = tmp_path / "targets.yaml"
     targets.write_text(yaml.safe_dump({"targets": [
@@ -144,6 +178,21 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
 
     wait_for(lambda: holds() == [[2], [anna_week], [2]], 120,
              lambda: f"Prometheus to hold the worker's counts {[[2], [anna_week], [2]]}, not {holds()}")
+    # The team's money over 90 days, worked out here deal by deal: 2 open deals x 12,000 (A-1, the
+    # only won deal) x 1 won of 2 decided / (6 days - 5 minutes) = about 2,001 a day.
+    decided_deals: list[Decided] = [
+        (rep, outcome, AMOUNTS.get(deal), (timedelta(days=days) - timedelta(minutes=minutes)).total_seconds())
+        for team, rep, deal, outcome, days, minutes in DEALS if team == "amsterdam"
+    ]
+    velocity, win_rate, _, _ = money_by_hand(decided_deals, sum(1 for deal in OPEN_DEALS if deal[0] == "amsterdam"))
+    assert velocity is not None and win_rate is not None
+    exported = 'salespulse_sales_velocity{team="amsterdam", rep="", window="rolling_90d", currency="EUR"}'
+
+    def prom_velocity() -> list[float]:
+        return [float(r["value"][1]) for r in prom_query(prom, exported)]
+
+    wait_for(lambda: [round(v, 6) for v in prom_velocity()] == [round(velocity, 6)], 60,
+             lambda: f"Prometheus to hold the team's velocity {velocity}, not {prom_velocity()}")
 
     port = free_port()
     log = tmp_path / "web.log"
@@ -206,6 +255,8 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
         for outcome, days, minutes in [(d[3], d[4], d[5]) for d in DEALS]:
             decided = (timedelta(days=days) - timedelta(minutes=minutes)).total_seconds() / 86_400
             assert shown(page, f"[data-value=decision-{outcome}]") == f"{decided:.1f} days"
+        assert shown(page, "[data-value=velocity]") == f"{euros(velocity)} / day"
+        assert shown(page, "[data-value=win_rate]") == f"{win_rate:.0%}".replace("%", " %")
         weekly_target = sum(TARGETS["amsterdam"].values())
         for rep in reps:
             row = f"tr[data-rep={rep}]"
@@ -234,6 +285,15 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
 
         problems += axe_violations(page, axe_script)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+        # --- in Dutch: the money grouped the Dutch way, and still one screen ------------------------
+        dutch = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="nl-NL").new_page()
+        dutch.goto(tv_url)
+        assert shown(dutch, "[data-panel=sales_velocity]").startswith("Verkoopsnelheid (90 dagen):")
+        assert shown(dutch, "[data-value=velocity]") == f"{euros(velocity).replace(',', '.')} / dag"
+        assert dutch.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight"), "the Dutch TV page scrolls"
+        assert dutch.evaluate("[...document.querySelectorAll('.quality .line')].every(l => l.scrollWidth <= l.clientWidth)")
+        dutch.context.close()
 
         # --- live: a call published now shows without a reload -------------------------------------
         before = int(shown(page, "tr[data-rep=bram] [data-value=today]"))
@@ -269,6 +329,28 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
         assert 15 <= on_for <= 30, f"the banner was on for {on_for:.0f} s"
 
         # --- the weekly review, for the team's manager, as a page and a download ---------------------------
+        # Its deal velocity: the 30 days up to now, A-3 won in 12 days (no amount) included.
+        decided_deals.append(("anna", "won", None, timedelta(days=12).total_seconds()))
+        open_by_rep = {rep: sum(1 for deal in OPEN_DEALS if deal[:2] == ("amsterdam", rep))
+                       for rep in ("anna", "bram", "sara")}
+
+        def review_cells(deals: list[Decided], open_deals: int) -> list[str]:
+            per_day, rate, value, cycle = money_by_hand(deals, open_deals)
+            return ["–" if per_day is None else f"{euros(per_day)} / day", "–" if rate is None else f"{rate:.0%}",
+                    "–" if value is None else euros(value), "–" if cycle is None else f"{cycle / DAY_S:.1f} days"]
+
+        expected_rows = [[f"{name} ({rep})", *review_cells([d for d in decided_deals if d[0] == rep], open_by_rep[rep])]
+                         for rep, name in (("anna", "Anna de Vries"), ("bram", "Bram Jansen"), ("sara", "Sara Bakker"))]
+        expected_rows.append(["Whole team", *review_cells(decided_deals, sum(open_by_rep.values()))])
+        # Anna: 1 open x 12,000 x 2 of 2 won / 9.0 days; Bram lost his only deal: 0 %, nothing else; Sara decided none.
+        assert [row[1:] for row in expected_rows[1:3]] == [["–", "0%", "–", "–"], ["–"] * 4]
+
+        def team_win_rate_30d() -> float | None:
+            page = Samples([scrape(metrics) or ""])
+            return page.one("salespulse_win_rate", team="amsterdam", rep="", window="rolling_30d")
+
+        wait_for(lambda: team_win_rate_30d() == 2 / 3, 30,
+                 lambda: f"the worker's 30-day win rate 2/3 with A-3, not {team_win_rate_30d()}")
         week = now.astimezone(ZoneInfo(TEAMS["amsterdam"])).strftime("%G-W%V")
         manager = sign_in(browser.new_context(viewport={"width": 1440, "height": 900}),
                           link(pipeline, base, "amsterdam/lotte"))
@@ -278,6 +360,12 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
         review_text = manager.locator("body").inner_text()
         for rep in ("Anna de Vries", "Bram Jansen", "Sara Bakker"):
             assert rep in review_text, rep
+        table = manager.locator("xpath=//h3[.='Deal velocity (30 days)']/following-sibling::table[1]")
+        shown_rows = table.evaluate("t => [...t.rows].map(r => [...r.cells].map(c => c.textContent.trim()))")
+        assert shown_rows == [["rep", "sales velocity", "win rate", "average won value", "sales cycle"], *expected_rows]
+        anna_line = "Deal velocity (30 days): " + ", ".join(
+            f"{head} {cell}" for head, cell in zip(shown_rows[0][1:], expected_rows[0][1:]))
+        assert anna_line in review_text and "Deal velocity (30 days): –" in review_text  # Sara's
         kept = manager.request.get(f"{base}/weekly/amsterdam/{week}.html")
         assert kept.status == 200 and kept.headers["content-disposition"] == (
             f'attachment; filename="weekly-amsterdam-{week}.html"')
@@ -315,6 +403,8 @@ def test_the_tv_page_is_live_readable_and_equal_to_the_events(
         assert sydney.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight")
         assert cut_short(sydney) == [], "names, figures or headings cut short"
         assert shown(sydney, ".headline [data-value=today]") == str(sum(counted("sydney", r, "today") for r in ("liam", "mia")))
+        # No deal decided in sydney: no velocity nor win rate, and not a 0.
+        assert (shown(sydney, "[data-value=velocity]"), shown(sydney, "[data-value=win_rate]")) == ("–", "–")
         problems += axe_violations(sydney, axe_script)
         sydney.screenshot(path=str(SCREENSHOTS / "tv-sydney.png"))
         rotating = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
@@ -334,7 +424,7 @@ def test_a_large_floor_with_long_names_and_big_numbers_still_fits_one_screen(bro
     import jinja2
 
     from salespulse.models.config import parse_settings
-    from salespulse.web.tv import tv_view
+    from salespulse.web.tv import FILTERS, tv_view
 
     names = {f"r{i}": {"name": f"Maximiliaan van Oldenbarnevelt-{i}"} for i in range(reps)}
     settings = parse_settings({"actions": ["call"], "teams": {"amsterdam": {"reps": names}}})
@@ -353,10 +443,13 @@ def test_a_large_floor_with_long_names_and_big_numbers_still_fits_one_screen(bro
         "checklists/0": [({"rep": r}, 1.0) for r in names], "mystery/0": [({"rep": r}, 1.0) for r in names],
         "team_reward/0": [({"month": "2026-12"}, 1.0)],
         "review_score/0": [({"subject": "call"}, 3.2), ({"subject": "proposal"}, 4.1)],
+        # Seven digits of money a day, the longest the footer's line must hold.
+        "sales_velocity/0": [({"currency": "EUR"}, 1_234_567.4)], "win_rate/0": [({}, 0.384)],
     }
     web = REPO / "salespulse" / "web"
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(web / "templates"), autoescape=True,
                              extensions=["jinja2.ext.i18n"])
+    env.filters.update(FILTERS)
     html = env.get_template("tv.html").render(
         view=tv_view(settings, "amsterdam", datetime.now(UTC), answers), problem=None, _=lambda text: text,
         lang="en", figures_url="/tv/amsterdam/figures", refresh_s=10, rotate_s=None,
@@ -368,6 +461,8 @@ def test_a_large_floor_with_long_names_and_big_numbers_still_fits_one_screen(bro
     overflowing = page.evaluate("""() => [...document.querySelectorAll('.tile')]
         .filter(t => t.scrollWidth > t.clientWidth).map(t => t.dataset.panel)""")
     assert overflowing == [], f"headline tiles whose content is wider than the tile: {overflowing}"
+    wide = page.evaluate("[...document.querySelectorAll('.quality .line')].filter(l => l.scrollWidth > l.clientWidth).length")
+    assert wide == 0, "a footer line is wider than the screen"
     # Names may end in "…"; a number may not.
     cut = page.evaluate("""() => [...document.querySelectorAll('.reps td, .reps thead th')]
         .filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent.trim())""")
@@ -407,14 +502,32 @@ def test_the_tv_on_a_faked_clock(make_pipeline, browser: Browser, tmp_path: Path
             at = clock - timedelta(hours=1 + i * (40 if when == "wednesday" else 3) / count) if when == "wednesday" \
                 else clock - timedelta(days=3, hours=i % 8)
             events.append(_event(100 * n + i, "amsterdam", rep, at, type="activity", action="call"))
+    # The floor's deals of the last weeks, for the deal tiles and the money line: two won with an amount
+    # and one lost, three open. 3 open x 13,500 x 2 of 3 won / 24 days of cycle = 1,125 a day.
+    deals = [("anna", "D-1", 20, 2, "won", 18_000.0), ("sara", "D-2", 40, 10, "won", 9_000.0),
+             ("bram", "D-3", 15, 1, "lost", 12_000.0), ("anna", "D-4", 5, None, "proposal", 25_000.0),
+             ("bram", "D-5", 8, None, "qualified", None), ("sara", "D-6", 1, None, "lead", None)]
+    # Whole days in UTC: Amsterdam's wall clock would add the hour of October's clock change to D-2.
+    utc = clock.astimezone(UTC)
+    for number, (rep, deal, created, decided, stage, amount) in enumerate(deals):
+        money = {} if amount is None else {"amount": amount, "currency": "EUR"}
+        events.append(_event(500 + 2 * number, "amsterdam", rep, utc - timedelta(days=created), type="deal_stage",
+                             deal_id=deal, stage="lead" if decided else stage, **money))
+        if decided:
+            events.append(_event(501 + 2 * number, "amsterdam", rep, utc - timedelta(days=decided), type="deal_stage",
+                                 deal_id=deal, stage=stage))
+    velocity, win_rate, _, _ = money_by_hand(
+        [(rep, stage, amount, (created - decided) * DAY_S) for rep, _, created, decided, stage, amount in deals if decided],
+        sum(1 for *_, decided, _, _ in deals if decided is None))
+    assert velocity is not None and win_rate is not None
     publish(pipeline, events, tmp_path / "events.jsonl")
     targets = tmp_path / "targets.yaml"
     targets.write_text(yaml.safe_dump({"targets": [
         {"team": team, "effective_from": "2026-W01", "actions": actions} for team, actions in TARGETS.items()]}))
     assert pipeline.cli("targets", "apply", str(targets)).returncode == 0
     week_start = (clock - timedelta(days=clock.weekday())).replace(hour=0, minute=0)
-    counted = {rep: sum(1 for e in events if e["rep_id"] == rep and datetime.fromisoformat(e["occurred_at"]) >= week_start)
-               for rep in ("anna", "bram", "sara")}
+    counted = {rep: sum(1 for e in events if e["type"] == "activity" and e["rep_id"] == rep
+                        and datetime.fromisoformat(e["occurred_at"]) >= week_start) for rep in ("anna", "bram", "sara")}
 
     metrics = pipeline.start_worker(env=faked)
     port = free_port()
@@ -435,8 +548,13 @@ def test_the_tv_on_a_faked_clock(make_pipeline, browser: Browser, tmp_path: Path
         def weeks() -> dict[str, int]:
             return {rep["id"]: rep["week"] for rep in view().get("reps", []) if rep["target"] is not None}
 
-        wait_for(lambda: weeks() == counted or web.poll() is not None, 120,
-                 lambda: f"the board to count {counted} with targets, not {weeks()}")
+        def money() -> tuple[Any, Any]:
+            figures = view()
+            return figures.get("velocity"), figures.get("win_rate", {}).get("text")
+
+        shows = ({"per_day": round(velocity), "currency": "EUR"}, f"{win_rate:.0%}".replace("%", " %"))
+        wait_for(lambda: (weeks(), money()) == (counted, shows) or web.poll() is not None, 120,
+                 lambda: f"the board to count {counted} with targets and the team's money, not {weeks()}, {money()}")
         assert web.poll() is None, (tmp_path / "web.log").read_text()
         page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
         page.goto(f"{base}/tv/amsterdam")
@@ -447,6 +565,8 @@ def test_the_tv_on_a_faked_clock(make_pipeline, browser: Browser, tmp_path: Path
         assert 0 <= since <= 10, f"the page's time {hour:02d}:{minute:02d} is not the faked clock's {local:%H:%M}"
         for rep, count in counted.items():
             assert shown(page, f"tr[data-rep={rep}] [data-value=week]") == str(count), rep
+        assert shown(page, "[data-value=velocity]") == f"{euros(velocity)} / day" == "€ 1,125 / day"
+        assert shown(page, "[data-value=win_rate]") == f"{win_rate:.0%}".replace("%", " %")
         colours = page.eval_on_selector_all(
             "[data-value=pace]", "cells => cells.map(c => [c.textContent.trim(), ['red', 'amber', 'green', 'grey']"
             ".filter(k => c.classList.contains(k)).join()])")
