@@ -7,7 +7,9 @@ for the per-rep series, and keyed by the team alone (rep ""), for the team's ser
 time in stage. Each lands on one worker, which keeps it in a `MoneyIndex` for the scrape.
 
 The fold needs no de-duplication: a path is a set of marks, so an event folded twice changes
-nothing, and a summary forwarded twice is the same summary.
+nothing, and a summary forwarded twice is the same summary. Where the credit moves (a later
+event by another rep, or an earlier decision arriving late), the summary is withdrawn from every
+other team and rep on the path.
 """
 
 from __future__ import annotations
@@ -38,13 +40,9 @@ class DealMoney(CreditsDeals):
 
     def fold(self, event: DealStageEvent, batch: Batch) -> None:
         """Add the event's stage change (and amount) to its deal's path."""
-        paths = self.deals_to_path
 
         def apply(stored: dict[str, Any] | None) -> dict[str, Any]:
             before = DealPath.from_json(stored) if stored else None
-            if before is not None and (summary := summarise(before, self.open_stages)) is not None:
-                # Where its figures were before this batch: withdrawn in `forward` if the credit moves.
-                batch.note_reps(paths, event.deal_id, ((summary.team, summary.rep), (summary.team, "")))
             after = add_event(
                 before,
                 occurred_at=event.occurred_at,
@@ -57,22 +55,32 @@ class DealMoney(CreditsDeals):
             )
             return after.to_json()
 
-        batch.update(paths, event.deal_id, apply)
+        batch.update(self.deals_to_path, event.deal_id, apply)
 
     def forward(self, batch: Batch, outbox: Outbox) -> None:
-        """Send each touched deal's summary to its rep and its team, and withdraw moved credit."""
+        """Send each touched deal's summary to its rep and its team, and withdraw it from the others.
+
+        The others are every team and rep on the deal's path: credit only ever goes to one of
+        them, so withdrawing from all of them but the credited needs no memory of where the
+        summary went before, and a batch read again after a crash withdraws again what the first
+        time may not have.
+        """
         paths = self.deals_to_path
         send = self.figures.send
         for deal_id in batch.reached(paths):
             stored = paths.memory.get(deal_id)
-            summary = summarise(DealPath.from_json(stored), self.open_stages) if stored else None
-            credited: set[tuple[str, str]] = set()
-            if summary is not None:
-                send(outbox, MONEY, deal_id, summary.team, summary.rep, summary.to_json())
-                send(outbox, MONEY, deal_id, summary.team, "", summary.for_team().to_json())
-                credited = {(summary.team, summary.rep), (summary.team, "")}
-            for team, rep in batch.noted_reps(paths, deal_id) - credited:
-                send(outbox, MONEY, deal_id, team, rep, None)
+            if not stored:
+                continue
+            path = DealPath.from_json(stored)
+            summary = summarise(path, self.open_stages)
+            if summary is None:
+                continue
+            send(outbox, MONEY, deal_id, summary.team, summary.rep, summary.to_json())
+            send(outbox, MONEY, deal_id, summary.team, "", summary.for_team().to_json())
+            credited = {(summary.team, summary.rep), (summary.team, "")}
+            for team, rep in {(mark[3], mark[4]) for mark in path.stages} | {(mark[3], "") for mark in path.stages}:
+                if (team, rep) not in credited:
+                    send(outbox, MONEY, deal_id, team, rep, None)
 
     async def prune(self) -> None:
         """Forget deals quiet for longer than their retention (memory only)."""
