@@ -298,7 +298,8 @@ SALES_CYCLE_SECONDS_AVG = MetricSpec(
     "gauge",
     ("team", "rep", "window"),
     "Sales cycle: average time from a deal's first event to its decision, over the deals won in "
-    "the window; absent when none was won. Divide by 86400 for days." + _TEAM_TOO,
+    "the window; absent when none was won. Divide by 86400 for days. (Named in seconds, not "
+    "`salespulse_sales_cycle_days_avg`: promtool's lint asks for the base unit.)" + _TEAM_TOO,
 )
 OPEN_DEALS = MetricSpec(
     "salespulse_open_deals",
