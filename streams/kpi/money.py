@@ -196,6 +196,9 @@ class RepMoney:
     won_value: float = 0.0
     won_seconds: float = 0.0
 
+    def copy(self) -> "RepMoney":
+        return RepMoney(self.won, self.lost, self.won_valued, self.won_value, self.won_seconds)
+
     @property
     def win_rate(self) -> float | None:
         decided = self.won + self.lost
@@ -266,11 +269,12 @@ class MoneyIndex:
         self.open_stages = tuple(open_stages)
         self.bounds = tuple(buckets)
         self.items: dict[str, DealSummary] = {}
-        self.decided: dict[Group, list[tuple[float, str]]] = defaultdict(list)
+        self.decided: dict[Group, list[tuple[float, str, DealSummary]]] = defaultdict(list)
         self.open: dict[tuple[str, str, str], list[tuple[float, str]]] = defaultdict(list)
         # (team, currency) -> the team's open deals with an amount in that currency ("" the team's own)
         self.open_amounts: dict[Group, list[tuple[float, str]]] = defaultdict(list)
-        self.exits: dict[Group, list[tuple[float, str, float, int]]] = defaultdict(list)
+        # (team, stage) -> (left at, key, exit number, seconds in the stage, histogram bucket)
+        self.exits: dict[Group, list[tuple[float, str, int, float, int]]] = defaultdict(list)
         self.created: dict[str, list[tuple[float, str]]] = defaultdict(list)
         self.reached: dict[Group, list[tuple[float, str]]] = defaultdict(list)
 
@@ -293,7 +297,7 @@ class MoneyIndex:
     def _entries(self, key: str, deal: DealSummary) -> Iterator[tuple[list[Any], tuple[Any, ...]]]:
         team = deal.team
         if deal.decided_at is not None:
-            yield self.decided[(team, deal.rep)], (deal.decided_at, key)
+            yield self.decided[(team, deal.rep)], (deal.decided_at, key, deal)
         else:
             yield self.open[(team, deal.rep, deal.stage)], (deal.last_at, key)
         if deal.rep:
@@ -302,7 +306,7 @@ class MoneyIndex:
         if deal.decided_at is None and deal.amount is not None:
             yield self.open_amounts[(team, deal.currency or "")], (deal.last_at, key)
         for number, (stage, seconds, left_at) in enumerate(deal.exits):
-            yield self.exits[(team, stage)], (left_at, key, seconds, number)
+            yield self.exits[(team, stage)], (left_at, key, number, seconds, bisect_left(self.bounds, seconds))
         yield self.created[team], (deal.created_at, key)
         for stage in deal.reached:
             yield self.reached[(team, stage)], (deal.created_at, key)
@@ -325,8 +329,8 @@ class MoneyIndex:
         """
         end = now.timestamp()
         figures = MoneyFigures()
-        starts = {window: end - days * DAY_S for window, days in MONEY_WINDOWS.items()}
-        widest = min(starts.values())
+        # Narrowest first: each wider window adds what lies before the narrower one's start.
+        windows = sorted(((window, end - days * DAY_S) for window, days in MONEY_WINDOWS.items()), key=lambda w: -w[1])
         kept_from = end - retention_days * DAY_S
         stale_before = end - stale_days * DAY_S
         groups = {group for group in self.decided if self.decided[group]}
@@ -343,30 +347,15 @@ class MoneyIndex:
                 figures.stale_deals[(team, rep, stage)] = max(stale, 0)
                 total += len(held) - first
             figures.open_total[(team, rep)] = total
-            cells = {window: RepMoney() for window in MONEY_WINDOWS}
-            for window, cell in cells.items():
-                figures.decided[(team, rep, window)] = cell
-            held = self.decided.get((team, rep), [])
+            decided = self.decided.get((team, rep), [])
+            until = bisect_right(decided, (end, _LAST))
+            narrower = RepMoney()  # each window: the narrower one's deals and those decided before its start
             without_rate = 0
-            for decided_at, key in held[bisect_left(held, (widest,)) : bisect_right(held, (end, _LAST))]:
-                deal = self.items[key]
-                value = None
-                if deal.amount is not None:
-                    on = date.fromordinal(_EPOCH_ORDINAL + int(decided_at // DAY_S))
-                    value = rates.convert(deal.amount, deal.currency or currency, currency, on)
-                    without_rate += value is None
-                for window, start in starts.items():
-                    if decided_at < start:
-                        continue
-                    cell = cells[window]
-                    if deal.won:
-                        cell.won += 1
-                        cell.won_seconds += decided_at - deal.created_at
-                        if value is not None:
-                            cell.won_valued += 1
-                            cell.won_value += value
-                    else:
-                        cell.lost += 1
+            for window, start in windows:
+                first = bisect_left(decided, (start,))
+                cell = figures.decided[(team, rep, window)] = narrower.copy()
+                without_rate += self._decided(cell, decided[first:until], rates, currency, counting=rep == "")
+                narrower, until = cell, first
             if rep == "":
                 for (held_team, held_currency), held_open in self.open_amounts.items():
                     if held_team == team and held_currency and rates.rate(held_currency, currency, None) is None:
@@ -374,23 +363,51 @@ class MoneyIndex:
                 figures.without_rate[team] = without_rate
 
         for team in sorted({team for team, rep in groups if rep == ""}):
-            for window, start in starts.items():
-                created = self.created.get(team, [])
-                base = bisect_right(created, (end, _LAST)) - bisect_left(created, (start,))
-                figures.created[(team, window)] = base
+            created = self.created.get(team, [])
+            for window, start in windows:
+                figures.created[(team, window)] = bisect_right(created, (end, _LAST)) - bisect_left(created, (start,))
                 for stage in (*self.open_stages, "won"):
-                    held = self.reached.get((team, stage), [])
-                    figures.reached[(team, stage, window)] = bisect_right(held, (end, _LAST)) - bisect_left(held, (start,))
-                for stage in self.open_stages:
-                    figures.stage_time[(team, stage, window)] = self._stage_time(team, stage, start, end)
+                    held_reached = self.reached.get((team, stage), [])
+                    figures.reached[(team, stage, window)] = (
+                        bisect_right(held_reached, (end, _LAST)) - bisect_left(held_reached, (start,))
+                    )
+            for stage in self.open_stages:
+                exits = self.exits.get((team, stage), [])
+                until = bisect_right(exits, (end, _LAST))
+                narrower = StageTime(buckets=[0] * (len(self.bounds) + 1))
+                for window, start in windows:
+                    first = bisect_left(exits, (start,))
+                    cell = StageTime(narrower.exits, narrower.seconds, list(narrower.buckets))
+                    buckets = cell.buckets
+                    for entry in exits[first:until]:
+                        cell.seconds += entry[3]
+                        buckets[entry[4]] += 1
+                    cell.exits += until - first
+                    figures.stage_time[(team, stage, window)] = narrower = cell
+                    until = first
         return figures
 
-    def _stage_time(self, team: str, stage: str, start: float, end: float) -> StageTime:
-        held = self.exits.get((team, stage), [])
-        cell = StageTime(buckets=[0] * (len(self.bounds) + 1))
-        bounds = self.bounds
-        for _, _, seconds, _ in held[bisect_left(held, (start,)) : bisect_right(held, (end, _LAST))]:
-            cell.exits += 1
-            cell.seconds += seconds
-            cell.buckets[bisect_left(bounds, seconds)] += 1
-        return cell
+    @staticmethod
+    def _decided(
+        cell: RepMoney, held: Sequence[tuple[float, str, DealSummary]], rates: RateBook, currency: str, counting: bool
+    ) -> int:
+        """Add deals decided to `cell`; return how many of those with an amount have no rate (when `counting`)."""
+        without_rate = 0
+        days: dict[int, date] = {}
+        for decided_at, _, deal in held:
+            if deal.won:
+                cell.won += 1
+                cell.won_seconds += decided_at - deal.created_at
+            else:
+                cell.lost += 1
+            if deal.amount is None or not (deal.won or counting):
+                continue
+            day = int(decided_at // DAY_S)
+            on = days.get(day) or days.setdefault(day, date.fromordinal(_EPOCH_ORDINAL + day))
+            value = rates.convert(deal.amount, deal.currency or currency, currency, on)
+            if value is None:
+                without_rate += 1
+            elif deal.won:
+                cell.won_valued += 1
+                cell.won_value += value
+        return without_rate
