@@ -374,16 +374,16 @@ class MoneyIndex:
             for stage in self.open_stages:
                 exits = self.exits.get((team, stage), [])
                 until = bisect_right(exits, (end, _LAST))
-                narrower = StageTime(buckets=[0] * (len(self.bounds) + 1))
+                inner = StageTime(buckets=[0] * (len(self.bounds) + 1))
                 for window, start in windows:
                     first = bisect_left(exits, (start,))
-                    cell = StageTime(narrower.exits, narrower.seconds, list(narrower.buckets))
-                    buckets = cell.buckets
+                    time_cell = StageTime(inner.exits, inner.seconds, list(inner.buckets))
+                    buckets = time_cell.buckets
                     for entry in exits[first:until]:
-                        cell.seconds += entry[3]
+                        time_cell.seconds += entry[3]
                         buckets[entry[4]] += 1
-                    cell.exits += until - first
-                    figures.stage_time[(team, stage, window)] = narrower = cell
+                    time_cell.exits += until - first
+                    figures.stage_time[(team, stage, window)] = inner = time_cell
                     until = first
         return figures
 
