@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/e2e.py                       # 200,000 mixed events, 2,000 reps
     .venv/bin/python bench/e2e.py --events 20000 --mix activities --skip quix
+    PYTHONPATH=/tmp/old .venv/bin/python bench/e2e.py --open-deals 50000   # the code of another tree
 
 Each run starts its own Apache Kafka broker on loopback, puts one backlog on the ingest topics and
 reads it, in the same run, with: a bare aiokafka consumer (the transport limit), a Faust agent that
@@ -9,6 +10,11 @@ does nothing, Quix Streams counting the same (team, rep, action, quarter hour) b
 virtual environment is there (`bench/quix/requirements.txt`), and `salespulse worker` until every
 distinct event is counted on /metrics. Results go to stdout as a Markdown table and, with --out,
 as JSON. Timings are figures to compare within a run, never test assertions.
+
+The code under test is the `salespulse` that this interpreter imports: PYTHONPATH pointing at
+another work tree runs the same backlog through that tree's code, worker included (it starts
+in the run's directory, where no `salespulse/` of the current directory comes first). Where that
+code has money velocity, the in-process scrape holds open and decided deals as well.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +44,7 @@ from aiokafka.errors import KafkaError
 
 from prometheus_client import CollectorRegistry
 
+import salespulse
 from salespulse.exporters.collector import PipelineCollector, PipelineState
 from salespulse.exporters.exposition import render
 from salespulse.kafka.launcher import LocalKafka, free_port
@@ -45,13 +52,26 @@ from salespulse.models.config import KafkaSettings, Settings
 from salespulse.streams.kpi.actions import SlotKey, rep_action_key, slot_of
 from salespulse.streams.topics import TopicNames, ensure_topics
 
+try:  # money velocity; the versions before it have none of this
+    from salespulse.models.rates import Rate, RateBook
+    from salespulse.streams.kpi.money import STAGE_SECONDS_BUCKETS, MoneyIndex, add_event, summarise
+    HAS_MONEY = True
+except ImportError:
+    HAS_MONEY = False
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from floor import Record, expected_totals, floor_config, floor_events, utc_now  # noqa: E402
+from floor import (  # noqa: E402
+    CURRENCIES, TERMINAL, Record, distinct_deal_events, expected_open_deals, expected_stage_changes,
+    expected_totals, floor_config, floor_events, utc_now,
+)
 
 BENCH = Path(__file__).resolve().parent
 QUIX_PYTHON = BENCH / "quix" / ".venv" / "bin" / "python"
 TOTAL = re.compile(r"^salespulse_actions_total\{[^}]*\} ([0-9.e+]+)$", re.M)
-STAGES = re.compile(r"^salespulse_stage_changes\{[^}]*\} ([0-9.e+]+)$", re.M)
+STAGE_CHANGES = re.compile(r"^salespulse_stage_changes\{[^}]*\} ([0-9.e+]+)$", re.M)
+# Per rep only: a team's copy of each deal carries rep="".
+OPEN_DEALS = re.compile(r'^salespulse_open_deals\{(?![^}]*rep="")[^}]*\} ([0-9.e+]+)$', re.M)
+SCRAPES = 5
 
 
 async def produce(bootstrap: str, topics: TopicNames, records: list[Record]) -> float:
@@ -115,15 +135,22 @@ def scrape(url: str) -> str | None:
         return None
 
 
-def counted(text: str) -> tuple[int, int]:
-    """Return (activities counted, stage changes judged in the rolling 30 days) from an exposition.
+# (activities counted, stage changes judged in the rolling 30 days, open deals or None without money velocity)
+Counts = tuple[int, int, int | None]
 
-    Every distinct deal_stage event of the backlog is a stage change within the 30 days.
-    """
+
+def counted(text: str) -> Counts:
+    """Return what the worker counted, from an exposition."""
     return (
         int(sum(float(v) for v in TOTAL.findall(text))),
-        int(sum(float(v) for v in STAGES.findall(text))),
+        int(sum(float(v) for v in STAGE_CHANGES.findall(text))),
+        int(sum(float(v) for v in OPEN_DEALS.findall(text))) if HAS_MONEY else None,
     )
+
+
+def has_counted(seen: Counts, want: Counts) -> bool:
+    """Whether `seen` holds every count of `want` (stage changes: at least, as the window may hold more)."""
+    return seen[0] >= want[0] and seen[1] >= want[1] and (want[2] is None or seen[2] == want[2])
 
 
 async def group_lag(bootstrap: str, group: str, topics: list[str], partitions: int) -> int:
@@ -207,7 +234,9 @@ class Worker:
         self.profiled = profile is not None
         self.started = time.perf_counter()
         self.started_at = time.time()
-        self.proc = subprocess.Popen(command, env=env, stdout=open(workdir / "worker.log", "ab"),
+        # In the run's directory: `-m` puts the current directory first, whose salespulse/ would
+        # come before PYTHONPATH's.
+        self.proc = subprocess.Popen(command, env=env, cwd=workdir, stdout=open(workdir / "worker.log", "ab"),
                                      stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}/metrics"
 
@@ -239,13 +268,15 @@ def until_serving(worker: Worker, timeout: float) -> float | None:
 
 
 def run_backlog(
-    worker: Worker, bootstrap: str, group: str, topics: list[str], partitions: int, want: tuple[int, int],
+    worker: Worker, bootstrap: str, group: str, topics: list[str], partitions: int, want: Counts,
     timeout: float,
 ) -> dict[str, Any]:
-    """Wait until the worker has read the backlog; return its timings and what it counted.
+    """Wait until the worker has read the backlog; return its timings, what it counted and its scrapes.
 
     Progress is read from the group's committed offsets, not from /metrics, so that the
-    benchmark does not load the worker with scrapes while it works.
+    benchmark does not load the worker with scrapes while it works. Then /metrics is read
+    `SCRAPES` + 1 times back to back: the first brings what the scrape reads up to the tables
+    (everything the backlog changed), the others cost what a scrape of a settled worker costs.
     """
     ready = until_serving(worker, timeout)
     progress: list[tuple[float, int]] = []
@@ -259,17 +290,21 @@ def run_backlog(
             break
         time.sleep(0.5)
     done = time.perf_counter() - worker.started
-    scrape_start = time.perf_counter()
-    text = scrape(worker.url) or ""
-    scrape_s = time.perf_counter() - scrape_start
+    times = []
+    for _ in range(SCRAPES + 1):
+        scrape_start = time.perf_counter()
+        text = scrape(worker.url) or ""
+        times.append(time.perf_counter() - scrape_start)
     seen = counted(text)
     return {
         "ready_s": ready,
         "done_s": done,
         "counted": seen,
         "wanted": want,
-        "complete": seen[0] == want[0] and seen[1] >= want[1],
-        "scrape_s": scrape_s,
+        "complete": seen[0] == want[0] and has_counted(seen, want),
+        "scrape_first_s": times[0],
+        "scrape_s": statistics.median(times[1:]),
+        "scrapes_s": times,
         "scrape_bytes": len(text.encode()),
         "series": sum(1 for line in text.splitlines() if line and not line.startswith("#")),
         "lag": progress,
@@ -277,7 +312,7 @@ def run_backlog(
 
 
 def run_restart(
-    env: dict[str, str], workdir: Path, want: tuple[int, int], timeout: float, profile: Path | None = None,
+    env: dict[str, str], workdir: Path, want: Counts, timeout: float, profile: Path | None = None,
     data: str = "worker-data",
 ) -> dict[str, Any]:
     """Start a worker on recovered state; return seconds until /metrics holds every count.
@@ -289,8 +324,7 @@ def run_restart(
     try:
         serving = until_serving(worker, timeout)
         while time.perf_counter() - worker.started < timeout:
-            seen = counted(scrape(worker.url) or "")
-            if seen[0] >= want[0] and seen[1] >= want[1]:
+            if has_counted(counted(scrape(worker.url) or ""), want):
                 return {"serving_s": serving, "complete_s": time.perf_counter() - worker.started}
             time.sleep(0.5)
         return {"serving_s": serving, "complete_s": None}
@@ -386,11 +420,43 @@ def run_latency(
     }
 
 
-def scrape_figures(reps: int, per_rep_day: int, days: int = 14, repeat: int = 5) -> dict[str, Any]:
+def money_index(
+    named: list[tuple[str, str]], open_deals: int, decided_deals: int, now: datetime, stages: tuple[str, ...]
+) -> MoneyIndex:
+    """Return the index of deal summaries a worker would hold for these reps, as `DealFigures` keeps it.
+
+    Open deals went through one to three open stages in the last 60 days, with an amount in EUR or
+    USD; decided ones were won or lost in the last 120 days, after the same, so that some fall out
+    of the 90-day window. Each deal is indexed for its rep and for its team.
+    """
+    rng = random.Random(5)
+    index = MoneyIndex(stages, STAGE_SECONDS_BUCKETS)
+    for n in range(open_deals + decided_deals):
+        team, rep = named[n % len(named)]
+        decided = n >= open_deals
+        end = now - timedelta(seconds=rng.uniform(60, (120 if decided else 60) * 86_400))
+        steps = [*stages[: rng.randint(1, len(stages))], *([rng.choice(TERMINAL)] if decided else [])]
+        gap = timedelta(days=rng.uniform(1, 20))  # in each stage
+        path = None
+        for number, stage in enumerate(steps):
+            path = add_event(path, occurred_at=end - (len(steps) - 1 - number) * gap, event_id=f"m{n}-{number}",
+                             stage=stage, team=team, rep=rep,
+                             amount=round(rng.uniform(1_000, 250_000), 2) if number == 0 else None,
+                             currency=rng.choice(CURRENCIES) if number == 0 else None)
+        summary = summarise(path, stages)
+        index.set(f"money|{team}|{rep}|m{n}", summary)
+        index.set(f"money|{team}||m{n}", summary.for_team())
+    return index
+
+
+def scrape_figures(
+    reps: int, per_rep_day: int, days: int = 14, repeat: int = 5, open_deals: int = 0, decided_deals: int = 0
+) -> dict[str, Any]:
     """Time /metrics over a floor's state, in process: the first scrape, then steady ones.
 
     Between steady scrapes 1,000 buckets change, as live events change them; every other one
-    comes a quarter hour later, when the rolling 7-day window moves for every rep action.
+    comes a quarter hour later, when the rolling 7-day window moves for every rep action. Where the
+    code under test has money velocity, the state holds `open_deals` and `decided_deals` too.
     """
     rng = random.Random(3)
     settings = Settings.model_validate(floor_config(max(1, reps // 100), 100))
@@ -415,7 +481,15 @@ def scrape_figures(reps: int, per_rep_day: int, days: int = 14, repeat: int = 5)
 
     clock = [now]
     registry = CollectorRegistry()
-    PipelineCollector(PipelineState(slots, totals, list, {}, {}, slot_changes=take_changed), settings,
+    money: dict[str, Any] = {}
+    if HAS_MONEY:
+        index = money_index(named[:reps], open_deals, decided_deals, now, settings.stages)
+        # A rate of each pair from long before the windows: every amount converts.
+        rates = RateBook([Rate(currency="USD", to="EUR", rate=0.92, effective_from=(now - timedelta(days=400)).date()),
+                          Rate(currency="EUR", to="USD", rate=1.08, effective_from=(now - timedelta(days=400)).date())])
+        money["money"] = lambda at: index.figures(at, rates=rates, currency_of=settings.currency_of,
+                                                  retention_days=400, stale_days=14)
+    PipelineCollector(PipelineState(slots, totals, list, {}, {}, slot_changes=take_changed, **money), settings,
                       lambda: clock[0], registry)
     start = time.perf_counter()
     text = render(registry)
@@ -435,6 +509,9 @@ def scrape_figures(reps: int, per_rep_day: int, days: int = 14, repeat: int = 5)
     return {
         "reps": reps,
         "buckets": len(slots),
+        "money": HAS_MONEY,
+        "open_deals": open_deals if HAS_MONEY else 0,
+        "decided_deals": decided_deals if HAS_MONEY else 0,
         "first_s": first,
         "steady_s": statistics.median(steady),
         "quarter_s": statistics.median(quarter),
@@ -455,7 +532,8 @@ def markdown(results: dict[str, Any]) -> str:
         return f"| {name} | {value:,.0f} | {ratio} |"
 
     lines = [
-        f"{results['events']:,} events ({results['distinct']}), {results['cpus']} CPUs",
+        f"{results['events']:,} events ({results['distinct']}, {results.get('open_deals', 0):,} of them opening a deal "
+        f"each), {results['cpus']} CPUs; code under test: {results.get('code', '?')}",
         "",
         "| reader of the same backlog | events/s | × bare consume |",
         "| --- | ---: | ---: |",
@@ -475,6 +553,12 @@ def markdown(results: dict[str, Any]) -> str:
     if latency and latency.get("p50_s") is not None:
         lines += ["", f"produce to counted (changelog written) at {latency['rate_per_s']:.0f} events/s: "
                   f"p50 {latency['p50_s']:.2f} s, p99 {latency['p99_s']:.2f} s ({latency['probes']} probes)"]
+    worker = results.get("worker")
+    if worker and "scrape_first_s" in worker:
+        lines.append(f"worker's /metrics after the backlog: first {worker['scrape_first_s'] * 1e3:.0f} ms, then "
+                     f"{worker['scrape_s'] * 1e3:.0f} ms (median of {len(worker['scrapes_s']) - 1}), "
+                     f"{worker['scrape_bytes'] / 1e6:.1f} MB, {worker['series']:,} series; counted {worker['counted']}, "
+                     f"wanted {worker['wanted']} (activities, stage changes in 30 days, open deals)")
     if results.get("worker_peak_rss_bytes"):
         lines.append(f"worker peak RSS: {results['worker_peak_rss_bytes'] / 2**20:.0f} MiB")
     for key, title in (("restart", "restart on its own disk (local copy, changelog tail)"),
@@ -485,7 +569,9 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"{title}: serving after {restart['serving_s']:.1f} s, every count back after "
                          + (f"{complete:.1f} s" if complete is not None else "– (timed out)"))
     for figures in results.get("scrape", []):
-        lines.append(f"scrape, {figures['reps']:,} reps, {figures['buckets']:,} buckets: first "
+        deals = (f", {figures['open_deals']:,} open and {figures['decided_deals']:,} decided deals"
+                 if figures.get("money") else ", no money velocity")
+        lines.append(f"scrape, {figures['reps']:,} reps, {figures['buckets']:,} buckets{deals}: first "
                      f"{figures['first_s'] * 1e3:.0f} ms, then {figures['steady_s'] * 1e3:.0f} ms (median), "
                      f"{figures['quarter_s'] * 1e3:.0f} ms when the rolling window moves (median), "
                      f"slowest {figures['slowest_s'] * 1e3:.0f} ms, "
@@ -503,7 +589,13 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--skip", action="append", default=[], choices=("bare", "faust", "quix", "worker", "latency", "restart", "restart-new-disk", "scrape"))
     parser.add_argument("--latency-s", type=float, default=30, help="seconds of steady load for the latency probes")
+    parser.add_argument("--open-deals", type=int, default=0,
+                        help="deal-stage events more, each opening a deal of its own (amount, last 60 days)")
     parser.add_argument("--scrape-reps", type=int, action="append", help="floor sizes for the scrape figures")
+    parser.add_argument("--scrape-open-deals", type=int, default=50_000,
+                        help="open deals in the scrape figures, where the code under test has money velocity")
+    parser.add_argument("--scrape-decided-deals", type=int, default=20_000,
+                        help="decided deals in the scrape figures, as --scrape-open-deals")
     parser.add_argument("--profile", type=Path, help="py-spy raw profile of the worker to this file (pip install py-spy)")
     parser.add_argument("--profile-restart", type=Path, help="py-spy raw profile of the restarted worker to this file")
     parser.add_argument("--out", type=Path, help="write the results as JSON")
@@ -512,11 +604,20 @@ def main() -> int:
 
     config = floor_config(args.teams, args.reps)
     config["kafka"] = {"app_id": f"bench{time.time_ns() % 10**8}", "partitions": args.partitions}
-    records = floor_events(config, args.events, now=utc_now(), mix=args.mix)
+    now = utc_now()
+    records = floor_events(config, args.events, now=now, mix=args.mix, open_deals=args.open_deals)
     kinds = expected_totals(records)
-    results: dict[str, Any] = {"events": len(records), "distinct": dict(kinds), "cpus": os.cpu_count()}
+    deal_events = distinct_deal_events(records)
+    # What /metrics must show at the end: every distinct activity, the stage changes of the rolling
+    # 30 days, and (with money velocity) every deal not decided.
+    want: Counts = (kinds["activity"], expected_stage_changes(deal_events, now),
+                    expected_open_deals(deal_events) if HAS_MONEY else None)
+    results: dict[str, Any] = {"events": len(records), "distinct": dict(kinds), "open_deals": args.open_deals,
+                               "cpus": os.cpu_count(), "code": str(Path(salespulse.__file__).parent.parent)}
     if "scrape" not in args.skip:
-        results["scrape"] = [scrape_figures(reps, per_rep_day=40) for reps in args.scrape_reps or (1_000, 10_000)]
+        results["scrape"] = [scrape_figures(reps, per_rep_day=40, open_deals=args.scrape_open_deals,
+                                            decided_deals=args.scrape_decided_deals)
+                             for reps in args.scrape_reps or (1_000, 10_000)]
 
     with tempfile.TemporaryDirectory(prefix="salespulse-e2e-") as tmp, LocalKafka() as broker:
         workdir = args.workdir or Path(tmp)
@@ -551,8 +652,11 @@ def main() -> int:
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
                "SALESPULSE_CONFIG": str(workdir / "salespulse.yaml")}
         if "worker" not in args.skip:
-            # Stage changes in the window: every distinct deal_stage event is recent enough.
-            want = (kinds["activity"], kinds["deal_stage"])
+            results["worker_code"] = subprocess.run(
+                [sys.executable, "-c", "import salespulse, pathlib; print(pathlib.Path(salespulse.__file__).parent.parent)"],
+                env=env, cwd=workdir, capture_output=True, text=True, check=True).stdout.strip()
+            if results["worker_code"] != results["code"]:
+                raise SystemExit(f"the worker would run {results['worker_code']}, the bench {results['code']}")
             internal = [topics.activities_by_rep, topics.deal_stages_by_deal, topics.deal_activities_by_deal,
                         topics.reviews_by_rep, topics.deal_figures_by_rep]
             worker = Worker(env, workdir, args.profile)
@@ -576,10 +680,10 @@ def main() -> int:
             if "restart" not in args.skip and results["worker"]["complete"]:
                 latency = results.get("latency", {})
                 sent = latency.get("probes_sent", 0) + latency.get("load_sent", 0)
-                results["restart"] = run_restart(env, workdir, (want[0] + sent, want[1]), args.timeout,
-                                                 args.profile_restart)
+                restarted = (want[0] + sent, want[1], want[2])
+                results["restart"] = run_restart(env, workdir, restarted, args.timeout, args.profile_restart)
                 if "restart-new-disk" not in args.skip:
-                    results["restart_new_disk"] = run_restart(env, workdir, (want[0] + sent, want[1]), args.timeout,
+                    results["restart_new_disk"] = run_restart(env, workdir, restarted, args.timeout,
                                                               data="worker-data-new")
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))

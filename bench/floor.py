@@ -2,7 +2,9 @@
 
 The mix is what a contact centre sends: mostly activities (a third of them naming a deal), the
 deal-stage changes of those deals, and a few reviews; a share of events is sent twice with the
-same `event_id`, as a retrying producer does. `expected_totals` counts what the worker must
+same `event_id`, as a retrying producer does. Open deals can be added: one deal-stage event each,
+with an amount, over the last 60 days, so that a worker holds that many deals nobody has decided.
+`expected_totals`, `expected_stage_changes` and `expected_open_deals` count what the worker must
 report, computed here from the events alone.
 """
 
@@ -17,6 +19,8 @@ from typing import Any
 
 ACTIONS = ("call", "cold_call", "outbound_email", "meeting")
 STAGES = ("qualified", "proposal", "negotiation")
+TERMINAL = ("won", "lost")
+CURRENCIES = ("EUR", "USD")
 
 
 def floor_config(teams: int, reps_per_team: int) -> dict[str, Any]:
@@ -54,9 +58,13 @@ def floor_events(
     days: int = 6,
     mix: str = "mixed",
     duplicate_share: float = 0.1,
+    open_deals: int = 0,
     seed: int = 7,
 ) -> list[Record]:
-    """Return `n` records, duplicates included, spread over the last `days` days, shuffled."""
+    """Return `n` records, duplicates included, spread over the last `days` days, then `open_deals` more, shuffled.
+
+    Without open deals the backlog is the same as before they existed, record for record.
+    """
     rng = random.Random(seed)
     reps = [(team, rep) for team, spec in config["teams"].items() for rep in spec["reps"]]
     unique = int(n / (1 + duplicate_share))
@@ -85,7 +93,7 @@ def floor_events(
             deal = f"d{rng.randrange(unique // 20 + 1)}"
             left = deal_stage_left.setdefault(deal, rng.randint(2, 4))
             deal_stage_left[deal] = left - 1
-            stage = rng.choice(("won", "lost")) if left <= 1 else rng.choice(STAGES)
+            stage = rng.choice(TERMINAL) if left <= 1 else rng.choice(STAGES)
             event.update(type="deal_stage", deal_id=deal, stage=stage)
             key = deal
         else:
@@ -99,7 +107,33 @@ def floor_events(
             key = f"{team}|{rep}"
         records.append(Record(kind, key.encode(), json.dumps(event).encode(), event["event_id"]))
     records += [rng.choice(records) for _ in range(n - unique)]
+    records += open_deal_events(reps, open_deals, now=now, seed=seed)
     rng.shuffle(records)
+    return records
+
+
+def open_deal_events(
+    reps: list[tuple[str, str]], n: int, *, now: datetime, days: int = 60, seed: int = 7
+) -> list[Record]:
+    """Return `n` deal-stage events, each opening a deal of its own in an open stage, with an amount."""
+    rng = random.Random(seed + 1)  # its own stream: the rest of the backlog stays as it was
+    records = []
+    for i in range(n):
+        team, rep = rng.choice(reps)
+        event = {
+            "event_id": f"open{i}",
+            "type": "deal_stage",
+            "occurred_at": (now - timedelta(seconds=rng.uniform(60, days * 86_400))).isoformat(),
+            "team_id": team,
+            "rep_id": rep,
+            "source": "bench",
+            "schema_version": 1,
+            "deal_id": f"open{i}",
+            "stage": rng.choice(STAGES),
+            "amount": round(rng.uniform(1_000, 250_000), 2),
+            "currency": rng.choice(CURRENCIES),
+        }
+        records.append(Record("deal_stage", f"open{i}".encode(), json.dumps(event).encode(), event["event_id"]))
     return records
 
 
@@ -109,6 +143,32 @@ def expected_totals(records: list[Record]) -> Counter[str]:
     for record in records:
         seen.setdefault(record.event_id, record.kind)
     return Counter(seen.values())
+
+
+def distinct_deal_events(records: list[Record]) -> list[dict[str, Any]]:
+    """Return the first copy of each distinct deal-stage event, parsed."""
+    firsts: dict[str, bytes] = {}
+    for record in records:
+        if record.kind == "deal_stage":
+            firsts.setdefault(record.event_id, record.value)
+    return [json.loads(value) for value in firsts.values()]
+
+
+def expected_stage_changes(deal_events: list[dict[str, Any]], now: datetime, days: float = 29) -> int:
+    """Return how many distinct deal-stage events are younger than `days` days at `now`.
+
+    The stage-change series count the rolling 30 days: a worker that counted every event shows at
+    least this many for the day after `now`, whatever the hour of the scrape.
+    """
+    since = now - timedelta(days=days)
+    return sum(1 for event in deal_events if datetime.fromisoformat(event["occurred_at"]) > since)
+
+
+def expected_open_deals(deal_events: list[dict[str, Any]]) -> int:
+    """Return how many deals have no event in a terminal stage: the deals nobody has decided yet."""
+    deals = {event["deal_id"] for event in deal_events}
+    decided = {event["deal_id"] for event in deal_events if event["stage"] in TERMINAL}
+    return len(deals - decided)
 
 
 def expected_action_totals(records: list[Record]) -> dict[tuple[str, str, str], int]:
