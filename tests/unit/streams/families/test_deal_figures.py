@@ -9,13 +9,10 @@ import pytest
 
 from salespulse.streams.engine import Engine
 from salespulse.models.config import Settings
-from salespulse.models.events import EVENT_ADAPTER
 from salespulse.streams.families.deal_figures import DealFigures
-from salespulse.streams.engine.batch import Batch
-from salespulse.streams.engine.tables import Origin
-from salespulse.streams.engine.writes import Outbox
 from salespulse.streams.kpi.velocity import DealHistory
 from salespulse.streams.topics import TopicNames, partition_of
+from tests.unit.streams.families import forwarding
 from salespulse.streams.families.velocity import DealVelocity
 from salespulse.streams.family import Wiring
 
@@ -37,27 +34,12 @@ def families() -> tuple[DealVelocity, DealFigures]:
     return DealVelocity(wiring, figures=figures), figures
 
 
-def run_batch(velocity: DealVelocity, rows: list[tuple[int, bytes]]) -> list[tuple[int, str, dict]]:
-    """Fold a batch of deal-stage records; return what it forwards: (partition, rep key, record)."""
-    batch = Batch()
-    for offset, raw in rows:
-        batch.origin = Origin("sp-deal-stages-by-deal", 0, offset)
-        velocity.fold_event(EVENT_ADAPTER.validate_json(raw), batch, NOW.timestamp())
-    outbox = Outbox()
-    velocity.forward(batch, outbox)
-    return sorted(
-        (partition, key.decode(), orjson.loads(value))
-        for (topic, partition), rows_out in outbox.records.items()
-        for key, value in rows_out
-        if topic == "sp-deal-figures-by-rep"
-    )
+def run_batch(family: DealVelocity, rows: list[tuple[int, bytes]]) -> forwarding.Forwarded:
+    return forwarding.run_batch(family, rows, NOW)
 
 
-def apply(figures: DealFigures, forwarded: list[tuple[int, str, dict]], first_offset: int) -> None:
-    batch = Batch()
-    for offset, (partition, _, record) in enumerate(forwarded, start=first_offset):
-        batch.origin = Origin("sp-deal-figures-by-rep", partition, offset)
-        figures.fold_record(orjson.dumps(record), batch, NOW.timestamp())
+def apply(figures: DealFigures, forwarded: forwarding.Forwarded, first_offset: int) -> None:
+    forwarding.apply(figures, forwarded, first_offset, NOW)
 
 
 def test_a_decided_deal_goes_to_its_reps_partition_and_an_open_one_nowhere(families) -> None:
