@@ -8,8 +8,8 @@ time in stage. Each lands on one worker, which keeps it in a `MoneyIndex` for th
 
 The fold needs no de-duplication: a path is a set of marks, so an event folded twice changes
 nothing, and a summary forwarded twice is the same summary. Where the credit moves (a later
-event by another rep, or an earlier decision arriving late), the summary is withdrawn from every
-other team and rep on the path.
+event by another rep, or an earlier decision arriving late), the summary is withdrawn from where
+it was; after a crash, from every other team and rep on the path.
 """
 
 from __future__ import annotations
@@ -41,8 +41,13 @@ class DealMoney(CreditsDeals):
     def fold(self, event: DealStageEvent, batch: Batch) -> None:
         """Add the event's stage change (and amount) to its deal's path."""
 
+        paths = self.deals_to_path
+
         def apply(stored: dict[str, Any] | None) -> dict[str, Any]:
             before = DealPath.from_json(stored) if stored else None
+            if before is not None and (team_rep := before.credited()) is not None:
+                # Where its summary went before this batch: withdrawn in `forward` if the credit moves.
+                batch.note_reps(paths, event.deal_id, (team_rep, (team_rep[0], "")))
             after = add_event(
                 before,
                 occurred_at=event.occurred_at,
@@ -55,18 +60,18 @@ class DealMoney(CreditsDeals):
             )
             return after.to_json()
 
-        batch.update(self.deals_to_path, event.deal_id, apply)
+        batch.update(paths, event.deal_id, apply)
 
     def forward(self, batch: Batch, outbox: Outbox) -> None:
-        """Send each touched deal's summary to its rep and its team, and withdraw it from the others.
+        """Send each touched deal's summary to its rep and its team, and withdraw moved credit.
 
-        The others are every team and rep on the deal's path: credit only ever goes to one of
-        them, so withdrawing from all of them but the credited needs no memory of where the
-        summary went before, and a batch read again after a crash withdraws again what the first
-        time may not have.
+        Credit moves away from where this batch found it (noted when folding). A deal read again
+        after a crash was not folded, so nothing was noted: its summary is then withdrawn from
+        every other team and rep on its path, the only places credit can ever have been.
         """
         paths = self.deals_to_path
         send = self.figures.send
+        replayed = batch.replayed
         for deal_id in batch.reached(paths):
             stored = paths.memory.get(deal_id)
             if not stored:
@@ -75,12 +80,15 @@ class DealMoney(CreditsDeals):
             summary = summarise(path, self.open_stages)
             if summary is None:
                 continue
-            send(outbox, MONEY, deal_id, summary.team, summary.rep, summary.to_json())
-            send(outbox, MONEY, deal_id, summary.team, "", summary.for_team().to_json())
+            record = summary.to_json()
+            send(outbox, MONEY, deal_id, summary.team, summary.rep, record)
+            send(outbox, MONEY, deal_id, summary.team, "", [record[0], "", *record[2:]])
             credited = {(summary.team, summary.rep), (summary.team, "")}
-            for team, rep in {(mark[3], mark[4]) for mark in path.stages} | {(mark[3], "") for mark in path.stages}:
-                if (team, rep) not in credited:
-                    send(outbox, MONEY, deal_id, team, rep, None)
+            others = batch.noted_reps(paths, deal_id)
+            if (paths, deal_id) in replayed:
+                others = others | {(mark[3], mark[4]) for mark in path.stages} | {(mark[3], "") for mark in path.stages}
+            for team, rep in others - credited:
+                send(outbox, MONEY, deal_id, team, rep, None)
 
     async def prune(self) -> None:
         """Forget deals quiet for longer than their retention (memory only)."""

@@ -59,6 +59,13 @@ class DealPath:
         """The earliest stage change to a terminal stage, or None while the deal is open."""
         return next((mark for mark in self.stages if mark[2] in TERMINAL_STAGES), None)
 
+    def credited(self) -> tuple[str, str] | None:
+        """The (team, rep) the deal is credited to: its decision's, else its latest event's."""
+        if not self.stages:
+            return None
+        mark = self.decision or self.stages[-1]
+        return mark[3], mark[4]
+
     def amount(self, decision: StageMark | None) -> tuple[float, str | None] | None:
         """The amount and currency of its latest event carrying one, at or before the decision."""
         until = (decision[0], decision[1]) if decision else None
@@ -168,7 +175,8 @@ def summarise(path: DealPath, open_stages: Sequence[str]) -> DealSummary | None:
     decision = path.decision
     credited = decision or path.stages[-1]
     amount = path.amount(decision)
-    reached = [stage for stage in open_stages if any(mark[2] == stage for mark in path.stages)]
+    entered = {mark[2] for mark in path.stages}
+    reached = [stage for stage in open_stages if stage in entered]
     if decision is not None and decision[2] == "won":
         reached.append("won")
     return DealSummary(
