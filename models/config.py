@@ -27,6 +27,7 @@ from pydantic import (
 from salespulse.models.errors import ConfigError
 from salespulse.models.gateway import Sources
 from salespulse.models.working_time import WorkingTime
+from salespulse.models.yaml_source import load_yaml
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.:@-]{1,64}$"
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
@@ -531,13 +532,4 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read configuration: {exc.strerror}") from None
-    try:
-        data = _parse_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    except ValueError as exc:
-        # PyYAML turns unquoted dates into date objects and raises ValueError for impossible ones.
-        raise ConfigError(f"{file}: invalid value: {exc} (quote it, or write a real date YYYY-MM-DD)") from None
-    return parse_settings(data, str(file))
+    return parse_settings(load_yaml(text, str(file), _parse_yaml), str(file))

@@ -26,8 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from salespulse.models.errors import ConfigError
-# The YAML node walk that gives a targets error its line serves a rates error as well.
-from salespulse.models.targets import _line_of
+from salespulse.models.yaml_source import line_of, load_yaml
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
@@ -127,7 +126,7 @@ def _same_day(data: Any, root: yaml.Node | None, source: str) -> Iterator[str]:
             continue
         if rate.key in first:
             yield (
-                f"{source}:{_line_of(root, ['rates', index])}: rates.{index}: {rate.currency} to {rate.to} "
+                f"{source}:{line_of(root, ['rates', index])}: rates.{index}: {rate.currency} to {rate.to} "
                 f"already has a rate from {rate.effective_from} (rates.{first[rate.key]})"
             )
         first.setdefault(rate.key, index)
@@ -135,16 +134,8 @@ def _same_day(data: Any, root: yaml.Node | None, source: str) -> Iterator[str]:
 
 def parse_rates(text: str, source: str) -> list[Rate]:
     """Validate a rates file, or raise ConfigError naming the line, entry and field of each mistake."""
-    try:
-        root = yaml.compose(text)
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    except ValueError as exc:
-        # A date YAML itself refuses, such as 2026-02-30.
-        raise ConfigError(f"{source}: invalid value: {exc}") from None
+    data: Any = load_yaml(text, source)
+    root = yaml.compose(text)
     if data is None:
         raise ConfigError(f"{source}: empty; a rates file has a `rates` list")
     try:
@@ -154,7 +145,7 @@ def parse_rates(text: str, source: str) -> list[Rate]:
         whole_list: list[str] = []
         for err in exc.errors():
             loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-            located = f"{source}:{_line_of(root, loc)}: {'.'.join(map(str, loc)) or '(top level)'}: {err['msg']}"
+            located = f"{source}:{line_of(root, loc)}: {'.'.join(map(str, loc)) or '(top level)'}: {err['msg']}"
             (whole_list if not loc and err["type"] == "value_error" else errors).append(located)
         # RatesFile checks the list for a pair and day given twice only once every entry is valid,
         # and without naming them: the entries are named here, beside the other mistakes.

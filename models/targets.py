@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from salespulse.models.config import Identifier, Settings
 from salespulse.models.errors import ConfigError
+from salespulse.models.yaml_source import line_of, load_yaml
 
 IsoWeek = Annotated[str, StringConstraints(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")]
 ActionTargets = dict[Identifier, Annotated[int, Field(ge=0, le=100_000)]]
@@ -91,35 +92,10 @@ def named_reps(settings: Settings, sets: Iterable[TargetSet]) -> set[tuple[str, 
     return reps | {(s.team, rep) for s in sets for rep in s.reps}
 
 
-def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
-    """Follow a pydantic error location through the YAML node tree; return a 1-based line."""
-    line = node.start_mark.line + 1 if node else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == str(part)), None)
-            if match is None:
-                key = next((k for k, _ in node.value if k.value == str(part)), None)
-                return key.start_mark.line + 1 if key else line
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            break
-        line = node.start_mark.line + 1
-    return line
-
-
 def parse_targets(text: str, source: str, settings: Settings) -> list[TargetSet]:
     """Validate a targets file against the model and the configured actions, or raise ConfigError."""
-    try:
-        root = yaml.compose(text)
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    except ValueError as exc:
-        raise ConfigError(f"{source}: invalid value: {exc}") from None
+    data: Any = load_yaml(text, source)
+    root = yaml.compose(text)
     errors: list[str] = []
     try:
         parsed = TargetsFile.model_validate(data)
@@ -127,7 +103,7 @@ def parse_targets(text: str, source: str, settings: Settings) -> list[TargetSet]
         for err in exc.errors():
             loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
             dotted = ".".join(str(p) for p in loc) or "(top level)"
-            errors.append(f"{source}:{_line_of(root, loc)}: {dotted}: {err['msg']}")
+            errors.append(f"{source}:{line_of(root, loc)}: {dotted}: {err['msg']}")
         raise ConfigError("\n".join(errors)) from None
     seen: dict[str, int] = {}
     for index, target_set in enumerate(parsed.targets):
@@ -139,12 +115,12 @@ def parse_targets(text: str, source: str, settings: Settings) -> list[TargetSet]
             if action not in settings.actions:
                 loc = ["targets", index, *item]
                 errors.append(
-                    f"{source}:{_line_of(root, loc)}: {'.'.join(map(str, loc))}: unknown action "
+                    f"{source}:{line_of(root, loc)}: {'.'.join(map(str, loc))}: unknown action "
                     f"{action!r}; configured actions: {', '.join(settings.actions)}"
                 )
         if target_set.key in seen:
             errors.append(
-                f"{source}:{_line_of(root, ['targets', index])}: targets.{index}: team {target_set.team} "
+                f"{source}:{line_of(root, ['targets', index])}: targets.{index}: team {target_set.team} "
                 f"already has a set from {target_set.effective_from} (targets.{seen[target_set.key]})"
             )
         seen[target_set.key] = index

@@ -19,10 +19,10 @@ import ssl
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from salespulse.models.errors import ConfigError
+from salespulse.models.yaml_source import load_yaml
 
 BcryptHash = Annotated[str, StringConstraints(pattern=r"^\$2[abxy]?\$[0-9]{2}\$[./A-Za-z0-9]{53}$")]
 
@@ -63,11 +63,10 @@ def load_web_config(path: str | Path) -> WebConfig:
     """Read and check a web configuration file; every mistake names the file and the key."""
     file = Path(path)
     try:
-        data: Any = yaml.safe_load(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read the web configuration: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    data: Any = load_yaml(text, str(file))
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: the web configuration must be a mapping")
     try:

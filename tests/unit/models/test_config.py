@@ -533,3 +533,14 @@ def test_month_index(month: str, index: int) -> None:
 def test_consecutive_months_differ_by_one_across_the_year() -> None:
     assert month_index("2027-01") - month_index("2026-12") == 1
     assert month_index("2027-01") - month_index("2026-01") == 12
+
+
+def test_an_impossible_date_names_its_line_and_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "defaults:\n  timezone: UTC\n  working_time:\n    holidays:\n      - 2026-12-25\n      - 2026-12-32\n",
+    )
+    assert config_error(path) == (
+        f"{path}:6: defaults.working_time.holidays.1: 2026-12-32 is not a date (day is out of range for month); "
+        "write a real date YYYY-MM-DD, or quote it"
+    )

@@ -42,8 +42,9 @@ def test_a_valid_file_gives_its_rates_in_file_order() -> None:
         (GOOD.replace("rate: 0.92, effective_from: 2026-01-01}", "rate: 0.92, effective_from: 2026-01-01, note: x}"),
          "r.yaml:2: rates.0.note: Extra inputs are not permitted"),
         (GOOD.replace("rates:", "rate:"), "r.yaml:1: rates: Field required"),
-        (GOOD.replace("2026-07-01", "2026-02-30"), "r.yaml: invalid value: day is out of range for month"),
-        ("rates: [\n", "r.yaml:2: not valid YAML"),
+        (GOOD.replace("2026-07-01", "2026-02-30"),
+         "r.yaml:6: rates.1.effective_from: 2026-02-30 is not a date (day is out of range for month)"),
+        ("rates: [\n", "r.yaml:2:1: not valid YAML"),
         ("", "r.yaml: empty; a rates file has a `rates` list"),
     ],
 )

@@ -43,7 +43,7 @@ def test_valid_file_parses_with_overrides() -> None:
         (GOOD.replace("2027-W02", "2027-W53"), "2027-W53 does not exist"),
         (GOOD.replace("    effective_from: 2026-W48\n", ""), "t.yaml:2: targets.0.effective_from: Field required"),
         (GOOD.replace("2027-W02", "2026-W48"), "t.yaml:7: targets.1: team amsterdam already has a set from 2026-W48"),
-        ("targets: [\n", "t.yaml:2: not valid YAML"),
+        ("targets: [\n", "t.yaml:2:1: not valid YAML"),
     ],
 )
 def test_invalid_files_are_refused_with_the_line(text: str, message: str) -> None:
