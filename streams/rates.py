@@ -4,7 +4,7 @@ As with targets (`salespulse.streams.targets`), rates are few and every worker n
 (a deal of any team may be valued by any worker), so each worker reads the single partition from
 the beginning with a consumer of its own. One record per rate, keyed by pair and day
 (`USD|EUR|2026-07-01`, `Rate.key`), its value the rate's JSON; a later record of the key replaces
-the rate, a tombstone withdraws it. Only `salespulse rates apply` writes here, after validation.
+the rate, a tombstone withdraws it. Only `salespulse rates apply` writes here, after validation (tombstones with `--prune`).
 """
 
 from __future__ import annotations
@@ -73,6 +73,13 @@ async def read_rates(kafka: KafkaSettings, topic: str) -> RateFollower:
 async def publish_rates(kafka: KafkaSettings, topic: str, rates: Iterable[Rate]) -> None:
     """Write rates, each under its pair-and-day key, and wait for every acknowledgement."""
     await publish_keyed(kafka, topic, ((rate.key, rate.model_dump_json().encode()) for rate in rates))
+
+
+async def withdraw_rates(kafka: KafkaSettings, topic: str, rates: Iterable[Rate]) -> None:
+    """Write a tombstone under each rate's key: every worker's book drops it, and compaction the record."""
+    rates = list(rates)
+    if rates:
+        await publish_keyed(kafka, topic, [(rate.key, None) for rate in rates])
 
 
 class Rates:

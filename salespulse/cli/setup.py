@@ -73,29 +73,38 @@ def cmd_targets_show(args: argparse.Namespace) -> int:
 
 
 def cmd_rates_apply(args: argparse.Namespace) -> int:
-    """Validate a rates file and publish the rates that changed."""
+    """Validate a rates file and publish the rates that changed (with --prune, withdraw the others)."""
     from salespulse.models.rates import load_rates
-    from salespulse.streams.rates import publish_rates, read_rates
+    from salespulse.streams.rates import publish_rates, read_rates, withdraw_rates
     from salespulse.streams.topics import TopicNames, ensure_topics
 
     settings = common.settings_of(args)
     rates = load_rates(Path(args.file))
     kafka = KafkaSettings.from_env()
     topic = TopicNames(settings.kafka.app_id).rates
+    in_file = {rate.key for rate in rates}
 
-    async def apply() -> tuple[list[Rate], dict[str, Rate]]:
+    async def apply() -> tuple[list[Rate], dict[str, Rate], list[Rate]]:
         await ensure_topics(kafka, settings.kafka)
         current = (await read_rates(kafka, topic)).rates
         changed = [r for r in rates if current.get(r.key) != r]
         await publish_rates(kafka, topic, changed)
-        return changed, current
+        pruned = [rate for key, rate in current.items() if key not in in_file] if args.prune else []
+        await withdraw_rates(kafka, topic, pruned)
+        return changed, current, pruned
 
-    changed, before = asyncio.run(apply())
-    print(f"{args.file}: {len(rates)} rates valid; published {len(changed)} changed, {len(rates) - len(changed)} unchanged")
+    changed, before, pruned = asyncio.run(apply())
+    print(f"{args.file}: {len(rates)} rates valid; published {len(changed)} changed, {len(rates) - len(changed)} unchanged"
+          + (f"; withdrew {len(pruned)} not in the file" if args.prune else ""))
     for rate in changed:
         was = before.get(rate.key)
         print(f"  {rate.currency} to {rate.to} from {rate.effective_from}: {rate.rate}"
               f"{f', was {was.rate}' if was else ', new'}")
+    for rate in pruned:
+        print(f"  {rate.currency} to {rate.to} from {rate.effective_from}: withdrawn (was {rate.rate})")
+    if not args.prune and (stray := sorted(key for key in before if key not in in_file)):
+        print(f"  {len(stray)} applied rates are not in the file and stay in force ({', '.join(stray)}); "
+              "--prune withdraws them")
     return 0
 
 
@@ -179,6 +188,9 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     )
     rates_apply = rates.add_parser("apply", help="validate a rates file and publish what changed")
     rates_apply.add_argument("file")
+    rates_apply.add_argument(
+        "--prune", action="store_true", help="also withdraw applied rates that are not in the file"
+    )
     rates_apply.set_defaults(func=cmd_rates_apply)
     rates_show = rates.add_parser("show", help="print the rates in force")
     rates_show.add_argument("--on", metavar="DATE", help="day such as 2026-07-01 (default: today)")

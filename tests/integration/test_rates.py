@@ -105,3 +105,23 @@ def test_rates_apply_show_and_a_following_worker_sees_a_changed_rate(
         (3, b"USD|EUR|2026-07-01"),
     ]
     assert records[3].value == b'{"currency":"USD","to":"EUR","rate":0.9,"effective_from":"2026-07-01"}'
+
+    # The GBP rate leaves the file: it stays in force until `--prune` withdraws it with a tombstone.
+    path.write_text(RATES.replace("rate: 0.89", "rate: 0.9").replace("  - {currency: GBP, to: EUR, rate: 1.15, effective_from: 2026-01-01}\n", ""))
+    kept = pipeline.cli("rates", "apply", str(path))
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout.splitlines()[1] == (
+        "  1 applied rates are not in the file and stay in force (GBP|EUR|2026-01-01); --prune withdraws them"
+    )
+    pruned = pipeline.cli("rates", "apply", "--prune", str(path))
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout == (
+        f"{path}: 2 rates valid; published 0 changed, 2 unchanged; withdrew 1 not in the file\n"
+        "  GBP to EUR from 2026-01-01: withdrawn (was 1.15)\n"
+    )
+    assert pipeline.cli("rates", "show", "--on", "2026-08-01").stdout == (
+        "rates in force on 2026-08-01:\n  USD to EUR: 0.9 (from 2026-07-01)\n"
+    )
+    after: list[ConsumerRecord] = []
+    asyncio.run(read_compacted(settings, topic, after.append))
+    assert [(r.offset, r.key, r.value) for r in after[4:]] == [(4, b"GBP|EUR|2026-01-01", None)]

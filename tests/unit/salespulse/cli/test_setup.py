@@ -33,6 +33,8 @@ class FakeTopic:
         monkeypatch.setattr("salespulse.streams.topics.ensure_topics", self.ensure_topics)
         monkeypatch.setattr("salespulse.streams.rates.read_rates", self.read_rates)
         monkeypatch.setattr("salespulse.streams.rates.publish_rates", self.publish_rates)
+        monkeypatch.setattr("salespulse.streams.rates.withdraw_rates", self.withdraw_rates)
+        self.withdrawn: list[Rate] = []
 
     async def ensure_topics(self, kafka: KafkaSettings, topology: KafkaTopology) -> list[str]:
         return []
@@ -47,6 +49,10 @@ class FakeTopic:
 
     async def publish_rates(self, kafka: KafkaSettings, topic: str, rates: list[Rate]) -> None:
         self.published += rates
+
+    async def withdraw_rates(self, kafka: KafkaSettings, topic: str, rates: list[Rate]) -> None:
+        self.withdrawn += rates
+        self.published = [rate for rate in self.published if rate not in rates]
 
 
 def test_show_prints_the_rate_in_force_per_pair() -> None:
@@ -103,3 +109,38 @@ def test_rates_apply_of_an_invalid_file_publishes_nothing(
     assert main(["rates", "apply", str(path)]) == 2
     assert capsys.readouterr().err == f"salespulse: error: {path}:2: rates.0.rate: Input should be greater than 0\n"
     assert topic.published == []
+
+
+def test_rates_apply_names_applied_rates_missing_from_the_file_and_keeps_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    topic = FakeTopic(monkeypatch, JAN, JUL, JPY)
+    path = tmp_path / "rates.yaml"
+    path.write_text("rates:\n  - {currency: USD, to: EUR, rate: 0.86, effective_from: 2026-01-01}\n")
+    assert main(["rates", "apply", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        f"{path}: 1 rates valid; published 0 changed, 1 unchanged\n"
+        "  2 applied rates are not in the file and stay in force (JPY|EUR|2026-09-01, USD|EUR|2026-07-01); "
+        "--prune withdraws them\n"
+    )
+    assert (topic.published, topic.withdrawn) == ([JAN, JUL, JPY], [])
+
+
+def test_rates_apply_with_prune_withdraws_what_the_file_no_longer_has(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    topic = FakeTopic(monkeypatch, JAN, JUL, JPY)
+    path = tmp_path / "rates.yaml"
+    path.write_text(
+        "rates:\n"
+        "  - {currency: USD, to: EUR, rate: 0.86, effective_from: 2026-01-01}\n"
+        "  - {currency: GBP, to: EUR, rate: 1.15, effective_from: 2026-01-01}\n"
+    )
+    assert main(["rates", "apply", "--prune", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        f"{path}: 2 rates valid; published 1 changed, 1 unchanged; withdrew 2 not in the file\n"
+        "  GBP to EUR from 2026-01-01: 1.15, new\n"
+        "  USD to EUR from 2026-07-01: withdrawn (was 0.89)\n"
+        "  JPY to EUR from 2026-09-01: withdrawn (was 0.0055)\n"
+    )
+    assert (topic.published, topic.withdrawn) == ([JAN, GBP], [JUL, JPY])
