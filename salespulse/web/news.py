@@ -303,17 +303,21 @@ async def news_stream(request: web.Request, room: NewsRoom, opens: Callable[[web
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
     await response.prepare(request)
     sent: set[str] = set()
-    while not room.closed:
-        for banner, left_s in room.live(team):
-            if banner.key not in sent:
-                sent.add(banner.key)
-                data = {"key": banner.key, "kind": banner.kind, "text": banner_text(banner, gettext),
-                        "left_s": round(left_s, 1)}
-                await response.write(f"data: {json.dumps(data)}\n\n".encode())
-        sent &= {banner.key for banner, _ in room.live(team)}
-        await room.changed(KEEPALIVE_S)
-        # A comment line: proxies and the browser keep a quiet stream open, and a closed one is noticed.
-        await response.write(b": still here\n\n")
+    try:
+        while not room.closed:
+            for banner, left_s in room.live(team):
+                if banner.key not in sent:
+                    sent.add(banner.key)
+                    data = {"key": banner.key, "kind": banner.kind, "text": banner_text(banner, gettext),
+                            "left_s": round(left_s, 1)}
+                    await response.write(f"data: {json.dumps(data)}\n\n".encode())
+            sent &= {banner.key for banner, _ in room.live(team)}
+            await room.changed(KEEPALIVE_S)
+            # A comment line: proxies and the browser keep a quiet stream open, and a closed one is noticed.
+            await response.write(b": still here\n\n")
+    except ConnectionResetError:
+        # The TV went away (reloaded, switched off): its stream ends here; it opens a new one when back.
+        pass
     return response
 
 

@@ -153,3 +153,54 @@ def test_the_reader_gives_up_on_topics_it_is_not_assigned_and_tries_again() -> N
     with pytest.raises(KafkaTimeoutError):  # which run() logs as a warning, and tries again
         asyncio.run(reader.follow())
     assert made[0].stopped
+
+
+def test_a_tv_that_goes_away_ends_its_stream_without_an_error() -> None:
+    asyncio.run(tv_goes_away())
+
+
+async def tv_goes_away() -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from salespulse.web.news import news_stream
+
+    room = NewsRoom(lambda: NOW)
+    outcome: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            response = await news_stream(request, room, lambda request, team: True, ["amsterdam"])
+        except Exception as exc:  # what aiohttp would log as "Error handling request"
+            outcome.append(f"raised {type(exc).__name__}")
+            raise
+        outcome.append("returned")
+        return response
+
+    app = web.Application()
+    app.router.add_get("/tv/{team}/news", handler)
+    async with TestServer(app) as server:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(b"GET /tv/amsterdam/news HTTP/1.1\r\nHost: tv\r\n\r\n")
+        room.post(Banner("first", "amsterdam", "won", "Anna", "Acme", 3600))
+        try:
+            await tv_reads_then_leaves(room, reader, writer, outcome)
+        finally:
+            room.close()  # so that a stream still open ends, and the server with it
+
+
+async def tv_reads_then_leaves(
+    room: NewsRoom, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, outcome: list[str]
+) -> None:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 200 OK")
+    assert b'"key": "first"' in await asyncio.wait_for(reader.readuntil(b"\n\n"), 5)
+    writer.close()
+    await writer.wait_closed()
+    for n in range(50):  # each banner makes the stream write to the closed connection
+        room.post(Banner(f"after-{n}", "amsterdam", "won", "Anna", "Acme", 3600))
+        await asyncio.sleep(0.05)
+        if outcome:
+            break
+    # Before the room closes: the stream ended because its TV left, and without an error.
+    assert outcome == ["returned"]
