@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from babel.numbers import format_decimal
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from salespulse.dashboards import board
@@ -34,6 +35,7 @@ from salespulse.models.targets import iso_week_of
 from salespulse.weekly.history import query_prometheus
 from salespulse.weekly.review import Samples, fetch_pages
 from salespulse.weekly.text import money
+from salespulse.web.i18n import DEFAULT_LANGUAGE, N_, translations
 
 ALL_TEAMS = "*"
 DEFAULT_DWELL_S = 30
@@ -159,13 +161,14 @@ def answers_of_samples(samples: Samples, team: str, now: datetime) -> Answers:
     }
 
 
-def duration_words(seconds: float | None) -> str:
-    """Return a time to decision as the floor says it: "12.3 days", "5.5 hours", "–"."""
+def duration_words(seconds: float | None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Return a time to decision as the floor says it in `lang`: "12.3 days", "12,3 dagen", "–"."""
     if seconds is None or math.isnan(seconds):
         return "–"
+    gettext = translations(lang).gettext
     if seconds >= 86_400:
-        return f"{seconds / 86_400:.1f} days"
-    return f"{seconds / 3_600:.1f} hours"
+        return gettext(N_("%(amount)s days")) % {"amount": format_decimal(seconds / 86_400, "0.0", locale=lang)}
+    return gettext(N_("%(amount)s hours")) % {"amount": format_decimal(seconds / 3_600, "0.0", locale=lang)}
 
 
 def _one(answers: Answers, key: str, **labels: str) -> float | None:
@@ -227,14 +230,15 @@ def tv_view(settings: Settings, team: str, now: datetime, answers: Answers) -> d
         "today": _count(_one(answers, "team_actions/0")), "this_week": _count(_one(answers, "team_actions/1")),
         "pace": {"text": team_pace, "colour": team_pace_colour},
         "won": decided["won"], "lost": decided["lost"],
-        "decision": {outcome: duration_words(_one(answers, "time_to_decision/0", outcome=outcome))
-                     for outcome in ("won", "lost")},
+        # Seconds; the page words them in its language (the `duration` filter).
+        "decision": {outcome: _one(answers, "time_to_decision/0", outcome=outcome) for outcome in ("won", "lost")},
         "decided_any": bool(answers.get("time_to_decision/0")),
         "reps": reps,
         "reward": ({"text": "earned" if reward[0][1] == 1 else "not yet", "month": reward[0][0].get("month", ""),
                     "colour": "green" if reward[0][1] == 1 else "amber"} if reward else
                    {"text": board.TEAM_REWARD.no_value, "month": "", "colour": "grey"}),
-        "reviews": [{"subject": labels.get("subject", ""), "score": f"{value:.1f}"}
+        # Mean scores; the page writes them with its language's decimal sign (the `decimal` filter).
+        "reviews": [{"subject": labels.get("subject", ""), "score": value}
                     for labels, value in sorted(answers.get("review_score/0", []), key=lambda found: found[0].get("subject", ""))],
         # Money per day in whole units of the team's currency, worded in the page's language; None: "–".
         "velocity": _velocity(answers, settings.currency_of(team)),
@@ -249,8 +253,14 @@ TV_PANELS = {
     "quality": ("team_reward", "review_score"),
     "money": ("sales_velocity", "win_rate"),
 }
-# The template filters tv_board.html uses beside gettext: `amount|money(currency, lang)`.
-FILTERS = {"money": money}
+def decimal(value: float, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Return a score with one decimal as `lang` writes it: "3.8", "3,8"."""
+    return str(format_decimal(value, "0.0", locale=lang))
+
+
+# The template filters tv_board.html uses beside gettext: `amount|money(currency, lang)`,
+# `seconds|duration(lang)`, `score|decimal(lang)`.
+FILTERS: dict[str, Callable[..., str]] = {"money": money, "duration": duration_words, "decimal": decimal}
 
 
 class TvFigures:

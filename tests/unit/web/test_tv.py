@@ -16,7 +16,7 @@ from salespulse.web.figures import Figures
 from salespulse.web.links import SignInLinks, session_key
 from salespulse.web.people import find_person
 from salespulse.web.server import WebServer
-from salespulse.web.tv import ALL_TEAMS, Answers, KioskTokens, duration_words, rotation, tv_view
+from salespulse.web.tv import ALL_TEAMS, Answers, KioskTokens, decimal, duration_words, rotation, tv_view
 from tests.unit.web.support import NOW, SECRET, floor
 from tests.unit.web.test_server import sign_in
 
@@ -76,17 +76,24 @@ def test_the_rotation_shows_each_team_for_the_dwell_time_in_turn() -> None:
     assert rotation(teams, start + timedelta(seconds=60), 30)[0] == "amsterdam"
 
 
-def test_times_to_decision_read_in_days_or_hours() -> None:
+def test_times_to_decision_read_in_days_or_hours_in_the_pages_language() -> None:
     assert duration_words(12.25 * 86_400) == "12.2 days"
     assert duration_words(5.5 * 3_600) == "5.5 hours"
     assert duration_words(None) == "–"
+    assert duration_words(12.25 * 86_400, "nl") == "12,2 dagen"
+    assert duration_words(5.5 * 3_600, "nl") == "5,5 uur"
+    assert duration_words(float("nan"), "nl") == "–"
+
+
+def test_scores_are_written_with_the_languages_decimal_sign() -> None:
+    assert (decimal(3.75), decimal(3.75, "nl"), decimal(4.0, "nl")) == ("3.8", "3,8", "4,0")
 
 
 def test_the_view_orders_reps_by_attainment_and_says_what_is_missing() -> None:
     view = tv_view(SETTINGS, "amsterdam", NOW, ANSWERS)
     assert (view["week"], view["today"], view["this_week"], view["won"], view["lost"]) == ("2026-W50", 7, 31, 2, 3)
     assert view["pace"] == {"text": "85 %", "colour": "amber"}
-    assert view["decision"] == {"won": "12.2 days", "lost": "5.5 hours"}
+    assert view["decision"] == {"won": 12.25 * 86_400, "lost": 5.5 * 3_600}
     # anna 20/40 = 50 %, bram 11/20 = 55 %: bram leads; sara has no target and comes last.
     assert [r["id"] for r in view["reps"]] == ["bram", "anna", "sara"]
     bram, anna, sara = view["reps"]
@@ -94,7 +101,7 @@ def test_the_view_orders_reps_by_attainment_and_says_what_is_missing() -> None:
     assert bram["pace"] == {"text": "nothing due yet", "colour": "grey"}
     assert sara["pace"] == {"text": "no target set", "colour": "grey"} and sara["target"] is None
     assert view["reward"] == {"text": "earned", "month": "2026-12", "colour": "green"}
-    assert view["reviews"] == [{"subject": "call", "score": "3.8"}]
+    assert view["reviews"] == [{"subject": "call", "score": 3.75}]
     # 4 x 9,300 x 0.4 / 1.2 = 12,400 a day, in the team's currency (EUR, the default).
     assert view["velocity"] == {"per_day": 12_400, "currency": "EUR"}
     assert view["win_rate"] == {"text": "40 %", "colour": "text"}
