@@ -246,6 +246,10 @@ def tv_view(settings: Settings, team: str, now: datetime, answers: Answers) -> d
     }
 
 
+# Words the view carries in English and tv_board.html translates (`_(rep.pace.text)`), for the catalogue.
+VIEW_WORDS = (N_("no target set"),)
+
+
 # The panel keys each part of tv.html shows: the parity test holds them against the declaration.
 TV_PANELS = {
     "headline": ("team_actions", "team_pace", "deals", "time_to_decision"),
