@@ -6,7 +6,8 @@ actions missing to be back on pace.
 
 Deals: a rep with stale open deals (no deal-stage event for longer than `deals.stale_days`; the
 worker judges that, the rules read `salespulse_open_deals_stale`), and a team whose open deals
-are stale beyond a share. The value is the rep's stale deals, or the team's stale share.
+are stale beyond `alerts.team_stale_share`. The value is the rep's stale deals, or the team's
+stale share.
 
 Every rule fires only inside working time (`salespulse_in_working_time == 1`), so no timezone
 logic lives in PromQL and nobody is notified at night.
@@ -36,12 +37,6 @@ GROUP = "salespulse-pacing"
 STALE_ALERT = "SalespulseStaleDeals"
 TEAM_STALE_ALERT = "SalespulseTeamStaleDeals"
 DEALS_GROUP = "salespulse-deals"
-# A deal turns stale after days without an event: an hour's hold keeps a deal moved on within
-# the hour from notifying anyone, and the working-time condition from firing at night.
-STALE_HOLD = "1h"
-# Above this share of a team's open deals stale, the pipeline needs the manager's attention.
-TEAM_STALE_SHARE = 0.25
-TEAM_STALE_HOLD = "1h"
 # The last condition of every rule: the team is in working time.
 WORKING = f"and on (team) ({IN_WORKING_TIME.name} == 1)"
 
@@ -94,13 +89,15 @@ def _team_rule(alerts: Alerts) -> dict[str, Any]:
     }
 
 
-def _stale_rule() -> dict[str, Any]:
+def _stale_rule(alerts: Alerts) -> dict[str, Any]:
     # rep!="": the team's own series (rep="") is not a rep's; summed over the stages.
     stale = f'{OPEN_DEALS_STALE.name}{{rep!=""}} * on (team, rep) group_left (name) {REP_INFO.name}'
     return {
         "alert": STALE_ALERT,
         "expr": f"sum by (team, rep, name) ({stale}) > 0\n{WORKING}",
-        "for": STALE_HOLD,
+        # A deal turns stale after days without an event: the hold keeps a deal moved on within
+        # it from notifying anyone, and the working-time condition from firing at night.
+        "for": alerts.stale_hold,
         "labels": {"severity": "warning"},
         "annotations": {
             "summary": "{{ $labels.name }} has {{ $value }} stale open deals",
@@ -113,20 +110,20 @@ def _stale_rule() -> dict[str, Any]:
     }
 
 
-def _team_stale_rule() -> dict[str, Any]:
+def _team_stale_rule(alerts: Alerts) -> dict[str, Any]:
     # The team's own series (rep=""): every open deal once, whichever rep it is credited to.
     stale = f'sum by (team) ({OPEN_DEALS_STALE.name}{{rep=""}})'
     open_deals = f'sum by (team) ({OPEN_DEALS.name}{{rep=""}})'
     return {
         "alert": TEAM_STALE_ALERT,
-        "expr": f"{stale} / ({open_deals} > 0) > {TEAM_STALE_SHARE}\n{WORKING}",
-        "for": TEAM_STALE_HOLD,
+        "expr": f"{stale} / ({open_deals} > 0) > {alerts.team_stale_share}\n{WORKING}",
+        "for": alerts.team_stale_hold,
         "labels": {"severity": "critical"},
         "annotations": {
             "summary": "Team {{ $labels.team }}: {{ $value | humanizePercentage }} of open deals are stale",
             "description": (
                 "{{ $value | humanizePercentage }} of team {{ $labels.team }}'s open deals have had no "
-                f"deal-stage event for longer than deals.stale_days (alert above {TEAM_STALE_SHARE:.0%})."
+                f"deal-stage event for longer than deals.stale_days (alert above {alerts.team_stale_share:.0%})."
             ),
         },
     }
@@ -137,7 +134,7 @@ def build_rules(alerts: Alerts) -> dict[str, Any]:
     return {
         "groups": [
             {"name": GROUP, "rules": [_rep_rule(alerts), _team_rule(alerts)]},
-            {"name": DEALS_GROUP, "rules": [_stale_rule(), _team_stale_rule()]},
+            {"name": DEALS_GROUP, "rules": [_stale_rule(alerts), _team_stale_rule(alerts)]},
         ]
     }
 

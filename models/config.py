@@ -207,6 +207,9 @@ class Alerts(_Frozen):
     team_pace_ratio: float = Field(default=0.9, gt=0, le=1)
     team_hold: Duration = "1h"
     min_expected: float = Field(default=1.0, ge=0)
+    stale_hold: Duration = "1h"
+    team_stale_share: float = Field(default=0.25, gt=0, lt=1)
+    team_stale_hold: Duration = "1h"
 
 
 class Reviews(_Frozen):

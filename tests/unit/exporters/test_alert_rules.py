@@ -54,8 +54,10 @@ def rep_alert(value: int, rep: str = "anna", name: str = "Anna de Vries") -> dic
     }
 
 
-def run_cases(tmp_path: Path, series: list[dict[str, str]], cases: list[dict[str, Any]]) -> None:
-    (tmp_path / "rules.yml").write_text(render_rules(ALERTS))
+def run_cases(
+    tmp_path: Path, series: list[dict[str, str]], cases: list[dict[str, Any]], alerts: Alerts = ALERTS
+) -> None:
+    (tmp_path / "rules.yml").write_text(render_rules(alerts))
     tests = {
         "rule_files": ["rules.yml"],
         "evaluation_interval": "1m",
@@ -230,13 +232,13 @@ def test_stale_deals_are_quiet_outside_working_time_and_once_moved_on(tmp_path: 
     )
 
 
-def team_stale_alert(share: str) -> dict[str, Any]:
+def team_stale_alert(share: str, line: str = "25%") -> dict[str, Any]:
     return {
         "exp_labels": {"severity": "critical", "team": "amsterdam"},
         "exp_annotations": {
             "summary": f"Team amsterdam: {share} of open deals are stale",
             "description": f"{share} of team amsterdam's open deals have had no deal-stage event for longer than "
-            "deals.stale_days (alert above 25%).",
+            f"deals.stale_days (alert above {line}).",
         },
     }
 
@@ -280,6 +282,31 @@ def test_team_stale_share_is_quiet_at_the_share_without_deals_or_after_hours(
         {"series": 'salespulse_in_working_time{team="amsterdam"}', "values": working},
     ]
     run_cases(tmp_path, series, [{"eval_time": "90m", "alertname": TEAM_STALE_ALERT, "exp_alerts": []}])
+
+
+def test_the_stale_share_and_holds_come_from_the_configuration(tmp_path: Path) -> None:
+    # 3 of 8 open deals stale (37.5 %): under a configured share of 40 % the team alert stays quiet
+    # until a fourth goes stale at minute 20 (50 %), then fires after its hold of 15 minutes; anna's
+    # own alert fires after a hold of 10 minutes.
+    alerts = ALERTS.model_copy(update={"stale_hold": "10m", "team_stale_share": 0.4, "team_stale_hold": "15m"})
+    series = [
+        *REP_NAMES,
+        deal_series("salespulse_open_deals", "8x60", "lead"),
+        deal_series("salespulse_open_deals_stale", "3x19 4x40", "lead"),
+        deal_series("salespulse_open_deals_stale", "1x60", "lead", "anna"),
+        {"series": 'salespulse_in_working_time{team="amsterdam"}', "values": "1x60"},
+    ]
+    run_cases(
+        tmp_path,
+        series,
+        [
+            {"eval_time": "9m", "alertname": STALE_ALERT, "exp_alerts": []},
+            {"eval_time": "11m", "alertname": STALE_ALERT, "exp_alerts": [stale_alert(1)]},
+            {"eval_time": "30m", "alertname": TEAM_STALE_ALERT, "exp_alerts": []},
+            {"eval_time": "36m", "alertname": TEAM_STALE_ALERT, "exp_alerts": [team_stale_alert("50%", "40%")]},
+        ],
+        alerts,
+    )
 
 
 def test_committed_compose_rules_are_generated_from_the_demo_config() -> None:

@@ -204,6 +204,8 @@ def test_review_scale_must_be_a_range(low: int, high: int) -> None:
         ({"reviews": {"themes": {"call": ["a", "b", "c|d"]}}}, "reviews.themes.call.2"),
         ({"reviews": {"scale_max": "lots"}}, "reviews.scale_max"),
         ({"reviews": {"tone": True}}, "reviews.tone"),
+        ({"alerts": {"team_stale_share": 1}}, "alerts.team_stale_share"),
+        ({"alerts": {"stale_hold": "an hour"}}, "alerts.stale_hold"),
     ],
 )
 def test_validation_errors_name_the_key(data: dict[str, object], key: str) -> None:
