@@ -153,9 +153,18 @@ def _demo_prometheus(settings: Settings, metrics_port: int, port: int, data_dir:
     )
 
 
+def _stop_as_on_ctrl_c(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run broker, worker, simulator and the web pages together, and Prometheus when it is installed."""
     import secrets
+
+    # `kill`, a closed terminal or a service manager stops the demo as Ctrl-C does: its children
+    # and its broker with it, not left running on their ports.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _stop_as_on_ctrl_c)
 
     from salespulse.kafka.launcher import LocalKafka
     from salespulse.web.links import SECRET_ENV, SignInLinks, web_secret
