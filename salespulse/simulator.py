@@ -13,7 +13,9 @@ listens in or reads along and reviews the rep's work, scoring each configured th
 configured scale. Each working day the month's mystery checker checks one of the deals drawn
 for them, and every rep updates the week's self-report (their own, slightly rounded, figures and
 a lesson learned). The simulator first back-fills some days of history, so that dashboards show
-weeks and velocity at once, then keeps publishing live at the chosen rate.
+weeks and velocity at once, then keeps publishing live at the chosen rate. Before the history,
+each team gets a few deals nobody has moved on since well before it (`stalled_deals`): the
+stale deals of the pipeline board and its alerts.
 """
 
 from __future__ import annotations
@@ -131,6 +133,8 @@ class Floor:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     # Deal currencies come from a stream of their own, so that the rest of the floor stays as it was.
     money_rng: random.Random = field(default_factory=lambda: random.Random(0))
+    # The stalled deals, likewise.
+    stall_rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     @classmethod
     def create(cls, settings: Settings, seed: int) -> "Floor":
@@ -140,7 +144,7 @@ class Floor:
             name: Team.model_validate({"timezone": t["timezone"], "reps": {r: {"name": n} for r, n in t["reps"].items()}})
             for name, t in DEMO_FLOOR.items()
         }
-        floor = cls(settings, rng, seed=seed, money_rng=random.Random(seed + 1))
+        floor = cls(settings, rng, seed=seed, money_rng=random.Random(seed + 1), stall_rng=random.Random(seed + 2))
         for team_id, team in sorted(teams.items()):
             tz = ZoneInfo(team.timezone or settings.defaults.timezone)
             for rep_id in sorted(team.reps):
@@ -294,6 +298,26 @@ class Floor:
         yield self._deal_event("deal_stage", rep, at, deal.deal_id, stage=stage, fields=self._crm_fields(stage),
                                amount=round(self.rng.uniform(1_000, 50_000), 2), currency=self._currency())
 
+    def stalled_deals(self, now: datetime, per_team: int = 2) -> Iterator[dict[str, Any]]:
+        """Open `per_team` deals per team that nobody moves on: each went from the first stage to a
+        later open one over a few days, its last change 2 to 30 days beyond `deals.stale_days`
+        before `now`, so stale from the start."""
+        stale_days = self.settings.deals.stale_days
+        stages = self.settings.stages
+        for team in sorted({rep.team for rep in self.reps}):
+            reps = [rep for rep in self.reps if rep.team == team]
+            for _ in range(per_team):
+                rep = self.stall_rng.choice(reps)
+                deal_id = f"deal-{team}-stalled-{self.stall_rng.getrandbits(40):010x}"
+                last = now - timedelta(days=stale_days + self.stall_rng.uniform(2, 30))
+                path = stages[: self.stall_rng.randint(min(2, len(stages)), len(stages))]
+                for number, stage in enumerate(path):
+                    at = last - timedelta(days=1.5) * (len(path) - 1 - number)
+                    checklist = self.settings.checklists.get(stage)
+                    fields = {item: "filled" for item in (checklist.content if checklist else ())}
+                    money = {"amount": round(self.stall_rng.uniform(1_000, 50_000), 2), "currency": "EUR"} if number == 0 else {}
+                    yield self._deal_event("deal_stage", rep, at, deal_id, stage=stage, fields=fields, **money)
+
     def _currency(self) -> str:
         # Most deals are priced in EUR; some in USD or GBP, converted with examples/rates.yaml.
         return self.money_rng.choice(("EUR", "EUR", "EUR", "EUR", "USD", "GBP"))
@@ -380,6 +404,7 @@ async def run_simulation(
         await producer.flush()
 
     try:
+        await publish(floor.stalled_deals(now))
         cursor = now - timedelta(days=backfill_days)
         while cursor < now:
             step_end = min(cursor + timedelta(hours=1), now)

@@ -182,3 +182,29 @@ def test_a_simulated_week_keeps_to_the_rates_and_spreads_attainment() -> None:
             shares.append(count / target)
     # Against the demo's targets: reps between about 60 % and 130 %, some behind and some ahead.
     assert 0.5 <= min(shares) < 0.8 and 1.0 <= max(shares) <= 1.4
+
+
+def test_each_team_gets_deals_stale_from_the_start_that_nobody_moves_on() -> None:
+    floor = Floor.create(SETTINGS, seed=9)
+    now = MONDAY_0600_UTC
+    stalled = [parse_event(json.dumps(body).encode(), SETTINGS, now) for body in floor.stalled_deals(now)]
+    paths: dict[str, list[DealStageEvent]] = {}
+    for event in stalled:
+        assert isinstance(event, DealStageEvent)
+        paths.setdefault(event.deal_id, []).append(event)
+    teams = sorted({rep.team for rep in floor.reps})
+    assert sorted(path[0].team_id for path in paths.values()) == sorted(teams * 2)
+    stale_days = SETTINGS.deals.stale_days
+    for path in paths.values():
+        # From the first stage on, in order, at least two stages, never decided, by one rep.
+        assert [e.stage for e in path] == list(SETTINGS.stages[: len(path)]) and len(path) >= 2
+        assert len({(e.team_id, e.rep_id) for e in path}) == 1
+        assert path[0].amount is not None and path[0].currency == "EUR"
+        # Stale from the start: the last change 2 to 30 days beyond the stale line.
+        assert timedelta(days=stale_days + 2) <= now - path[-1].occurred_at <= timedelta(days=stale_days + 30)
+    # Nobody moves them on: in two weeks of the floor no stage change or activity names them (a
+    # mystery checker may still draw one: it was active in its month).
+    later = simulate(floor, now, 24 * 14)
+    moved = {b["deal_id"] for b in later if b["type"] in ("deal_stage", "activity") and "deal_id" in b}
+    assert len(moved) > 10, "the floor's own deals move"
+    assert not set(paths) & moved
