@@ -316,7 +316,9 @@ class Floor:
                     checklist = self.settings.checklists.get(stage)
                     fields = {item: "filled" for item in (checklist.content if checklist else ())}
                     money = {"amount": round(self.stall_rng.uniform(1_000, 50_000), 2), "currency": "EUR"} if number == 0 else {}
-                    yield self._deal_event("deal_stage", rep, at, deal_id, stage=stage, fields=fields, **money)
+                    # Not `_deal_event`: kept out of the months' mystery draws, so that the rest of the
+                    # floor (its draws, and the random stream they consume) stays as it was.
+                    yield self._event("deal_stage", rep, at, deal_id=deal_id, stage=stage, fields=fields, **money)
 
     def _currency(self) -> str:
         # Most deals are priced in EUR; some in USD or GBP, converted with examples/rates.yaml.
