@@ -313,8 +313,7 @@ class Floor:
                 path = stages[: self.stall_rng.randint(min(2, len(stages)), len(stages))]
                 for number, stage in enumerate(path):
                     at = last - timedelta(days=1.5) * (len(path) - 1 - number)
-                    checklist = self.settings.checklists.get(stage)
-                    fields = {item: "filled" for item in (checklist.content if checklist else ())}
+                    fields = self._crm_fields(stage, self.stall_rng, filled=1.0)
                     money = {"amount": round(self.stall_rng.uniform(1_000, 50_000), 2), "currency": "EUR"} if number == 0 else {}
                     # Not `_deal_event`: kept out of the months' mystery draws, so that the rest of the
                     # floor (its draws, and the random stream they consume) stays as it was.
@@ -324,11 +323,12 @@ class Floor:
         # Most deals are priced in EUR; some in USD or GBP, converted with examples/rates.yaml.
         return self.money_rng.choice(("EUR", "EUR", "EUR", "EUR", "USD", "GBP"))
 
-    def _crm_fields(self, stage: str) -> dict[str, str]:
+    def _crm_fields(self, stage: str, rng: random.Random | None = None, filled: float = 0.85) -> dict[str, str]:
         # Most reps fill in most of the checklist, most of the time.
         checklist = self.settings.checklists.get(stage)
         items = checklist.content if checklist else ()
-        return {item: ("filled" if self.rng.random() < 0.85 else "") for item in items}
+        draw = (rng or self.rng).random
+        return {item: ("filled" if draw() < filled else "") for item in items}
 
     def _process_steps(self, deal: SimDeal, stage: str, at: datetime) -> Iterator[dict[str, Any]]:
         # Most of the time the rep does what the stage asks for, a little before moving the deal.

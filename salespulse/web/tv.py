@@ -161,14 +161,19 @@ def answers_of_samples(samples: Samples, team: str, now: datetime) -> Answers:
     }
 
 
+def decimal(value: float, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Return a number with one decimal as `lang` writes it: "3.8", "3,8"."""
+    return str(format_decimal(value, "0.0", locale=lang))
+
+
 def duration_words(seconds: float | None, lang: str = DEFAULT_LANGUAGE) -> str:
     """Return a time to decision as the floor says it in `lang`: "12.3 days", "12,3 dagen", "–"."""
     if seconds is None or math.isnan(seconds):
         return "–"
     gettext = translations(lang).gettext
     if seconds >= 86_400:
-        return gettext(N_("%(amount)s days")) % {"amount": format_decimal(seconds / 86_400, "0.0", locale=lang)}
-    return gettext(N_("%(amount)s hours")) % {"amount": format_decimal(seconds / 3_600, "0.0", locale=lang)}
+        return gettext(N_("%(amount)s days")) % {"amount": decimal(seconds / 86_400, lang)}
+    return gettext(N_("%(amount)s hours")) % {"amount": decimal(seconds / 3_600, lang)}
 
 
 def _one(answers: Answers, key: str, **labels: str) -> float | None:
@@ -257,11 +262,6 @@ TV_PANELS = {
     "quality": ("team_reward", "review_score"),
     "money": ("sales_velocity", "win_rate"),
 }
-def decimal(value: float, lang: str = DEFAULT_LANGUAGE) -> str:
-    """Return a score with one decimal as `lang` writes it: "3.8", "3,8"."""
-    return str(format_decimal(value, "0.0", locale=lang))
-
-
 # The template filters tv_board.html uses beside gettext: `amount|money(currency, lang)`,
 # `seconds|duration(lang)`, `score|decimal(lang)`.
 FILTERS: dict[str, Callable[..., str]] = {"money": money, "duration": duration_words, "decimal": decimal}
